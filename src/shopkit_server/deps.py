@@ -1,0 +1,73 @@
+"""FastAPI dependencies shared by every service: the app context and who is calling."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from shopkit_server.errors import NotAuthenticated, PermissionDenied
+from shopkit_server.security import InvalidToken, Role, TokenType
+
+if TYPE_CHECKING:
+    from shopkit_server.context import AppContext
+
+
+def get_context(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+Context = Annotated["AppContext", Depends(get_context)]
+
+_bearer = HTTPBearer(auto_error=False, description="An access token from /auth/login")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller, as the access token says (validated locally, no DB trip)."""
+
+    id: str
+    role: Role
+    token: str  # the raw access token, forwarded when one service calls another for the user
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+
+def current_user(
+    ctx: Context,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise NotAuthenticated("Missing bearer token.")
+    try:
+        claims = ctx.tokens.decode(credentials.credentials, TokenType.ACCESS)
+    except InvalidToken:
+        raise NotAuthenticated("Invalid or expired access token.", code="invalid_token") from None
+    assert claims.role is not None
+    return Principal(id=claims.sub, role=claims.role, token=credentials.credentials)
+
+
+def optional_user(
+    ctx: Context,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal | None:
+    """The caller if a token is sent (a bad one is still a 401), else ``None``."""
+    if credentials is None:
+        return None
+    return current_user(ctx, credentials)
+
+
+def admin_user(user: Annotated[Principal, Depends(current_user)]) -> Principal:
+    if not user.is_admin:
+        raise PermissionDenied("Admins only.")
+    return user
+
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+OptionalUser = Annotated[Principal | None, Depends(optional_user)]
+AdminUser = Annotated[Principal, Depends(admin_user)]

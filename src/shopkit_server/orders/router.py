@@ -1,0 +1,5 @@
+"""HTTP routes of the orders service."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["orders"])

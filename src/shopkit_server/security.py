@@ -1,0 +1,172 @@
+"""Passwords (bcrypt, off the event loop) and JWTs (HS256, type-checked, algorithm pinned)."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import anyio
+import bcrypt
+import jwt
+
+ALGORITHM = "HS256"
+BCRYPT_MAX_BYTES = 72
+SERVICE_TOKEN_SECONDS = 60
+
+
+class Role(StrEnum):
+    CUSTOMER = "customer"
+    ADMIN = "admin"
+
+
+class TokenType(StrEnum):
+    ACCESS = "access"
+    REFRESH = "refresh"
+    SERVICE = "service"  # service-to-service calls under /internal (never a user's token)
+
+
+class InvalidToken(Exception):
+    """The token is malformed, forged, expired or of the wrong type."""
+
+
+@dataclass(frozen=True)
+class Claims:
+    sub: str
+    type: TokenType
+    jti: str
+    exp: datetime
+    iat: datetime
+    role: Role | None = None
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    access_token: str
+    refresh_token: str
+    expires_in: int  # seconds until the access token expires
+    refresh_jti: str
+    refresh_expires_at: datetime
+
+
+class PasswordHasher:
+    """bcrypt in a worker thread: one hash costs ~0.25 s of CPU at 12 rounds."""
+
+    def __init__(self, rounds: int = 12) -> None:
+        self.rounds = rounds
+        # A real hash to check against when the email is unknown, so that a wrong email and a
+        # wrong password take the same time (no user enumeration by timing).
+        self._decoy = bcrypt.hashpw(b"decoy-password", bcrypt.gensalt(rounds))
+
+    async def hash(self, password: str) -> str:
+        raw = password.encode()
+        if len(raw) > BCRYPT_MAX_BYTES:  # the schemas refuse this first; never truncate silently
+            raise ValueError("password longer than 72 bytes")
+        hashed = await anyio.to_thread.run_sync(bcrypt.hashpw, raw, bcrypt.gensalt(self.rounds))
+        return hashed.decode()
+
+    async def verify(self, password: str, password_hash: str | None) -> bool:
+        raw = password.encode()
+        target = password_hash.encode() if password_hash else self._decoy
+        if len(raw) > BCRYPT_MAX_BYTES:
+            raw = raw[:0]  # cannot match; still spend the time
+        try:
+            ok = await anyio.to_thread.run_sync(bcrypt.checkpw, raw, target)
+        except ValueError:  # a corrupt stored hash
+            return False
+        return ok and password_hash is not None
+
+
+class TokenCodec:
+    """Issues and checks every JWT shopkit uses."""
+
+    def __init__(self, secret: str, *, access_minutes: int = 30, refresh_days: int = 7) -> None:
+        self._secret = secret
+        self.access_ttl = timedelta(minutes=access_minutes)
+        self.refresh_ttl = timedelta(days=refresh_days)
+
+    def _encode(self, claims: dict[str, Any]) -> str:
+        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+
+    def issue(self, user_id: str, role: Role) -> IssuedTokens:
+        now = datetime.now(UTC)
+        refresh_jti = uuid.uuid4().hex
+        refresh_exp = now + self.refresh_ttl
+        access = self._encode(
+            {
+                "sub": user_id,
+                "type": TokenType.ACCESS.value,
+                "role": role.value,
+                "iat": now,
+                "exp": now + self.access_ttl,
+                "jti": uuid.uuid4().hex,
+            }
+        )
+        refresh = self._encode(
+            {
+                "sub": user_id,
+                "type": TokenType.REFRESH.value,
+                "role": role.value,
+                "iat": now,
+                "exp": refresh_exp,
+                "jti": refresh_jti,
+            }
+        )
+        return IssuedTokens(
+            access_token=access,
+            refresh_token=refresh,
+            expires_in=int(self.access_ttl.total_seconds()),
+            refresh_jti=refresh_jti,
+            refresh_expires_at=refresh_exp,
+        )
+
+    def issue_service_token(self, service: str) -> str:
+        """A short-lived token one service presents to another's ``/internal`` routes."""
+        now = datetime.now(UTC)
+        return self._encode(
+            {
+                "sub": f"service:{service}",
+                "type": TokenType.SERVICE.value,
+                "iat": now,
+                "exp": now + timedelta(seconds=SERVICE_TOKEN_SECONDS),
+                "jti": uuid.uuid4().hex,
+            }
+        )
+
+    def decode(self, token: str, expected: TokenType) -> Claims:
+        """Verify signature, expiry and type. Raises :class:`InvalidToken` on any doubt."""
+        try:
+            payload = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],  # pinned: "none" and RS/HS confusion are refused
+                options={"require": ["sub", "type", "exp", "iat", "jti"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(str(exc)) from exc
+        if payload.get("type") != expected.value:
+            raise InvalidToken("wrong token type")
+        sub, jti = payload.get("sub"), payload.get("jti")
+        if not isinstance(sub, str) or not isinstance(jti, str):
+            raise InvalidToken("malformed claims")
+        role: Role | None = None
+        if expected is not TokenType.SERVICE:
+            try:
+                role = Role(payload.get("role"))
+            except ValueError as exc:
+                raise InvalidToken("unknown role") from exc
+        return Claims(
+            sub=sub,
+            type=expected,
+            jti=jti,
+            role=role,
+            exp=datetime.fromtimestamp(payload["exp"], UTC),
+            iat=datetime.fromtimestamp(payload["iat"], UTC),
+        )
+
+
+def generate_secret() -> str:
+    return secrets.token_urlsafe(48)

@@ -1,0 +1,123 @@
+"""Settings from the environment (prefix ``SHOPKIT_``, a ``.env`` file is read too)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class ServiceName(StrEnum):
+    AUTH = "auth"
+    PRODUCTS = "products"
+    CART = "cart"
+    ORDERS = "orders"
+
+
+ALL_SERVICES: tuple[ServiceName, ...] = tuple(ServiceName)
+
+# Secrets that must never sign tokens: the template-placeholder habit, refused at start.
+_PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "changethis", "your-secret-key"}
+
+
+class Settings(BaseSettings):
+    """Every knob of a shopkit server. Names match API.md, "Settings and commands"."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SHOPKIT_", env_file=".env", extra="ignore", validate_default=True
+    )
+
+    database_url: str = "sqlite:///./shopkit.db"
+    jwt_secret_key: str | None = None
+    access_token_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    refresh_token_days: int = Field(default=7, ge=1, le=365)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    tax_rate: Decimal = Field(default=Decimal("0.05"), ge=0, le=1)
+    shipping_flat: Decimal = Field(default=Decimal("0.00"), ge=0, decimal_places=2)
+
+    # Where the other services live when this process runs only some of them.
+    auth_url: str | None = None
+    products_url: str | None = None
+    cart_url: str | None = None
+    orders_url: str | None = None
+
+    # Calls between services: per-request timeout (seconds) and retries for idempotent calls.
+    upstream_timeout: float = Field(default=3.0, gt=0, le=60)
+    upstream_retries: int = Field(default=2, ge=0, le=5)
+
+    # bcrypt's cost; 12 is the production default, tests lower it to keep the suite fast.
+    bcrypt_rounds: int = Field(default=12, ge=4, le=16)
+
+    # SQLite read connections kept open beside the single writer.
+    sqlite_read_connections: int = Field(default=4, ge=1, le=32)
+    log_level: str = "info"
+    log_json: bool | None = None  # None: JSON unless stderr is a terminal
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        value = value.strip()
+        scheme = urlsplit(value).scheme
+        if scheme == "sqlite":
+            if not value.startswith("sqlite:///") or value == "sqlite:///":
+                raise ValueError(
+                    "a SQLite URL looks like sqlite:///relative/path.db or sqlite:////absolute/path.db"
+                )
+            return value
+        if scheme in ("mongodb", "mongodb+srv"):
+            if not urlsplit(value).netloc:
+                raise ValueError("a MongoDB URL needs a host: mongodb://host:27017/dbname")
+            return value
+        raise ValueError(
+            "the database URL must start with sqlite:///, mongodb:// or mongodb+srv://"
+        )
+
+    @field_validator("jwt_secret_key")
+    @classmethod
+    def _check_secret(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if value.lower() in _PLACEHOLDER_SECRETS:
+            raise ValueError("is a placeholder; set a real random secret")
+        if len(value) < 32:
+            raise ValueError("must be at least 32 characters long")
+        return value
+
+    @field_validator("auth_url", "products_url", "cart_url", "orders_url")
+    @classmethod
+    def _check_peer_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http(s) URL such as http://localhost:8002")
+        return value.rstrip("/")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite:")
+
+    @property
+    def sqlite_path(self) -> Path:
+        """The database file of a ``sqlite:///`` URL (``sqlite:////abs`` is absolute)."""
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+    def peer_url(self, service: ServiceName) -> str | None:
+        return {
+            ServiceName.AUTH: self.auth_url,
+            ServiceName.PRODUCTS: self.products_url,
+            ServiceName.CART: self.cart_url,
+            ServiceName.ORDERS: self.orders_url,
+        }[service]

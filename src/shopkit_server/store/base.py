@@ -1,0 +1,32 @@
+"""The store: one object holding every repository of one backend."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from shopkit_server.auth.repository import RefreshTokenRepository, UserRepository
+from shopkit_server.cart.repository import CartRepository
+from shopkit_server.orders.repository import OrderRepository
+from shopkit_server.products.repository import CategoryRepository, ProductRepository
+
+
+@dataclass
+class Store:
+    backend: str  # "sqlite" or "mongodb"
+    users: UserRepository
+    refresh_tokens: RefreshTokenRepository
+    products: ProductRepository
+    categories: CategoryRepository
+    carts: CartRepository
+    orders: OrderRepository
+    ping: Callable[[], Awaitable[None]]  # raises when the database does not answer
+    close: Callable[[], Awaitable[None]]
+
+
+class DuplicateKeyError(Exception):
+    """A unique constraint refused a write; ``field`` names it when the backend can tell."""
+
+    def __init__(self, field: str | None = None) -> None:
+        self.field = field
+        super().__init__(f"duplicate value for {field or 'a unique field'}")

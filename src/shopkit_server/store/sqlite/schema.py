@@ -1,0 +1,39 @@
+"""The SQLite schema and its migrations.
+
+Each domain module (users.py, products.py, carts.py, orders.py) owns the DDL of its tables as
+a ``SCHEMA`` tuple; migration 1 creates them all. Later changes append a migration here, so an
+existing database file is upgraded in place at start. ``PRAGMA user_version`` records where a
+file stands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from shopkit_server.store.sqlite import carts, orders, products, users
+from shopkit_server.store.sqlite.db import Database
+
+MIGRATIONS: tuple[Sequence[str], ...] = (
+    (*users.SCHEMA, *products.SCHEMA, *carts.SCHEMA, *orders.SCHEMA),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SchemaTooNew(Exception):
+    pass
+
+
+async def migrate(db: Database) -> None:
+    async with db.write() as conn:
+        rows = list(await conn.execute_fetchall("PRAGMA user_version"))
+        current = int(rows[0][0])
+        if current > SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"the database file has schema version {current}; this shopkit knows up to "
+                f"{SCHEMA_VERSION}. Upgrade shopkit."
+            )
+        for version in range(current, SCHEMA_VERSION):
+            for statement in MIGRATIONS[version]:
+                await conn.execute(statement)
+        # PRAGMA takes no parameters; SCHEMA_VERSION is our own int.
+        await conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

@@ -1,0 +1,188 @@
+"""Fixtures shared by the whole suite.
+
+Store-backed fixtures run once per backend:
+
+- ``sqlite``: the embedded default, a real database file in a temp folder;
+- ``mongo-standin``: the MongoDB backend driven through mongomock-motor, an in-memory
+  *stand-in*, not MongoDB (no ``$text`` search, no sessions: tests that need those carry
+  ``@pytest.mark.mongo_real_only`` and are skipped here);
+- ``mongodb``: a real MongoDB server, only when ``SHOPKIT_TEST_MONGODB_URI`` is set.
+
+A test that must run on one backend only says so with
+``@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)``.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from shopkit_server.app import create_app
+from shopkit_server.security import Role
+from shopkit_server.settings import Settings
+from shopkit_server.store import Store, open_store
+
+MONGODB_URI = os.environ.get("SHOPKIT_TEST_MONGODB_URI")
+BACKENDS = ["sqlite", "mongo-standin", "mongodb"]
+TEST_SECRET = "test-secret-" + "x" * 40
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    if name == "mongodb" and not MONGODB_URI:
+        pytest.skip("real MongoDB: set SHOPKIT_TEST_MONGODB_URI to run the suite against a server")
+    if name == "mongo-standin" and request.node.get_closest_marker("mongo_real_only"):
+        pytest.skip("needs a real MongoDB server; the mongomock stand-in has no $text or sessions")
+    return name
+
+
+@pytest.fixture
+def settings(backend: str, tmp_path: Path) -> Settings:
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'shop.db'}"
+    elif backend == "mongodb":
+        assert MONGODB_URI
+        url = MONGODB_URI
+    else:
+        url = "mongodb://standin.invalid:27017/shopkit_test"
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=url,
+        jwt_secret_key=TEST_SECRET,
+        bcrypt_rounds=4,
+    )
+
+
+@pytest.fixture
+async def store(backend: str, settings: Settings) -> AsyncIterator[Store]:
+    if backend == "sqlite":
+        opened = await open_store(settings)
+        yield opened
+        await opened.close()
+        return
+    from pymongo import AsyncMongoClient
+
+    from shopkit_server.store.mongo import open_mongo_store
+
+    if backend == "mongo-standin":
+        from mongomock_motor import AsyncMongoMockClient
+
+        opened = await open_mongo_store(settings, client=AsyncMongoMockClient())
+        yield opened
+        return
+    # Real server: a fresh database per test, dropped afterwards.
+    assert MONGODB_URI
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(MONGODB_URI, tz_aware=True)
+    db_name = f"shopkit_test_{uuid.uuid4().hex[:12]}"
+    real = settings.model_copy(update={"database_url": _with_db(MONGODB_URI, db_name)})
+    opened = await open_mongo_store(real, client=client)
+    yield opened
+    await client.drop_database(db_name)
+    await client.close()
+
+
+def _with_db(uri: str, db_name: str) -> str:
+    base, _, query = uri.partition("?")
+    scheme, _, rest = base.partition("://")
+    host = rest.split("/", 1)[0]
+    return f"{scheme}://{host}/{db_name}" + (f"?{query}" if query else "")
+
+
+@pytest.fixture
+async def app(settings: Settings, store: Store) -> AsyncIterator[FastAPI]:
+    application = create_app(settings=settings, store=store)
+    async with LifespanManager(application) as manager:
+        yield manager.app  # type: ignore[misc]
+
+
+def api_client(app: FastAPI, token: str | None = None) -> httpx.AsyncClient:
+    """An httpx client on the all-in-one app, rooted at /api."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test/api", headers=headers
+    )
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Anonymous client."""
+    async with api_client(app) as c:
+        yield c
+
+
+@dataclass
+class UserSession:
+    id: str
+    email: str
+    password: str
+    role: Role
+    access_token: str
+    refresh_token: str
+    client: httpx.AsyncClient  # sends this user's access token
+
+
+MakeUser = Callable[..., Awaitable[UserSession]]
+
+
+@pytest.fixture
+async def make_user(app: FastAPI) -> AsyncIterator[MakeUser]:
+    """``await make_user(role=Role.ADMIN, email=..., name=...)``: a registered, logged-in user."""
+    opened: list[httpx.AsyncClient] = []
+
+    async def _make(
+        role: Role = Role.CUSTOMER,
+        email: str | None = None,
+        password: str = PASSWORD,
+        name: str = "Test User",
+    ) -> UserSession:
+        email = email or f"user-{uuid.uuid4().hex[:10]}@example.com"
+        if role is Role.ADMIN:
+            await app.state.ctx.auth.create_user(
+                email=email, password=password, name=name, role=Role.ADMIN
+            )
+        else:
+            async with api_client(app) as anon:
+                reply = await anon.post(
+                    "/auth/register", json={"email": email, "password": password, "name": name}
+                )
+                assert reply.status_code == 201, reply.text
+        async with api_client(app) as anon:
+            reply = await anon.post("/auth/login", json={"email": email, "password": password})
+            assert reply.status_code == 200, reply.text
+        body = reply.json()
+        user_client = api_client(app, body["tokens"]["access_token"])
+        opened.append(user_client)
+        return UserSession(
+            id=body["user"]["id"],
+            email=body["user"]["email"],
+            password=password,
+            role=Role(body["user"]["role"]),
+            access_token=body["tokens"]["access_token"],
+            refresh_token=body["tokens"]["refresh_token"],
+            client=user_client,
+        )
+
+    yield _make
+    for c in opened:
+        await c.aclose()
+
+
+@pytest.fixture
+async def customer(make_user: MakeUser) -> UserSession:
+    return await make_user()
+
+
+@pytest.fixture
+async def admin(make_user: MakeUser) -> UserSession:
+    return await make_user(role=Role.ADMIN, name="Admin")
