@@ -32,16 +32,25 @@ from shopkit_server.settings import Settings
 from shopkit_server.store import Store, open_store
 
 MONGODB_URI = os.environ.get("SHOPKIT_TEST_MONGODB_URI")
-BACKENDS = ["sqlite", "mongo-standin", "mongodb"]
-TEST_SECRET = "test-secret-" + "x" * 40
+# The real-server backend joins the matrix only when a server is configured; otherwise one
+# visible skip (tests/store/test_real_mongodb.py) and the report header say why.
+BACKENDS = ["sqlite", "mongo-standin"] + (["mongodb"] if MONGODB_URI else [])
+TEST_SECRET = "test-secret-" + "x" * 60
 PASSWORD = "correct horse battery"
+
+
+def pytest_report_header() -> str:
+    if MONGODB_URI:
+        return "store backends: sqlite, mongo-standin (mongomock-motor), mongodb (real server)"
+    return (
+        "store backends: sqlite, mongo-standin (mongomock-motor, not MongoDB); "
+        "real MongoDB skipped: SHOPKIT_TEST_MONGODB_URI is not set"
+    )
 
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     name: str = request.param
-    if name == "mongodb" and not MONGODB_URI:
-        pytest.skip("real MongoDB: set SHOPKIT_TEST_MONGODB_URI to run the suite against a server")
     if name == "mongo-standin" and request.node.get_closest_marker("mongo_real_only"):
         pytest.skip("needs a real MongoDB server; the mongomock stand-in has no $text or sessions")
     return name
@@ -102,8 +111,8 @@ def _with_db(uri: str, db_name: str) -> str:
 @pytest.fixture
 async def app(settings: Settings, store: Store) -> AsyncIterator[FastAPI]:
     application = create_app(settings=settings, store=store)
-    async with LifespanManager(application) as manager:
-        yield manager.app  # type: ignore[misc]
+    async with LifespanManager(application):
+        yield application
 
 
 def api_client(app: FastAPI, token: str | None = None) -> httpx.AsyncClient:

@@ -1,7 +1,7 @@
 """The app factory: any subset of the four services over one store.
 
-    create_app()                                   # all-in-one, every route under /api
-    create_app(services=[ServiceName.CART])         # one service, its own paths, no prefix
+create_app()                                   # all-in-one, every route under /api
+create_app(services=[ServiceName.CART])         # one service, its own paths, no prefix
 """
 
 from __future__ import annotations
@@ -101,8 +101,13 @@ def create_app(
 
     app.add_api_route("/health", health, methods=["GET"], tags=["health"])
     if all_in_one:
-        app.add_api_route(f"{API_PREFIX}/health", health, methods=["GET"], tags=["health"],
-                          include_in_schema=False)
+        app.add_api_route(
+            f"{API_PREFIX}/health",
+            health,
+            methods=["GET"],
+            tags=["health"],
+            include_in_schema=False,
+        )
 
     if settings.cors_origins:
         app.add_middleware(

@@ -134,9 +134,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled_error", exc_info=exc)
-    return JSONResponse(
-        _error_body("Internal server error.", "internal_error"), status_code=500
-    )
+    return JSONResponse(_error_body("Internal server error.", "internal_error"), status_code=500)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -56,7 +56,9 @@ _serialize = PlainSerializer(_as_json_number, return_type=float, when_used="json
 
 # A price a client may send: > 0, two decimals at most, finite.
 Price = Annotated[
-    Decimal, Field(gt=0, le=MAX_AMOUNT, allow_inf_nan=False), AfterValidator(_check_amount),
+    Decimal,
+    Field(gt=0, le=MAX_AMOUNT, allow_inf_nan=False),
+    AfterValidator(_check_amount),
     _serialize,
 ]
 # Any amount the server reports (may be zero).

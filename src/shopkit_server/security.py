@@ -155,7 +155,7 @@ class TokenCodec:
         role: Role | None = None
         if expected is not TokenType.SERVICE:
             try:
-                role = Role(payload.get("role"))
+                role = Role(str(payload.get("role")))
             except ValueError as exc:
                 raise InvalidToken("unknown role") from exc
         return Claims(

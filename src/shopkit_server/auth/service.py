@@ -1,9 +1,29 @@
-"""Auth service logic (no HTTP, no database driver)."""
+"""Auth service logic: accounts, passwords, token rotation (no HTTP, no database driver)."""
 
 from __future__ import annotations
 
+from shopkit_server.auth.errors import (
+    AccountDisabled,
+    CannotChangeSelf,
+    EmailTaken,
+    InvalidCredentials,
+    InvalidRefreshToken,
+    UserNotFound,
+)
+from shopkit_server.auth.models import User, UserChanges
 from shopkit_server.auth.repository import RefreshTokenRepository, UserRepository
-from shopkit_server.security import PasswordHasher, TokenCodec
+from shopkit_server.clock import utc_now
+from shopkit_server.ids import new_id
+from shopkit_server.pagination import PageParams, PageResult
+from shopkit_server.security import (
+    InvalidToken,
+    IssuedTokens,
+    PasswordHasher,
+    Role,
+    TokenCodec,
+    TokenType,
+)
+from shopkit_server.store.base import DuplicateKeyError
 
 
 class AuthService:
@@ -19,3 +39,119 @@ class AuthService:
         self.refresh_tokens = refresh_tokens
         self.tokens = tokens
         self.passwords = passwords
+
+    async def create_user(
+        self, *, email: str, password: str, name: str, role: Role = Role.CUSTOMER
+    ) -> User:
+        """Create an account. ``email`` must already be normalised (trimmed, lower-cased)."""
+        user = User(
+            id=new_id(),
+            email=email,
+            name=name,
+            role=role,
+            is_active=True,
+            created_at=utc_now(),
+            last_login=None,
+            password_hash=await self.passwords.hash(password),
+        )
+        try:
+            await self.users.add(user)
+        except DuplicateKeyError:
+            raise EmailTaken() from None
+        return user
+
+    async def register(self, *, email: str, password: str, name: str) -> tuple[User, IssuedTokens]:
+        user = await self.create_user(email=email, password=password, name=name)
+        return user, await self._issue(user)
+
+    async def login(self, *, email: str, password: str) -> tuple[User, IssuedTokens]:
+        user = await self.users.get_by_email(email.strip().lower())
+        # verify() runs even for an unknown email, so both failures take the same time.
+        if not await self.passwords.verify(password, user.password_hash if user else None):
+            raise InvalidCredentials()
+        assert user is not None
+        if not user.is_active:
+            raise AccountDisabled()
+        updated = await self.users.update(user.id, UserChanges(last_login=utc_now()))
+        user = updated or user
+        return user, await self._issue(user)
+
+    async def refresh(self, refresh_token: str) -> IssuedTokens:
+        """Rotate: the presented token is spent, a new pair comes back (with the current role)."""
+        try:
+            claims = self.tokens.decode(refresh_token, TokenType.REFRESH)
+        except InvalidToken:
+            raise InvalidRefreshToken() from None
+        if not await self.refresh_tokens.consume(claims.jti, claims.sub, utc_now()):
+            raise InvalidRefreshToken()
+        user = await self.users.get(claims.sub)
+        if user is None or not user.is_active:
+            raise InvalidRefreshToken()
+        return await self._issue(user)
+
+    async def logout(self, *, user_id: str, refresh_token: str) -> None:
+        try:
+            claims = self.tokens.decode(refresh_token, TokenType.REFRESH)
+        except InvalidToken:
+            raise InvalidRefreshToken() from None
+        await self.refresh_tokens.revoke(claims.jti, user_id)
+
+    async def get_user(self, user_id: str) -> User:
+        user = await self.users.get(user_id)
+        if user is None:
+            raise UserNotFound()
+        return user
+
+    async def me(self, user_id: str) -> User:
+        user = await self.get_user(user_id)
+        if not user.is_active:
+            raise AccountDisabled()
+        return user
+
+    async def update_me(self, user_id: str, *, name: str | None, email: str | None) -> User:
+        await self.me(user_id)
+        try:
+            updated = await self.users.update(user_id, UserChanges(name=name, email=email))
+        except DuplicateKeyError:
+            raise EmailTaken() from None
+        if updated is None:
+            raise UserNotFound()
+        return updated
+
+    async def change_password(
+        self, user_id: str, *, current_password: str, new_password: str
+    ) -> IssuedTokens:
+        user = await self.me(user_id)
+        if not await self.passwords.verify(current_password, user.password_hash):
+            raise InvalidCredentials("The current password is wrong.")
+        new_hash = await self.passwords.hash(new_password)
+        await self.users.update(user_id, UserChanges(password_hash=new_hash))
+        # Every session started with the old password ends; this one gets a fresh pair.
+        await self.refresh_tokens.revoke_all(user_id)
+        return await self._issue(user)
+
+    async def list_users(self, *, query: str | None, page: PageParams) -> PageResult[User]:
+        return await self.users.list(query=query, offset=page.offset, limit=page.page_size)
+
+    async def update_user(
+        self, *, actor_id: str, user_id: str, role: Role | None, is_active: bool | None
+    ) -> User:
+        target = await self.get_user(user_id)
+        if target.id == actor_id and (
+            (role is not None and role != target.role)
+            or (is_active is not None and is_active != target.is_active)
+        ):
+            # An admin locking themselves out could leave a shop with no admin at all.
+            raise CannotChangeSelf()
+        updated = await self.users.update(user_id, UserChanges(role=role, is_active=is_active))
+        if updated is None:
+            raise UserNotFound()
+        if is_active is False:
+            # A disabled account keeps no session (a refresh would be refused anyway).
+            await self.refresh_tokens.revoke_all(user_id)
+        return updated
+
+    async def _issue(self, user: User) -> IssuedTokens:
+        issued = self.tokens.issue(user.id, user.role)
+        await self.refresh_tokens.add(issued.refresh_jti, user.id, issued.refresh_expires_at)
+        return issued

@@ -1,5 +1,43 @@
-"""HTTP routes of the cart service."""
+"""HTTP routes of the cart service: parse, authenticate, call the service, shape the reply."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter(tags=["cart"])
+from fastapi import APIRouter, Response, status
+
+from shopkit_server.cart.schemas import AddItemRequest, CartOut, SetQuantityRequest
+from shopkit_server.deps import Context, CurrentUser
+
+router = APIRouter(prefix="/cart", tags=["cart"])
+
+
+@router.get("", response_model=CartOut)
+async def get_cart(ctx: Context, user: CurrentUser) -> CartOut:
+    """Your cart, at current catalog prices (empty when you have none yet)."""
+    return CartOut.of(await ctx.cart.get_cart(user.id))
+
+
+@router.post("/items", response_model=CartOut)
+async def add_item(body: AddItemRequest, ctx: Context, user: CurrentUser) -> CartOut:
+    """Add units of a product, on top of any already in the cart."""
+    return CartOut.of(await ctx.cart.add_item(user.id, body.product_id, body.quantity))
+
+
+@router.patch("/items/{product_id}", response_model=CartOut)
+async def set_quantity(
+    product_id: str, body: SetQuantityRequest, ctx: Context, user: CurrentUser
+) -> CartOut:
+    """Set the quantity of a line already in the cart; 0 removes it."""
+    return CartOut.of(await ctx.cart.set_quantity(user.id, product_id, body.quantity))
+
+
+@router.delete("/items/{product_id}", response_model=CartOut)
+async def remove_item(product_id: str, ctx: Context, user: CurrentUser) -> CartOut:
+    """Remove a line (removing one that is not there is fine)."""
+    return CartOut.of(await ctx.cart.remove_item(user.id, product_id))
+
+
+@router.delete("", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
+async def clear_cart(ctx: Context, user: CurrentUser) -> Response:
+    """Empty the cart."""
+    await ctx.cart.clear(user.id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

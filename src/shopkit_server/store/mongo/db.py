@@ -24,7 +24,9 @@ MongoDatabase = Any
 MongoCollection = Any
 
 
-async def aggregate(collection: MongoCollection, pipeline: Sequence[Mapping[str, Any]]) -> list[Document]:
+async def aggregate(
+    collection: MongoCollection, pipeline: Sequence[Mapping[str, Any]]
+) -> list[Document]:
     cursor = collection.aggregate(list(pipeline))
     if inspect.isawaitable(cursor):
         cursor = await cursor

@@ -1,19 +1,147 @@
-"""MongoDB storage for users."""
+"""MongoDB storage for users and refresh tokens."""
 
 from __future__ import annotations
 
-from shopkit_server.store.mongo.db import MongoDatabase
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError as MongoDuplicateKey
+
+from shopkit_server.auth.models import User, UserChanges
+from shopkit_server.ids import is_valid_id
+from shopkit_server.pagination import PageResult
+from shopkit_server.security import Role
+from shopkit_server.store.base import DuplicateKeyError
+from shopkit_server.store.mongo.db import Document, MongoDatabase
 
 
 async def ensure_indexes(db: MongoDatabase) -> None:
-    """Create this domain's indexes (idempotent)."""
+    await db["users"].create_index([("email", ASCENDING)], unique=True, name="users_email")
+    await db["users"].create_index([("created_at", DESCENDING)], name="users_created")
+    await db["refresh_tokens"].create_index([("user_id", ASCENDING)], name="refresh_user")
+    # TTL: the server deletes expired refresh tokens by itself.
+    await db["refresh_tokens"].create_index(
+        [("expires_at", ASCENDING)], expireAfterSeconds=0, name="refresh_ttl"
+    )
+
+
+def _utc(moment: datetime) -> datetime:
+    # Stored BSON dates carry no zone; the client is tz_aware, but be explicit for the stand-in.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _user(doc: Document) -> User:
+    return User(
+        id=str(doc["_id"]),
+        email=doc["email"],
+        name=doc["name"],
+        role=Role(doc["role"]),
+        is_active=bool(doc["is_active"]),
+        password_hash=doc["password_hash"],
+        created_at=_utc(doc["created_at"]),
+        last_login=_utc(doc["last_login"]) if doc.get("last_login") else None,
+    )
 
 
 class MongoUserRepository:
     def __init__(self, db: MongoDatabase) -> None:
         self._users = db["users"]
 
+    async def add(self, user: User) -> None:
+        try:
+            await self._users.insert_one(
+                {
+                    "_id": ObjectId(user.id),
+                    "email": user.email,
+                    "name": user.name,
+                    "role": user.role.value,
+                    "is_active": user.is_active,
+                    "password_hash": user.password_hash,
+                    "created_at": user.created_at,
+                    "last_login": user.last_login,
+                }
+            )
+        except MongoDuplicateKey as exc:
+            raise DuplicateKeyError("email") from exc
+
+    async def get(self, user_id: str) -> User | None:
+        if not is_valid_id(user_id):
+            return None
+        doc = await self._users.find_one({"_id": ObjectId(user_id)})
+        return _user(doc) if doc else None
+
+    async def get_by_email(self, email: str) -> User | None:
+        doc = await self._users.find_one({"email": email.lower()})
+        return _user(doc) if doc else None
+
+    async def update(self, user_id: str, changes: UserChanges) -> User | None:
+        if not is_valid_id(user_id):
+            return None
+        values: dict[str, Any] = {
+            "name": changes.name,
+            "email": changes.email,
+            "role": changes.role.value if changes.role else None,
+            "is_active": changes.is_active,
+            "password_hash": changes.password_hash,
+            "last_login": changes.last_login,
+        }
+        sets = {field: value for field, value in values.items() if value is not None}
+        try:
+            if sets:
+                doc = await self._users.find_one_and_update(
+                    {"_id": ObjectId(user_id)},
+                    {"$set": sets},
+                    return_document=ReturnDocument.AFTER,
+                )
+            else:
+                doc = await self._users.find_one({"_id": ObjectId(user_id)})
+        except MongoDuplicateKey as exc:
+            raise DuplicateKeyError("email") from exc
+        return _user(doc) if doc else None
+
+    async def list(self, *, query: str | None, offset: int, limit: int) -> PageResult[User]:
+        filter_: Document = {}
+        if query:
+            pattern = re.escape(query.lower())
+            filter_ = {
+                "$or": [
+                    {"email": {"$regex": pattern}},
+                    {"name": {"$regex": pattern, "$options": "i"}},
+                ]
+            }
+        total = await self._users.count_documents(filter_)
+        cursor = (
+            self._users.find(filter_)
+            .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
+            .skip(offset)
+            .limit(limit)
+        )
+        return PageResult(items=[_user(doc) for doc in await cursor.to_list(None)], total=total)
+
 
 class MongoRefreshTokenRepository:
     def __init__(self, db: MongoDatabase) -> None:
         self._tokens = db["refresh_tokens"]
+
+    async def add(self, jti: str, user_id: str, expires_at: datetime) -> None:
+        await self._tokens.insert_one(
+            {"_id": jti, "user_id": user_id, "expires_at": expires_at, "revoked": False}
+        )
+
+    async def consume(self, jti: str, user_id: str, now: datetime) -> bool:
+        doc = await self._tokens.find_one_and_update(
+            {"_id": jti, "user_id": user_id, "revoked": False, "expires_at": {"$gt": now}},
+            {"$set": {"revoked": True}},
+        )
+        return doc is not None
+
+    async def revoke(self, jti: str, user_id: str) -> None:
+        await self._tokens.update_one({"_id": jti, "user_id": user_id}, {"$set": {"revoked": True}})
+
+    async def revoke_all(self, user_id: str) -> None:
+        await self._tokens.update_many(
+            {"user_id": user_id, "revoked": False}, {"$set": {"revoked": True}}
+        )

@@ -1,12 +1,137 @@
-"""SQLite storage for carts."""
+"""SQLite storage for carts: a ``carts`` row per user and a ``cart_items`` row per line."""
 
 from __future__ import annotations
 
-from shopkit_server.store.sqlite.db import Database
+from datetime import datetime
 
-SCHEMA: tuple[str, ...] = ()
+import aiosqlite
+
+from shopkit_server.cart.models import Cart, CartItem, LineLimitExceeded
+from shopkit_server.money import from_cents, to_cents
+from shopkit_server.store.sqlite.db import Database, from_db_time, to_db_time
+
+SCHEMA: tuple[str, ...] = (
+    """CREATE TABLE carts (
+        user_id TEXT PRIMARY KEY,
+        updated_at TEXT NOT NULL
+    )""",
+    # rowid gives the order lines were first added in; an upsert keeps a line's rowid.
+    """CREATE TABLE cart_items (
+        user_id TEXT NOT NULL REFERENCES carts (user_id) ON DELETE CASCADE,
+        product_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        price_cents INTEGER NOT NULL CHECK (price_cents >= 0),
+        image_url TEXT,
+        quantity INTEGER NOT NULL CHECK (quantity >= 1),
+        UNIQUE (user_id, product_id)
+    )""",
+)
+
+
+async def _load(conn: aiosqlite.Connection, user_id: str) -> Cart:
+    carts = list(
+        await conn.execute_fetchall("SELECT updated_at FROM carts WHERE user_id = ?", (user_id,))
+    )
+    if not carts:
+        return Cart()
+    rows = await conn.execute_fetchall(
+        "SELECT product_id, name, price_cents, image_url, quantity FROM cart_items "
+        "WHERE user_id = ? ORDER BY rowid",
+        (user_id,),
+    )
+    return Cart(
+        items=[
+            CartItem(
+                product_id=row["product_id"],
+                name=row["name"],
+                price=from_cents(row["price_cents"]),
+                quantity=row["quantity"],
+                image_url=row["image_url"],
+            )
+            for row in rows
+        ],
+        updated_at=from_db_time(carts[0]["updated_at"]),
+    )
+
+
+async def _touch(conn: aiosqlite.Connection, user_id: str, now: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO carts (user_id, updated_at) VALUES (?, ?) "
+        "ON CONFLICT (user_id) DO UPDATE SET updated_at = excluded.updated_at",
+        (user_id, to_db_time(now)),
+    )
 
 
 class SqliteCartRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+
+    async def get(self, user_id: str) -> Cart:
+        async with self._db.read() as conn:
+            return await _load(conn, user_id)
+
+    async def add_item(
+        self, user_id: str, item: CartItem, *, max_quantity: int, now: datetime
+    ) -> Cart:
+        # One write transaction: the writer lock (and BEGIN IMMEDIATE across processes) makes
+        # the check and the increment a single atomic step.
+        async with self._db.write() as conn:
+            rows = list(
+                await conn.execute_fetchall(
+                    "SELECT quantity FROM cart_items WHERE user_id = ? AND product_id = ?",
+                    (user_id, item.product_id),
+                )
+            )
+            current = int(rows[0]["quantity"]) if rows else 0
+            if current + item.quantity > max_quantity:
+                raise LineLimitExceeded(current)
+            await _touch(conn, user_id, now)
+            await conn.execute(
+                "INSERT INTO cart_items (user_id, product_id, name, price_cents, image_url, "
+                "quantity) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (user_id, product_id) DO UPDATE SET "
+                "quantity = quantity + excluded.quantity, name = excluded.name, "
+                "price_cents = excluded.price_cents, image_url = excluded.image_url",
+                (
+                    user_id,
+                    item.product_id,
+                    item.name,
+                    to_cents(item.price),
+                    item.image_url,
+                    item.quantity,
+                ),
+            )
+            return await _load(conn, user_id)
+
+    async def set_quantity(
+        self, user_id: str, product_id: str, quantity: int, *, now: datetime
+    ) -> Cart | None:
+        async with self._db.write() as conn:
+            if quantity == 0:
+                cursor = await conn.execute(
+                    "DELETE FROM cart_items WHERE user_id = ? AND product_id = ?",
+                    (user_id, product_id),
+                )
+            else:
+                cursor = await conn.execute(
+                    "UPDATE cart_items SET quantity = ? WHERE user_id = ? AND product_id = ?",
+                    (quantity, user_id, product_id),
+                )
+            if cursor.rowcount == 0:
+                return None
+            await _touch(conn, user_id, now)
+            return await _load(conn, user_id)
+
+    async def remove_item(self, user_id: str, product_id: str, *, now: datetime) -> Cart:
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM cart_items WHERE user_id = ? AND product_id = ?",
+                (user_id, product_id),
+            )
+            if cursor.rowcount:
+                await _touch(conn, user_id, now)
+            return await _load(conn, user_id)
+
+    async def clear(self, user_id: str) -> None:
+        async with self._db.write() as conn:
+            await conn.execute("DELETE FROM carts WHERE user_id = ?", (user_id,))

@@ -12,6 +12,7 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,7 @@ class Database:
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         async with self.read() as conn:
-            return list(await conn.execute_fetchall(sql, params))  # type: ignore[arg-type]
+            return list(await conn.execute_fetchall(sql, params))
 
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
         rows = await self.fetch_all(sql, params)
@@ -94,3 +95,12 @@ class Database:
     async def close(self) -> None:
         for conn in [self._writer, *self._all_readers]:
             await conn.close()
+
+
+def to_db_time(moment: datetime) -> str:
+    """UTC ISO 8601 with a fixed width, so text order is time order."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def from_db_time(text: str) -> datetime:
+    return datetime.fromisoformat(text)

@@ -1,0 +1,78 @@
+"""``client.auth``: register, log in, tokens and the caller's own profile."""
+
+from __future__ import annotations
+
+from shopkit._types import NOT_GIVEN, NotGiven, strip_not_given
+from shopkit.resources._resource import AsyncAPIResource
+from shopkit.types.auth import AuthResult, TokenPair, User
+
+
+class AsyncAuth(AsyncAPIResource):
+    async def register(self, *, email: str, password: str, name: str) -> AuthResult:
+        """Create a customer account; the client keeps the tokens it gets back."""
+        response = await self._client.request(
+            "POST",
+            "/auth/register",
+            json={"email": email, "password": password, "name": name},
+            authenticated=False,
+        )
+        result: AuthResult = self._client._parse(AuthResult, response)
+        await self._client.set_tokens(result.tokens)
+        return result
+
+    async def login(self, *, email: str, password: str) -> AuthResult:
+        """Log in; the client keeps the tokens and sends them from now on."""
+        response = await self._client.request(
+            "POST",
+            "/auth/login",
+            json={"email": email, "password": password},
+            authenticated=False,
+        )
+        result: AuthResult = self._client._parse(AuthResult, response)
+        await self._client.set_tokens(result.tokens)
+        return result
+
+    async def refresh(self, *, refresh_token: str | None = None) -> TokenPair:
+        """Trade the refresh token (the client's own by default) for a new pair.
+
+        The client does this by itself when an access token expires; call it to rotate early.
+        """
+        return await self._client.refresh_tokens(refresh_token)
+
+    async def logout(self, *, refresh_token: str | None = None) -> None:
+        """Revoke the refresh token on the server and forget both tokens."""
+        token = refresh_token or self._client.refresh_token
+        if token is None:
+            raise ValueError("no refresh token to revoke: log in first, or pass refresh_token=")
+        await self._client.request("POST", "/auth/logout", json={"refresh_token": token})
+        if token == self._client.refresh_token:
+            self._client.clear_tokens()
+
+    async def me(self) -> User:
+        """The logged-in user."""
+        response = await self._client.request("GET", "/auth/me")
+        user: User = self._client._parse(User, response)
+        return user
+
+    async def update_me(
+        self, *, name: str | NotGiven = NOT_GIVEN, email: str | NotGiven = NOT_GIVEN
+    ) -> User:
+        """Change the caller's name and/or email (only the fields given are sent)."""
+        body = strip_not_given({"name": name, "email": email})
+        response = await self._client.request("PATCH", "/auth/me", json=body)
+        user: User = self._client._parse(User, response)
+        return user
+
+    async def change_password(self, *, current_password: str, new_password: str) -> TokenPair:
+        """Change the password; every other session's refresh token stops working.
+
+        The server answers with a fresh pair, which the client keeps.
+        """
+        response = await self._client.request(
+            "POST",
+            "/auth/change-password",
+            json={"current_password": current_password, "new_password": new_password},
+        )
+        tokens: TokenPair = self._client._parse(TokenPair, response)
+        await self._client.set_tokens(tokens)
+        return tokens

@@ -1,0 +1,45 @@
+"""``client.users``: user administration (admins only)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from shopkit._types import NOT_GIVEN, NotGiven, query, strip_not_given
+from shopkit.pagination import AsyncPage, walk_pages
+from shopkit.resources._resource import AsyncAPIResource, segment
+from shopkit.types.auth import Role, User
+
+
+class AsyncUsers(AsyncAPIResource):
+    async def list(
+        self, *, q: str | None = None, page: int = 1, page_size: int = 20
+    ) -> AsyncPage[User]:
+        """One page of users; ``q`` matches email or name."""
+
+        async def fetch(page_no: int) -> AsyncPage[User]:
+            return await self.list(q=q, page=page_no, page_size=page_size)
+
+        params = query({"q": q, "page": page, "page_size": page_size})
+        response = await self._client.request("GET", "/auth/users", params=params)
+        result: AsyncPage[User] = self._client._parse(AsyncPage[User], response)
+        result._fetch = fetch
+        return result
+
+    def iterate(self, *, q: str | None = None, page_size: int = 100) -> AsyncIterator[User]:
+        """Every matching user, fetched a page at a time as the loop needs them."""
+        return walk_pages(lambda page_no: self.list(q=q, page=page_no, page_size=page_size))
+
+    async def update(
+        self,
+        user_id: str,
+        *,
+        role: Role | NotGiven = NOT_GIVEN,
+        is_active: bool | NotGiven = NOT_GIVEN,
+    ) -> User:
+        """Promote or demote a user, or (de)activate the account."""
+        body = strip_not_given({"role": role, "is_active": is_active})
+        response = await self._client.request(
+            "PATCH", f"/auth/users/{segment(user_id)}", json=body
+        )
+        user: User = self._client._parse(User, response)
+        return user

@@ -1,0 +1,38 @@
+"""The models the client returns (and the typed inputs some methods take)."""
+
+from shopkit.types._base import Money, ShopkitModel
+from shopkit.types.auth import AuthResult, Role, TokenPair, User
+from shopkit.types.cart import Cart, CartItem
+from shopkit.types.health import Health
+from shopkit.types.orders import Address, Order, OrderItem, OrderStatus, StatusChange
+from shopkit.types.products import (
+    BulkFailure,
+    BulkResult,
+    Category,
+    Product,
+    ProductInput,
+    ProductSort,
+)
+
+__all__ = [
+    "Address",
+    "AuthResult",
+    "BulkFailure",
+    "BulkResult",
+    "Cart",
+    "CartItem",
+    "Category",
+    "Health",
+    "Money",
+    "Order",
+    "OrderItem",
+    "OrderStatus",
+    "Product",
+    "ProductInput",
+    "ProductSort",
+    "Role",
+    "ShopkitModel",
+    "StatusChange",
+    "TokenPair",
+    "User",
+]

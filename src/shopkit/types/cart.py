@@ -1,0 +1,25 @@
+"""The caller's cart (``/cart``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from shopkit.types._base import Money, ShopkitModel
+
+
+class CartItem(ShopkitModel):
+    product_id: str
+    name: str
+    price: Money
+    quantity: int
+    item_total: Money
+    image_url: str | None = None
+
+
+class Cart(ShopkitModel):
+    items: list[CartItem]
+    total_items: int
+    """The sum of the quantities."""
+    subtotal: Money
+    updated_at: datetime | None = None
+    """``None`` for a cart that was never written to."""

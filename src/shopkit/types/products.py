@@ -1,0 +1,67 @@
+"""Products and categories (``/products``, ``/categories``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal, NotRequired, TypedDict
+
+from shopkit.types._base import Money, ShopkitModel
+
+ProductSort = Literal["newest", "price_asc", "price_desc", "name"]
+
+
+class Product(ShopkitModel):
+    id: str
+    sku: str | None = None
+    name: str
+    description: str = ""
+    price: Money
+    category: str
+    tags: list[str] = []
+    image_url: str | None = None
+    stock: int
+    is_active: bool
+    is_featured: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProductInput(TypedDict):
+    """One row for :meth:`~shopkit.resources.products.AsyncProducts.bulk` (upserted by ``sku``)."""
+
+    name: str
+    price: Decimal | int | str
+    category: str
+    sku: NotRequired[str | None]
+    description: NotRequired[str]
+    tags: NotRequired[list[str]]
+    image_url: NotRequired[str | None]
+    stock: NotRequired[int]
+    is_active: NotRequired[bool]
+    is_featured: NotRequired[bool]
+
+
+class BulkFailure(ShopkitModel):
+    index: int
+    """Position of the row in the list that was sent."""
+    sku: str | None = None
+    detail: str
+
+
+class BulkResult(ShopkitModel):
+    """The report of a bulk upsert: how many rows were created and updated, and which failed."""
+
+    created: int
+    updated: int
+    failed: list[BulkFailure] = []
+
+
+class Category(ShopkitModel):
+    id: str
+    name: str
+    slug: str
+    parent_id: str | None = None
+    sort_order: int = 0
+    children: list[Category] = []
+    """Filled only by ``categories.list(tree=True)``."""

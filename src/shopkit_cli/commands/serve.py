@@ -1,0 +1,203 @@
+"""``shopkit serve``: run all four services in one process, or one of them alone."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from shopkit_cli.output import EXIT_USAGE, fail, info
+from shopkit_cli.settings import load_settings
+
+if TYPE_CHECKING:
+    from collections.abc import Coroutine, Iterator
+    from typing import Any
+
+    from shopkit_server.settings import Settings
+    from shopkit_server.store import Store
+
+
+class Service(StrEnum):
+    auth = "auth"
+    products = "products"
+    cart = "cart"
+    orders = "orders"
+
+
+# The seed's ports, used when --service is given without --port.
+DEFAULT_PORTS = {
+    Service.auth: 8001,
+    Service.products: 8002,
+    Service.cart: 8003,
+    Service.orders: 8004,
+}
+
+
+def serve(
+    service: Annotated[
+        Service | None, typer.Option(help="Run only this service (its own paths, no /api prefix).")
+    ] = None,
+    host: Annotated[
+        str, typer.Option(help="Interface to bind; 0.0.0.0 for every one.")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int | None, typer.Option(help="Port (default 8000, or the service's own 8001-8004).")
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="sqlite:///path or mongodb://... (else SHOPKIT_DATABASE_URL)."),
+    ] = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Load the example catalog into an empty store first.")
+    ] = False,
+    demo_file: Annotated[
+        Path | None, typer.Option(help="Catalog to load with --demo (default: the bundled one).")
+    ] = None,
+) -> None:
+    """Serve the shop's REST API."""
+    settings = load_settings(database_url=database_url)
+    if port is None:
+        port = DEFAULT_PORTS[service] if service else 8000
+    if not 0 < port < 65536:
+        fail(f"invalid port {port}", EXIT_USAGE)
+    services = [service.value] if service else ["auth", "products", "cart", "orders"]
+    with contextlib.suppress(KeyboardInterrupt):
+        _run(_serve(settings, services, host, port, demo, demo_file))
+
+
+def _run(main: Coroutine[Any, Any, None]) -> None:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is not on Windows
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
+
+
+async def _serve(
+    settings: Settings,
+    services: list[str],
+    host: str,
+    port: int,
+    demo: bool,
+    demo_file: Path | None,
+) -> None:
+    import uvicorn
+
+    from shopkit_server.app import create_app
+    from shopkit_server.jwt_secret import MissingSecret, resolve_jwt_secret
+    from shopkit_server.logging import configure_logging
+    from shopkit_server.store import open_store
+
+    configure_logging(settings.log_level, settings.log_json)
+    all_in_one = len(services) == 4
+    try:
+        jwt_secret = resolve_jwt_secret(settings, all_in_one=all_in_one)
+    except MissingSecret as exc:
+        fail(str(exc), EXIT_USAGE)
+    # Opened here, not in the lifespan, so an unreachable database is one clear line.
+    try:
+        store = await open_store(settings)
+    except Exception as exc:
+        fail(f"cannot open the store at {_redacted(settings.database_url)}: {_reason(exc)}")
+    try:
+        app = create_app(services, settings, store=store)
+        if demo:
+            await _load_demo(store, settings, jwt_secret, demo_file)
+        base = f"http://{host}:{port}" + ("/api" if all_in_one else "")
+        info(
+            f"shopkit {'+'.join(services)} on {base} "
+            f"(store: {store.backend}, docs: http://{host}:{port}/docs)"
+        )
+        for line in _peer_lines(settings, services):
+            info(line)
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_config=None,  # our structlog setup handles uvicorn's loggers
+            access_log=False,  # RequestLogMiddleware logs every request once
+            proxy_headers=True,
+            server_header=False,
+        )
+        server = _server_class()(config)
+        await server.serve()
+        if not server.started:
+            fail(f"could not listen on {host}:{port} (in use, or not allowed)")
+    finally:
+        await store.close()
+
+
+async def _load_demo(store: Store, settings: Settings, jwt_secret: str, path: Path | None) -> None:
+    from shopkit_server.demo import load_demo_catalog
+
+    from shopkit_server.context import build_context
+
+    ctx = build_context(settings, store, jwt_secret)
+    created = await load_demo_catalog(ctx, path)
+    if created:
+        info(f"demo catalog: loaded {created} products")
+    else:
+        info("demo catalog: the store already has products; nothing loaded")
+
+
+def _server_class() -> type:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, but SIGINT/SIGTERM only ask it to stop.
+
+        uvicorn re-raises the captured signal after shutdown, which would kill the process
+        before ``serve`` closes the store; here the signal just ends ``serve()`` cleanly.
+        """
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, self.handle_exit, sig, None)
+            try:
+                yield
+            finally:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(sig)
+
+    return Server
+
+
+def _peer_lines(settings: Settings, services: list[str]) -> list[str]:
+    if len(services) == 4:
+        return []
+    peers = {"cart": ["products"], "orders": ["cart", "products"]}.get(services[0], [])
+    lines = []
+    for peer in peers:
+        url = getattr(settings, f"{peer}_url")
+        how = (
+            f"over HTTP at {url}"
+            if url
+            else "in process (same store; set SHOPKIT_"
+            + (f"{peer.upper()}_URL to call it over HTTP)")
+        )
+        lines.append(f"  calls {peer} {how}")
+    return lines
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password, for messages."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:300]

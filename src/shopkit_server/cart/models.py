@@ -1,0 +1,57 @@
+"""Domain records of the cart service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from shopkit_server.money import ZERO
+
+# The most units of one product a cart line may hold (API.md, Cart service).
+MAX_LINE_QUANTITY = 99
+
+
+@dataclass(frozen=True)
+class CartItem:
+    """One line. ``name``, ``price`` and ``image_url`` are the catalog's values when last seen."""
+
+    product_id: str
+    name: str
+    price: Decimal
+    quantity: int
+    image_url: str | None = None
+    # False when the catalog no longer sells the product or has fewer units than the line holds;
+    # checkout would refuse such a line, so clients can flag it before the customer pays.
+    available: bool = True
+
+    @property
+    def item_total(self) -> Decimal:
+        return self.price * self.quantity
+
+
+@dataclass(frozen=True)
+class Cart:
+    """A user's cart; a user who never added anything has an empty one."""
+
+    items: list[CartItem] = field(default_factory=list)
+    updated_at: datetime | None = None
+
+    @property
+    def total_items(self) -> int:
+        return sum(item.quantity for item in self.items)
+
+    @property
+    def subtotal(self) -> Decimal:
+        return sum((item.item_total for item in self.items), ZERO)
+
+    def line(self, product_id: str) -> CartItem | None:
+        return next((item for item in self.items if item.product_id == product_id), None)
+
+
+class LineLimitExceeded(Exception):
+    """Raised by a repository when an add would push a line past the quantity it was allowed."""
+
+    def __init__(self, current_quantity: int) -> None:
+        self.current_quantity = current_quantity
+        super().__init__(f"the line already holds {current_quantity}")

@@ -1,0 +1,64 @@
+"""Request and response bodies of the cart service."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shopkit_server.cart.models import MAX_LINE_QUANTITY, Cart
+from shopkit_server.money import Money
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AddItemRequest(_Strict):
+    product_id: Annotated[str, Field(min_length=1, max_length=64)]
+    quantity: Annotated[int, Field(ge=1, le=MAX_LINE_QUANTITY)] = 1
+
+
+class SetQuantityRequest(_Strict):
+    quantity: Annotated[int, Field(ge=0, le=MAX_LINE_QUANTITY, description="0 removes the line")]
+
+
+class CartItemOut(BaseModel):
+    product_id: str
+    name: str
+    price: Money
+    quantity: int
+    item_total: Money
+    image_url: str | None
+    available: bool = Field(
+        description="False when the product is no longer sold or has fewer units in stock "
+        "than this line holds; checkout would refuse the line."
+    )
+
+
+class CartOut(BaseModel):
+    items: list[CartItemOut]
+    total_items: int
+    subtotal: Money
+    updated_at: datetime | None
+
+    @classmethod
+    def of(cls, cart: Cart) -> CartOut:
+        return cls(
+            items=[
+                CartItemOut(
+                    product_id=item.product_id,
+                    name=item.name,
+                    price=item.price,
+                    quantity=item.quantity,
+                    item_total=item.item_total,
+                    image_url=item.image_url,
+                    available=item.available,
+                )
+                for item in cart.items
+            ],
+            total_items=cart.total_items,
+            subtotal=cart.subtotal,
+            updated_at=cart.updated_at,
+        )

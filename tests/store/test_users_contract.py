@@ -1,0 +1,98 @@
+"""The user and refresh-token repositories behave alike on every backend."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from shopkit_server.auth.models import User, UserChanges
+from shopkit_server.clock import utc_now
+from shopkit_server.ids import new_id
+from shopkit_server.security import Role
+from shopkit_server.store import Store
+from shopkit_server.store.base import DuplicateKeyError
+
+
+def _user(email: str, **over: object) -> User:
+    fields: dict[str, object] = {
+        "id": new_id(),
+        "email": email,
+        "name": "Name",
+        "role": Role.CUSTOMER,
+        "is_active": True,
+        "created_at": utc_now(),
+        "last_login": None,
+        "password_hash": "$2b$04$" + "x" * 53,
+    }
+    return User(**(fields | over))  # type: ignore[arg-type]
+
+
+async def test_add_get_and_unique_email(store: Store) -> None:
+    user = _user("one@example.com")
+    await store.users.add(user)
+    assert await store.users.get(user.id) == user
+    assert await store.users.get_by_email("ONE@example.com") == user
+    with pytest.raises(DuplicateKeyError):
+        await store.users.add(_user("one@example.com"))
+    assert await store.users.get("0" * 24) is None
+    assert await store.users.get("not-an-id") is None
+
+
+async def test_update_applies_only_given_fields(store: Store) -> None:
+    user = _user("two@example.com")
+    other = _user("taken@example.com")
+    await store.users.add(user)
+    await store.users.add(other)
+    moment = datetime(2026, 1, 2, 3, 4, 5, 123000, tzinfo=UTC)
+    updated = await store.users.update(user.id, UserChanges(role=Role.ADMIN, last_login=moment))
+    assert updated is not None
+    assert updated.role is Role.ADMIN and updated.name == "Name" and updated.last_login == moment
+    with pytest.raises(DuplicateKeyError):
+        await store.users.update(user.id, UserChanges(email="taken@example.com"))
+    assert await store.users.update("0" * 24, UserChanges(name="x")) is None
+
+
+async def test_list_newest_first_with_query_and_total(store: Store) -> None:
+    start = utc_now()
+    for index in range(5):
+        await store.users.add(
+            _user(f"u{index}@example.com", created_at=start + timedelta(seconds=index))
+        )
+    page = await store.users.list(query=None, offset=0, limit=2)
+    assert page.total == 5
+    assert [u.email for u in page.items] == ["u4@example.com", "u3@example.com"]
+    found = await store.users.list(query="U3@", offset=0, limit=10)
+    assert [u.email for u in found.items] == ["u3@example.com"] and found.total == 1
+    beyond = await store.users.list(query=None, offset=10, limit=2)
+    assert beyond.items == [] and beyond.total == 5
+
+
+async def test_refresh_token_consumed_once_even_concurrently(store: Store) -> None:
+    user = _user("tok@example.com")
+    await store.users.add(user)
+    now = datetime.now(UTC)
+    await store.refresh_tokens.add("jti-1", user.id, now + timedelta(days=1))
+    results = await asyncio.gather(
+        *(store.refresh_tokens.consume("jti-1", user.id, now) for _ in range(6))
+    )
+    assert results.count(True) == 1
+    # Wrong owner or expired: never consumed.
+    await store.refresh_tokens.add("jti-2", user.id, now + timedelta(days=1))
+    assert await store.refresh_tokens.consume("jti-2", "someone-else", now) is False
+    await store.refresh_tokens.add("jti-3", user.id, now + timedelta(seconds=1))
+    assert await store.refresh_tokens.consume("jti-3", user.id, now + timedelta(seconds=2)) is False
+
+
+async def test_revoke_and_revoke_all(store: Store) -> None:
+    user = _user("rev@example.com")
+    await store.users.add(user)
+    now = datetime.now(UTC)
+    for jti in ("a", "b", "c"):
+        await store.refresh_tokens.add(jti, user.id, now + timedelta(days=1))
+    await store.refresh_tokens.revoke("a", user.id)
+    assert await store.refresh_tokens.consume("a", user.id, now) is False
+    await store.refresh_tokens.revoke_all(user.id)
+    assert await store.refresh_tokens.consume("b", user.id, now) is False
+    assert await store.refresh_tokens.consume("c", user.id, now) is False
