@@ -87,6 +87,7 @@ async def store(backend: str, settings: Settings) -> AsyncIterator[Store]:
     if backend == "mongo-standin":
         from mongomock_motor import AsyncMongoMockClient
 
+        _patch_standin()
         opened = await open_mongo_store(settings, client=AsyncMongoMockClient())
         yield opened
         return
@@ -99,6 +100,73 @@ async def store(backend: str, settings: Settings) -> AsyncIterator[Store]:
     yield opened
     await client.drop_database(db_name)
     await client.close()
+
+
+_standin_patched = False
+
+
+def _patch_standin() -> None:
+    """Close three gaps between the mongomock stand-in and a real server (test-only, idempotent).
+
+    - Real MongoDB compares and sorts Decimal128 as numbers (price filters and sorts rely on
+      it); mongomock 4.3 raises NotImplementedError on any Decimal128 comparison.
+    - pymongo >= 4.10 passes ``sort=`` to the bulk builder; mongomock 4.3 does not accept it,
+      so every ``bulk_write`` with an update would fail.
+    - A bulk write reports each upsert with the index of its operation; mongomock numbers the
+      upserts 0, 1, 2... instead, so an import could not tell created rows from updated ones.
+    """
+    global _standin_patched
+    if _standin_patched:
+        return
+    import mongomock.collection
+    import mongomock.filtering
+    from bson import Decimal128
+
+    compare = mongomock.filtering.bson_compare
+
+    def bson_compare(op: Any, a: Any, b: Any, can_compare_types: bool = True) -> Any:
+        a = a.to_decimal() if isinstance(a, Decimal128) else a
+        b = b.to_decimal() if isinstance(b, Decimal128) else b
+        return compare(op, a, b, can_compare_types)
+
+    mongomock.filtering.bson_compare = bson_compare
+    builder = mongomock.collection.BulkOperationBuilder
+    add_update, add_replace = builder.add_update, builder.add_replace
+
+    def add_update_without_sort(self: Any, *args: Any, sort: Any = None, **kwargs: Any) -> Any:
+        return add_update(self, *args, **kwargs)
+
+    def add_replace_without_sort(self: Any, *args: Any, sort: Any = None, **kwargs: Any) -> Any:
+        return add_replace(self, *args, **kwargs)
+
+    builder.add_update = add_update_without_sort  # type: ignore[method-assign]
+    builder.add_replace = add_replace_without_sort  # type: ignore[method-assign]
+
+    execute = builder.execute
+    mangled = "_BulkOperationBuilder__aggregate_operation_result"
+    aggregate = getattr(builder, mangled)
+
+    def execute_with_indexes(self: Any, write_concern: Any = None) -> Any:
+        def numbered(index: int, run: Any) -> Any:
+            def call() -> Any:
+                self._op_index = index
+                return run()
+
+            call.__name__ = run.__name__  # mongomock reads it to tell updates from inserts
+            return call
+
+        self.executors = [numbered(i, run) for i, run in enumerate(self.executors)]
+        return execute(self, write_concern)
+
+    def aggregate_with_indexes(self: Any, total: Any, key: str, value: Any) -> None:
+        if key == "upserted":
+            total[key].append({"index": self._op_index, "_id": value})
+        else:
+            aggregate(self, total, key, value)
+
+    builder.execute = execute_with_indexes  # type: ignore[method-assign]
+    setattr(builder, mangled, aggregate_with_indexes)
+    _standin_patched = True
 
 
 def _with_db(uri: str, db_name: str) -> str:

@@ -1,1 +1,106 @@
-"""shopkit SDK."""
+"""shopkit SDK: a typed async client for the shopkit API.
+
+::
+
+    import shopkit
+
+    async with shopkit.AsyncShopClient(base_url="http://localhost:8000/api") as shop:
+        await shop.auth.login(email="ada@example.com", password="...")
+        async for product in shop.products.iterate(category="Electronics"):
+            print(product.name, product.price)
+"""
+
+from shopkit._base_client import TokenCallback
+from shopkit._client import AsyncShopClient
+from shopkit._constants import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from shopkit._exceptions import (
+    AccountDisabledError,
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    CannotChangeSelfError,
+    CartEmptyError,
+    CartItemNotFoundError,
+    CategoryCycleError,
+    CategoryExistsError,
+    CategoryInUseError,
+    CategoryNotFoundError,
+    ConflictError,
+    EmailTakenError,
+    IdempotencyKeyInProgressError,
+    IdempotencyKeyReusedError,
+    InsufficientStockError,
+    InternalServerError,
+    InvalidCredentialsError,
+    InvalidTokenError,
+    InvalidTransitionError,
+    NotFoundError,
+    OrderNotFoundError,
+    PermissionDeniedError,
+    ProductNotFoundError,
+    QuantityLimitError,
+    RateLimitError,
+    ServiceUnavailableError,
+    ShopkitError,
+    SkuTakenError,
+    UnknownCategoryError,
+    UnknownParentError,
+    UnprocessableEntityError,
+    UpstreamUnavailableError,
+    UserNotFoundError,
+)
+from shopkit._types import NOT_GIVEN, NotGiven
+from shopkit._version import __version__
+from shopkit.pagination import AsyncPage
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "NOT_GIVEN",
+    "APIConnectionError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AccountDisabledError",
+    "AsyncPage",
+    "AsyncShopClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "CannotChangeSelfError",
+    "CartEmptyError",
+    "CartItemNotFoundError",
+    "CategoryCycleError",
+    "CategoryExistsError",
+    "CategoryInUseError",
+    "CategoryNotFoundError",
+    "ConflictError",
+    "EmailTakenError",
+    "IdempotencyKeyInProgressError",
+    "IdempotencyKeyReusedError",
+    "InsufficientStockError",
+    "InternalServerError",
+    "InvalidCredentialsError",
+    "InvalidTokenError",
+    "InvalidTransitionError",
+    "NotFoundError",
+    "NotGiven",
+    "OrderNotFoundError",
+    "PermissionDeniedError",
+    "ProductNotFoundError",
+    "QuantityLimitError",
+    "RateLimitError",
+    "ServiceUnavailableError",
+    "ShopkitError",
+    "SkuTakenError",
+    "TokenCallback",
+    "UnknownCategoryError",
+    "UnknownParentError",
+    "UnprocessableEntityError",
+    "UpstreamUnavailableError",
+    "UserNotFoundError",
+    "__version__",
+]

@@ -3,7 +3,8 @@ and the wire.
 
 Retry rules (one place, tested in tests/sdk/test_retries.py):
 
-- what: connection errors, timeouts, and 429 / 502 / 503 / 504 answers;
+- what: connection errors, timeouts, 429 / 502 / 503 / 504 answers, and a 409
+  ``idempotency_key_in_progress`` (the first attempt with this key is still running);
 - which requests: idempotent methods (GET, PUT, DELETE...) and any request that carries an
   ``Idempotency-Key``. A POST or PATCH without one is never repeated after it may have reached
   the server; it *is* repeated when the connection was never made (connect error, connect or
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import inspect
+import logging
 import math
 import random
 from collections.abc import Awaitable, Callable, Mapping
@@ -48,11 +50,13 @@ from shopkit._version import __version__
 from shopkit.types.auth import TokenPair
 
 T = TypeVar("T")
+log = logging.getLogger("shopkit")
 
 TokenCallback = Callable[[TokenPair], Awaitable[None] | None]
 """Called (sync or async) with every token pair the client receives: persist it there."""
 
 _NO_BODY: Any = object()
+_IN_PROGRESS = "idempotency_key_in_progress"
 USER_AGENT = f"shopkit-python/{__version__}"
 
 # Errors raised before a connection existed: the request was provably not sent.
@@ -171,7 +175,7 @@ class BaseClient:
         response = await self.request(
             "POST", "/auth/refresh", json={"refresh_token": refresh_token}, authenticated=False
         )
-        tokens = self._parse(TokenPair, response)
+        tokens = self.parse(TokenPair, response)
         await self._tokens.store(tokens)
         return tokens
 
@@ -186,6 +190,7 @@ class BaseClient:
                 return True  # another request refreshed while this one waited for the lock
             if not self._tokens.refresh_token:
                 return False
+            log.debug("access token refused or missing; refreshing")
             await self._refresh_unlocked(self._tokens.refresh_token)
             return True
 
@@ -223,7 +228,9 @@ class BaseClient:
                     retry_safe or isinstance(exc, _NEVER_SENT)
                 )
                 if retryable and retries_done < self.max_retries:
-                    await _sleep(backoff_delay(retries_done))
+                    delay = backoff_delay(retries_done)
+                    log.info("%s %s failed (%r); retry in %.2fs", method, path, exc, delay)
+                    await _sleep(delay)
                     retries_done += 1
                     continue
                 raise _connection_error(exc, request) from exc
@@ -244,12 +251,16 @@ class BaseClient:
 
             retry_after = parse_retry_after(response.headers)
             if (
-                response.status_code in RETRYABLE_STATUSES
+                (response.status_code in RETRYABLE_STATUSES or _code(body) == _IN_PROGRESS)
                 and retry_safe
                 and retries_done < self.max_retries
                 and (retry_after is None or retry_after <= MAX_RETRY_AFTER)
             ):
-                await _sleep(retry_after if retry_after is not None else backoff_delay(retries_done))
+                delay = retry_after if retry_after is not None else backoff_delay(retries_done)
+                log.info(
+                    "%s %s answered %d; retry in %.2fs", method, path, response.status_code, delay
+                )
+                await _sleep(delay)
                 retries_done += 1
                 continue
             raise make_status_error(response, body, retry_after=retry_after)
@@ -281,7 +292,7 @@ class BaseClient:
 
     # -- responses ------------------------------------------------------------------------
 
-    def _parse(self, type_: type[T] | Any, response: httpx.Response) -> T:
+    def parse(self, type_: type[T], response: httpx.Response) -> T:
         """Validate a success body against a model (an unreadable body is an SDK error)."""
         try:
             data = _json.loads(response.content) if response.content else None

@@ -13,16 +13,26 @@
         ├── PermissionDeniedError          403
         │   └── AccountDisabledError           account_disabled
         ├── NotFoundError                  404
-        │   └── ProductNotFoundError           product_not_found
+        │   ├── UserNotFoundError              user_not_found
+        │   ├── ProductNotFoundError           product_not_found
+        │   ├── CategoryNotFoundError          category_not_found
+        │   ├── CartItemNotFoundError          cart_item_not_found
+        │   └── OrderNotFoundError             order_not_found
         ├── ConflictError                  409
         │   ├── EmailTakenError                email_taken
+        │   ├── CannotChangeSelfError          cannot_change_self
         │   ├── SkuTakenError                  sku_taken
         │   ├── CategoryExistsError            category_exists
         │   ├── CategoryInUseError             category_in_use
         │   ├── InsufficientStockError         insufficient_stock
+        │   ├── QuantityLimitError             quantity_limit_exceeded
         │   ├── InvalidTransitionError         invalid_transition
-        │   └── IdempotencyKeyReusedError      idempotency_key_reused
+        │   ├── IdempotencyKeyReusedError      idempotency_key_reused
+        │   └── IdempotencyKeyInProgressError  idempotency_key_in_progress (retried)
         ├── UnprocessableEntityError       422 (``errors`` holds FastAPI's list)
+        │   ├── UnknownCategoryError           unknown_category
+        │   ├── UnknownParentError             unknown_parent
+        │   └── CategoryCycleError             category_cycle
         ├── RateLimitError                 429
         └── InternalServerError            5xx
             └── ServiceUnavailableError    503
@@ -49,11 +59,16 @@ __all__ = [
     "AccountDisabledError",
     "AuthenticationError",
     "BadRequestError",
+    "CannotChangeSelfError",
     "CartEmptyError",
+    "CartItemNotFoundError",
+    "CategoryCycleError",
     "CategoryExistsError",
     "CategoryInUseError",
+    "CategoryNotFoundError",
     "ConflictError",
     "EmailTakenError",
+    "IdempotencyKeyInProgressError",
     "IdempotencyKeyReusedError",
     "InsufficientStockError",
     "InternalServerError",
@@ -61,14 +76,19 @@ __all__ = [
     "InvalidTokenError",
     "InvalidTransitionError",
     "NotFoundError",
+    "OrderNotFoundError",
     "PermissionDeniedError",
     "ProductNotFoundError",
+    "QuantityLimitError",
     "RateLimitError",
     "ServiceUnavailableError",
     "ShopkitError",
     "SkuTakenError",
+    "UnknownCategoryError",
+    "UnknownParentError",
     "UnprocessableEntityError",
     "UpstreamUnavailableError",
+    "UserNotFoundError",
     "make_status_error",
 ]
 
@@ -172,8 +192,24 @@ class NotFoundError(APIStatusError):
     """404: missing, malformed id, or someone else's (the server never says which)."""
 
 
+class UserNotFoundError(NotFoundError):
+    """404 ``user_not_found``."""
+
+
 class ProductNotFoundError(NotFoundError):
     """404 ``product_not_found``: the product is missing or inactive."""
+
+
+class CategoryNotFoundError(NotFoundError):
+    """404 ``category_not_found``."""
+
+
+class CartItemNotFoundError(NotFoundError):
+    """404 ``cart_item_not_found``: that product has no line in the cart."""
+
+
+class OrderNotFoundError(NotFoundError):
+    """404 ``order_not_found``: missing, or not the caller's."""
 
 
 class ConflictError(APIStatusError):
@@ -182,6 +218,10 @@ class ConflictError(APIStatusError):
 
 class EmailTakenError(ConflictError):
     """409 ``email_taken``."""
+
+
+class CannotChangeSelfError(ConflictError):
+    """409 ``cannot_change_self``: an admin cannot demote or disable their own account."""
 
 
 class SkuTakenError(ConflictError):
@@ -200,12 +240,24 @@ class InsufficientStockError(ConflictError):
     """409 ``insufficient_stock``: the detail names the products."""
 
 
+class QuantityLimitError(ConflictError):
+    """409 ``quantity_limit_exceeded``: a cart line holds at most 99 units."""
+
+
 class InvalidTransitionError(ConflictError):
     """409 ``invalid_transition``: that order status move is not allowed."""
 
 
 class IdempotencyKeyReusedError(ConflictError):
     """409 ``idempotency_key_reused``: the same Idempotency-Key with a different body."""
+
+
+class IdempotencyKeyInProgressError(ConflictError):
+    """409 ``idempotency_key_in_progress``: the first request with this key is still running.
+
+    The client retries this one by itself (the key makes it safe); you see it only when the
+    retries run out.
+    """
 
 
 class UnprocessableEntityError(APIStatusError):
@@ -215,6 +267,18 @@ class UnprocessableEntityError(APIStatusError):
     def errors(self) -> list[dict[str, Any]]:
         detail = self.body.get("detail") if isinstance(self.body, Mapping) else None
         return [e for e in detail if isinstance(e, dict)] if isinstance(detail, list) else []
+
+
+class UnknownCategoryError(UnprocessableEntityError):
+    """422 ``unknown_category``: a product names a category that does not exist."""
+
+
+class UnknownParentError(UnprocessableEntityError):
+    """422 ``unknown_parent``: the parent category does not exist."""
+
+
+class CategoryCycleError(UnprocessableEntityError):
+    """422 ``category_cycle``: a category cannot be its own ancestor."""
 
 
 class RateLimitError(APIStatusError):
@@ -249,14 +313,24 @@ _BY_CODE: dict[str, type[APIStatusError]] = {
     "invalid_credentials": InvalidCredentialsError,
     "invalid_token": InvalidTokenError,
     "account_disabled": AccountDisabledError,
+    "user_not_found": UserNotFoundError,
     "product_not_found": ProductNotFoundError,
+    "category_not_found": CategoryNotFoundError,
+    "cart_item_not_found": CartItemNotFoundError,
+    "order_not_found": OrderNotFoundError,
     "email_taken": EmailTakenError,
+    "cannot_change_self": CannotChangeSelfError,
     "sku_taken": SkuTakenError,
     "category_exists": CategoryExistsError,
     "category_in_use": CategoryInUseError,
     "insufficient_stock": InsufficientStockError,
+    "quantity_limit_exceeded": QuantityLimitError,
     "invalid_transition": InvalidTransitionError,
     "idempotency_key_reused": IdempotencyKeyReusedError,
+    "idempotency_key_in_progress": IdempotencyKeyInProgressError,
+    "unknown_category": UnknownCategoryError,
+    "unknown_parent": UnknownParentError,
+    "category_cycle": CategoryCycleError,
     "upstream_unavailable": UpstreamUnavailableError,
 }
 

@@ -40,7 +40,5 @@ def strip_not_given(values: Mapping[str, Any]) -> dict[str, Any]:
 def query(values: Mapping[str, Any]) -> dict[str, Any]:
     """Query parameters without the ``None`` / NOT_GIVEN ones (an absent filter is no filter)."""
     return {
-        k: v
-        for k, v in values.items()
-        if v is not None and not isinstance(v, NotGiven) and v != []
+        k: v for k, v in values.items() if v is not None and not isinstance(v, NotGiven) and v != []
     }

@@ -1,28 +1,263 @@
-"""Everything the CLI prints goes through here: data on stdout, messages on stderr."""
+"""Everything the CLI prints goes through here: data on stdout, messages on stderr.
+
+Data comes in three shapes, picked per call:
+
+- ``--json``: stable, machine-readable JSON (money and timestamps as strings, keys in the
+  order of the API's models), an array for lists, an object otherwise;
+- a Rich table when stdout is a terminal;
+- plain tab-separated lines without a header when stdout is piped (``cut -f1`` gives the ids).
+"""
 
 from __future__ import annotations
 
-from typing import NoReturn
+import json
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 import typer
 from rich.console import Console
 
-stdout = Console()
-stderr = Console(stderr=True)
+if TYPE_CHECKING:
+    from rich.table import Table
 
+stdout = Console(highlight=False)
+stderr = Console(stderr=True, highlight=False)
+
+EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+# Messages are printed as given: a server's detail or a product name may contain "[...]",
+# which Rich would otherwise read as markup. soft_wrap keeps each message on one line.
 
 
 def info(message: str) -> None:
-    stderr.print(message, highlight=False)
+    stderr.print(escape(message), soft_wrap=True)
+
+
+def success(message: str) -> None:
+    stderr.print(f"[green]✓[/green] {escape(message)}", soft_wrap=True)
 
 
 def warn(message: str) -> None:
-    stderr.print(f"[yellow]warning:[/yellow] {message}", highlight=False)
+    stderr.print(f"[yellow]warning:[/yellow] {escape(message)}", soft_wrap=True)
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     """One line on stderr, then exit non-zero (2: usage, 1: anything else)."""
-    stderr.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    stderr.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code)
+
+
+def escape(text: str) -> str:
+    """Text that Rich prints as is (a server's detail may contain ``[brackets]``)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+# -- data ---------------------------------------------------------------------------------
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON types: models dumped in JSON mode, Decimal and datetimes as strings."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def print_json(data: Any) -> None:
+    """Data as JSON on stdout: indented, UTF-8, one trailing newline."""
+    typer.echo(json.dumps(jsonable(data), indent=2, ensure_ascii=False))
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a listing: the record key, its header, and how Rich aligns it."""
+
+    key: str
+    header: str
+    justify: str = "left"
+    max_width: int | None = None
+
+
+def is_terminal() -> bool:
+    return stdout.is_terminal
+
+
+def emit_list(
+    records: Sequence[Any],
+    columns: Sequence[Column],
+    *,
+    as_json: bool,
+    title: str | None = None,
+    empty: str = "nothing to show",
+) -> None:
+    """A listing: JSON array, Rich table or tab-separated lines."""
+    rows = [jsonable(r) for r in records]
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        info(empty)
+        return
+    if is_terminal():
+        stdout.print(_table(rows, columns, title))
+        return
+    for row in rows:
+        typer.echo("\t".join(_plain(row.get(c.key)) for c in columns))
+
+
+def emit_object(record: Any, fields: Sequence[Column], *, as_json: bool) -> None:
+    """One object: JSON object, a two-column Rich table, or ``field<TAB>value`` lines."""
+    data = jsonable(record)
+    if as_json:
+        print_json(data)
+        return
+    if is_terminal():
+        from rich.table import Table
+
+        table = Table(show_header=False, box=None, pad_edge=False)
+        table.add_column(style="bold cyan", no_wrap=True)
+        table.add_column(overflow="fold")
+        for field in fields:
+            table.add_row(field.header, _cell(data.get(field.key)))
+        stdout.print(table)
+        return
+    for field in fields:
+        typer.echo(f"{field.key}\t{_plain(data.get(field.key))}")
+
+
+def emit_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], title: str) -> None:
+    """A secondary human-only table (order lines, a plan); tab-separated when piped."""
+    if is_terminal():
+        stdout.print(_table([jsonable(r) for r in rows], columns, title))
+        return
+    for row in rows:
+        typer.echo("\t".join(_plain(jsonable(row).get(c.key)) for c in columns))
+
+
+def _table(
+    rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], title: str | None
+) -> Table:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for column in columns:
+        table.add_column(
+            column.header,
+            justify=column.justify,  # type: ignore[arg-type]
+            max_width=column.max_width,
+            overflow="fold" if column.max_width is None else "ellipsis",
+        )
+    for row in rows:
+        table.add_row(*(_cell(row.get(c.key)) for c in columns))
+    return table
+
+
+def _cell(value: Any) -> str:
+    """A value for a Rich table (escaped: product names may contain ``[...]``)."""
+    if value is None or value == "":
+        return "[dim]-[/dim]"
+    if isinstance(value, bool):
+        return "yes" if value else "[dim]no[/dim]"
+    if isinstance(value, list):
+        return escape(", ".join(str(v) for v in value))
+    return escape(str(value))
+
+
+def _plain(value: Any) -> str:
+    """A value for a tab-separated line: never a tab or newline inside it."""
+    if value is None:
+        text = ""
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, list):
+        text = ",".join(str(v) for v in value)
+    else:
+        text = str(value)
+    return text.replace("\t", " ").replace("\r", " ").replace("\n", " ")
+
+
+# -- interaction --------------------------------------------------------------------------
+
+
+def stdin_is_terminal() -> bool:
+    try:
+        return sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def require_yes_or_terminal(*, yes: bool, action: str) -> None:
+    """Fail early (before any request) when there will be no way to ask."""
+    if not yes and not stdin_is_terminal():
+        fail(f"{action} needs --yes when stdin is not a terminal", EXIT_USAGE)
+
+
+def confirm(question: str, *, yes: bool, action: str) -> None:
+    """Ask before a destructive action; without a terminal to ask on, require ``--yes``."""
+    require_yes_or_terminal(yes=yes, action=action)
+    if not yes and not typer.confirm(question, default=False, err=True):
+        fail("aborted, nothing changed")
+
+
+class Progress(Protocol):
+    def advance(self, amount: int) -> None: ...
+
+
+class _NoProgress:
+    def advance(self, amount: int) -> None:
+        return None
+
+
+class _RichProgress:
+    def __init__(self, progress: Any, task: Any) -> None:
+        self._progress = progress
+        self._task = task
+
+    def advance(self, amount: int) -> None:
+        self._progress.advance(self._task, amount)
+
+
+@contextmanager
+def progress(description: str, total: int) -> Iterator[Progress]:
+    """A progress bar on stderr when it is a terminal; silent otherwise (logs, pipes, CI)."""
+    if not stderr.is_terminal or total <= 0:
+        yield _NoProgress()
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+    from rich.progress import Progress as RichProgress
+
+    with RichProgress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=False,  # the finished bar stays: how many went, how long it took
+    ) as bar:
+        yield _RichProgress(bar, bar.add_task(description, total=total))

@@ -68,6 +68,21 @@ def admin_user(user: Annotated[Principal, Depends(current_user)]) -> Principal:
     return user
 
 
+def service_caller(
+    ctx: Context,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    """A peer service presenting a service token (``/internal`` routes); users are refused."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise NotAuthenticated("Missing service token.")
+    try:
+        claims = ctx.tokens.decode(credentials.credentials, TokenType.SERVICE)
+    except InvalidToken:
+        raise NotAuthenticated("A service token is required.", code="invalid_token") from None
+    return claims.sub
+
+
 CurrentUser = Annotated[Principal, Depends(current_user)]
+ServiceCaller = Annotated[str, Depends(service_caller)]
 OptionalUser = Annotated[Principal | None, Depends(optional_user)]
 AdminUser = Annotated[Principal, Depends(admin_user)]

@@ -16,7 +16,7 @@ class AsyncAuth(AsyncAPIResource):
             json={"email": email, "password": password, "name": name},
             authenticated=False,
         )
-        result: AuthResult = self._client._parse(AuthResult, response)
+        result: AuthResult = self._client.parse(AuthResult, response)
         await self._client.set_tokens(result.tokens)
         return result
 
@@ -28,7 +28,7 @@ class AsyncAuth(AsyncAPIResource):
             json={"email": email, "password": password},
             authenticated=False,
         )
-        result: AuthResult = self._client._parse(AuthResult, response)
+        result: AuthResult = self._client.parse(AuthResult, response)
         await self._client.set_tokens(result.tokens)
         return result
 
@@ -51,7 +51,7 @@ class AsyncAuth(AsyncAPIResource):
     async def me(self) -> User:
         """The logged-in user."""
         response = await self._client.request("GET", "/auth/me")
-        user: User = self._client._parse(User, response)
+        user: User = self._client.parse(User, response)
         return user
 
     async def update_me(
@@ -60,7 +60,7 @@ class AsyncAuth(AsyncAPIResource):
         """Change the caller's name and/or email (only the fields given are sent)."""
         body = strip_not_given({"name": name, "email": email})
         response = await self._client.request("PATCH", "/auth/me", json=body)
-        user: User = self._client._parse(User, response)
+        user: User = self._client.parse(User, response)
         return user
 
     async def change_password(self, *, current_password: str, new_password: str) -> TokenPair:
@@ -73,6 +73,6 @@ class AsyncAuth(AsyncAPIResource):
             "/auth/change-password",
             json={"current_password": current_password, "new_password": new_password},
         )
-        tokens: TokenPair = self._client._parse(TokenPair, response)
+        tokens: TokenPair = self._client.parse(TokenPair, response)
         await self._client.set_tokens(tokens)
         return tokens

@@ -15,14 +15,10 @@ class AsyncUsers(AsyncAPIResource):
         self, *, q: str | None = None, page: int = 1, page_size: int = 20
     ) -> AsyncPage[User]:
         """One page of users; ``q`` matches email or name."""
-
-        async def fetch(page_no: int) -> AsyncPage[User]:
-            return await self.list(q=q, page=page_no, page_size=page_size)
-
         params = query({"q": q, "page": page, "page_size": page_size})
         response = await self._client.request("GET", "/auth/users", params=params)
-        result: AsyncPage[User] = self._client._parse(AsyncPage[User], response)
-        result._fetch = fetch
+        result: AsyncPage[User] = self._client.parse(AsyncPage[User], response)
+        result._fetch = lambda n: self.list(q=q, page=n, page_size=page_size)
         return result
 
     def iterate(self, *, q: str | None = None, page_size: int = 100) -> AsyncIterator[User]:
@@ -38,8 +34,6 @@ class AsyncUsers(AsyncAPIResource):
     ) -> User:
         """Promote or demote a user, or (de)activate the account."""
         body = strip_not_given({"role": role, "is_active": is_active})
-        response = await self._client.request(
-            "PATCH", f"/auth/users/{segment(user_id)}", json=body
-        )
-        user: User = self._client._parse(User, response)
+        response = await self._client.request("PATCH", f"/auth/users/{segment(user_id)}", json=body)
+        user: User = self._client.parse(User, response)
         return user

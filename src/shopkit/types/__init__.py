@@ -12,6 +12,7 @@ from shopkit.types.products import (
     Product,
     ProductInput,
     ProductSort,
+    SearchSort,
 )
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "ProductInput",
     "ProductSort",
     "Role",
+    "SearchSort",
     "ShopkitModel",
     "StatusChange",
     "TokenPair",

@@ -28,7 +28,7 @@ class User(ShopkitModel):
 class TokenPair(ShopkitModel):
     access_token: str
     refresh_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 (the scheme, not a secret)
     expires_in: int
     """Seconds until the access token expires."""
 

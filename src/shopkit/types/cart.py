@@ -14,6 +14,9 @@ class CartItem(ShopkitModel):
     quantity: int
     item_total: Money
     image_url: str | None = None
+    available: bool = True
+    """False when the product is no longer sold or has fewer units than the line holds:
+    checkout would refuse the line."""
 
 
 class Cart(ShopkitModel):

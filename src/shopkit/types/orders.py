@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
+from pydantic import Field
+
 from shopkit.types._base import Money, ShopkitModel
 
 OrderStatus = Literal["pending", "confirmed", "processing", "shipped", "delivered", "cancelled"]
@@ -49,6 +51,6 @@ class Order(ShopkitModel):
     total: Money
     shipping_address: Address
     status: str
-    status_history: list[StatusChange] = []
+    status_history: list[StatusChange] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime

@@ -6,9 +6,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal, NotRequired, TypedDict
 
+from pydantic import Field
+
 from shopkit.types._base import Money, ShopkitModel
 
 ProductSort = Literal["newest", "price_asc", "price_desc", "name"]
+SearchSort = Literal["relevance", "newest", "price_asc", "price_desc", "name"]
 
 
 class Product(ShopkitModel):
@@ -18,7 +21,7 @@ class Product(ShopkitModel):
     description: str = ""
     price: Money
     category: str
-    tags: list[str] = []
+    tags: list[str] = Field(default_factory=list)
     image_url: str | None = None
     stock: int
     is_active: bool
@@ -54,7 +57,7 @@ class BulkResult(ShopkitModel):
 
     created: int
     updated: int
-    failed: list[BulkFailure] = []
+    failed: list[BulkFailure] = Field(default_factory=list)
 
 
 class Category(ShopkitModel):
@@ -63,5 +66,5 @@ class Category(ShopkitModel):
     slug: str
     parent_id: str | None = None
     sort_order: int = 0
-    children: list[Category] = []
+    children: list[Category] = Field(default_factory=list)
     """Filled only by ``categories.list(tree=True)``."""

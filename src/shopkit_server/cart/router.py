@@ -12,7 +12,12 @@ router = APIRouter(prefix="/cart", tags=["cart"])
 
 @router.get("", response_model=CartOut)
 async def get_cart(ctx: Context, user: CurrentUser) -> CartOut:
-    """Your cart, at current catalog prices (empty when you have none yet)."""
+    """Your cart, at current catalog prices (empty when you have none yet).
+
+    Names, prices and images are refreshed from the catalog on every read, so the cart shows
+    what checkout will charge. A line whose product was retired, or has fewer units in stock
+    than the line holds, stays in the cart with `available: false`.
+    """
     return CartOut.of(await ctx.cart.get_cart(user.id))
 
 

@@ -9,20 +9,14 @@ longer sells are flagged ``available=False`` instead of silently vanishing.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
 
 from shopkit_server.cart.clients import ProductsClient
 from shopkit_server.cart.errors import CartItemNotFound, LineQuantityLimit
 from shopkit_server.cart.models import MAX_LINE_QUANTITY, Cart, CartItem, LineLimitExceeded
 from shopkit_server.cart.repository import CartRepository
+from shopkit_server.clock import utc_now
 from shopkit_server.ids import is_valid_id
 from shopkit_server.products.errors import InsufficientStock, ProductNotFound
-
-
-def _now() -> datetime:
-    # Millisecond precision: what MongoDB stores, so a reply and a later read agree.
-    moment = datetime.now(UTC)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 class CartService:
@@ -53,7 +47,7 @@ class CartService:
         # same line cannot slip between a read of the current quantity and the write.
         limit = min(MAX_LINE_QUANTITY, product.stock)
         try:
-            cart = await self.carts.add_item(user_id, item, max_quantity=limit, now=_now())
+            cart = await self.carts.add_item(user_id, item, max_quantity=limit, now=utc_now())
         except LineLimitExceeded as exc:
             if exc.current_quantity + quantity > product.stock:
                 raise InsufficientStock(
@@ -76,7 +70,7 @@ class CartService:
                 raise InsufficientStock(
                     [product.id], f"Only {product.stock} of product {product.id} in stock."
                 )
-        cart = await self.carts.set_quantity(user_id, product_id, quantity, now=_now())
+        cart = await self.carts.set_quantity(user_id, product_id, quantity, now=utc_now())
         if cart is None:
             raise CartItemNotFound()
         return await self._refresh(cart)
@@ -85,7 +79,7 @@ class CartService:
         """Remove a line; removing a line that is not there is not an error."""
         if not is_valid_id(product_id):
             return await self.get_cart(user_id)
-        return await self._refresh(await self.carts.remove_item(user_id, product_id, now=_now()))
+        return await self._refresh(await self.carts.remove_item(user_id, product_id, now=utc_now()))
 
     async def clear(self, user_id: str) -> None:
         await self.carts.clear(user_id)

@@ -38,6 +38,10 @@ class OrderRepository(Protocol):
         whichever record is stored now. Records older than the key TTL count as gone."""
         ...
 
+    async def get_idempotency_key(self, user_id: str, key: str) -> IdempotencyRecord | None:
+        """The live record for the user's key, or ``None`` (never stored, freed or expired)."""
+        ...
+
     async def renew_idempotency_key(self, record: IdempotencyRecord, claimed_at: datetime) -> bool:
         """Take over a stale claim: set ``claimed_at`` only if the stored one still equals
         ``record.claimed_at``. True when this caller won."""

@@ -1,5 +1,83 @@
-"""HTTP routes of the orders service."""
+"""HTTP routes of the orders service: parse, authenticate, call the service, shape the reply."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter(tags=["orders"])
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response, status
+
+from shopkit_server.deps import AdminUser, Context, CurrentUser
+from shopkit_server.orders.models import OrderStatus
+from shopkit_server.orders.schemas import CheckoutRequest, OrderOut, StatusChangeRequest
+from shopkit_server.pagination import Page, PageQuery
+
+router = APIRouter(prefix="/orders", tags=["orders"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Any unique string (a UUID is ideal). Repeating a checkout with the same key "
+        "returns the first order instead of placing another; keys are kept for 24 hours.",
+    ),
+]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=OrderOut)
+async def checkout(
+    body: CheckoutRequest,
+    ctx: Context,
+    user: CurrentUser,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> OrderOut:
+    """Place an order from your cart at current prices; the cart is emptied.
+
+    Every product is re-read at checkout: the order freezes the catalog's current names and
+    prices, and stock is reserved for every line or for none (409 `insufficient_stock` names
+    the short products). With an `Idempotency-Key`, a repeat of the same request returns the
+    first order (header `Idempotent-Replayed: true`), also while the first is still running;
+    the same key with a different body is 409 `idempotency_key_reused`. Only a placed order
+    is remembered under a key: a checkout that failed (empty cart, no stock) leaves the key
+    free, so the client can fix the cause and retry with it.
+    """
+    result = await ctx.orders.checkout(user, body.shipping_address.to_domain(), idempotency_key)
+    if result.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return OrderOut.of(result.order)
+
+
+@router.get("", response_model=Page[OrderOut])
+async def list_orders(
+    ctx: Context,
+    user: CurrentUser,
+    page: PageQuery,
+    status_: Annotated[OrderStatus | None, Query(alias="status")] = None,
+    all_: Annotated[bool, Query(alias="all", description="admins: everyone's orders")] = False,
+) -> Page[OrderOut]:
+    """Your orders, newest first (admins: ``?all=true`` for everyone's)."""
+    result = await ctx.orders.list_orders(user, page, status=status_, everyone=all_)
+    return Page[OrderOut].build([OrderOut.of(order) for order in result.items], result.total, page)
+
+
+@router.get("/{order_id}", response_model=OrderOut)
+async def get_order(order_id: str, ctx: Context, user: CurrentUser) -> OrderOut:
+    """One of your orders (admins: any order)."""
+    return OrderOut.of(await ctx.orders.get_order(user, order_id))
+
+
+@router.patch("/{order_id}/status", response_model=OrderOut)
+async def change_status(
+    order_id: str, body: StatusChangeRequest, ctx: Context, admin: AdminUser
+) -> OrderOut:
+    """Move an order along its status flow (admins only)."""
+    return OrderOut.of(await ctx.orders.change_status(order_id, body.status))
+
+
+@router.post("/{order_id}/cancel", response_model=OrderOut)
+async def cancel_order(order_id: str, ctx: Context, user: CurrentUser) -> OrderOut:
+    """Cancel a pending or confirmed order; its stock goes back to the catalog."""
+    return OrderOut.of(await ctx.orders.cancel(user, order_id))

@@ -1,11 +1,87 @@
-"""Order service logic (no HTTP, no database driver)."""
+"""Order service logic (no HTTP, no database driver).
+
+Checkout: read the cart, re-read every product in one batch, reserve stock for all lines or
+none (the reservation id is the order id, so a retried attempt can never take stock twice),
+store the order, clear the cart. If storing fails after the reservation, the stock is given
+back. An Idempotency-Key is claimed (unique per user and key) before any of that, so racing
+duplicates wait for the one attempt doing the work and return its order.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import asdict, dataclass, replace
+from datetime import timedelta
 from decimal import Decimal
-from typing import Any
 
+import anyio
+import structlog
+
+from shopkit_server.cart.clients import ProductsClient
+from shopkit_server.clock import utc_now
+from shopkit_server.deps import Principal
+from shopkit_server.errors import PermissionDenied
+from shopkit_server.ids import is_valid_id, new_id
+from shopkit_server.money import ZERO, quantize
+from shopkit_server.orders.clients import CartClient, StockClient
+from shopkit_server.orders.errors import (
+    CartEmpty,
+    IdempotencyKeyInProgress,
+    IdempotencyKeyReused,
+    InvalidTransition,
+    OrderNotFound,
+)
+from shopkit_server.orders.models import (
+    TRANSITIONS,
+    Address,
+    IdempotencyRecord,
+    Order,
+    OrderItem,
+    OrderStatus,
+    StatusChange,
+)
 from shopkit_server.orders.repository import OrderRepository
+from shopkit_server.pagination import PageParams, PageResult
+from shopkit_server.products.errors import InsufficientStock, ProductNotFound
+from shopkit_server.products.models import StockLine
+
+log = structlog.get_logger("shopkit.orders")
+
+# An attempt holding an Idempotency-Key that has not finished after this long is presumed dead
+# and may be taken over (under the same order id, so its stock reservation is reused).
+IDEMPOTENCY_LEASE = timedelta(seconds=60)
+# How long a duplicate request waits for the attempt holding its key before answering 409.
+IDEMPOTENCY_WAIT_SECONDS = 15.0
+_POLL_SECONDS = 0.02
+
+
+def request_fingerprint(address: Address) -> str:
+    """What makes two checkout bodies "the same" for an Idempotency-Key."""
+    canonical = json.dumps(asdict(address), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Totals:
+    subtotal: Decimal
+    shipping_cost: Decimal
+    tax: Decimal
+    total: Decimal
+
+
+def compute_totals(items: list[OrderItem], *, tax_rate: Decimal, shipping: Decimal) -> Totals:
+    """Exact money: tax is ``subtotal * tax_rate`` rounded half-up to the cent."""
+    subtotal = quantize(sum((item.item_total for item in items), ZERO))
+    shipping_cost = quantize(shipping)
+    tax = quantize(subtotal * tax_rate)
+    return Totals(subtotal, shipping_cost, tax, subtotal + shipping_cost + tax)
+
+
+@dataclass(frozen=True)
+class CheckoutResult:
+    order: Order
+    replayed: bool  # True when an earlier request with the same Idempotency-Key made the order
 
 
 class OrderService:
@@ -13,11 +89,13 @@ class OrderService:
         self,
         *,
         orders: OrderRepository,
-        cart: Any,
-        products: Any,
-        stock: Any,
+        cart: CartClient,
+        products: ProductsClient,
+        stock: StockClient,
         tax_rate: Decimal,
         shipping_flat: Decimal,
+        idempotency_wait: float = IDEMPOTENCY_WAIT_SECONDS,
+        idempotency_lease: timedelta = IDEMPOTENCY_LEASE,
     ) -> None:
         self.orders = orders
         self.cart = cart
@@ -25,3 +103,214 @@ class OrderService:
         self.stock = stock
         self.tax_rate = tax_rate
         self.shipping_flat = shipping_flat
+        self.idempotency_wait = idempotency_wait
+        self.idempotency_lease = idempotency_lease
+
+    # -- checkout -----------------------------------------------------------------------------
+
+    async def checkout(
+        self, user: Principal, address: Address, idempotency_key: str | None = None
+    ) -> CheckoutResult:
+        if idempotency_key is None:
+            return CheckoutResult(await self._place(user, address, new_id()), replayed=False)
+        fingerprint = request_fingerprint(address)
+        deadline = anyio.current_time() + self.idempotency_wait
+        record, won = await self._claim(user.id, idempotency_key, fingerprint)
+        while True:
+            if record.request_hash != fingerprint:
+                raise IdempotencyKeyReused()
+            if won:
+                order = await self._place_claimed(user, address, record)
+                return CheckoutResult(order, replayed=False)
+            order_or_none = await self.orders.get(record.order_id)
+            if order_or_none is not None:
+                return CheckoutResult(order_or_none, replayed=True)
+            now = utc_now()
+            if record.claimed_at + self.idempotency_lease <= now:
+                # The attempt holding the key died; finish its work under the same order id.
+                won = await self.orders.renew_idempotency_key(record, now)
+                if won:
+                    record = replace(record, claimed_at=now)
+                    continue
+            if anyio.current_time() >= deadline:
+                raise IdempotencyKeyInProgress()
+            await anyio.sleep(_POLL_SECONDS)
+            current = await self.orders.get_idempotency_key(user.id, idempotency_key)
+            if current is None:  # the attempt failed and freed the key: try for it ourselves
+                record, won = await self._claim(user.id, idempotency_key, fingerprint)
+            else:
+                record = current
+
+    async def _claim(
+        self, user_id: str, key: str, fingerprint: str
+    ) -> tuple[IdempotencyRecord, bool]:
+        now = utc_now()
+        mine = IdempotencyRecord(
+            user_id=user_id,
+            key=key,
+            request_hash=fingerprint,
+            order_id=new_id(),
+            created_at=now,
+            claimed_at=now,
+        )
+        held = await self.orders.claim_idempotency_key(mine)
+        return held, held.order_id == mine.order_id
+
+    async def _place_claimed(
+        self, user: Principal, address: Address, record: IdempotencyRecord
+    ) -> Order:
+        try:
+            return await self._place(user, address, record.order_id)
+        except BaseException:
+            # Only a stored order is remembered under a key. A failed attempt (empty cart, no
+            # stock...) frees it, so the client can fix the cause and retry with the same key.
+            with anyio.CancelScope(shield=True):
+                if await self._find(record.order_id) is None:
+                    try:
+                        await self.orders.release_idempotency_key(
+                            user.id, record.key, record.order_id
+                        )
+                    except Exception:
+                        log.warning("idempotency_key_release_failed", order_id=record.order_id)
+            raise
+
+    async def _place(self, user: Principal, address: Address, order_id: str) -> Order:
+        cart = await self.cart.get_cart(user)
+        if not cart.items:
+            raise CartEmpty()
+        quantities = {item.product_id: item.quantity for item in cart.items}
+        products = await self.products.get_products(list(quantities))
+        gone = [pid for pid in quantities if pid not in products or not products[pid].is_active]
+        if gone:
+            raise ProductNotFound(
+                f"No longer available: {', '.join(gone)}. Remove it from your cart and retry."
+            )
+        # A cheap early answer; the reservation below is what actually guards the stock.
+        short = [pid for pid, quantity in quantities.items() if products[pid].stock < quantity]
+        if short:
+            raise InsufficientStock(short)
+        items = [
+            OrderItem(
+                product_id=pid,
+                name=products[pid].name,
+                price=products[pid].price,
+                quantity=quantity,
+                item_total=products[pid].price * quantity,
+            )
+            for pid, quantity in quantities.items()
+        ]
+        totals = compute_totals(items, tax_rate=self.tax_rate, shipping=self.shipping_flat)
+        now = utc_now()
+        order = Order(
+            id=order_id,
+            user_id=user.id,
+            items=items,
+            subtotal=totals.subtotal,
+            shipping_cost=totals.shipping_cost,
+            tax=totals.tax,
+            total=totals.total,
+            shipping_address=address,
+            status=OrderStatus.PENDING,
+            status_history=[StatusChange(OrderStatus.PENDING, now)],
+            created_at=now,
+            updated_at=now,
+        )
+        await self.stock.reserve(order_id, [StockLine(pid, q) for pid, q in quantities.items()])
+        try:
+            await self.orders.add(order)
+        except BaseException as exc:
+            with anyio.CancelScope(shield=True):
+                stored = await self._find(order_id)
+                if stored is None:
+                    await self._release_quietly(order_id)
+            # The write may have landed although it reported a failure (a timeout; or another
+            # attempt under the same key stored it first): then the order stands.
+            if stored is None or not isinstance(exc, Exception):
+                raise
+            order = stored
+        try:
+            await self.cart.clear_cart(user)
+        except Exception:
+            # The order is stored and its stock taken; failing now would invite a retry that
+            # orders twice. A cart left full is the lesser harm.
+            log.warning("cart_clear_failed", order_id=order_id, exc_info=True)
+        log.info("order_placed", order_id=order_id, total=str(order.total))
+        return order
+
+    async def _find(self, order_id: str) -> Order | None:
+        try:
+            return await self.orders.get(order_id)
+        except Exception:
+            log.warning("order_lookup_failed", order_id=order_id, exc_info=True)
+            return None
+
+    async def _release_quietly(self, order_id: str) -> None:
+        try:
+            await self.stock.release(order_id)
+        except Exception:
+            # Stock stays taken for an order that does not exist: say so loudly for operators.
+            log.error("stock_release_failed", order_id=order_id, exc_info=True)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    async def get_order(self, actor: Principal, order_id: str) -> Order:
+        """The order if ``actor`` owns it or is an admin; someone else's is "not found"."""
+        order = await self.orders.get(order_id) if is_valid_id(order_id) else None
+        if order is None or not (actor.is_admin or order.user_id == actor.id):
+            raise OrderNotFound()
+        return order
+
+    async def list_orders(
+        self,
+        actor: Principal,
+        page: PageParams,
+        *,
+        status: OrderStatus | None = None,
+        everyone: bool = False,
+    ) -> PageResult[Order]:
+        if everyone and not actor.is_admin:
+            raise PermissionDenied("Only admins can list every order.")
+        return await self.orders.list(
+            user_id=None if everyone else actor.id,
+            status=status,
+            offset=page.offset,
+            limit=page.page_size,
+        )
+
+    # -- status -------------------------------------------------------------------------------
+
+    async def change_status(self, order_id: str, new: OrderStatus) -> Order:
+        """Admin move along the status flow; cancelling gives the stock back."""
+        order = await self.orders.get(order_id) if is_valid_id(order_id) else None
+        if order is None:
+            raise OrderNotFound()
+        return await self._move(order, new)
+
+    async def cancel(self, actor: Principal, order_id: str) -> Order:
+        """Cancel a pending or confirmed order (its owner or an admin); the stock comes back."""
+        return await self._move(await self.get_order(actor, order_id), OrderStatus.CANCELLED)
+
+    async def _move(self, order: Order, new: OrderStatus) -> Order:
+        # Each lost compare-and-set means the order moved on, and the flow is finite.
+        for _ in range(len(OrderStatus)):
+            if new not in TRANSITIONS[order.status]:
+                if new is OrderStatus.CANCELLED and order.status is OrderStatus.CANCELLED:
+                    # Release is idempotent per order: re-driving it heals a cancel whose
+                    # release failed earlier, and is a no-op otherwise.
+                    await self._release_quietly(order.id)
+                raise InvalidTransition(
+                    f"An order that is {order.status.value} cannot become {new.value}."
+                )
+            moved = await self.orders.transition(
+                order.id, expected=order.status, new=new, at=utc_now()
+            )
+            if moved is not None:
+                if new is OrderStatus.CANCELLED:
+                    await self.stock.release(order.id)
+                log.info("order_status_changed", order_id=order.id, status=new.value)
+                return moved
+            fresh = await self.orders.get(order.id)
+            if fresh is None:
+                raise OrderNotFound()
+            order = fresh
+        raise InvalidTransition()

@@ -1,10 +1,19 @@
-"""Errors of the product service that other services see too."""
+"""Errors of the product service (the first two are seen by the cart and order services too).
+
+ShopError
+ ├── NotFound (404)      ProductNotFound, CategoryNotFound
+ ├── PermissionDenied    InactiveNeedsAdmin (403)
+ ├── Conflict (409)      InsufficientStock, SkuTaken, CategoryExists, CategoryInUse,
+ │                       ReservationReleased, ReservationMismatch, ReservationPending
+ └── Unprocessable (422) UnknownCategory, UnknownParent, CategoryCycle, InvalidPriceRange,
+                         InvalidCategoryName
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from shopkit_server.errors import Conflict, NotFound
+from shopkit_server.errors import Conflict, NotFound, PermissionDenied, Unprocessable
 
 
 class ProductNotFound(NotFound):
@@ -20,3 +29,70 @@ class InsufficientStock(Conflict):
         super().__init__(
             detail or f"Not enough stock for product(s): {', '.join(self.product_ids)}."
         )
+
+
+class SkuTaken(Conflict):
+    code = "sku_taken"
+    detail = "Another product already has this sku."
+
+
+class CategoryNotFound(NotFound):
+    code = "category_not_found"
+    detail = "Category not found."
+
+
+class CategoryExists(Conflict):
+    code = "category_exists"
+    detail = "A category with this name already exists."
+
+
+class CategoryInUse(Conflict):
+    code = "category_in_use"
+    detail = "The category is still used by products or sub-categories."
+
+
+class UnknownCategory(Unprocessable):
+    code = "unknown_category"
+    detail = "The category does not exist."
+
+
+class UnknownParent(Unprocessable):
+    code = "unknown_parent"
+    detail = "The parent category does not exist."
+
+
+class CategoryCycle(Unprocessable):
+    code = "category_cycle"
+    detail = "A category cannot be its own ancestor."
+
+
+class InvalidCategoryName(Unprocessable):
+    code = "invalid_category_name"
+    detail = "A category name needs at least one letter or digit."
+
+
+class InvalidPriceRange(Unprocessable):
+    code = "invalid_price_range"
+    detail = "min_price must not be greater than max_price."
+
+
+class InactiveNeedsAdmin(PermissionDenied):
+    code = "forbidden"
+    detail = "Only admins can see inactive products."
+
+
+class ReservationReleased(Conflict):
+    """Reservation ids are single-use: once released, the id can never take stock again."""
+
+    code = "reservation_released"
+    detail = "This stock reservation was released; use a new reservation id."
+
+
+class ReservationMismatch(Conflict):
+    code = "reservation_mismatch"
+    detail = "This reservation id already holds different lines."
+
+
+class ReservationPending(Conflict):
+    code = "reservation_pending"
+    detail = "Another request is still reserving stock under this id; retry shortly."

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
+from typing import TypedDict
 
 
 @dataclass(frozen=True)
@@ -14,7 +16,7 @@ class Product:
     name: str
     description: str
     price: Decimal
-    category: str
+    category: str  # the category's name (API.md); renaming a category renames it here too
     tags: list[str]
     image_url: str | None
     stock: int
@@ -40,3 +42,155 @@ class StockLine:
 
     product_id: str
     quantity: int
+
+
+class ProductSort(StrEnum):
+    NEWEST = "newest"
+    PRICE_ASC = "price_asc"
+    PRICE_DESC = "price_desc"
+    NAME = "name"
+    RELEVANCE = "relevance"  # search only: best match first
+
+
+@dataclass(frozen=True)
+class ProductQuery:
+    """What a listing or a search asks the store for. Empty fields do not filter."""
+
+    # The category as the client named it (name or slug, any case); the service expands it
+    # into ``categories``: that category's name and its sub-categories'. The store reads only
+    # ``categories``, where an empty tuple matches nothing.
+    category: str | None = None
+    categories: tuple[str, ...] | None = None
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    tags: tuple[str, ...] = ()  # every one must be on the product
+    in_stock: bool | None = None  # True: stock > 0; False: stock == 0
+    featured: bool | None = None
+    include_inactive: bool = False
+    # Normalised words of a full-text search (see service.search_terms); empty: no search.
+    search_terms: tuple[str, ...] = ()
+    sort: ProductSort = ProductSort.NEWEST
+
+
+@dataclass(frozen=True)
+class ProductDraft:
+    """A new product as validated at the edge; ``category`` is already the canonical name."""
+
+    name: str
+    price: Decimal
+    category: str
+    sku: str | None = None
+    description: str = ""
+    tags: list[str] = field(default_factory=list)
+    image_url: str | None = None
+    stock: int = 0
+    is_active: bool = True
+    is_featured: bool = False
+
+
+class ProductChanges(TypedDict, total=False):
+    """A partial update: only the keys present change (``sku``/``image_url`` may be None)."""
+
+    sku: str | None
+    name: str
+    description: str
+    price: Decimal
+    category: str
+    tags: list[str]
+    image_url: str | None
+    stock: int
+    is_active: bool
+    is_featured: bool
+
+
+# Fields of a product that a client may set, in the order the bulk import reads them.
+PRODUCT_FIELDS: tuple[str, ...] = (
+    "sku",
+    "name",
+    "description",
+    "price",
+    "category",
+    "tags",
+    "image_url",
+    "stock",
+    "is_active",
+    "is_featured",
+)
+
+
+@dataclass(frozen=True)
+class BulkRow:
+    """One valid row of a bulk import (upserted by ``draft.sku``; created when it has none).
+
+    ``fields`` names the fields the row actually carried: an update by sku changes only those,
+    a create takes the defaults for the others.
+    """
+
+    index: int
+    draft: ProductDraft
+    fields: frozenset[str]
+
+
+@dataclass(frozen=True)
+class BulkFailure:
+    index: int
+    sku: str | None
+    detail: str
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """What the store did with the valid rows (by their index in the request)."""
+
+    created: list[int]
+    updated: list[int]
+    failed: list[BulkFailure]
+
+
+@dataclass(frozen=True)
+class BulkReport:
+    created: int
+    updated: int
+    failed: list[BulkFailure]
+
+
+class ReserveStatus(StrEnum):
+    RESERVED = "reserved"  # taken now
+    ALREADY_HELD = "already_held"  # the same reservation was taken before: nothing taken twice
+    INSUFFICIENT = "insufficient"  # nothing taken; ``short`` names every product that fell short
+    RELEASED = "released"  # the id was released (or released while reserving): nothing held
+    MISMATCH = "mismatch"  # the id holds different lines
+    PENDING = "pending"  # another call with this id is still reserving
+
+
+@dataclass(frozen=True)
+class ReserveOutcome:
+    status: ReserveStatus
+    short: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CategoryDraft:
+    name: str
+    parent_id: str | None = None
+    sort_order: int = 0
+
+
+class CategoryChanges(TypedDict, total=False):
+    """A partial category update; ``parent_id: None`` makes the category a root."""
+
+    name: str
+    parent_id: str | None
+    sort_order: int
+
+
+@dataclass(frozen=True)
+class CategoryUsage:
+    """Why a category cannot be deleted: products (active or not) and sub-categories using it."""
+
+    products: int
+    children: int
+
+    @property
+    def in_use(self) -> bool:
+        return self.products > 0 or self.children > 0

@@ -1,11 +1,85 @@
-"""Storage interface of the product service."""
+"""Storage interface of the product service.
 
+Backends: ``store/sqlite/products.py`` and ``store/mongo/products.py``. Both raise
+:class:`~shopkit_server.store.base.DuplicateKeyError` (``field="sku"`` or ``"slug"``) when a
+unique value is taken, and :class:`MissingCategory` when a product names a category that is gone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
+
+from shopkit_server.pagination import PageResult
+from shopkit_server.products.models import (
+    BulkOutcome,
+    BulkRow,
+    Category,
+    CategoryUsage,
+    Product,
+    ProductChanges,
+    ProductQuery,
+    ReserveOutcome,
+    StockLine,
+)
+
+
+class MissingCategory(Exception):
+    """A write named a category that does not exist (deleted between check and write)."""
 
 
 class ProductRepository(Protocol):
     """Products and their stock."""
 
+    async def get(self, product_id: str) -> Product | None:
+        """The product, active or not; None when missing (``product_id`` is well-formed)."""
+
+    async def get_many(self, product_ids: Sequence[str]) -> list[Product]:
+        """Every product of ``product_ids`` that exists, in one round trip."""
+
+    async def find(self, query: ProductQuery, *, offset: int, limit: int) -> PageResult[Product]:
+        """One page of the products matching ``query`` and the exact total."""
+
+    async def count(self) -> int:
+        """How many products the store holds, active or not."""
+
+    async def create(self, product: Product) -> None:
+        """Insert; DuplicateKeyError("sku") when the sku is taken."""
+
+    async def update(
+        self, product_id: str, changes: ProductChanges, updated_at: datetime
+    ) -> Product | None:
+        """Apply ``changes``; the product after, or None when it does not exist."""
+
+    async def upsert_many(self, rows: Sequence[BulkRow], now: datetime) -> BulkOutcome:
+        """Create or update each row by sku (SQLite: one transaction; MongoDB: one bulk write)."""
+
+    async def reserve(self, reservation_id: str, lines: Sequence[StockLine]) -> ReserveOutcome:
+        """Take every line's quantity from stock, or none of them (see ReserveStatus)."""
+
+    async def release(self, reservation_id: str) -> None:
+        """Give back what the reservation took, exactly once; remember unknown ids as released."""
+
 
 class CategoryRepository(Protocol):
     """Categories."""
+
+    async def list_all(self) -> list[Category]:
+        """Every category, ordered by sort_order then name (no children filled in)."""
+
+    async def get(self, category_id: str) -> Category | None: ...
+
+    async def get_by_slug(self, slug: str) -> Category | None: ...
+
+    async def subtree_names(self, slug: str) -> list[str]:
+        """Names of the category with this slug and of all its descendants ([] if unknown)."""
+
+    async def create(self, category: Category) -> None:
+        """Insert; DuplicateKeyError("slug") when the name (or its slug) is taken."""
+
+    async def update(self, category: Category, *, old_name: str) -> None:
+        """Store the new state; a rename is carried over to the products of the category."""
+
+    async def delete_if_unused(self, category_id: str) -> CategoryUsage:
+        """Delete the category unless products or sub-categories use it; say what uses it."""

@@ -1,5 +1,283 @@
-"""HTTP routes of the products service."""
+"""HTTP routes of the product service: ``/products`` and ``/categories`` (HTTP only).
 
-from fastapi import APIRouter
+Reads are public and see active products only. ``include_inactive=true`` is for admins: it
+answers 401 without a token and 403 for a customer, rather than silently showing less.
+"""
 
-router = APIRouter(tags=["products"])
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query, Response, status
+from pydantic import TypeAdapter
+
+from shopkit_server.deps import AdminUser, Context, OptionalUser
+from shopkit_server.errors import NotAuthenticated, Unprocessable
+from shopkit_server.money import MAX_AMOUNT
+from shopkit_server.pagination import Page, PageParams, PageQuery
+from shopkit_server.products.errors import InactiveNeedsAdmin
+from shopkit_server.products.models import Product, ProductQuery
+from shopkit_server.products.schemas import (
+    MAX_BULK_ROWS,
+    BulkReportOut,
+    CategoryCreate,
+    CategoryNode,
+    CategoryOut,
+    CategoryUpdate,
+    ListSort,
+    ProductCreate,
+    ProductOut,
+    ProductUpdate,
+    SearchSort,
+    normalize_tag,
+    parse_bulk_rows,
+    to_domain_sort,
+)
+
+MAX_TAG_FILTERS = 10
+
+_products = APIRouter(prefix="/products", tags=["products"])
+_categories = APIRouter(prefix="/categories", tags=["categories"])
+
+ProductPage = Page[ProductOut]
+_flat = TypeAdapter(list[CategoryOut])
+_tree = TypeAdapter(list[CategoryNode])
+
+
+def _admin_for_inactive(include_inactive: bool, user: OptionalUser) -> bool:
+    if include_inactive:
+        if user is None:
+            raise NotAuthenticated("include_inactive=true needs an admin token.")
+        if not user.is_admin:
+            raise InactiveNeedsAdmin()
+    return include_inactive
+
+
+def _price_query(description: str) -> Any:
+    return Query(
+        ge=0, le=float(MAX_AMOUNT), decimal_places=2, allow_inf_nan=False, description=description
+    )
+
+
+async def _filters(
+    user: OptionalUser,
+    category: Annotated[
+        str | None,
+        Query(max_length=100, description="A category name or slug; includes sub-categories"),
+    ] = None,
+    min_price: Annotated[Decimal | None, _price_query("Lowest price, inclusive")] = None,
+    max_price: Annotated[Decimal | None, _price_query("Highest price, inclusive")] = None,
+    tags: Annotated[
+        list[str] | None,
+        Query(description="Repeatable or comma-separated; every tag must be on the product"),
+    ] = None,
+    in_stock: Annotated[
+        bool | None, Query(description="true: stock > 0; false: out of stock only")
+    ] = None,
+    featured: bool | None = None,
+    include_inactive: Annotated[
+        bool, Query(description="Admins only: include soft-deleted products")
+    ] = False,
+) -> ProductQuery:
+    wanted: list[str] = []
+    for raw in tags or []:
+        for part in raw.split(","):
+            tag = normalize_tag(part)
+            if tag and tag not in wanted:
+                wanted.append(tag)
+    if len(wanted) > MAX_TAG_FILTERS:
+        raise Unprocessable(f"At most {MAX_TAG_FILTERS} tags can be combined.")
+    return ProductQuery(
+        category=(category or "").strip() or None,
+        min_price=min_price,
+        max_price=max_price,
+        tags=tuple(wanted),
+        in_stock=in_stock,
+        featured=featured,
+        include_inactive=_admin_for_inactive(include_inactive, user),
+    )
+
+
+Filters = Annotated[ProductQuery, Depends(_filters)]
+
+
+def _page(items: Sequence[Product], total: int, page: PageParams) -> ProductPage:
+    return ProductPage.build([ProductOut.model_validate(item) for item in items], total, page)
+
+
+@_products.get("", response_model=ProductPage, summary="List products")
+async def list_products(
+    ctx: Context, filters: Filters, page: PageQuery, sort: ListSort = ListSort.NEWEST
+) -> ProductPage:
+    """Active products, filtered, sorted (newest first by default) and paginated."""
+    query = dataclasses.replace(filters, sort=to_domain_sort(sort))
+    result = await ctx.products.list_products(query, page)
+    return _page(result.items, result.total, page)
+
+
+@_products.get("/search", response_model=ProductPage, summary="Search products")
+async def search_products(
+    ctx: Context,
+    filters: Filters,
+    page: PageQuery,
+    q: Annotated[str, Query(min_length=1, max_length=200, description="Words to look for")],
+    sort: SearchSort = SearchSort.RELEVANCE,
+) -> ProductPage:
+    """Full-text search over name, description and tags, best match first.
+
+    Every word must match and the last one also matches as a prefix (``headph`` finds
+    headphones) on SQLite; MongoDB's text index ranks any-word matches by score. Any text is
+    safe: quotes, ``*`` or operators in ``q`` are searched as plain words.
+    """
+    query = dataclasses.replace(filters, sort=to_domain_sort(sort))
+    result = await ctx.products.search_products(q, query, page)
+    return _page(result.items, result.total, page)
+
+
+@_products.get("/featured", response_model=ProductPage, summary="Featured products")
+async def featured_products(
+    ctx: Context, filters: Filters, page: PageQuery, sort: ListSort = ListSort.NEWEST
+) -> ProductPage:
+    """Active, featured products (the listing's filters apply too)."""
+    query = dataclasses.replace(filters, featured=True, sort=to_domain_sort(sort))
+    result = await ctx.products.list_products(query, page)
+    return _page(result.items, result.total, page)
+
+
+@_products.post("/bulk", response_model=BulkReportOut, summary="Import products")
+async def import_products(
+    ctx: Context,
+    _: AdminUser,
+    rows: Annotated[
+        list[Any],
+        Body(
+            min_length=1,
+            max_length=MAX_BULK_ROWS,
+            description="Up to 500 product objects, upserted by sku",
+        ),
+    ],
+) -> BulkReportOut:
+    """Create or update up to 500 products by sku (admins).
+
+    Each row is validated alone: a bad row is reported in ``failed`` with its index and the
+    reason, and the others are still written. A row whose sku exists updates only the fields it
+    carries; a row with a new sku (or none) creates a product.
+    """
+    good, failed = parse_bulk_rows(rows)
+    report = await ctx.products.import_products(good, failed)
+    return BulkReportOut.model_validate(report)
+
+
+@_products.get("/{product_id}", response_model=ProductOut, summary="Get a product")
+async def get_product(
+    ctx: Context,
+    product_id: str,
+    user: OptionalUser,
+    include_inactive: Annotated[
+        bool, Query(description="Admins only: also find a soft-deleted product")
+    ] = False,
+) -> Product:
+    """One product; 404 when it is missing, inactive or the id is malformed."""
+    return await ctx.products.get_product(
+        product_id, include_inactive=_admin_for_inactive(include_inactive, user)
+    )
+
+
+@_products.post(
+    "",
+    response_model=ProductOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a product",
+)
+async def create_product(ctx: Context, _: AdminUser, body: ProductCreate) -> Product:
+    """Add a product (admins). 409 ``sku_taken``; 422 ``unknown_category``."""
+    return await ctx.products.create_product(body.to_draft())
+
+
+@_products.patch("/{product_id}", response_model=ProductOut, summary="Update a product")
+async def update_product(
+    ctx: Context, _: AdminUser, product_id: str, body: ProductUpdate
+) -> Product:
+    """Change only the fields sent (admins); works on inactive products (``is_active: true``
+    revives one)."""
+    return await ctx.products.update_product(product_id, body.to_changes())
+
+
+@_products.delete(
+    "/{product_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a product"
+)
+async def delete_product(ctx: Context, _: AdminUser, product_id: str) -> Response:
+    """Soft delete (``is_active=false``); deleting it again is still 204."""
+    await ctx.products.delete_product(product_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@_categories.get(
+    "",
+    summary="List categories",
+    response_model=None,
+    responses={
+        200: {
+            "model": list[CategoryNode],
+            "description": "Categories; ``children`` only with ``tree=true``",
+        }
+    },
+)
+async def list_categories(
+    ctx: Context,
+    tree: Annotated[bool, Query(description="Nest sub-categories under ``children``")] = False,
+) -> Response:
+    """Every category, by ``sort_order`` then name; ``tree=true`` nests the children."""
+    if tree:
+        body = _tree.dump_json(
+            _tree.validate_python(await ctx.products.categories.tree(), from_attributes=True)
+        )
+    else:
+        body = _flat.dump_json(
+            _flat.validate_python(await ctx.products.categories.list_all(), from_attributes=True)
+        )
+    return Response(content=body, media_type="application/json")
+
+
+@_categories.get("/{category_id}", response_model=CategoryOut, summary="Get a category")
+async def get_category(ctx: Context, category_id: str) -> Any:
+    """One category; 404 when missing or the id is malformed."""
+    return await ctx.products.categories.get(category_id)
+
+
+@_categories.post(
+    "",
+    response_model=CategoryOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a category",
+)
+async def create_category(ctx: Context, _: AdminUser, body: CategoryCreate) -> Any:
+    """Add a category (admins). 409 ``category_exists``; 422 ``unknown_parent``."""
+    return await ctx.products.categories.create(body.to_draft())
+
+
+@_categories.patch("/{category_id}", response_model=CategoryOut, summary="Update a category")
+async def update_category(
+    ctx: Context, _: AdminUser, category_id: str, body: CategoryUpdate
+) -> Any:
+    """Rename, move or reorder (admins). A rename carries over to the category's products;
+    moving a category under itself or its descendants is a 422 ``category_cycle``."""
+    return await ctx.products.categories.update(category_id, body.to_changes())
+
+
+@_categories.delete(
+    "/{category_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a category"
+)
+async def delete_category(ctx: Context, _: AdminUser, category_id: str) -> Response:
+    """Delete an unused category (admins); 409 ``category_in_use`` while products or
+    sub-categories use it."""
+    await ctx.products.categories.delete(category_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+router = APIRouter()
+router.include_router(_products)
+router.include_router(_categories)

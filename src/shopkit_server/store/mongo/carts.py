@@ -75,11 +75,16 @@ class MongoCartRepository:
         room = max_quantity - item.quantity  # the line may hold at most this many before the add
         for _ in range(_ADD_ATTEMPTS):
             if room >= 0:
-                doc = await self._carts.find_one_and_update(
+                # update_one, then a read: positional ($) updates are the part of the API the
+                # CI stand-in gets right only in update_one.
+                result = await self._carts.update_one(
                     {
                         "user_id": user_id,
                         "items": {
-                            "$elemMatch": {"product_id": item.product_id, "quantity": {"$lte": room}}
+                            "$elemMatch": {
+                                "product_id": item.product_id,
+                                "quantity": {"$lte": room},
+                            }
                         },
                     },
                     {
@@ -91,10 +96,9 @@ class MongoCartRepository:
                             "updated_at": now,
                         },
                     },
-                    return_document=ReturnDocument.AFTER,
                 )
-                if doc is not None:
-                    return _cart(doc)
+                if result.matched_count:
+                    return await self.get(user_id)
                 line: dict[str, Any] = {
                     "product_id": item.product_id,
                     "name": item.name,
@@ -112,7 +116,9 @@ class MongoCartRepository:
                     return _cart(doc)
                 except MongoDuplicateKey:
                     pass  # the cart exists and already holds the line: look again
-            current = _line_quantity(await self._carts.find_one({"user_id": user_id}), item.product_id)
+            current = _line_quantity(
+                await self._carts.find_one({"user_id": user_id}), item.product_id
+            )
             if current + item.quantity > max_quantity:
                 raise LineLimitExceeded(current)
             # The line changed between our updates (a concurrent add or removal): go again.
@@ -129,10 +135,8 @@ class MongoCartRepository:
             }
         else:
             update = {"$set": {"items.$.quantity": quantity, "updated_at": now}}
-        doc = await self._carts.find_one_and_update(
-            match, update, return_document=ReturnDocument.AFTER
-        )
-        return None if doc is None else _cart(doc)
+        result = await self._carts.update_one(match, update)
+        return await self.get(user_id) if result.matched_count else None
 
     async def remove_item(self, user_id: str, product_id: str, *, now: datetime) -> Cart:
         doc = await self._carts.find_one_and_update(

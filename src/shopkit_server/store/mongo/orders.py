@@ -1,14 +1,245 @@
-"""MongoDB storage for orders."""
+"""MongoDB storage for orders (money as Decimal128) and checkout Idempotency-Keys.
+
+An order is one document (items and status history embedded, per the seed's data model), so
+every change is a single-document atomic update: a status move is a compare-and-set on the
+current status. Idempotency-Keys live in their own collection under a unique (user_id, key)
+index and a TTL index that lets the server forget them after a day.
+"""
 
 from __future__ import annotations
 
-from shopkit_server.store.mongo.db import MongoDatabase
+from datetime import UTC, datetime
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError as MongoDuplicateKey
+
+from shopkit_server.ids import is_valid_id
+from shopkit_server.orders.models import (
+    IDEMPOTENCY_KEY_TTL,
+    Address,
+    IdempotencyRecord,
+    Order,
+    OrderItem,
+    OrderStatus,
+    StatusChange,
+)
+from shopkit_server.pagination import PageResult
+from shopkit_server.store.base import DuplicateKeyError
+from shopkit_server.store.mongo.db import (
+    Document,
+    MongoDatabase,
+    from_decimal128,
+    to_decimal128,
+)
+
+# A stale key found before the TTL monitor (which runs about once a minute) removed it.
+_CLAIM_ATTEMPTS = 4
 
 
 async def ensure_indexes(db: MongoDatabase) -> None:
     """Create this domain's indexes (idempotent)."""
+    orders = db["orders"]
+    await orders.create_index(
+        [("user_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
+        name="orders_user_created",
+    )
+    await orders.create_index(
+        [("status", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
+        name="orders_status_created",
+    )
+    await orders.create_index(
+        [("created_at", DESCENDING), ("_id", DESCENDING)], name="orders_created"
+    )
+    keys = db["idempotency_keys"]
+    await keys.create_index(
+        [("user_id", ASCENDING), ("key", ASCENDING)], unique=True, name="idempotency_user_key"
+    )
+    await keys.create_index(
+        [("created_at", ASCENDING)],
+        expireAfterSeconds=int(IDEMPOTENCY_KEY_TTL.total_seconds()),
+        name="idempotency_ttl",
+    )
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _order_doc(order: Order) -> Document:
+    address = order.shipping_address
+    return {
+        "_id": ObjectId(order.id),
+        "user_id": order.user_id,
+        "items": [
+            {
+                "product_id": item.product_id,
+                "name": item.name,
+                "price": to_decimal128(item.price),
+                "quantity": item.quantity,
+                "item_total": to_decimal128(item.item_total),
+            }
+            for item in order.items
+        ],
+        "subtotal": to_decimal128(order.subtotal),
+        "shipping_cost": to_decimal128(order.shipping_cost),
+        "tax": to_decimal128(order.tax),
+        "total": to_decimal128(order.total),
+        "shipping_address": {
+            "full_name": address.full_name,
+            "address_line1": address.address_line1,
+            "address_line2": address.address_line2,
+            "city": address.city,
+            "state": address.state,
+            "postal_code": address.postal_code,
+            "country": address.country,
+            "phone": address.phone,
+        },
+        "status": order.status.value,
+        "status_history": [
+            {"status": change.status.value, "at": change.at} for change in order.status_history
+        ],
+        "created_at": order.created_at,
+        "updated_at": order.updated_at,
+    }
+
+
+def _order(doc: Document) -> Order:
+    address: dict[str, Any] = doc["shipping_address"]
+    return Order(
+        id=str(doc["_id"]),
+        user_id=doc["user_id"],
+        items=[
+            OrderItem(
+                product_id=item["product_id"],
+                name=item["name"],
+                price=from_decimal128(item["price"]),
+                quantity=int(item["quantity"]),
+                item_total=from_decimal128(item["item_total"]),
+            )
+            for item in doc["items"]
+        ],
+        subtotal=from_decimal128(doc["subtotal"]),
+        shipping_cost=from_decimal128(doc["shipping_cost"]),
+        tax=from_decimal128(doc["tax"]),
+        total=from_decimal128(doc["total"]),
+        shipping_address=Address(**address),
+        status=OrderStatus(doc["status"]),
+        status_history=[
+            StatusChange(OrderStatus(change["status"]), _utc(change["at"]))
+            for change in doc["status_history"]
+        ],
+        created_at=_utc(doc["created_at"]),
+        updated_at=_utc(doc["updated_at"]),
+    )
+
+
+def _record(doc: Document) -> IdempotencyRecord:
+    return IdempotencyRecord(
+        user_id=doc["user_id"],
+        key=doc["key"],
+        request_hash=doc["request_hash"],
+        order_id=doc["order_id"],
+        created_at=_utc(doc["created_at"]),
+        claimed_at=_utc(doc["claimed_at"]),
+    )
+
+
+def _expired(doc: Document, now: datetime) -> bool:
+    return _utc(doc["created_at"]) < now - IDEMPOTENCY_KEY_TTL
 
 
 class MongoOrderRepository:
     def __init__(self, db: MongoDatabase) -> None:
         self._orders = db["orders"]
+        self._keys = db["idempotency_keys"]
+
+    async def add(self, order: Order) -> None:
+        try:
+            await self._orders.insert_one(_order_doc(order))
+        except MongoDuplicateKey as exc:
+            raise DuplicateKeyError("id") from exc
+
+    async def get(self, order_id: str) -> Order | None:
+        if not is_valid_id(order_id):
+            return None
+        doc = await self._orders.find_one({"_id": ObjectId(order_id)})
+        return _order(doc) if doc else None
+
+    async def list(
+        self, *, user_id: str | None, status: OrderStatus | None, offset: int, limit: int
+    ) -> PageResult[Order]:
+        query: Document = {}
+        if user_id is not None:
+            query["user_id"] = user_id
+        if status is not None:
+            query["status"] = status.value
+        total = await self._orders.count_documents(query)
+        cursor = (
+            self._orders.find(query)
+            .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
+            .skip(offset)
+            .limit(limit)
+        )
+        return PageResult(items=[_order(doc) for doc in await cursor.to_list(None)], total=total)
+
+    async def transition(
+        self, order_id: str, *, expected: OrderStatus, new: OrderStatus, at: datetime
+    ) -> Order | None:
+        if not is_valid_id(order_id):
+            return None
+        doc = await self._orders.find_one_and_update(
+            {"_id": ObjectId(order_id), "status": expected.value},
+            {
+                "$set": {"status": new.value, "updated_at": at},
+                "$push": {"status_history": {"status": new.value, "at": at}},
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+        return _order(doc) if doc else None
+
+    async def claim_idempotency_key(self, record: IdempotencyRecord) -> IdempotencyRecord:
+        match = {"user_id": record.user_id, "key": record.key}
+        for _ in range(_CLAIM_ATTEMPTS):
+            try:
+                await self._keys.insert_one(
+                    {
+                        **match,
+                        "request_hash": record.request_hash,
+                        "order_id": record.order_id,
+                        "created_at": record.created_at,
+                        "claimed_at": record.claimed_at,
+                    }
+                )
+                return record
+            except MongoDuplicateKey:
+                held = await self._keys.find_one(match)
+            if held is None:
+                continue  # freed between our insert and our read: try again
+            if _expired(held, record.created_at):
+                await self._keys.delete_one({"_id": held["_id"], "created_at": held["created_at"]})
+                continue
+            return _record(held)
+        raise DuplicateKeyError("idempotency_key")
+
+    async def get_idempotency_key(self, user_id: str, key: str) -> IdempotencyRecord | None:
+        held = await self._keys.find_one({"user_id": user_id, "key": key})
+        if held is None or _expired(held, datetime.now(UTC)):
+            return None
+        return _record(held)
+
+    async def renew_idempotency_key(self, record: IdempotencyRecord, claimed_at: datetime) -> bool:
+        result = await self._keys.update_one(
+            {
+                "user_id": record.user_id,
+                "key": record.key,
+                "order_id": record.order_id,
+                "claimed_at": record.claimed_at,
+            },
+            {"$set": {"claimed_at": claimed_at}},
+        )
+        return bool(result.modified_count == 1)
+
+    async def release_idempotency_key(self, user_id: str, key: str, order_id: str) -> None:
+        await self._keys.delete_one({"user_id": user_id, "key": key, "order_id": order_id})

@@ -1,19 +1,276 @@
-"""MongoDB storage for products."""
+"""MongoDB storage for products (categories and stock reservations live beside it).
+
+A product document: ``{_id: ObjectId, sku?, name, name_key, description, price: Decimal128,
+category, tags: [..], image_url, stock: int, is_active, is_featured, created_at, updated_at}``.
+``sku`` is absent (not null) when unset, so the sparse unique index lets any number of products
+go without one. ``name_key`` is the case-folded name the ``name`` sort uses.
+"""
 
 from __future__ import annotations
 
-from shopkit_server.store.mongo.db import MongoDatabase
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ASCENDING, DESCENDING, TEXT, InsertOne, ReturnDocument, UpdateOne
+from pymongo.errors import BulkWriteError
+from pymongo.errors import DuplicateKeyError as MongoDuplicateKey
+
+from shopkit_server.ids import is_valid_id, new_id
+from shopkit_server.money import quantize
+from shopkit_server.pagination import PageResult
+from shopkit_server.products.models import (
+    PRODUCT_FIELDS,
+    BulkFailure,
+    BulkOutcome,
+    BulkRow,
+    Product,
+    ProductChanges,
+    ProductDraft,
+    ProductQuery,
+    ProductSort,
+    ReserveOutcome,
+    StockLine,
+)
+from shopkit_server.store.base import DuplicateKeyError
+from shopkit_server.store.mongo import stock
+from shopkit_server.store.mongo.categories import MongoCategoryRepository
+from shopkit_server.store.mongo.categories import ensure_indexes as ensure_category_indexes
+from shopkit_server.store.mongo.db import (
+    Document,
+    MongoDatabase,
+    from_decimal128,
+    to_decimal128,
+)
+
+__all__ = ["MongoCategoryRepository", "MongoProductRepository", "ensure_indexes"]
+
+_SORTS: dict[ProductSort, list[tuple[str, Any]]] = {
+    ProductSort.NEWEST: [("created_at", DESCENDING), ("_id", DESCENDING)],
+    ProductSort.PRICE_ASC: [("price", ASCENDING), ("_id", ASCENDING)],
+    ProductSort.PRICE_DESC: [("price", DESCENDING), ("_id", DESCENDING)],
+    ProductSort.NAME: [("name_key", ASCENDING), ("_id", ASCENDING)],
+}
+_TEXT_SCORE = {"$meta": "textScore"}
+# What a created row gets for a field it did not carry (name, price and category it must carry).
+_DEFAULTS = ProductDraft(name="", price=Decimal("0.01"), category="")
+_OPTIONAL = ("description", "tags", "image_url", "stock", "is_active", "is_featured")
 
 
 async def ensure_indexes(db: MongoDatabase) -> None:
-    """Create this domain's indexes (idempotent)."""
+    """Create this domain's indexes (idempotent): one per filter and sort, and the text index."""
+    products = db["products"]
+    await products.create_index([("sku", ASCENDING)], unique=True, sparse=True, name="sku")
+    for name, keys in (
+        ("active_newest", [("is_active", 1), ("created_at", -1), ("_id", -1)]),
+        ("active_price", [("is_active", 1), ("price", 1), ("_id", 1)]),
+        ("active_name", [("is_active", 1), ("name_key", 1), ("_id", 1)]),
+        ("category_newest", [("category", 1), ("is_active", 1), ("created_at", -1)]),
+        ("category_price", [("category", 1), ("is_active", 1), ("price", 1)]),
+        ("featured_newest", [("is_featured", 1), ("is_active", 1), ("created_at", -1)]),
+        ("tags", [("tags", 1)]),
+    ):
+        await products.create_index(keys, name=name)
+    # Weights: a word in the name outranks the same word in the tags, then the description.
+    await products.create_index(
+        [("name", TEXT), ("description", TEXT), ("tags", TEXT)],
+        weights={"name": 10, "tags": 4, "description": 1},
+        default_language="english",
+        name="text",
+    )
+    await ensure_category_indexes(db)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _product(doc: Document) -> Product:
+    return Product(
+        id=str(doc["_id"]),
+        sku=doc.get("sku"),
+        name=doc["name"],
+        description=doc.get("description", ""),
+        price=quantize(from_decimal128(doc["price"])),
+        category=doc["category"],
+        tags=list(doc.get("tags", [])),
+        image_url=doc.get("image_url"),
+        stock=int(doc["stock"]),
+        is_active=bool(doc["is_active"]),
+        is_featured=bool(doc["is_featured"]),
+        created_at=_aware(doc["created_at"]),
+        updated_at=_aware(doc["updated_at"]),
+    )
+
+
+def _fields(values: dict[str, Any]) -> Document:
+    """Domain values -> document fields (price -> Decimal128, name -> name_key too)."""
+    doc: Document = {}
+    for key, value in values.items():
+        if key == "price":
+            doc["price"] = to_decimal128(value)
+        elif key == "tags":
+            doc["tags"] = list(value)
+        else:
+            doc[key] = value
+        if key == "name":
+            doc["name_key"] = value.casefold()
+    return doc
+
+
+def _document(product: Product) -> Document:
+    doc = _fields({name: getattr(product, name) for name in PRODUCT_FIELDS})
+    if doc["sku"] is None:
+        del doc["sku"]
+    doc.update(
+        _id=ObjectId(product.id), created_at=product.created_at, updated_at=product.updated_at
+    )
+    return doc
+
+
+def build_filter(query: ProductQuery) -> Document:
+    spec: Document = {}
+    if query.search_terms:
+        # $text ORs the words and ranks by textScore; the terms carry no syntax (no quotes,
+        # no leading "-"), see service.search_terms.
+        spec["$text"] = {"$search": " ".join(query.search_terms)}
+    if not query.include_inactive:
+        spec["is_active"] = True
+    if query.categories is not None:
+        spec["category"] = {"$in": list(query.categories)}
+    price: Document = {}
+    if query.min_price is not None:
+        price["$gte"] = to_decimal128(query.min_price)
+    if query.max_price is not None:
+        price["$lte"] = to_decimal128(query.max_price)
+    if price:
+        spec["price"] = price
+    if query.tags:
+        spec["tags"] = {"$all": list(query.tags)}
+    if query.in_stock is not None:
+        spec["stock"] = {"$gt": 0} if query.in_stock else 0
+    if query.featured is not None:
+        spec["is_featured"] = query.featured
+    return spec
+
+
+def _duplicate(exc: MongoDuplicateKey) -> Exception:
+    pattern = (exc.details or {}).get("keyPattern") or {}
+    return DuplicateKeyError("sku") if "sku" in pattern else exc
 
 
 class MongoProductRepository:
     def __init__(self, db: MongoDatabase) -> None:
         self._products = db["products"]
+        self._reservations = db["stock_reservations"]
+
+    async def get(self, product_id: str) -> Product | None:
+        doc = await self._products.find_one({"_id": ObjectId(product_id)})
+        return _product(doc) if doc is not None else None
+
+    async def get_many(self, product_ids: Sequence[str]) -> list[Product]:
+        ids = [ObjectId(pid) for pid in product_ids if is_valid_id(pid)]
+        docs = await self._products.find({"_id": {"$in": ids}}).to_list(None)
+        return [_product(doc) for doc in docs]
+
+    async def find(self, query: ProductQuery, *, offset: int, limit: int) -> PageResult[Product]:
+        spec = build_filter(query)
+        if query.search_terms and query.sort is ProductSort.RELEVANCE:
+            cursor = self._products.find(spec, {"score": _TEXT_SCORE})
+            cursor = cursor.sort([("score", _TEXT_SCORE), ("_id", DESCENDING)])
+        else:
+            sort = _SORTS.get(query.sort, _SORTS[ProductSort.NEWEST])
+            cursor = self._products.find(spec).sort(sort)
+        docs, total = await asyncio.gather(
+            cursor.skip(offset).limit(limit).to_list(None),
+            self._products.count_documents(spec),
+        )
+        return PageResult(items=[_product(doc) for doc in docs], total=int(total))
+
+    async def count(self) -> int:
+        return int(await self._products.count_documents({}))
+
+    async def create(self, product: Product) -> None:
+        try:
+            await self._products.insert_one(_document(product))
+        except MongoDuplicateKey as exc:
+            raise _duplicate(exc) from exc
+
+    async def update(
+        self, product_id: str, changes: ProductChanges, updated_at: datetime
+    ) -> Product | None:
+        values: dict[str, Any] = dict(changes)
+        update: Document = {}
+        if "sku" in values and values["sku"] is None:
+            del values["sku"]
+            update["$unset"] = {"sku": ""}
+        update["$set"] = {**_fields(values), "updated_at": updated_at}
+        try:
+            doc = await self._products.find_one_and_update(
+                {"_id": ObjectId(product_id)}, update, return_document=ReturnDocument.AFTER
+            )
+        except MongoDuplicateKey as exc:
+            raise _duplicate(exc) from exc
+        return _product(doc) if doc is not None else None
+
+    async def upsert_many(self, rows: Sequence[BulkRow], now: datetime) -> BulkOutcome:
+        operations = [_upsert(row, now) for row in rows]
+        try:
+            result = await self._products.bulk_write(operations, ordered=False)
+            upserted = set(result.upserted_ids)
+            errors: dict[int, str] = {}
+        except BulkWriteError as exc:  # ordered=False: every other row was still written
+            upserted = {item["index"] for item in exc.details.get("upserted", [])}
+            errors = {
+                item["index"]: (
+                    "Another write took this sku at the same time; retry the row."
+                    if item.get("code") == 11000
+                    else "The database refused this row."
+                )
+                for item in exc.details.get("writeErrors", [])
+            }
+        created, updated, failed = [], [], []
+        for position, row in enumerate(rows):
+            if position in errors:
+                failed.append(BulkFailure(row.index, row.draft.sku, errors[position]))
+            elif position in upserted or row.draft.sku is None:
+                created.append(row.index)
+            else:
+                updated.append(row.index)
+        return BulkOutcome(created=created, updated=updated, failed=failed)
+
+    async def reserve(self, reservation_id: str, lines: Sequence[StockLine]) -> ReserveOutcome:
+        return await stock.reserve(self._products, self._reservations, reservation_id, lines)
+
+    async def release(self, reservation_id: str) -> None:
+        await stock.release(self._products, self._reservations, reservation_id)
 
 
-class MongoCategoryRepository:
-    def __init__(self, db: MongoDatabase) -> None:
-        self._categories = db["categories"]
+def _upsert(row: BulkRow, now: datetime) -> UpdateOne | InsertOne[Document]:
+    """Fields the row carries are set; the others take their defaults only on insert."""
+    if row.draft.sku is None:  # nothing to match on: always a new product
+        product = Product(
+            id=new_id(),
+            sku=None,
+            created_at=now,
+            updated_at=now,
+            **{name: getattr(row.draft, name) for name in PRODUCT_FIELDS if name != "sku"},
+        )
+        return InsertOne(_document(product))
+    present = {
+        name: getattr(row.draft, name)
+        for name in PRODUCT_FIELDS
+        if name in row.fields and name != "sku"
+    }
+    absent = {name: getattr(_DEFAULTS, name) for name in _OPTIONAL if name not in row.fields}
+    return UpdateOne(
+        {"sku": row.draft.sku},
+        {
+            "$set": {**_fields(present), "updated_at": now},
+            "$setOnInsert": {**_fields(absent), "_id": ObjectId(), "created_at": now},
+        },
+        upsert=True,
+    )

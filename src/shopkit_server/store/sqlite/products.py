@@ -1,17 +1,336 @@
-"""SQLite storage for products."""
+"""SQLite storage for products, categories and stock reservations.
+
+Prices are integer cents. ``seq`` (the rowid) is the stable integer key the full-text index
+(FTS5, external content) and the tag index point at; triggers keep both in step with the
+``products`` table inside the same transaction as every write, so they can never drift.
+"""
 
 from __future__ import annotations
 
-from shopkit_server.store.sqlite.db import Database
+import json
+import sqlite3
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
 
-SCHEMA: tuple[str, ...] = ()
+import aiosqlite
+
+from shopkit_server.ids import new_id
+from shopkit_server.money import to_cents
+from shopkit_server.pagination import PageResult
+from shopkit_server.products.models import (
+    PRODUCT_FIELDS,
+    BulkFailure,
+    BulkOutcome,
+    BulkRow,
+    Product,
+    ProductChanges,
+    ProductQuery,
+    ReserveOutcome,
+    StockLine,
+)
+from shopkit_server.products.repository import MissingCategory
+from shopkit_server.store.base import DuplicateKeyError
+from shopkit_server.store.sqlite import stock
+from shopkit_server.store.sqlite.categories import SCHEMA as CATEGORY_SCHEMA
+from shopkit_server.store.sqlite.categories import SqliteCategoryRepository
+from shopkit_server.store.sqlite.db import Database, Row
+from shopkit_server.store.sqlite.product_sql import PRODUCT_COLUMNS, build_find
+
+_FTS_ROW = "new.seq, new.name, new.description, new.tags"
+_FTS_DELETE = (
+    "INSERT INTO products_fts(products_fts, rowid, name, description, tags) "
+    "VALUES ('delete', old.seq, old.name, old.description, old.tags);"
+)
+_TAGS_INSERT = (
+    "INSERT OR IGNORE INTO product_tags(tag, product_seq) "
+    "SELECT value, new.seq FROM json_each(new.tags);"
+)
+
+SCHEMA: tuple[str, ...] = (
+    *CATEGORY_SCHEMA,
+    """CREATE TABLE products (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        sku TEXT UNIQUE,
+        name TEXT NOT NULL,
+        name_key TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        price_cents INTEGER NOT NULL CHECK (price_cents > 0),
+        category TEXT NOT NULL REFERENCES categories(name) ON UPDATE CASCADE,
+        tags TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(tags)),
+        image_url TEXT,
+        stock INTEGER NOT NULL DEFAULT 0 CHECK (stock >= 0),
+        is_active INTEGER NOT NULL DEFAULT 1,
+        is_featured INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""",
+    # One index per sort (active products first), the seed's category + price pair, one for
+    # the featured shelf. The rowid closes every index, which is the sorts' tie-break.
+    "CREATE INDEX products_active_newest ON products (is_active, created_at)",
+    "CREATE INDEX products_active_price ON products (is_active, price_cents)",
+    "CREATE INDEX products_active_name ON products (is_active, name_key)",
+    "CREATE INDEX products_category_newest ON products (category, is_active, created_at)",
+    "CREATE INDEX products_category_price ON products (category, is_active, price_cents)",
+    "CREATE INDEX products_featured ON products (is_featured, is_active, created_at)",
+    # Lets the total of an in_stock listing count from the index alone.
+    "CREATE INDEX products_active_stock ON products (is_active, stock)",
+    """CREATE TABLE product_tags (
+        tag TEXT NOT NULL,
+        product_seq INTEGER NOT NULL REFERENCES products(seq) ON DELETE CASCADE,
+        PRIMARY KEY (tag, product_seq)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX product_tags_product ON product_tags (product_seq)",
+    # porter: "shoes" finds "shoe"; remove_diacritics: "cafe" finds "Café"; prefix indexes
+    # make the "headph*" of an incremental search cheap.
+    """CREATE VIRTUAL TABLE products_fts USING fts5(
+        name, description, tags,
+        content='products', content_rowid='seq',
+        tokenize='porter unicode61 remove_diacritics 2', prefix='2 3'
+    )""",
+    f"""CREATE TRIGGER products_after_insert AFTER INSERT ON products BEGIN
+        INSERT INTO products_fts(rowid, name, description, tags) VALUES ({_FTS_ROW});
+        {_TAGS_INSERT}
+    END""",
+    f"""CREATE TRIGGER products_after_update_text
+        AFTER UPDATE OF name, description, tags ON products BEGIN
+        {_FTS_DELETE}
+        INSERT INTO products_fts(rowid, name, description, tags) VALUES ({_FTS_ROW});
+    END""",
+    f"""CREATE TRIGGER products_after_update_tags AFTER UPDATE OF tags ON products BEGIN
+        DELETE FROM product_tags WHERE product_seq = old.seq;
+        {_TAGS_INSERT}
+    END""",
+    f"""CREATE TRIGGER products_after_delete AFTER DELETE ON products BEGIN
+        {_FTS_DELETE}
+    END""",
+    *stock.SCHEMA,
+)
+
+__all__ = ["SCHEMA", "SqliteCategoryRepository", "SqliteProductRepository"]
+
+
+def to_db_time(moment: datetime) -> str:
+    """Fixed-width UTC text, so that text order is time order (the newest-first index)."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _product(row: Row | tuple[Any, ...]) -> Product:
+    # Indexed access and scaleb (exact: 1999 -> 19.99) keep this cheap on the hot read path.
+    return Product(
+        id=row[0],
+        sku=row[1],
+        name=row[2],
+        description=row[3],
+        price=Decimal(row[4]).scaleb(-2),
+        category=row[5],
+        tags=json.loads(row[6]),
+        image_url=row[7],
+        stock=row[8],
+        is_active=bool(row[9]),
+        is_featured=bool(row[10]),
+        created_at=datetime.fromisoformat(row[11]),
+        updated_at=datetime.fromisoformat(row[12]),
+    )
+
+
+def _column_values(changes: ProductChanges) -> dict[str, Any]:
+    """Map a change set onto columns (price -> cents, tags -> JSON, name -> name_key too)."""
+    values: dict[str, Any] = {}
+    given: dict[str, Any] = dict(changes)
+    for key, value in given.items():
+        if key == "price":
+            values["price_cents"] = to_cents(value)
+        elif key == "tags":
+            values["tags"] = json.dumps(value)
+        elif key in ("is_active", "is_featured"):
+            values[key] = int(value)
+        else:
+            values[key] = value
+        if key == "name":
+            values["name_key"] = value.casefold()
+    return values
+
+
+def _integrity(exc: sqlite3.IntegrityError) -> Exception:
+    message = str(exc)
+    if "products.sku" in message:
+        return DuplicateKeyError("sku")
+    if "FOREIGN KEY" in message:
+        return MissingCategory()
+    return exc
 
 
 class SqliteProductRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    async def get(self, product_id: str) -> Product | None:
+        row = await self._db.fetch_one(
+            f"SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.id = ?", (product_id,)
+        )
+        return _product(row) if row is not None else None
 
-class SqliteCategoryRepository:
-    def __init__(self, db: Database) -> None:
-        self._db = db
+    async def get_many(self, product_ids: Sequence[str]) -> list[Product]:
+        found: list[Product] = []
+        for start in range(0, len(product_ids), 500):
+            chunk = list(product_ids[start : start + 500])
+            marks = ", ".join("?" * len(chunk))
+            rows = await self._db.fetch_all(
+                f"SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.id IN ({marks})", chunk
+            )
+            found.extend(_product(row) for row in rows)
+        return found
+
+    async def find(self, query: ProductQuery, *, offset: int, limit: int) -> PageResult[Product]:
+        sql = build_find(query, offset=offset, limit=limit)
+        rows = await self._db.fetch_all(*sql.page_with_total)
+        if rows:
+            return PageResult(
+                items=[_product(tuple(row)[1:]) for row in rows], total=int(rows[0][0])
+            )
+        if offset == 0:
+            return PageResult(items=[], total=0)
+        counted = await self._db.fetch_all(sql.count, sql.count_params)  # past the last page
+        return PageResult(items=[], total=int(counted[0][0]))
+
+    async def count(self) -> int:
+        row = await self._db.fetch_one("SELECT COUNT(*) FROM products")
+        assert row is not None
+        return int(row[0])
+
+    async def create(self, product: Product) -> None:
+        try:
+            async with self._db.write() as conn:
+                await _insert(conn, product)
+        except sqlite3.IntegrityError as exc:
+            raise _integrity(exc) from exc
+
+    async def update(
+        self, product_id: str, changes: ProductChanges, updated_at: datetime
+    ) -> Product | None:
+        values = _column_values(changes)
+        values["updated_at"] = to_db_time(updated_at)
+        assignments = ", ".join(f"{column} = ?" for column in values)
+        try:
+            async with self._db.write() as conn:
+                cursor = await conn.execute(
+                    f"UPDATE products SET {assignments} WHERE id = ? "
+                    f"RETURNING {PRODUCT_COLUMNS.replace('p.', '')}",
+                    [*values.values(), product_id],
+                )
+                row = await cursor.fetchone()
+                await cursor.close()
+        except sqlite3.IntegrityError as exc:
+            raise _integrity(exc) from exc
+        return _product(row) if row is not None else None
+
+    async def upsert_many(self, rows: Sequence[BulkRow], now: datetime) -> BulkOutcome:
+        created: list[int] = []
+        updated: list[int] = []
+        failed: list[BulkFailure] = []
+        stamp = to_db_time(now)
+        async with self._db.write() as conn:
+            existing = await _ids_by_sku(conn, [row.draft.sku for row in rows if row.draft.sku])
+            for row in rows:
+                # A savepoint per row: a row the database refuses is reported, the rest stay.
+                await conn.execute("SAVEPOINT bulk_row")
+                try:
+                    product_id = existing.get(row.draft.sku or "")
+                    if product_id is None:
+                        await _insert(conn, _new_product(row, now))
+                        created.append(row.index)
+                    else:
+                        await _update_fields(conn, product_id, row, stamp)
+                        updated.append(row.index)
+                except sqlite3.IntegrityError as exc:
+                    await conn.execute("ROLLBACK TO bulk_row")
+                    reason = _integrity(exc)
+                    detail = (
+                        f"Category {row.draft.category!r} does not exist."
+                        if isinstance(reason, MissingCategory)
+                        else "The database refused this row."
+                    )
+                    failed.append(BulkFailure(row.index, row.draft.sku, detail))
+                await conn.execute("RELEASE bulk_row")
+        return BulkOutcome(created=created, updated=updated, failed=failed)
+
+    async def reserve(self, reservation_id: str, lines: Sequence[StockLine]) -> ReserveOutcome:
+        return await stock.reserve(self._db, reservation_id, lines)
+
+    async def release(self, reservation_id: str) -> None:
+        await stock.release(self._db, reservation_id)
+
+
+def _new_product(row: BulkRow, now: datetime) -> Product:
+    draft = row.draft
+    return Product(
+        id=new_id(),
+        sku=draft.sku,
+        name=draft.name,
+        description=draft.description,
+        price=draft.price,
+        category=draft.category,
+        tags=list(draft.tags),
+        image_url=draft.image_url,
+        stock=draft.stock,
+        is_active=draft.is_active,
+        is_featured=draft.is_featured,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+async def _insert(conn: aiosqlite.Connection, product: Product) -> None:
+    await conn.execute(
+        "INSERT INTO products (id, sku, name, name_key, description, price_cents, category, "
+        "tags, image_url, stock, is_active, is_featured, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            product.id,
+            product.sku,
+            product.name,
+            product.name.casefold(),
+            product.description,
+            to_cents(product.price),
+            product.category,
+            json.dumps(product.tags),
+            product.image_url,
+            product.stock,
+            int(product.is_active),
+            int(product.is_featured),
+            to_db_time(product.created_at),
+            to_db_time(product.updated_at),
+        ),
+    )
+
+
+async def _ids_by_sku(conn: aiosqlite.Connection, skus: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for start in range(0, len(skus), 500):
+        chunk = skus[start : start + 500]
+        marks = ", ".join("?" * len(chunk))
+        rows = await conn.execute_fetchall(
+            f"SELECT sku, id FROM products WHERE sku IN ({marks})", chunk
+        )
+        found.update({row[0]: row[1] for row in rows})
+    return found
+
+
+async def _update_fields(
+    conn: aiosqlite.Connection, product_id: str, row: BulkRow, stamp: str
+) -> None:
+    # Only known fields ever become column names.
+    changes: dict[str, Any] = {
+        name: getattr(row.draft, name)
+        for name in PRODUCT_FIELDS
+        if name in row.fields and name != "sku"
+    }
+    values = _column_values(ProductChanges(**changes))  # type: ignore[typeddict-item]
+    values["updated_at"] = stamp
+    assignments = ", ".join(f"{column} = ?" for column in values)
+    await conn.execute(
+        f"UPDATE products SET {assignments} WHERE id = ?", [*values.values(), product_id]
+    )

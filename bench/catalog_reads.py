@@ -1,0 +1,147 @@
+"""Catalog reads against a bare FastAPI endpoint, on this machine, with wrk.
+
+    uv run python bench/catalog_reads.py            # writes bench/results/catalog_reads.md
+
+Both servers run as one uvicorn process (uvloop + httptools) pinned to one core, wrk on the
+other core. shopkit serves the demo catalog plus generated products (SQLite, the default store),
+with its full middleware stack (request ids, JSON access logs to /dev/null).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+DURATION = int(os.environ.get("BENCH_SECONDS", "10"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
+EXTRA_PRODUCTS = int(os.environ.get("BENCH_EXTRA_PRODUCTS", "2000"))
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{url} never answered")
+
+
+def _wrk(url: str) -> float:
+    out = subprocess.run(
+        ["taskset", "-c", "1", "wrk", "-t1", f"-c{CONNECTIONS}", f"-d{DURATION}s", "--latency", url],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if errors:
+        raise SystemExit(f"{url}: {errors.group(1)} error responses\n{out}")
+    assert match, out
+    return float(match.group(1))
+
+
+def _seed(base: str, admin_email: str, password: str) -> str:
+    token = httpx.post(f"{base}/api/auth/login", json={"email": admin_email, "password": password}).json()["tokens"]["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    rows = [
+        {
+            "sku": f"BENCH-{i:05d}", "name": f"Bench product {i}",
+            "description": f"A generated product number {i} for the benchmark catalog.",
+            "price": f"{(i % 500) + 0.99:.2f}", "category": "Audio", "tags": ["bench", f"t{i % 7}"],
+            "stock": 100, "is_featured": i % 13 == 0,
+        }
+        for i in range(EXTRA_PRODUCTS)
+    ]
+    for start in range(0, len(rows), 500):
+        reply = httpx.post(f"{base}/api/products/bulk", json=rows[start:start + 500], headers=headers, timeout=60)
+        reply.raise_for_status()
+    first = httpx.get(f"{base}/api/products", params={"page_size": 1}).json()
+    return str(first["items"][0]["id"])
+
+
+def main() -> None:
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    work = Path(tempfile.mkdtemp(prefix="shopkit-bench-"))
+    env = {**os.environ, "SHOPKIT_DATABASE_URL": f"sqlite:///{work}/bench.db",
+           "SHOPKIT_JWT_SECRET_KEY": "bench-" + "s" * 40, "SHOPKIT_LOG_JSON": "true",
+           "SHOPKIT_BCRYPT_ROUNDS": "4"}
+    python = sys.executable
+    subprocess.run([python, "-m", "shopkit_cli.main", "users", "create-admin", "--email",
+                    "bench@example.com", "--password", "bench password"], env=env, check=True)
+    shop_port, bare_port = _free_port(), _free_port()
+    shop = subprocess.Popen(["taskset", "-c", "0", python, "-m", "shopkit_cli.main", "serve", "--demo",
+                             "--port", str(shop_port)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    bare = subprocess.Popen(["taskset", "-c", "0", python, "-m", "uvicorn", "bench.bare_app:app",
+                             "--port", str(bare_port), "--log-level", "warning", "--no-access-log",
+                             "--loop", "uvloop", "--http", "httptools"], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    results: list[tuple[str, float, str, float]] = []
+    try:
+        shop_base, bare_base = f"http://127.0.0.1:{shop_port}", f"http://127.0.0.1:{bare_port}"
+        _wait(f"{shop_base}/health")
+        _wait(f"{bare_base}/hello")
+        product_id = _seed(shop_base, "bench@example.com", "bench password")
+        cases = [
+            ("GET /api/products/{id}", f"{shop_base}/api/products/{product_id}", "/product"),
+            ("GET /api/products (page of 20)", f"{shop_base}/api/products", "/page"),
+            ("GET /api/products?category=Audio&sort=price_asc", f"{shop_base}/api/products?category=Audio&sort=price_asc", "/page"),
+            ("GET /api/products/search?q=wireless", f"{shop_base}/api/products/search?q=wireless", "/page"),
+        ]
+        hello = _wrk(f"{bare_base}/hello")
+        for name, url, bare_path in cases:
+            _wrk(url)  # warm-up: caches, connection pools
+            shop_rps = _wrk(url)
+            bare_rps = _wrk(f"{bare_base}{bare_path}")
+            results.append((name, shop_rps, bare_path, bare_rps))
+    finally:
+        for proc in (shop, bare):
+            proc.terminate()
+            proc.wait(10)
+        shutil.rmtree(work, ignore_errors=True)
+    lines = [
+        "# Catalog reads vs a bare FastAPI endpoint",
+        "",
+        f"Recorded {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}; server pinned to core 0, wrk (1 thread, {CONNECTIONS} "
+        f"connections, {DURATION} s) on core 1. Catalog: demo + {EXTRA_PRODUCTS} generated products, SQLite.",
+        "",
+        f"Bare FastAPI hello world: {hello:,.0f} req/s.",
+        "",
+        "| shopkit endpoint | shopkit req/s | bare endpoint | bare req/s | ratio |",
+        "| --- | ---: | --- | ---: | ---: |",
+    ]
+    for name, shop_rps, bare_path, bare_rps in results:
+        lines.append(f"| `{name}` | {shop_rps:,.0f} | `{bare_path}` | {bare_rps:,.0f} | {shop_rps / bare_rps:.2f}x |")
+    out = ROOT / "bench" / "results" / "catalog_reads.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    print(json.dumps({"written": str(out)}))
+
+
+if __name__ == "__main__":
+    main()

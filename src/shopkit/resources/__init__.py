@@ -1,0 +1,17 @@
+"""One class per noun of the API; reach them through the client (``client.products``)."""
+
+from shopkit.resources.auth import AsyncAuth
+from shopkit.resources.cart import AsyncCart
+from shopkit.resources.categories import AsyncCategories
+from shopkit.resources.orders import AsyncOrders
+from shopkit.resources.products import AsyncProducts
+from shopkit.resources.users import AsyncUsers
+
+__all__ = [
+    "AsyncAuth",
+    "AsyncCart",
+    "AsyncCategories",
+    "AsyncOrders",
+    "AsyncProducts",
+    "AsyncUsers",
+]

@@ -1,0 +1,40 @@
+"""``client.cart``: the logged-in user's cart."""
+
+from __future__ import annotations
+
+from shopkit.resources._resource import AsyncAPIResource, segment
+from shopkit.types.cart import Cart
+
+
+class AsyncCart(AsyncAPIResource):
+    async def get(self) -> Cart:
+        """The cart (empty if the user never had one)."""
+        return await self._send("GET", "/cart")
+
+    async def add_item(self, product_id: str, *, quantity: int = 1) -> Cart:
+        """Add ``quantity`` of a product, on top of what the cart already holds."""
+        return await self._send(
+            "POST", "/cart/items", {"product_id": product_id, "quantity": quantity}
+        )
+
+    async def update_item(self, product_id: str, *, quantity: int) -> Cart:
+        """Set a line's quantity; 0 removes the line."""
+        return await self._send(
+            "PATCH", f"/cart/items/{segment(product_id)}", {"quantity": quantity}
+        )
+
+    async def remove_item(self, product_id: str) -> Cart:
+        """Remove a line (fine if it is not there)."""
+        return await self._send("DELETE", f"/cart/items/{segment(product_id)}")
+
+    async def clear(self) -> None:
+        """Empty the cart."""
+        await self._client.request("DELETE", "/cart")
+
+    async def _send(self, method: str, path: str, body: dict[str, object] | None = None) -> Cart:
+        if body is None:
+            response = await self._client.request(method, path)
+        else:
+            response = await self._client.request(method, path, json=body)
+        cart: Cart = self._client.parse(Cart, response)
+        return cart

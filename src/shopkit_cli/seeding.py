@@ -1,0 +1,274 @@
+"""``shopkit seed``: compare a catalog file with the shop, then make the shop match it.
+
+Planning reads only: the server's categories and every product (inactive ones too) by sku.
+Each row is then ``create`` (new sku), ``update`` (some given field differs), ``unchanged``
+(every given field already equal) or ``failed`` (a local check, a repeated sku). Applying
+creates the missing categories parents first, then sends only the create and update rows to
+the bulk endpoint in batches; unchanged rows are never sent, so a second run writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from shopkit_cli.catalog import Catalog, CatalogError, CategorySpec, Row, slugify
+from shopkit_cli.output import Progress
+
+if TYPE_CHECKING:
+    from shopkit import AsyncShopClient
+    from shopkit.types import Category, Product
+
+MAX_BATCH = 500  # the bulk endpoint's limit
+
+
+@dataclass
+class CategoryStep:
+    """A category to create; ``parent`` is the parent's name (None: a root)."""
+
+    name: str
+    parent: str | None
+    sort_order: int | None
+    error: str | None = None
+
+
+@dataclass
+class RowPlan:
+    row: Row
+    action: str  # create | update | unchanged | failed
+    changes: list[str] = field(default_factory=list)
+    reason: str | None = None
+
+
+@dataclass
+class Plan:
+    categories: list[CategoryStep]
+    rows: list[RowPlan]
+    existing_categories: dict[str, Category]  # by slug
+
+    def count(self, action: str) -> int:
+        return sum(1 for r in self.rows if r.action == action)
+
+
+@dataclass
+class Report:
+    dry_run: bool
+    categories_created: list[str]
+    created: int
+    updated: int
+    unchanged: int
+    failures: list[RowPlan]
+    changes: list[RowPlan]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "dry_run": self.dry_run,
+            "categories_created": self.categories_created,
+            "products": {
+                "created": self.created,
+                "updated": self.updated,
+                "unchanged": self.unchanged,
+                "failed": len(self.failures),
+            },
+            "changes": [
+                {"row": p.row.number, "sku": p.row.sku, "action": p.action, "fields": p.changes}
+                for p in self.changes
+            ],
+            "failures": [
+                {"row": p.row.number, "sku": p.row.sku, "reason": p.reason} for p in self.failures
+            ],
+        }
+
+
+# -- planning -------------------------------------------------------------------------------
+
+
+async def make_plan(client: AsyncShopClient, catalog: Catalog) -> Plan:
+    existing = {c.slug: c for c in await client.categories.list()}
+    existing.update({slugify(c.name): c for c in existing.values()})
+    steps = _category_steps(catalog, existing)
+    products = {p.sku: p async for p in client.products.iterate(include_inactive=True) if p.sku}
+    return Plan(
+        categories=steps, rows=_row_plans(catalog.rows, products), existing_categories=existing
+    )
+
+
+def _category_steps(catalog: Catalog, existing: dict[str, Category]) -> list[CategoryStep]:
+    """The categories to create, every parent before its children."""
+    wanted: dict[str, CategorySpec] = {}
+    for spec in catalog.categories:
+        wanted.setdefault(slugify(spec.name), spec)
+    for row in catalog.rows:
+        if row.error is None:
+            for depth, name in enumerate(row.path):
+                parent = row.path[depth - 1] if depth else None
+                wanted.setdefault(slugify(name), CategorySpec(name=name, parent=parent))
+    # A parent named only as a parent is a root of its own.
+    for spec in list(wanted.values()):
+        if spec.parent is not None and slugify(spec.parent) not in wanted:
+            wanted.setdefault(slugify(spec.parent), CategorySpec(name=spec.parent))
+
+    ordered: list[CategoryStep] = []
+    placed: set[str] = set(existing)
+    pending = {slug: spec for slug, spec in wanted.items() if slug not in existing}
+    while pending:
+        ready = [
+            slug
+            for slug, spec in pending.items()
+            if spec.parent is None or slugify(spec.parent) in placed
+        ]
+        if not ready:
+            names = ", ".join(sorted(spec.name for spec in pending.values()))
+            raise CatalogError(f"the categories {names} are each other's parents (a cycle)")
+        for slug in ready:
+            spec = pending.pop(slug)
+            ordered.append(CategoryStep(spec.name, spec.parent, spec.sort_order))
+            placed.add(slug)
+    return ordered
+
+
+def _row_plans(rows: Sequence[Row], products: dict[str, Product]) -> list[RowPlan]:
+    plans: list[RowPlan] = []
+    first_row: dict[str, int] = {}
+    for row in rows:
+        if row.error is not None:
+            plans.append(RowPlan(row, "failed", reason=row.error))
+            continue
+        assert row.sku is not None  # rows without one carry an error
+        if row.sku in first_row:
+            reason = f"sku {row.sku} repeats row {first_row[row.sku]}"
+            plans.append(RowPlan(row, "failed", reason=reason))
+            continue
+        first_row[row.sku] = row.number
+        current = products.get(row.sku)
+        if current is None:
+            plans.append(RowPlan(row, "create"))
+            continue
+        changes = changed_fields(row.fields, current)
+        plans.append(RowPlan(row, "update" if changes else "unchanged", changes=changes))
+    return plans
+
+
+def changed_fields(fields: dict[str, Any], product: Product) -> list[str]:
+    """The given fields whose value differs from the product's (category by slug)."""
+    changed = []
+    for key, value in fields.items():
+        if key == "sku":
+            continue
+        current = getattr(product, key)
+        if key == "category":
+            same = slugify(value) == slugify(current)
+        elif key == "price":
+            same = Decimal(value) == current
+        else:
+            same = value == current
+        if not same:
+            changed.append(key)
+    return changed
+
+
+# -- applying -------------------------------------------------------------------------------
+
+
+async def apply(
+    client: AsyncShopClient, plan: Plan, *, batch_size: int, progress: Progress
+) -> Report:
+    """Create the categories, then upsert the create and update rows in batches."""
+    created_names = await _create_categories(client, plan)
+    broken = {slugify(step.name): step for step in plan.categories if step.error is not None}
+    to_send: list[RowPlan] = []
+    for item in plan.rows:
+        if item.action not in ("create", "update"):
+            continue
+        bad = next((broken[slugify(n)] for n in item.row.path if slugify(n) in broken), None)
+        if bad is not None:
+            item.action, item.reason = "failed", f"category {bad.name!r}: {bad.error}"
+            continue
+        to_send.append(item)
+
+    import shopkit
+
+    created = updated = 0
+    for start in range(0, len(to_send), batch_size):
+        batch = to_send[start : start + batch_size]
+        try:
+            result = await client.products.bulk([item.row.fields for item in batch])
+        except shopkit.APIStatusError as exc:
+            # The server refused the whole request: its rows fail with its reason, the other
+            # batches still go (running the seed again retries exactly what is missing).
+            rid = f" (request id {exc.request_id})" if exc.request_id else ""
+            for item in batch:
+                item.action, item.reason = "failed", f"{exc.detail}{rid}"
+            progress.advance(len(batch))
+            continue
+        created += result.created
+        updated += result.updated
+        for failure in result.failed:
+            if 0 <= failure.index < len(batch):
+                batch[failure.index].action = "failed"
+                batch[failure.index].reason = failure.detail
+        progress.advance(len(batch))
+    return Report(
+        dry_run=False,
+        categories_created=created_names,
+        created=created,
+        updated=updated,
+        unchanged=plan.count("unchanged"),
+        failures=[r for r in plan.rows if r.action == "failed"],
+        changes=[r for r in plan.rows if r.action in ("create", "update")],
+    )
+
+
+async def _create_categories(client: AsyncShopClient, plan: Plan) -> list[str]:
+    import shopkit
+
+    ids = {slug: c.id for slug, c in plan.existing_categories.items()}
+    created: list[str] = []
+    for step in plan.categories:
+        parent_id = None
+        if step.parent is not None:
+            parent_id = ids.get(slugify(step.parent))
+            if parent_id is None:
+                step.error = f"its parent {step.parent!r} could not be created"
+                continue
+        try:
+            category = await client.categories.create(
+                name=step.name,
+                parent_id=parent_id,
+                **({"sort_order": step.sort_order} if step.sort_order is not None else {}),
+            )
+        except shopkit.CategoryExistsError:
+            # Created meanwhile, or the server's slug rules differ from ours: use theirs.
+            found = next(
+                (
+                    c
+                    for c in await client.categories.list()
+                    if slugify(c.name) == slugify(step.name) or c.slug == slugify(step.name)
+                ),
+                None,
+            )
+            if found is None:
+                step.error = "the server says it exists but does not list it"
+                continue
+            ids[slugify(step.name)] = found.id
+            continue
+        except shopkit.APIStatusError as exc:
+            step.error = exc.detail
+            continue
+        ids[slugify(step.name)] = category.id
+        created.append(category.name)
+    return created
+
+
+def dry_run_report(plan: Plan) -> Report:
+    return Report(
+        dry_run=True,
+        categories_created=[step.name for step in plan.categories],
+        created=plan.count("create"),
+        updated=plan.count("update"),
+        unchanged=plan.count("unchanged"),
+        failures=[r for r in plan.rows if r.action == "failed"],
+        changes=[r for r in plan.rows if r.action in ("create", "update")],
+    )

@@ -1,0 +1,149 @@
+"""Request and response bodies of the order service."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+
+from shopkit_server.money import Money
+from shopkit_server.orders.countries import COUNTRY_CODES
+from shopkit_server.orders.models import Address, Order, OrderStatus
+
+_PHONE = re.compile(r"^\+?[0-9][0-9 ().\-]{3,28}[0-9]$")
+
+
+def _country(value: str) -> str:
+    code = value.strip().upper()
+    if code not in COUNTRY_CODES:
+        raise ValueError("must be an ISO 3166-1 alpha-2 country code, such as PK, GB or US")
+    return code
+
+
+def _phone(value: str) -> str:
+    if not _PHONE.match(value) or sum(ch.isdigit() for ch in value) < 5:
+        raise ValueError("must be a phone number: digits, optionally a leading +, spaces, dashes")
+    return value
+
+
+def _blank_to_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _text(max_length: int) -> StringConstraints:
+    return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AddressIn(_Strict):
+    full_name: Annotated[str, _text(100)]
+    address_line1: Annotated[str, _text(200)]
+    address_line2: Annotated[str | None, BeforeValidator(_blank_to_none), _text(200)] = None
+    city: Annotated[str, _text(100)]
+    state: Annotated[str | None, BeforeValidator(_blank_to_none), _text(100)] = None
+    postal_code: Annotated[str, _text(20)]
+    country: Annotated[str, Field(max_length=8), AfterValidator(_country)]
+    phone: Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=30), AfterValidator(_phone)
+    ]
+
+    def to_domain(self) -> Address:
+        return Address(**self.model_dump())
+
+
+class CheckoutRequest(_Strict):
+    shipping_address: AddressIn
+
+
+class StatusChangeRequest(_Strict):
+    status: OrderStatus
+
+
+class AddressOut(BaseModel):
+    full_name: str
+    address_line1: str
+    address_line2: str | None
+    city: str
+    state: str | None
+    postal_code: str
+    country: str
+    phone: str
+
+
+class OrderItemOut(BaseModel):
+    product_id: str
+    name: str
+    price: Money
+    quantity: int
+    item_total: Money
+
+
+class StatusChangeOut(BaseModel):
+    status: OrderStatus
+    at: datetime
+
+
+class OrderOut(BaseModel):
+    id: str
+    user_id: str
+    items: list[OrderItemOut]
+    subtotal: Money
+    shipping_cost: Money
+    tax: Money
+    total: Money
+    shipping_address: AddressOut
+    status: OrderStatus
+    status_history: list[StatusChangeOut]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, order: Order) -> OrderOut:
+        address = order.shipping_address
+        return cls(
+            id=order.id,
+            user_id=order.user_id,
+            items=[
+                OrderItemOut(
+                    product_id=item.product_id,
+                    name=item.name,
+                    price=item.price,
+                    quantity=item.quantity,
+                    item_total=item.item_total,
+                )
+                for item in order.items
+            ],
+            subtotal=order.subtotal,
+            shipping_cost=order.shipping_cost,
+            tax=order.tax,
+            total=order.total,
+            shipping_address=AddressOut(
+                full_name=address.full_name,
+                address_line1=address.address_line1,
+                address_line2=address.address_line2,
+                city=address.city,
+                state=address.state,
+                postal_code=address.postal_code,
+                country=address.country,
+                phone=address.phone,
+            ),
+            status=order.status,
+            status_history=[
+                StatusChangeOut(status=change.status, at=change.at)
+                for change in order.status_history
+            ],
+            created_at=order.created_at,
+            updated_at=order.updated_at,
+        )

@@ -1,0 +1,130 @@
+"""SQL for product listings and searches: one query for the page, one for the exact total.
+
+Every filter and sort has an index (see ``products.SCHEMA``); ties are broken by ``seq`` (the
+rowid, implicitly the last column of every index), so pages never overlap or skip a row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from shopkit_server.money import to_cents
+from shopkit_server.products.models import ProductQuery, ProductSort
+
+PRODUCT_COLUMNS = (
+    "p.id, p.sku, p.name, p.description, p.price_cents, p.category, p.tags, p.image_url, "
+    "p.stock, p.is_active, p.is_featured, p.created_at, p.updated_at"
+)
+
+# Column weights of bm25() for (name, description, tags): a word in the name counts ten times
+# a word in the description, so name matches rank first.
+_RANK = "bm25(products_fts, 10.0, 1.0, 4.0)"
+
+_ORDER = {
+    ProductSort.NEWEST: "p.created_at DESC, p.seq DESC",
+    ProductSort.PRICE_ASC: "p.price_cents ASC, p.seq ASC",
+    ProductSort.PRICE_DESC: "p.price_cents DESC, p.seq DESC",
+    ProductSort.NAME: "p.name_key ASC, p.seq ASC",
+}
+
+
+@dataclass(frozen=True)
+class FindSql:
+    page: str
+    page_params: list[Any]
+    count: str
+    count_params: list[Any]
+
+    @property
+    def page_with_total(self) -> tuple[str, list[Any]]:
+        """The page with the total as its first column: one round trip instead of two.
+
+        SQLite runs an uncorrelated scalar subquery once per statement, so the count costs
+        what it costs alone. An empty page carries no total; ask :attr:`count` then.
+        """
+        sql = self.page.replace("SELECT ", f"SELECT ({self.count}) AS total, ", 1)
+        return sql, [*self.count_params, *self.page_params]
+
+
+def fts_match(terms: tuple[str, ...]) -> str:
+    """An FTS5 query of the terms, each quoted (never syntax), the last one also as a prefix.
+
+    ``("wireless", "headph")`` -> ``"wireless" "headph"*``: every word must match (implicit
+    AND), and ``headph`` finds "headphones" while the user is still typing.
+    """
+    quoted = ['"' + term.replace('"', '""') + '"' for term in terms]
+    quoted[-1] += "*"
+    return " ".join(quoted)
+
+
+def _placeholders(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+def build_find(query: ProductQuery, *, offset: int, limit: int) -> FindSql:
+    where: list[str] = []
+    params: list[Any] = []
+    searching = bool(query.search_terms)
+    source = "products p"
+    if searching:
+        # CROSS JOIN pins the join order: the full-text index finds the matches first. Left to
+        # itself the planner may walk every product and probe the index once per row.
+        source = "products_fts CROSS JOIN products p ON p.seq = products_fts.rowid"
+        where.append("products_fts MATCH ?")
+        params.append(fts_match(query.search_terms))
+    if not query.include_inactive:
+        where.append("p.is_active = 1")
+    if query.categories is not None:
+        if query.categories:
+            where.append(f"p.category IN ({_placeholders(len(query.categories))})")
+            params.extend(query.categories)
+        else:
+            where.append("0")
+    if query.min_price is not None:
+        where.append("p.price_cents >= ?")
+        params.append(to_cents(query.min_price))
+    if query.max_price is not None:
+        where.append("p.price_cents <= ?")
+        params.append(to_cents(query.max_price))
+    if query.tags:
+        if len(query.tags) == 1:
+            where.append("p.seq IN (SELECT product_seq FROM product_tags WHERE tag = ?)")
+            params.append(query.tags[0])
+        else:
+            where.append(
+                "p.seq IN (SELECT product_seq FROM product_tags WHERE tag IN "
+                f"({_placeholders(len(query.tags))}) GROUP BY product_seq HAVING COUNT(*) = ?)"
+            )
+            params.extend(query.tags)
+            params.append(len(query.tags))
+    page_where = list(where)
+    if query.in_stock is not None:
+        if query.in_stock:
+            # Most products are in stock: the count reads the (is_active, stock) index, while
+            # the page walks its sort's index and skips the few empty ones. The unary "+" keeps
+            # the planner from choosing the stock index for the page, which would then have
+            # to sort every product in stock to return twenty.
+            where.append("p.stock > 0")
+            page_where.append("+p.stock > 0")
+        else:
+            where.append("p.stock = 0")
+            page_where.append("p.stock = 0")
+    if query.featured is not None:
+        where.append("p.is_featured = ?")
+        page_where.append("p.is_featured = ?")
+        params.append(int(query.featured))
+
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    page_clause = f" WHERE {' AND '.join(page_where)}" if page_where else ""
+    if query.sort is ProductSort.RELEVANCE:
+        order = f"{_RANK}, p.seq DESC" if searching else _ORDER[ProductSort.NEWEST]
+    else:
+        order = _ORDER[query.sort]
+    return FindSql(
+        page=f"SELECT {PRODUCT_COLUMNS} FROM {source}{page_clause} ORDER BY {order} "
+        "LIMIT ? OFFSET ?",
+        page_params=[*params, limit, offset],
+        count=f"SELECT COUNT(*) FROM {source}{clause}",
+        count_params=params,
+    )

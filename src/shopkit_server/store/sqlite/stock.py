@@ -1,0 +1,109 @@
+"""Stock reservations on SQLite: one write transaction per reserve or release.
+
+Writes are serialised (one writer connection behind a lock, ``BEGIN IMMEDIATE`` against other
+processes), so the conditional ``stock = stock - q WHERE stock >= q`` of every line and the
+reservation row commit together or not at all. The ``CHECK (stock >= 0)`` on the table is the
+last line of defence.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from shopkit_server.ids import is_valid_id
+from shopkit_server.products.models import ReserveOutcome, ReserveStatus, StockLine
+from shopkit_server.store.sqlite.db import Database
+
+SCHEMA: tuple[str, ...] = (
+    """CREATE TABLE stock_reservations (
+        id TEXT PRIMARY KEY,
+        state TEXT NOT NULL CHECK (state IN ('held', 'released')),
+        lines TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        released_at TEXT
+    )""",
+)
+
+
+class _Short(Exception):
+    """Raised inside the transaction to roll back every line already taken."""
+
+    def __init__(self, product_ids: list[str]) -> None:
+        self.product_ids = product_ids
+
+
+def _encode(lines: Sequence[StockLine]) -> str:
+    return json.dumps([[line.product_id, line.quantity] for line in lines])
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+async def reserve(db: Database, reservation_id: str, lines: Sequence[StockLine]) -> ReserveOutcome:
+    now = _now()
+    try:
+        async with db.write() as conn:
+            rows = list(
+                await conn.execute_fetchall(
+                    "SELECT state, lines FROM stock_reservations WHERE id = ?", (reservation_id,)
+                )
+            )
+            if rows:
+                state, held = rows[0]
+                if state == "released":
+                    return ReserveOutcome(ReserveStatus.RELEASED)
+                if held != _encode(lines):
+                    return ReserveOutcome(ReserveStatus.MISMATCH)
+                return ReserveOutcome(ReserveStatus.ALREADY_HELD)
+            short: list[str] = []
+            for line in lines:
+                if not is_valid_id(line.product_id):
+                    short.append(line.product_id)
+                    continue
+                cursor = await conn.execute(
+                    "UPDATE products SET stock = stock - ?, updated_at = ? "
+                    "WHERE id = ? AND is_active = 1 AND stock >= ?",
+                    (line.quantity, now, line.product_id, line.quantity),
+                )
+                if cursor.rowcount != 1:
+                    short.append(line.product_id)
+                await cursor.close()
+            if short:  # every line was tried, so the error names every product that fell short
+                raise _Short(short)
+            await conn.execute(
+                "INSERT INTO stock_reservations (id, state, lines, created_at) "
+                "VALUES (?, 'held', ?, ?)",
+                (reservation_id, _encode(lines), now),
+            )
+    except _Short as short_error:
+        return ReserveOutcome(ReserveStatus.INSUFFICIENT, short=short_error.product_ids)
+    return ReserveOutcome(ReserveStatus.RESERVED)
+
+
+async def release(db: Database, reservation_id: str) -> None:
+    now = _now()
+    async with db.write() as conn:
+        cursor = await conn.execute(
+            "UPDATE stock_reservations SET state = 'released', released_at = ? "
+            "WHERE id = ? AND state = 'held' RETURNING lines",
+            (now, reservation_id),
+        )
+        row = await cursor.fetchone()
+        await cursor.close()
+        if row is None:
+            # Unknown (or already released): remember the id as spent, so a reserve that
+            # arrives after its own clean-up (a retried call) cannot take stock.
+            await conn.execute(
+                "INSERT OR IGNORE INTO stock_reservations (id, state, lines, created_at, "
+                "released_at) VALUES (?, 'released', '[]', ?, ?)",
+                (reservation_id, now, now),
+            )
+            return
+        for product_id, quantity in json.loads(row[0]):
+            await conn.execute(
+                "UPDATE products SET stock = stock + ?, updated_at = ? WHERE id = ?",
+                (quantity, now, product_id),
+            )

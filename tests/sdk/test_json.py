@@ -1,0 +1,122 @@
+"""Money stays exact in both directions."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+import respx
+
+from shopkit import AsyncShopClient, _json
+from shopkit.types import Cart, Order
+from tests.sdk import payloads
+
+
+def test_floats_parse_as_exact_decimals() -> None:
+    data = _json.loads('{"total": 209.98, "n": 3, "tiny": 0.1}')
+    assert data == {"total": Decimal("209.98"), "n": 3, "tiny": Decimal("0.1")}
+    assert isinstance(data["n"], int)
+    # The float path would not be exact: prove the test can tell the difference.
+    assert Decimal(json.loads("209.98")) != Decimal("209.98")
+
+
+def test_decimals_are_sent_as_json_numbers_with_their_digits() -> None:
+    body = {
+        "price": Decimal("19.99"),
+        "big": Decimal("1E+2"),
+        "n": 3,
+        "ok": True,
+        "x": None,
+        "name": 'say "hi" — ünïcode',
+        "tags": ["a", "b"],
+    }
+    text = _json.dumps(body)
+    assert '"price":19.99' in text
+    assert '"big":100' in text  # positional, never exponent notation
+    assert json.loads(text, parse_float=Decimal) == {**body, "big": Decimal("100")}
+
+
+@pytest.mark.parametrize("bad", [Decimal("NaN"), Decimal("Infinity"), float("nan")])
+def test_non_finite_amounts_are_refused(bad: object) -> None:
+    with pytest.raises(ValueError):
+        _json.dumps({"price": bad})
+
+
+def test_unknown_types_are_refused() -> None:
+    with pytest.raises(TypeError):
+        _json.dumps({"x": object()})
+    with pytest.raises(TypeError):
+        _json.dumps({1: "non-string key"})
+
+
+def test_money_fields_are_exact_and_padded_to_cents() -> None:
+    order = Order.model_validate(_json.loads(json.dumps(payloads.order())))
+    assert order.total == Decimal("209.98")
+    assert str(order.total) == "209.98"
+    # The server writes 10.00 as 10.0 and 0.00 as 0.0: the model shows cents.
+    assert str(order.tax) == "10.00"
+    assert str(order.shipping_cost) == "0.00"
+    assert order.subtotal + order.tax + order.shipping_cost == order.total
+    cart = Cart.model_validate({"items": [], "total_items": 0, "subtotal": 0})
+    assert str(cart.subtotal) == "0.00"
+
+
+async def test_client_parses_response_money_exactly(
+    api: respx.MockRouter, shop: AsyncShopClient
+) -> None:
+    api.get("/orders/o1").respond(
+        200,
+        content=b'{"id":"o1","user_id":"u1","items":[],"subtotal":199.98,'
+        b'"shipping_cost":0.0,"tax":10.0,"total":209.98,"shipping_address":'
+        + json.dumps(payloads.ADDRESS).encode()
+        + b',"status":"pending","status_history":[],"created_at":"2025-01-01T00:00:00Z",'
+        b'"updated_at":"2025-01-01T00:00:00Z"}',
+        headers={"content-type": "application/json"},
+    )
+    order = await shop.orders.get("o1")
+    assert order.total == Decimal("209.98") and order.total.as_tuple().exponent == -2
+
+
+async def test_client_sends_prices_as_exact_numbers(
+    api: respx.MockRouter, shop: AsyncShopClient
+) -> None:
+    route = api.post("/products").respond(201, json=payloads.product(price=0.3))
+    await shop.products.create(name="Cable", price=Decimal("0.30"), category="Electronics")
+    sent = route.calls.last.request
+    assert b'"price":0.30' in sent.content
+    assert sent.headers["content-type"] == "application/json"
+    route.reset()
+    # A string amount is sent as a number too, a float through its shortest repr.
+    await shop.products.create(name="Cable", price="12.5", category="Electronics")
+    assert b'"price":12.5' in route.calls.last.request.content
+
+
+async def test_price_filters_go_out_exactly(api: respx.MockRouter, shop: AsyncShopClient) -> None:
+    route = api.get("/products").respond(200, json=payloads.page([], total=0))
+    await shop.products.list(min_price=Decimal("10.10"), max_price=200)
+    params = route.calls.last.request.url.params
+    assert params["min_price"] == "10.10"
+    assert params["max_price"] == "200"
+
+
+def test_bad_amount_is_a_clear_error() -> None:
+    from shopkit.resources._resource import money
+
+    with pytest.raises(ValueError, match="price must be a number"):
+        money("ten", "price")
+    with pytest.raises(TypeError):
+        money(True, "price")
+
+
+def test_unknown_fields_from_a_newer_server_are_kept() -> None:
+    data = payloads.product(colour="red", ratings={"avg": 4.5})
+    from shopkit.types import Product
+
+    product = Product.model_validate(data)
+    assert product.model_extra == {"colour": "red", "ratings": {"avg": 4.5}}
+
+
+def test_unknown_status_from_a_newer_server_does_not_break_reading() -> None:
+    order = Order.model_validate(payloads.order(status="refunded"))
+    assert order.status == "refunded"

@@ -1,0 +1,36 @@
+"""In-memory stand-ins for the cart service, as the order service sees it."""
+
+from __future__ import annotations
+
+from shopkit_server.cart.models import Cart, CartItem
+from shopkit_server.deps import Principal
+from shopkit_server.ids import new_id
+from shopkit_server.products.models import Product
+from shopkit_server.security import Role
+
+
+def principal(role: Role = Role.CUSTOMER) -> Principal:
+    return Principal(id=new_id(), role=role, token="unused-in-process")
+
+
+class FakeCart:
+    """Carts by user id; records clears; can be told to fail clearing."""
+
+    def __init__(self) -> None:
+        self.carts: dict[str, Cart] = {}
+        self.fail_clear = False
+
+    def put(self, user: Principal, *lines: tuple[Product, int]) -> None:
+        self.carts[user.id] = Cart(
+            items=[
+                CartItem(product_id=p.id, name=p.name, price=p.price, quantity=q) for p, q in lines
+            ]
+        )
+
+    async def get_cart(self, user: Principal) -> Cart:
+        return self.carts.get(user.id, Cart())
+
+    async def clear_cart(self, user: Principal) -> None:
+        if self.fail_clear:
+            raise ConnectionError("cart service unreachable")
+        self.carts.pop(user.id, None)

@@ -1,0 +1,79 @@
+"""The demo catalog (``shopkit serve --demo``) and the product service run on its own."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from shopkit_server.app import create_app
+from shopkit_server.demo import DemoCatalogError, default_catalog_path, load_demo_catalog
+from shopkit_server.settings import ServiceName, Settings
+from shopkit_server.store import Store
+
+CATALOG = json.loads(Path(__file__).resolve().parents[3].joinpath(
+    "examples", "catalog.json").read_text())
+
+
+def test_the_example_catalog_is_realistic() -> None:
+    products = CATALOG["products"]
+    assert len(products) >= 60
+    assert len({p["sku"] for p in products}) == len(products)
+    assert all(node["children"] for node in CATALOG["categories"])  # two levels
+    assert any(p["is_featured"] for p in products) and any(p["stock"] == 0 for p in products)
+    assert all(p["tags"] for p in products)
+    assert default_catalog_path().name in ("catalog.json", "demo_catalog.json")
+
+
+async def test_demo_loads_once_into_an_empty_store(
+    app: FastAPI, client: httpx.AsyncClient, backend: str
+) -> None:
+    ctx = app.state.ctx
+    created = await load_demo_catalog(ctx)
+    assert created == len(CATALOG["products"])
+    assert await load_demo_catalog(ctx) == 0  # the store has products now: nothing changes
+
+    listing = (await client.get("/products", params={"page_size": 100})).json()
+    assert listing["total"] == created
+    # Newest first reads like the file (one import: the same instant, insertion order).
+    assert [p["sku"] for p in listing["items"]] == [p["sku"] for p in CATALOG["products"]]
+    tree = (await client.get("/categories", params={"tree": "true"})).json()
+    assert [node["name"] for node in tree] == [c["name"] for c in CATALOG["categories"]]
+    assert [child["name"] for child in tree[0]["children"]] == [
+        c["name"] for c in CATALOG["categories"][0]["children"]]
+    electronics = (await client.get("/products", params={"category": "Electronics"})).json()
+    assert electronics["total"] == sum(
+        p["category"] in {c["name"] for c in CATALOG["categories"][0]["children"]}
+        for p in CATALOG["products"])
+    featured = (await client.get("/products/featured")).json()
+    assert featured["total"] == sum(p["is_featured"] for p in CATALOG["products"])
+    if backend == "sqlite":
+        found = (await client.get("/products/search", params={"q": "headphones"})).json()
+        named = [p["name"] for p in CATALOG["products"] if "Headphones" in p["name"]]
+        assert len(named) == 2
+        assert {item["name"] for item in found["items"][:2]} == set(named)
+
+
+async def test_demo_refuses_a_broken_file(app: FastAPI, tmp_path: Path) -> None:
+    broken = tmp_path / "catalog.json"
+    broken.write_text(json.dumps({"categories": [{"name": "A", "children": []}],
+                                  "products": [{"name": "X", "price": "1.001", "category": "A"}]}))
+    with pytest.raises(DemoCatalogError, match="product 0"):
+        await load_demo_catalog(app.state.ctx, broken)
+    with pytest.raises(DemoCatalogError):
+        await load_demo_catalog(app.state.ctx, tmp_path / "missing.json")
+
+
+async def test_products_service_alone_has_no_prefix(settings: Settings, store: Store) -> None:
+    alone = create_app(services=[ServiceName.PRODUCTS], settings=settings, store=store)
+    async with LifespanManager(alone) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://products") as client:
+            await load_demo_catalog(alone.state.ctx)
+            assert (await client.get("/products")).json()["total"] == len(CATALOG["products"])
+            assert len((await client.get("/categories")).json()) > 5
+            assert (await client.get("/api/products")).status_code == 404

@@ -1,0 +1,153 @@
+"""The cart repository contract, on every store backend."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from shopkit_server.cart.models import CartItem, LineLimitExceeded
+from shopkit_server.ids import new_id
+from shopkit_server.store import Store
+
+T0 = datetime(2026, 1, 2, 3, 4, 5, 6000, tzinfo=UTC)
+
+
+def item(product_id: str, quantity: int = 1, *, price: str = "9.99", name: str = "Mug") -> CartItem:
+    return CartItem(
+        product_id=product_id,
+        name=name,
+        price=Decimal(price),
+        quantity=quantity,
+        image_url="https://img.example/mug.png",
+    )
+
+
+async def test_a_user_without_a_cart_has_an_empty_one(store: Store) -> None:
+    cart = await store.carts.get(new_id())
+    assert cart.items == []
+    assert cart.updated_at is None
+    assert cart.total_items == 0
+    assert cart.subtotal == Decimal("0.00")
+
+
+async def test_add_creates_then_increments_and_keeps_latest_snapshot(store: Store) -> None:
+    user, pid = new_id(), new_id()
+    cart = await store.carts.add_item(user, item(pid, 2), max_quantity=99, now=T0)
+    assert [(i.product_id, i.quantity) for i in cart.items] == [(pid, 2)]
+    assert cart.updated_at == T0
+
+    later = T0 + timedelta(seconds=1)
+    cart = await store.carts.add_item(
+        user, item(pid, 3, price="12.50", name="Big mug"), max_quantity=99, now=later
+    )
+    (line,) = cart.items
+    assert (line.quantity, line.price, line.name) == (5, Decimal("12.50"), "Big mug")
+    assert line.image_url == "https://img.example/mug.png"
+    assert cart.updated_at == later
+    assert await store.carts.get(user) == cart
+
+
+async def test_money_comes_back_exact(store: Store) -> None:
+    user, pid = new_id(), new_id()
+    await store.carts.add_item(user, item(pid, 3, price="0.10"), max_quantity=99, now=T0)
+    cart = await store.carts.get(user)
+    assert cart.items[0].price == Decimal("0.10")
+    assert str(cart.subtotal) == "0.30"
+
+
+async def test_lines_keep_the_order_they_were_added_in(store: Store) -> None:
+    user = new_id()
+    pids = [new_id() for _ in range(4)]
+    for pid in pids:
+        await store.carts.add_item(user, item(pid), max_quantity=99, now=T0)
+    await store.carts.add_item(user, item(pids[0]), max_quantity=99, now=T0)  # no reordering
+    assert [i.product_id for i in (await store.carts.get(user)).items] == pids
+
+
+async def test_add_past_the_limit_raises_and_writes_nothing(store: Store) -> None:
+    user, pid = new_id(), new_id()
+    await store.carts.add_item(user, item(pid, 4), max_quantity=5, now=T0)
+    with pytest.raises(LineLimitExceeded) as caught:
+        await store.carts.add_item(user, item(pid, 2), max_quantity=5, now=T0)
+    assert caught.value.current_quantity == 4
+    assert (await store.carts.get(user)).items[0].quantity == 4
+    # Exactly up to the limit is fine.
+    cart = await store.carts.add_item(user, item(pid, 1), max_quantity=5, now=T0)
+    assert cart.items[0].quantity == 5
+
+
+async def test_a_new_line_over_the_limit_is_refused(store: Store) -> None:
+    user, pid = new_id(), new_id()
+    with pytest.raises(LineLimitExceeded) as caught:
+        await store.carts.add_item(user, item(pid, 3), max_quantity=2, now=T0)
+    assert caught.value.current_quantity == 0
+    assert (await store.carts.get(user)).items == []
+    with pytest.raises(LineLimitExceeded):  # zero stock: nothing at all may be added
+        await store.carts.add_item(user, item(pid, 1), max_quantity=0, now=T0)
+
+
+async def test_set_quantity_updates_removes_and_reports_missing_lines(store: Store) -> None:
+    user, a, b = new_id(), new_id(), new_id()
+    await store.carts.add_item(user, item(a, 1), max_quantity=99, now=T0)
+    await store.carts.add_item(user, item(b, 1), max_quantity=99, now=T0)
+    later = T0 + timedelta(minutes=1)
+    cart = await store.carts.set_quantity(user, a, 7, now=later)
+    assert cart is not None
+    assert [(i.product_id, i.quantity) for i in cart.items] == [(a, 7), (b, 1)]
+    assert cart.updated_at == later
+    cart = await store.carts.set_quantity(user, b, 0, now=later)
+    assert cart is not None
+    assert [i.product_id for i in cart.items] == [a]
+    assert await store.carts.set_quantity(user, b, 3, now=later) is None
+    assert await store.carts.set_quantity(user, b, 0, now=later) is None
+    assert await store.carts.set_quantity(new_id(), a, 1, now=later) is None
+
+
+async def test_remove_item_is_idempotent(store: Store) -> None:
+    user, a, b = new_id(), new_id(), new_id()
+    await store.carts.add_item(user, item(a), max_quantity=99, now=T0)
+    await store.carts.add_item(user, item(b), max_quantity=99, now=T0)
+    later = T0 + timedelta(minutes=1)
+    cart = await store.carts.remove_item(user, a, now=later)
+    assert [i.product_id for i in cart.items] == [b]
+    assert cart.updated_at == later
+    again = await store.carts.remove_item(user, a, now=later + timedelta(minutes=1))
+    assert again == cart  # nothing changed, not even updated_at
+    assert (await store.carts.remove_item(new_id(), a, now=later)).items == []
+
+
+async def test_clear_empties_only_that_users_cart(store: Store) -> None:
+    alice, bob, pid = new_id(), new_id(), new_id()
+    await store.carts.add_item(alice, item(pid, 2), max_quantity=99, now=T0)
+    await store.carts.add_item(bob, item(pid, 3), max_quantity=99, now=T0)
+    await store.carts.clear(alice)
+    assert (await store.carts.get(alice)).items == []
+    assert (await store.carts.get(bob)).items[0].quantity == 3
+    await store.carts.clear(alice)  # clearing an empty cart is fine
+    cart = await store.carts.add_item(alice, item(pid, 1), max_quantity=99, now=T0)
+    assert cart.total_items == 1
+
+
+async def test_concurrent_adds_all_count(store: Store) -> None:
+    user, pid, other = new_id(), new_id(), new_id()
+    await asyncio.gather(
+        *(store.carts.add_item(user, item(pid), max_quantity=99, now=T0) for _ in range(25)),
+        *(store.carts.add_item(user, item(other), max_quantity=99, now=T0) for _ in range(5)),
+    )
+    cart = await store.carts.get(user)
+    assert {i.product_id: i.quantity for i in cart.items} == {pid: 25, other: 5}
+
+
+async def test_concurrent_adds_never_pass_the_limit(store: Store) -> None:
+    user, pid = new_id(), new_id()
+    results = await asyncio.gather(
+        *(store.carts.add_item(user, item(pid, 2), max_quantity=15, now=T0) for _ in range(12)),
+        return_exceptions=True,
+    )
+    refused = [r for r in results if isinstance(r, LineLimitExceeded)]
+    assert len(refused) == 5  # 7 adds of 2 fit in 15; the 8th would make 16
+    assert all(r.current_quantity == 14 for r in refused)
+    assert (await store.carts.get(user)).items[0].quantity == 14
