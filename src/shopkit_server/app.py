@@ -10,18 +10,21 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import structlog
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from shopkit_server import __version__
-from shopkit_server.context import build_context
+from shopkit_server.context import build_context, remote_peers
 from shopkit_server.errors import install_error_handlers
 from shopkit_server.jwt_secret import resolve_jwt_secret
 from shopkit_server.logging import RequestLogMiddleware
+from shopkit_server.read_cache import CatalogReadCache
 from shopkit_server.settings import ALL_SERVICES, ServiceName, Settings
 from shopkit_server.store import Store, open_store
+from shopkit_server.upstream import make_http_client
 
 log = structlog.get_logger("shopkit.app")
 API_PREFIX = "/api"
@@ -45,11 +48,14 @@ def create_app(
     settings: Settings | None = None,
     *,
     store: Store | None = None,
+    http: httpx.AsyncClient | None = None,
 ) -> FastAPI:
     """Build the ASGI app.
 
     ``store`` lets a caller (tests, the demo loader) hand in a store it opened itself; the app
-    then leaves closing it to that caller.
+    then leaves closing it to that caller. ``http`` likewise: the client for calls to peer
+    services (tests route it to in-memory apps); by default the app opens one pooled client
+    for its life, and only when some peer is called over HTTP.
     """
     settings = settings or Settings()
     chosen = tuple(dict.fromkeys(ServiceName(s) for s in services))
@@ -65,11 +71,23 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own_store = store is None
         opened = store if store is not None else await open_store(settings)
-        app.state.ctx = build_context(settings, opened, jwt_secret)
-        log.info("started", services=[s.value for s in chosen], store=opened.backend)
+        peers = remote_peers(settings, chosen)
+        own_http = http is None and bool(peers)
+        client = make_http_client(settings.upstream_timeout) if own_http else http
         try:
+            app.state.ctx = build_context(
+                settings, opened, jwt_secret, services=chosen, http=client
+            )
+            log.info(
+                "started",
+                services=[s.value for s in chosen],
+                store=opened.backend,
+                peers_over_http={peer.value: url for peer, url in peers.items()},
+            )
             yield
         finally:
+            if own_http and client is not None:
+                await client.aclose()
             if own_store:
                 await opened.close()
 
@@ -82,6 +100,11 @@ def create_app(
     install_error_handlers(app)
     for service in chosen:
         app.include_router(_router_for(service), prefix=prefix)
+        if service is ServiceName.PRODUCTS:
+            # Service-to-service routes: never under /api, never routed by the gateway.
+            from shopkit_server.products.internal_router import router as internal
+
+            app.include_router(internal)
 
     async def health() -> JSONResponse:
         """Liveness and store reachability (503 when the database does not answer)."""
@@ -109,6 +132,12 @@ def create_app(
             include_in_schema=False,
         )
 
+    if ServiceName.PRODUCTS in chosen and settings.catalog_cache_seconds > 0:
+        app.add_middleware(
+            CatalogReadCache,
+            prefixes=(f"{prefix}/products", f"{prefix}/categories"),
+            ttl=settings.catalog_cache_seconds,
+        )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

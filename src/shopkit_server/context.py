@@ -1,18 +1,40 @@
-"""Everything a request handler may need, built once per process in the app's lifespan."""
+"""Everything a request handler may need, built once per process in the app's lifespan.
+
+Every process builds all four services (they are cheap) and mounts only the routers it serves.
+A service calls a peer in process when the peer is mounted here too, or when no URL is set for
+it (then both share the store); otherwise over HTTP (API.md, "Service to service").
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+import httpx
+
 from shopkit_server.auth.service import AuthService
-from shopkit_server.cart.clients import InProcessProductsClient
+from shopkit_server.cart.clients import InProcessProductsClient, ProductsClient
+from shopkit_server.cart.clients_http import HttpProductsClient
 from shopkit_server.cart.service import CartService
-from shopkit_server.orders.clients import InProcessCartClient, InProcessStockClient
+from shopkit_server.orders.clients import (
+    CartClient,
+    InProcessCartClient,
+    InProcessStockClient,
+    StockClient,
+)
+from shopkit_server.orders.clients_http import HttpCartClient, HttpStockClient
 from shopkit_server.orders.service import OrderService
 from shopkit_server.products.service import ProductService
 from shopkit_server.security import PasswordHasher, TokenCodec
-from shopkit_server.settings import Settings
+from shopkit_server.settings import ALL_SERVICES, ServiceName, Settings
 from shopkit_server.store.base import Store
+from shopkit_server.upstream import ServiceToken, Upstream
+
+# Which peers each service calls; auth and products call nobody.
+PEERS: dict[ServiceName, tuple[ServiceName, ...]] = {
+    ServiceName.CART: (ServiceName.PRODUCTS,),
+    ServiceName.ORDERS: (ServiceName.CART, ServiceName.PRODUCTS),
+}
 
 
 @dataclass
@@ -27,11 +49,31 @@ class AppContext:
     orders: OrderService
 
 
-def build_context(settings: Settings, store: Store, jwt_secret: str) -> AppContext:
-    """Wire the services over one store, calling each other in process.
+def remote_peers(settings: Settings, services: Iterable[ServiceName]) -> dict[ServiceName, str]:
+    """The peers ``services`` call over HTTP (not served here, URL set), with their URLs."""
+    mounted = set(services)
+    remote: dict[ServiceName, str] = {}
+    for service in mounted:
+        for peer in PEERS.get(service, ()):
+            url = settings.peer_url(peer)
+            if peer not in mounted and url:
+                remote[peer] = url
+    return remote
 
-    Every process builds all four (they are cheap); the app only mounts the routers it serves.
-    """
+
+def build_context(
+    settings: Settings,
+    store: Store,
+    jwt_secret: str,
+    *,
+    services: Iterable[ServiceName] = ALL_SERVICES,
+    http: httpx.AsyncClient | None = None,
+) -> AppContext:
+    """Wire the services over one store; peers in ``remote_peers`` are called through ``http``."""
+    services = tuple(services)
+    remote = remote_peers(settings, services)
+    if remote and http is None:
+        raise ValueError("calling peers over HTTP needs an httpx client")
     tokens = TokenCodec(
         jwt_secret,
         access_minutes=settings.access_token_minutes,
@@ -41,14 +83,15 @@ def build_context(settings: Settings, store: Store, jwt_secret: str) -> AppConte
     auth = AuthService(
         users=store.users, refresh_tokens=store.refresh_tokens, tokens=tokens, passwords=passwords
     )
+    peers = _Peers(settings, remote, http, tokens, caller=_caller_name(services))
     products = ProductService(products=store.products, categories=store.categories)
-    products_client = InProcessProductsClient(products)
+    products_client = peers.products_client(products)
     cart = CartService(carts=store.carts, products=products_client)
     orders = OrderService(
         orders=store.orders,
-        cart=InProcessCartClient(cart),
+        cart=peers.cart_client(cart),
         products=products_client,
-        stock=InProcessStockClient(products),
+        stock=peers.stock_client(products),
         tax_rate=settings.tax_rate,
         shipping_flat=settings.shipping_flat,
     )
@@ -62,3 +105,55 @@ def build_context(settings: Settings, store: Store, jwt_secret: str) -> AppConte
         cart=cart,
         orders=orders,
     )
+
+
+def _caller_name(services: Iterable[ServiceName]) -> str:
+    return "+".join(sorted(s.value for s in services))
+
+
+class _Peers:
+    """Picks, per peer, the in-process client or the HTTP one."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        remote: dict[ServiceName, str],
+        http: httpx.AsyncClient | None,
+        tokens: TokenCodec,
+        *,
+        caller: str,
+    ) -> None:
+        self._settings = settings
+        self._remote = remote
+        self._http = http
+        self._token = ServiceToken(tokens, caller)
+
+    def _upstream(self, peer: ServiceName) -> Upstream | None:
+        url = self._remote.get(peer)
+        if url is None or self._http is None:
+            return None
+        return Upstream(
+            peer.value,
+            url,
+            self._http,
+            timeout=self._settings.upstream_timeout,
+            retries=self._settings.upstream_retries,
+        )
+
+    def products_client(self, products: ProductService) -> ProductsClient:
+        upstream = self._upstream(ServiceName.PRODUCTS)
+        if upstream is None:
+            return InProcessProductsClient(products)
+        return HttpProductsClient(upstream, self._token)
+
+    def cart_client(self, cart: CartService) -> CartClient:
+        upstream = self._upstream(ServiceName.CART)
+        if upstream is None:
+            return InProcessCartClient(cart)
+        return HttpCartClient(upstream)
+
+    def stock_client(self, products: ProductService) -> StockClient:
+        upstream = self._upstream(ServiceName.PRODUCTS)
+        if upstream is None:
+            return InProcessStockClient(products)
+        return HttpStockClient(upstream, self._token)

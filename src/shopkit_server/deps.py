@@ -15,7 +15,9 @@ if TYPE_CHECKING:
     from shopkit_server.context import AppContext
 
 
-def get_context(request: Request) -> AppContext:
+# Every dependency here is ``async def`` on purpose: FastAPI runs plain ``def`` dependencies in
+# a worker thread, and that hop cost about half of a catalog read.
+async def get_context(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.ctx
     return ctx
 
@@ -38,7 +40,7 @@ class Principal:
         return self.role is Role.ADMIN
 
 
-def current_user(
+async def current_user(
     ctx: Context,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -52,23 +54,23 @@ def current_user(
     return Principal(id=claims.sub, role=claims.role, token=credentials.credentials)
 
 
-def optional_user(
+async def optional_user(
     ctx: Context,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal | None:
     """The caller if a token is sent (a bad one is still a 401), else ``None``."""
     if credentials is None:
         return None
-    return current_user(ctx, credentials)
+    return await current_user(ctx, credentials)
 
 
-def admin_user(user: Annotated[Principal, Depends(current_user)]) -> Principal:
+async def admin_user(user: Annotated[Principal, Depends(current_user)]) -> Principal:
     if not user.is_admin:
         raise PermissionDenied("Admins only.")
     return user
 
 
-def service_caller(
+async def service_caller(
     ctx: Context,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str:

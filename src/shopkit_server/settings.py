@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     # bcrypt's cost; 12 is the production default, tests lower it to keep the suite fast.
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
 
+    # Public catalog reads are cached this long at most (0: off); see read_cache.py.
+    catalog_cache_seconds: float = Field(default=2.0, ge=0, le=300)
+
     # SQLite read connections kept open beside the single writer.
     sqlite_read_connections: int = Field(default=4, ge=1, le=32)
     log_level: str = "info"

@@ -10,21 +10,27 @@ own idempotency key such as a stock reservation id), with jittered exponential b
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import httpx
 import structlog
 
 from shopkit_server.errors import UpstreamUnavailable
+from shopkit_server.security import SERVICE_TOKEN_SECONDS, TokenCodec
 
 log = structlog.get_logger("shopkit.upstream")
 
 RETRY_STATUSES = frozenset({502, 503, 504})
 _BACKOFF_BASE = 0.05
 _BACKOFF_CAP = 0.5
+# A cached service token is renewed when less than this is left of its life, so a token never
+# expires between being sent and being checked (clocks of one deployment agree to seconds).
+_TOKEN_MARGIN = 20.0
 
 
 def make_http_client(timeout: float) -> httpx.AsyncClient:
@@ -102,3 +108,52 @@ class Upstream:
                 await asyncio.sleep(delay)
         log.warning("upstream_unavailable", peer=self.name, method=method, path=path, reason=reason)
         raise UpstreamUnavailable(f"The {self.name} service is unavailable ({reason}).")
+
+    def unexpected(self, reply: httpx.Response) -> UpstreamUnavailable:
+        """The error for an answer the caller cannot map (a 500, an unknown code, a bad body).
+
+        The peer's body is never passed on (it may hold internals); the log keeps the status.
+        """
+        log.warning(
+            "upstream_unexpected_answer",
+            peer=self.name,
+            status=reply.status_code,
+            path=reply.request.url.path,
+        )
+        return UpstreamUnavailable(
+            f"The {self.name} service gave an unexpected answer ({reply.status_code})."
+        )
+
+    def json(self, reply: httpx.Response) -> Any:
+        """The reply's JSON, numbers with a fraction as exact ``Decimal``; garbage -> 503."""
+        try:
+            return json.loads(reply.content, parse_float=Decimal)
+        except ValueError:  # includes UnicodeDecodeError
+            raise self.unexpected(reply) from None
+
+    @staticmethod
+    def error_code(reply: httpx.Response) -> str | None:
+        """The ``code`` of a shopkit error body, or None when the body is not one."""
+        try:
+            body = json.loads(reply.content)
+        except ValueError:
+            return None
+        code = body.get("code") if isinstance(body, dict) else None
+        return code if isinstance(code, str) else None
+
+
+class ServiceToken:
+    """This process's service token for ``/internal`` calls, reused until close to expiry."""
+
+    def __init__(self, tokens: TokenCodec, service: str) -> None:
+        self._tokens = tokens
+        self._service = service
+        self._token = ""
+        self._renew_at = 0.0
+
+    def header(self) -> dict[str, str]:
+        now = time.monotonic()
+        if now >= self._renew_at:
+            self._token = self._tokens.issue_service_token(self._service)
+            self._renew_at = now + SERVICE_TOKEN_SECONDS - _TOKEN_MARGIN
+        return {"Authorization": f"Bearer {self._token}"}

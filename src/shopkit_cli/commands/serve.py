@@ -134,9 +134,8 @@ async def _serve(
 
 
 async def _load_demo(store: Store, settings: Settings, jwt_secret: str, path: Path | None) -> None:
-    from shopkit_server.demo import load_demo_catalog
-
     from shopkit_server.context import build_context
+    from shopkit_server.demo import load_demo_catalog
 
     ctx = build_context(settings, store, jwt_secret)
     created = await load_demo_catalog(ctx, path)
@@ -171,19 +170,23 @@ def _server_class() -> type:
 
 
 def _peer_lines(settings: Settings, services: list[str]) -> list[str]:
-    if len(services) == 4:
-        return []
-    peers = {"cart": ["products"], "orders": ["cart", "products"]}.get(services[0], [])
+    """One line per peer the served services call, saying how (the rule of ``build_context``)."""
+    from shopkit_server.context import PEERS, remote_peers
+    from shopkit_server.settings import ServiceName
+
+    served = [ServiceName(s) for s in services]
+    remote = remote_peers(settings, served)
+    peers = dict.fromkeys(p for s in served for p in PEERS.get(s, ()) if p not in served)
     lines = []
     for peer in peers:
-        url = getattr(settings, f"{peer}_url")
+        url = remote.get(peer)
         how = (
             f"over HTTP at {url}"
             if url
-            else "in process (same store; set SHOPKIT_"
-            + (f"{peer.upper()}_URL to call it over HTTP)")
+            else f"in process (same store; set SHOPKIT_{peer.value.upper()}_URL to call it "
+            "over HTTP)"
         )
-        lines.append(f"  calls {peer} {how}")
+        lines.append(f"  calls {peer.value} {how}")
     return lines
 
 

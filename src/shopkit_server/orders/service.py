@@ -43,7 +43,13 @@ from shopkit_server.orders.models import (
 )
 from shopkit_server.orders.repository import OrderRepository
 from shopkit_server.pagination import PageParams, PageResult
-from shopkit_server.products.errors import InsufficientStock, ProductNotFound
+from shopkit_server.products.errors import (
+    InsufficientStock,
+    ProductNotFound,
+    ReservationMismatch,
+    ReservationPending,
+    ReservationReleased,
+)
 from shopkit_server.products.models import StockLine
 
 log = structlog.get_logger("shopkit.orders")
@@ -215,7 +221,7 @@ class OrderService:
             created_at=now,
             updated_at=now,
         )
-        await self.stock.reserve(order_id, [StockLine(pid, q) for pid, q in quantities.items()])
+        await self._reserve(order_id, [StockLine(pid, q) for pid, q in quantities.items()])
         try:
             await self.orders.add(order)
         except BaseException as exc:
@@ -236,6 +242,22 @@ class OrderService:
             log.warning("cart_clear_failed", order_id=order_id, exc_info=True)
         log.info("order_placed", order_id=order_id, total=str(order.total))
         return order
+
+    async def _reserve(self, order_id: str, lines: list[StockLine]) -> None:
+        """Reserve, and give back whatever a reserve with an unknown outcome may have taken.
+
+        Over HTTP a reserve can fail after the product service applied it (a timeout on the
+        reply). Releasing then is safe either way: release is idempotent per order id, and a
+        released id can never take stock again, so a late retry of the reserve cannot either.
+        """
+        try:
+            await self.stock.reserve(order_id, lines)
+        except (InsufficientStock, ReservationPending, ReservationMismatch, ReservationReleased):
+            raise  # the product service answered: nothing was taken under this call
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self._release_quietly(order_id)
+            raise
 
     async def _find(self, order_id: str) -> Order | None:
         try:

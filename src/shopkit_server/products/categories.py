@@ -22,6 +22,7 @@ from shopkit_server.products.errors import (
 )
 from shopkit_server.products.models import Category, CategoryChanges, CategoryDraft
 from shopkit_server.products.repository import CategoryRepository, MissingCategory
+from shopkit_server.products.version import CatalogVersion, changes_catalog
 from shopkit_server.store.base import DuplicateKeyError
 
 
@@ -47,8 +48,9 @@ def _plural(count: int, one: str, many: str) -> str:
 
 
 class CategoryCatalog:
-    def __init__(self, repository: CategoryRepository) -> None:
+    def __init__(self, repository: CategoryRepository, version: CatalogVersion) -> None:
         self.repository = repository
+        self.version = version
 
     async def list_all(self) -> list[Category]:
         """Every category, by sort_order then name (case-insensitive), the same on every store."""
@@ -79,6 +81,7 @@ class CategoryCatalog:
             raise CategoryNotFound()
         return category
 
+    @changes_catalog
     async def create(self, draft: CategoryDraft) -> Category:
         slug = self._slug(draft.name)
         if draft.parent_id is not None:
@@ -98,6 +101,7 @@ class CategoryCatalog:
             raise UnknownParent() from None
         return category
 
+    @changes_catalog
     async def update(self, category_id: str, changes: CategoryChanges) -> Category:
         """Rename, move (``parent_id=None`` makes it a root) or reorder a category.
 
@@ -125,6 +129,7 @@ class CategoryCatalog:
             raise UnknownParent() from None
         return changed
 
+    @changes_catalog
     async def delete(self, category_id: str) -> None:
         """Delete an unused category (CategoryInUse while products or sub-categories use it)."""
         category = await self.get(category_id)

@@ -41,6 +41,7 @@ from shopkit_server.products.repository import (
     MissingCategory,
     ProductRepository,
 )
+from shopkit_server.products.version import CatalogVersion, changes_catalog
 from shopkit_server.store.base import DuplicateKeyError
 
 MAX_SEARCH_TERMS = 16
@@ -79,7 +80,8 @@ def merge_lines(lines: Sequence[StockLine]) -> list[StockLine]:
 class ProductService:
     def __init__(self, *, products: ProductRepository, categories: CategoryRepository) -> None:
         self.products = products
-        self.categories = CategoryCatalog(categories)
+        self.version = CatalogVersion()
+        self.categories = CategoryCatalog(categories, self.version)
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -135,6 +137,7 @@ class ProductService:
 
     # -- writes ------------------------------------------------------------------------------
 
+    @changes_catalog
     async def create_product(self, draft: ProductDraft) -> Product:
         category = await self.categories.canonical_name(draft.category)
         now = utcnow()
@@ -161,6 +164,7 @@ class ProductService:
             raise UnknownCategory(f"Category {draft.category!r} does not exist.") from None
         return product
 
+    @changes_catalog
     async def update_product(self, product_id: str, changes: ProductChanges) -> Product:
         """Partial update of any product, active or not (setting is_active revives it)."""
         if not is_valid_id(product_id):
@@ -180,6 +184,7 @@ class ProductService:
             raise ProductNotFound()
         return product
 
+    @changes_catalog
     async def delete_product(self, product_id: str) -> None:
         """Soft delete (is_active=false); deleting an inactive product again is fine."""
         if not is_valid_id(product_id):
@@ -190,6 +195,7 @@ class ProductService:
         if product.is_active:
             await self.products.update(product_id, ProductChanges(is_active=False), utcnow())
 
+    @changes_catalog
     async def import_products(
         self, rows: Sequence[BulkRow], failed: Sequence[BulkFailure] = ()
     ) -> BulkReport:
@@ -237,6 +243,7 @@ class ProductService:
 
     # -- stock (called by the order service) -------------------------------------------------
 
+    @changes_catalog
     async def reserve_stock(self, reservation_id: str, lines: Sequence[StockLine]) -> None:
         """Take every line from stock or none; idempotent per ``reservation_id``.
 
@@ -256,6 +263,7 @@ class ProductService:
             raise ReservationMismatch()
         raise ReservationPending()
 
+    @changes_catalog
     async def release_stock(self, reservation_id: str) -> None:
         """Give back what the reservation took, exactly once; an unknown id is a no-op.
 

@@ -1,0 +1,98 @@
+"""The product service over HTTP, for a cart (or order) service running apart from it.
+
+Answers are mapped back to what :class:`~shopkit_server.cart.clients.InProcessProductsClient`
+would raise: a 404 is ``ProductNotFound``; anything else unexpected (a 500, a body that is not
+a product) is ``UpstreamUnavailable`` (503), never a 500 and never the peer's own text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from shopkit_server.ids import is_valid_id
+from shopkit_server.money import quantize
+from shopkit_server.products.errors import ProductNotFound
+from shopkit_server.products.models import Product
+from shopkit_server.upstream import ServiceToken, Upstream
+
+# Ids per lookup call; the product service accepts up to 500.
+LOOKUP_CHUNK = 200
+
+
+class _ProductWire(BaseModel):
+    """A product as the product service sends it (``ProductOut``)."""
+
+    id: str
+    sku: str | None
+    name: str
+    description: str
+    price: Decimal
+    category: str
+    tags: list[str]
+    image_url: str | None
+    stock: int
+    is_active: bool
+    is_featured: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+def _product(upstream: Upstream, reply: httpx.Response, raw: Any) -> Product:
+    try:
+        wire = _ProductWire.model_validate(raw)
+    except ValidationError:
+        raise upstream.unexpected(reply) from None
+    fields = wire.model_dump()
+    fields["price"] = quantize(wire.price)
+    return Product(**fields)
+
+
+class HttpProductsClient:
+    """Reads products from the product service: one product publicly, many via ``/internal``."""
+
+    def __init__(self, upstream: Upstream, token: ServiceToken) -> None:
+        self._upstream = upstream
+        self._token = token
+
+    async def get_product(self, product_id: str) -> Product:
+        if not is_valid_id(product_id):  # never put arbitrary text into the peer's URL
+            raise ProductNotFound()
+        reply = await self._upstream.request("GET", f"/products/{product_id}", idempotent=True)
+        if reply.status_code == 404:
+            raise ProductNotFound()
+        if reply.status_code != 200:
+            raise self._upstream.unexpected(reply)
+        product = _product(self._upstream, reply, self._upstream.json(reply))
+        if product.id != product_id or not product.is_active:
+            raise self._upstream.unexpected(reply)
+        return product
+
+    async def get_products(self, product_ids: Sequence[str]) -> dict[str, Product]:
+        wanted = list(dict.fromkeys(pid for pid in product_ids if is_valid_id(pid)))
+        found: dict[str, Product] = {}
+        for start in range(0, len(wanted), LOOKUP_CHUNK):
+            found.update(await self._lookup(wanted[start : start + LOOKUP_CHUNK]))
+        return found
+
+    async def _lookup(self, ids: list[str]) -> dict[str, Product]:
+        reply = await self._upstream.request(
+            "POST",
+            "/internal/products/lookup",
+            idempotent=True,  # a read, though it is a POST (the ids go in the body)
+            json={"ids": ids},
+            headers=self._token.header(),
+        )
+        if reply.status_code != 200:
+            raise self._upstream.unexpected(reply)
+        body = self._upstream.json(reply)
+        items = body.get("items") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            raise self._upstream.unexpected(reply)
+        products = [_product(self._upstream, reply, raw) for raw in items]
+        return {product.id: product for product in products if product.id in ids}

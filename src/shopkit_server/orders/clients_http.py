@@ -1,0 +1,155 @@
+"""The cart and the catalog's stock over HTTP, for an order service running apart from them.
+
+Each peer answer is mapped back to the error the in-process client would raise
+(``InsufficientStock`` with its product ids, ``ReservationReleased`` ...); anything the order
+service cannot map is ``UpstreamUnavailable`` (503), never a 500 and never the peer's body.
+Every call here is safe to retry: reads, clearing a cart, and stock calls keyed by the
+reservation id (the order id), which the product service applies at most once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+import httpx
+import structlog
+from pydantic import BaseModel, ValidationError
+
+from shopkit_server.cart.models import Cart, CartItem
+from shopkit_server.deps import Principal
+from shopkit_server.errors import NotAuthenticated, ShopError
+from shopkit_server.money import quantize
+from shopkit_server.products.errors import (
+    InsufficientStock,
+    ReservationMismatch,
+    ReservationPending,
+    ReservationReleased,
+)
+from shopkit_server.products.models import StockLine
+from shopkit_server.upstream import ServiceToken, Upstream
+
+log = structlog.get_logger("shopkit.orders.clients")
+
+# A retried reserve can reach the product service while its first attempt is still being
+# written there ("reservation_pending"): wait a little for it rather than fail the checkout.
+PENDING_RETRIES = 5
+PENDING_PAUSE = 0.1
+
+_RESERVATION_ERRORS: dict[str, type[ShopError]] = {
+    "reservation_released": ReservationReleased,
+    "reservation_mismatch": ReservationMismatch,
+    "reservation_pending": ReservationPending,
+}
+
+
+class _CartItemWire(BaseModel):
+    product_id: str
+    name: str
+    price: Decimal
+    quantity: int
+    image_url: str | None = None
+    available: bool = True
+
+
+class _CartWire(BaseModel):
+    items: list[_CartItemWire]
+    updated_at: datetime | None = None
+
+
+class HttpCartClient:
+    """The user's own cart, read and cleared with the user's own token (never a service's)."""
+
+    def __init__(self, upstream: Upstream) -> None:
+        self._upstream = upstream
+
+    async def get_cart(self, user: Principal) -> Cart:
+        reply = await self._upstream.request("GET", "/cart", idempotent=True, headers=_bearer(user))
+        self._check(reply, 200)
+        try:
+            wire = _CartWire.model_validate(self._upstream.json(reply))
+        except ValidationError:
+            raise self._upstream.unexpected(reply) from None
+        items = [
+            CartItem(
+                product_id=item.product_id,
+                name=item.name,
+                price=quantize(item.price),
+                quantity=item.quantity,
+                image_url=item.image_url,
+                available=item.available,
+            )
+            for item in wire.items
+        ]
+        return Cart(items=items, updated_at=wire.updated_at)
+
+    async def clear_cart(self, user: Principal) -> None:
+        reply = await self._upstream.request(
+            "DELETE", "/cart", idempotent=True, headers=_bearer(user)
+        )
+        self._check(reply, 204)
+
+    def _check(self, reply: httpx.Response, expected: int) -> None:
+        if reply.status_code == expected:
+            return
+        if reply.status_code == 401:
+            # The token passed our own check a moment ago: it just expired, or the two services
+            # do not share SHOPKIT_JWT_SECRET_KEY (the log says which service refused it).
+            log.warning("cart_refused_user_token", status=reply.status_code)
+            raise NotAuthenticated("Invalid or expired access token.", code="invalid_token")
+        raise self._upstream.unexpected(reply)
+
+
+class HttpStockClient:
+    """Reserves and releases stock on the product service's ``/internal`` routes."""
+
+    def __init__(self, upstream: Upstream, token: ServiceToken) -> None:
+        self._upstream = upstream
+        self._token = token
+
+    async def reserve(self, reservation_id: str, lines: Sequence[StockLine]) -> None:
+        body = {
+            "reservation_id": reservation_id,
+            "lines": [{"product_id": ln.product_id, "quantity": ln.quantity} for ln in lines],
+        }
+        for attempt in range(PENDING_RETRIES + 1):
+            reply = await self._upstream.request(
+                "POST",
+                "/internal/stock/reservations",
+                idempotent=True,
+                json=body,
+                headers=self._token.header(),
+            )
+            if reply.status_code == 204:
+                return
+            code = self._upstream.error_code(reply) if reply.status_code == 409 else None
+            if code == "reservation_pending" and attempt < PENDING_RETRIES:
+                await asyncio.sleep(PENDING_PAUSE)
+                continue
+            raise self._reserve_error(reply, code)
+
+    def _reserve_error(self, reply: httpx.Response, code: str | None) -> ShopError:
+        if code == "insufficient_stock":
+            body = self._upstream.json(reply)
+            ids = body.get("product_ids") if isinstance(body, dict) else None
+            if isinstance(ids, list) and all(isinstance(pid, str) for pid in ids):
+                return InsufficientStock(ids)
+        elif code in _RESERVATION_ERRORS:
+            return _RESERVATION_ERRORS[code]()
+        return self._upstream.unexpected(reply)
+
+    async def release(self, reservation_id: str) -> None:
+        reply = await self._upstream.request(
+            "POST",
+            f"/internal/stock/reservations/{reservation_id}/release",
+            idempotent=True,
+            headers=self._token.header(),
+        )
+        if reply.status_code != 204:
+            raise self._upstream.unexpected(reply)
+
+
+def _bearer(user: Principal) -> dict[str, str]:
+    return {"Authorization": f"Bearer {user.token}"}

@@ -1,0 +1,86 @@
+"""Service-to-service routes of the product service, under ``/internal`` (never ``/api``).
+
+Only a peer service's token is accepted (``ServiceCaller``: a user's access token is a 401),
+the gateway never routes ``/internal/``, and the routes stay out of the public OpenAPI schema.
+The order service reserves and releases stock here, and the cart and order services read
+several products in one round trip (no N+1 over the network).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from shopkit_server.deps import Context, ServiceCaller
+from shopkit_server.products.errors import InsufficientStock
+from shopkit_server.products.models import StockLine
+from shopkit_server.products.schemas import ProductOut
+
+MAX_LOOKUP_IDS = 500
+MAX_RESERVATION_LINES = 500
+
+router = APIRouter(prefix="/internal", tags=["internal"], include_in_schema=False)
+
+ReservationId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LookupRequest(_Strict):
+    ids: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=MAX_LOOKUP_IDS)]
+
+
+class LookupResponse(BaseModel):
+    items: list[ProductOut]
+
+
+class StockLineIn(_Strict):
+    product_id: Annotated[str, Field(min_length=1, max_length=64)]
+    quantity: Annotated[int, Field(strict=True, ge=1, le=1_000_000)]
+
+
+class ReserveRequest(_Strict):
+    reservation_id: ReservationId
+    lines: Annotated[list[StockLineIn], Field(min_length=1, max_length=MAX_RESERVATION_LINES)]
+
+
+@router.post("/products/lookup", response_model=LookupResponse)
+async def lookup_products(body: LookupRequest, ctx: Context, _: ServiceCaller) -> LookupResponse:
+    """Products by id, inactive ones included (callers check); unknown ids are left out."""
+    found = await ctx.products.get_products(body.ids)
+    return LookupResponse(items=[ProductOut.model_validate(p) for p in found.values()])
+
+
+@router.post("/stock/reservations", status_code=status.HTTP_204_NO_CONTENT, response_model=None)
+async def reserve_stock(body: ReserveRequest, ctx: Context, _: ServiceCaller) -> Response:
+    """Take every line from stock or none; repeating the same reservation takes nothing twice."""
+    lines = [StockLine(line.product_id, line.quantity) for line in body.lines]
+    try:
+        await ctx.products.reserve_stock(body.reservation_id, lines)
+    except InsufficientStock as exc:
+        # The caller rebuilds the same error, so it needs the product ids, not just the sentence.
+        return JSONResponse(
+            {"detail": exc.detail, "code": exc.code, "product_ids": exc.product_ids},
+            status_code=exc.status_code,
+        )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/stock/reservations/{reservation_id}/release",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+)
+async def release_stock(
+    reservation_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")],
+    ctx: Context,
+    _: ServiceCaller,
+) -> Response:
+    """Give a reservation's stock back, exactly once; an unknown id is remembered as spent."""
+    await ctx.products.release_stock(reservation_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,113 @@
+"""A read cache for the public catalog: the hot path of a shop.
+
+Catalog reads (``GET /products...``, ``GET /categories...``) are the same for every caller, so
+their 200 answers are kept, as bytes, keyed by path and query string, and served again without
+routing, validation, a database trip or serialisation. Correctness rests on two rules:
+
+- an entry is served only while the catalog version it was read at is current (every write to
+  products, stock or categories through this process bumps it, see ``products/version.py``);
+- and for at most ``SHOPKIT_CATALOG_CACHE_SECONDS`` (default 2): the bound on staleness when
+  *another* process writes the same store (several products replicas). ``0`` turns caching off.
+
+Admin reads (``include_inactive``) always go through. A request with a bearer token is served
+from the cache only when the token is a valid access token, so a bad token is still a 401.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shopkit_server.security import InvalidToken, TokenType
+
+
+@dataclass(frozen=True)
+class _Entry:
+    version: int
+    stored_at: float
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+
+class CatalogReadCache:
+    """Pure ASGI middleware in front of the product routes."""
+
+    def __init__(
+        self, app: ASGIApp, *, prefixes: tuple[str, ...], ttl: float, max_entries: int = 1024
+    ) -> None:
+        self.app = app
+        self.prefixes = prefixes
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: OrderedDict[tuple[str, bytes], _Entry] = OrderedDict()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "GET"
+            or not scope["path"].startswith(self.prefixes)
+            or b"include_inactive" in scope["query_string"]
+        ):
+            await self.app(scope, receive, send)
+            return
+        ctx = scope["app"].state.ctx
+        if not self._token_acceptable(scope, ctx):
+            await self.app(scope, receive, send)
+            return
+        key = (scope["path"], scope["query_string"])
+        version = ctx.products.version.value  # read before the data: see module docstring
+        now = time.monotonic()
+        entry = self._entries.get(key)
+        if entry is not None and entry.version == version and now - entry.stored_at < self.ttl:
+            self._entries.move_to_end(key)
+            await send({"type": "http.response.start", "status": 200, "headers": entry.headers})
+            await send({"type": "http.response.body", "body": entry.body})
+            return
+        await self._fill(scope, receive, send, key, version, now)
+
+    async def _fill(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        key: tuple[str, bytes],
+        version: int,
+        now: float,
+    ) -> None:
+        status = 0
+        headers: list[tuple[bytes, bytes]] = []
+        chunks: list[bytes] = []
+        complete = False
+
+        async def capture(message: Message) -> None:
+            nonlocal status, headers, complete
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+                complete = not message.get("more_body", False)
+            await send(message)
+
+        await self.app(scope, receive, capture)
+        if status == 200 and complete:
+            self._entries[key] = _Entry(version, now, headers, b"".join(chunks))
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    @staticmethod
+    def _token_acceptable(scope: Scope, ctx: object) -> bool:
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                scheme, _, token = value.decode("latin-1").partition(" ")
+                if scheme.lower() != "bearer":
+                    return False
+                try:
+                    ctx.tokens.decode(token.strip(), TokenType.ACCESS)  # type: ignore[attr-defined]
+                except InvalidToken:
+                    return False
+        return True

@@ -1,0 +1,217 @@
+"""The order service apart from the cart and the product service: checkout over HTTP."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from shopkit_server.ids import new_id
+from shopkit_server.orders.clients_http import HttpStockClient
+from shopkit_server.orders.models import Order
+from shopkit_server.products.errors import (
+    InsufficientStock,
+    ReservationMismatch,
+    ReservationReleased,
+)
+from shopkit_server.products.models import StockLine
+from shopkit_server.security import Role, TokenType
+from shopkit_server.settings import Settings
+from shopkit_server.store import Store
+from shopkit_server.upstream import ServiceToken, Upstream
+from tests.server.apart import (
+    CODEC,
+    PRODUCTS_URL,
+    Apart,
+    make_product,
+    services_apart,
+    stock_of,
+    user_token,
+)
+from tests.server.cart.shop import ADDRESS
+
+RESERVE_PATH = "/internal/stock/reservations"
+
+
+@dataclasses.dataclass
+class Shopper:
+    id: str
+    cart: httpx.AsyncClient
+    orders: httpx.AsyncClient
+
+
+@pytest.fixture
+async def apart(settings: Settings, store: Store) -> AsyncIterator[Apart]:
+    async with services_apart(settings, store) as running:
+        yield running
+
+
+@pytest.fixture
+async def shopper(apart: Apart) -> AsyncIterator[Shopper]:
+    user_id = new_id()
+    token = user_token(user_id=user_id)
+    async with apart.client(apart.cart, token) as cart, apart.client(apart.orders, token) as orders:
+        yield Shopper(user_id, cart, orders)
+
+
+async def _fill(shopper: Shopper, product: dict[str, Any], quantity: int) -> None:
+    reply = await shopper.cart.post(
+        "/cart/items", json={"product_id": product["id"], "quantity": quantity}
+    )
+    assert reply.status_code == 200, reply.text
+
+
+async def _checkout(shopper: Shopper) -> httpx.Response:
+    return await shopper.orders.post("/orders", json={"shipping_address": ADDRESS})
+
+
+async def test_checkout_over_http(apart: Apart, shopper: Shopper) -> None:
+    product = await make_product(apart, price="99.99", stock=5)
+    await _fill(shopper, product, 2)
+    reply = await _checkout(shopper)
+    assert reply.status_code == 201, reply.text
+    order = reply.json()
+    assert (order["subtotal"], order["tax"], order["total"]) == (199.98, 10.0, 209.98)
+    assert await stock_of(apart, product["id"]) == 3
+    assert (await shopper.cart.get("/cart")).json()["items"] == []
+    # The cart was read and cleared with the user's own token...
+    cart_calls = apart.to_cart.seen
+    assert [f"{r.method} {r.url.path}" for r in cart_calls] == ["GET /cart", "DELETE /cart"]
+    assert all(
+        r.headers["authorization"] == shopper.cart.headers["authorization"] for r in cart_calls
+    )
+    # ...and the stock reserved with a service token under the order's id.
+    reserve = next(r for r in apart.to_products.seen if r.url.path == RESERVE_PATH)
+    claims = CODEC.decode(
+        reserve.headers["authorization"].removeprefix("Bearer "), TokenType.SERVICE
+    )
+    assert claims.sub == "service:orders"
+    assert f'"reservation_id":"{order["id"]}"' in reserve.content.decode().replace(" ", "")
+
+
+async def test_insufficient_stock_over_http_names_the_product(
+    apart: Apart, shopper: Shopper
+) -> None:
+    product = await make_product(apart, stock=5)
+    await _fill(shopper, product, 3)
+    async with apart.client(apart.products, user_token(Role.ADMIN)) as admin:
+        assert (
+            await admin.patch(f"/products/{product['id']}", json={"stock": 2})
+        ).status_code == 200
+    reply = await _checkout(shopper)
+    assert reply.status_code == 409
+    assert reply.json()["code"] == "insufficient_stock" and product["id"] in reply.json()["detail"]
+    assert await stock_of(apart, product["id"]) == 2
+
+
+class _FailingOrders:
+    """The order repository, except that storing an order fails (a database outage)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def add(self, order: Order) -> None:
+        raise RuntimeError("the orders database went away")
+
+
+async def test_an_order_store_failure_after_reserving_gives_the_stock_back(
+    settings: Settings, store: Store
+) -> None:
+    broken = dataclasses.replace(store, orders=_FailingOrders(store.orders))
+    async with services_apart(settings, store, orders_store=broken) as apart:
+        product = await make_product(apart, stock=4)
+        token = user_token()
+        async with apart.client(apart.cart, token) as cart:
+            reply = await cart.post(
+                "/cart/items", json={"product_id": product["id"], "quantity": 3}
+            )
+            assert reply.status_code == 200
+        async with apart.client(apart.orders, token, expect_500=True) as orders:
+            reply = await orders.post("/orders", json={"shipping_address": ADDRESS})
+        assert reply.status_code == 500
+        assert reply.json() == {"detail": "Internal server error.", "code": "internal_error"}
+        paths = apart.to_products.paths()
+        assert f"POST {RESERVE_PATH}" in paths  # it did reserve...
+        assert any(p.endswith("/release") for p in paths)  # ...and gave it back over HTTP
+        assert await stock_of(apart, product["id"]) == 4
+        async with apart.client(apart.cart, token) as cart:  # the cart is left as it was
+            assert (await cart.get("/cart")).json()["total_items"] == 3
+
+
+async def test_a_lost_reserve_reply_is_retried_without_taking_stock_twice(
+    apart: Apart, shopper: Shopper
+) -> None:
+    product = await make_product(apart, stock=10)
+    await _fill(shopper, product, 4)
+    lost: list[str] = []
+
+    async def lose_first_reply(request: httpx.Request) -> httpx.Response | None:
+        if request.url.path == RESERVE_PATH and not lost:
+            await apart.to_products.inner.handle_async_request(request)  # applied there...
+            lost.append(request.url.path)
+            raise httpx.ReadTimeout("reply lost", request=request)  # ...but never heard back
+        return None
+
+    apart.to_products.fault = lose_first_reply
+    reply = await _checkout(shopper)
+    assert reply.status_code == 201, reply.text
+    assert apart.to_products.paths().count(f"POST {RESERVE_PATH}") == 2
+    assert await stock_of(apart, product["id"]) == 6
+
+
+async def test_a_reserve_that_never_answers_is_503_and_leaks_no_stock(
+    apart: Apart, shopper: Shopper
+) -> None:
+    product = await make_product(apart, stock=10)
+    await _fill(shopper, product, 4)
+
+    async def lose_every_reserve_reply(request: httpx.Request) -> httpx.Response | None:
+        if request.url.path == RESERVE_PATH:
+            await apart.to_products.inner.handle_async_request(request)
+            raise httpx.ReadTimeout("reply lost", request=request)
+        return None
+
+    apart.to_products.fault = lose_every_reserve_reply
+    reply = await _checkout(shopper)
+    assert reply.status_code == 503 and reply.json()["code"] == "upstream_unavailable"
+    assert await stock_of(apart, product["id"]) == 10
+    assert (await shopper.orders.get("/orders")).json()["total"] == 0
+    apart.to_products.fault = None
+    retry = await _checkout(shopper)  # the customer tries again: a new order, stock taken once
+    assert retry.status_code == 201, retry.text
+    assert await stock_of(apart, product["id"]) == 6
+
+
+async def test_a_cart_service_answering_500_is_503(apart: Apart, shopper: Shopper) -> None:
+    async def boom(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(500, json={"detail": "KeyError in cart_repo.py", "code": "x"})
+
+    apart.to_cart.fault = boom
+    reply = await _checkout(shopper)
+    assert reply.status_code == 503 and reply.json()["code"] == "upstream_unavailable"
+    assert "cart_repo" not in reply.text
+
+
+async def test_the_stock_client_maps_every_refusal_back(apart: Apart) -> None:
+    product = await make_product(apart, stock=2)
+    async with httpx.AsyncClient(mounts={PRODUCTS_URL: apart.to_products}) as http:
+        upstream = Upstream("products", PRODUCTS_URL, http, timeout=2.0, retries=2)
+        stock = HttpStockClient(upstream, ServiceToken(CODEC, "orders"))
+        with pytest.raises(InsufficientStock) as short:
+            await stock.reserve(new_id(), [StockLine(product["id"], 3)])
+        assert short.value.product_ids == [product["id"]]
+        reservation = new_id()
+        await stock.reserve(reservation, [StockLine(product["id"], 1)])
+        with pytest.raises(ReservationMismatch):
+            await stock.reserve(reservation, [StockLine(product["id"], 2)])
+        await stock.release(reservation)
+        await stock.release(reservation)
+        with pytest.raises(ReservationReleased):
+            await stock.reserve(reservation, [StockLine(product["id"], 1)])
+    assert await stock_of(apart, product["id"]) == 2
