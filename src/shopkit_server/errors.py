@@ -90,6 +90,9 @@ class StoreUnavailable(ShopError):
     detail = "The database did not answer."
 
 
+INTERNAL_ERROR_BODY = {"detail": "Internal server error.", "code": "internal_error"}
+
+
 def _error_body(detail: object, code: str) -> dict[str, object]:
     return {"detail": detail, "code": code}
 

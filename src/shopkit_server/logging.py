@@ -7,6 +7,7 @@ duration in milliseconds.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
@@ -16,11 +17,15 @@ import uuid
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shopkit_server.errors import INTERNAL_ERROR_BODY
+
 REQUEST_ID_HEADER = "x-request-id"
 # Ids we accept from callers: short and printable, so a client cannot inject log lines.
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
 access_log = structlog.get_logger("shopkit.access")
+error_log = structlog.get_logger("shopkit.errors")
+_INTERNAL_ERROR = json.dumps(INTERNAL_ERROR_BODY).encode()
 
 
 def configure_logging(level: str = "info", json: bool | None = None) -> None:
@@ -84,12 +89,14 @@ class RequestLogMiddleware:
         request_id = _incoming_request_id(scope) or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
+        response_started = False
         started = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status = message["status"]
+                response_started = True
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
                 message["headers"] = headers
@@ -98,6 +105,20 @@ class RequestLogMiddleware:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Answered here rather than by Starlette's outermost handler, so the 500 still
+            # carries the request id and the traceback is logged under it.
+            error_log.exception("unhandled_error")
+            if response_started:
+                raise
+            await send_with_id(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            await send_with_id({"type": "http.response.body", "body": _INTERNAL_ERROR})
         finally:
             access_log.info(
                 "request",

@@ -1,0 +1,143 @@
+"""The catalog read cache: fast repeats, never stale after a write through this process."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from shopkit_server.clock import utc_now
+from shopkit_server.products.models import ProductChanges, StockLine
+from shopkit_server.products.service import ProductService
+from shopkit_server.read_cache import CatalogReadCache
+from tests.conftest import UserSession
+from tests.server.products.conftest import Catalog
+
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
+
+def _cache(app: FastAPI) -> CatalogReadCache:
+    stack = app.middleware_stack
+    while stack is not None and not isinstance(stack, CatalogReadCache):
+        stack = getattr(stack, "app", None)
+    assert isinstance(stack, CatalogReadCache), "the cache middleware is not mounted"
+    return stack
+
+
+async def test_a_repeated_read_is_served_from_the_cache(
+    app: FastAPI, client: httpx.AsyncClient, catalog: Catalog, service: ProductService
+) -> None:
+    first = await client.get("/products", params={"sort": "price_asc"})
+    calls = 0
+    original = service.list_products
+
+    async def counting(*args: object, **kwargs: object) -> object:
+        nonlocal calls
+        calls += 1
+        return await original(*args, **kwargs)  # type: ignore[arg-type]
+
+    service.list_products = counting  # type: ignore[method-assign]
+    second = await client.get("/products", params={"sort": "price_asc"})
+    assert calls == 0  # no service call: the bytes came from the cache
+    assert second.content == first.content
+    assert second.headers["content-type"] == "application/json"
+    assert second.headers["x-request-id"] != first.headers["x-request-id"]
+    other = await client.get("/products", params={"sort": "price_desc"})
+    assert calls == 1 and other.json()["items"][0]["name"] == "Smartphone"
+
+
+async def test_every_kind_of_catalog_write_invalidates(
+    client: httpx.AsyncClient, catalog: Catalog, service: ProductService, admin: UserSession
+) -> None:
+    pid = catalog.id("Wireless Headphones")
+    assert (await client.get(f"/products/{pid}")).json()["price"] == 99.99
+    assert (await admin.client.patch(f"/products/{pid}", json={"price": 89.99})).status_code == 200
+    assert (await client.get(f"/products/{pid}")).json()["price"] == 89.99
+
+    await service.reserve_stock("order-1", [StockLine(product_id=pid, quantity=2)])
+    assert (await client.get(f"/products/{pid}")).json()["stock"] == 3
+    await service.release_stock("order-1")
+    assert (await client.get(f"/products/{pid}")).json()["stock"] == 5
+
+    assert (await admin.client.delete(f"/products/{pid}")).status_code == 204
+    assert (await client.get(f"/products/{pid}")).status_code == 404
+
+    before = await client.get("/categories")
+    created = await admin.client.post("/categories", json={"name": "Garden"})
+    assert created.status_code == 201
+    after = await client.get("/categories")
+    assert len(after.json()) == len(before.json()) + 1
+
+
+async def test_a_read_racing_a_write_is_not_kept_stale(
+    client: httpx.AsyncClient, catalog: Catalog, service: ProductService, admin: UserSession
+) -> None:
+    pid = catalog.id("Smartphone")
+    original = service.get_product
+
+    async def slow_read(*args: object, **kwargs: object) -> object:
+        product = await original(*args, **kwargs)  # type: ignore[arg-type]
+        await asyncio.sleep(0.05)  # the write below commits while this read is in flight
+        return product
+
+    service.get_product = slow_read  # type: ignore[method-assign]
+    stale, _ = await asyncio.gather(
+        client.get(f"/products/{pid}"),
+        admin.client.patch(f"/products/{pid}", json={"stock": 42}),
+    )
+    assert stale.json()["stock"] == 10
+    service.get_product = original  # type: ignore[method-assign]
+    assert (await client.get(f"/products/{pid}")).json()["stock"] == 42
+
+
+async def test_admin_reads_and_bad_tokens_bypass_the_cache(
+    client: httpx.AsyncClient, catalog: Catalog, customer: UserSession, admin: UserSession
+) -> None:
+    pid = catalog.id("Old Radio")  # inactive
+    assert (await admin.client.get(f"/products/{pid}?include_inactive=true")).status_code == 200
+    assert (await client.get(f"/products/{pid}?include_inactive=true")).status_code == 401
+    assert (await customer.client.get(f"/products/{pid}?include_inactive=true")).status_code == 403
+    url = "/products?page_size=3"
+    assert (await client.get(url)).status_code == 200  # now cached
+    bad = await client.get(url, headers={"Authorization": "Bearer not-a-token"})
+    assert bad.status_code == 401
+    refresh_as_access = await client.get(
+        url, headers={"Authorization": f"Bearer {customer.refresh_token}"}
+    )
+    assert refresh_as_access.status_code == 401
+    good = await customer.client.get(url)
+    assert good.status_code == 200
+
+
+async def test_only_successes_are_kept_and_the_size_is_bounded(
+    app: FastAPI, client: httpx.AsyncClient, catalog: Catalog
+) -> None:
+    cache = _cache(app)
+    cache.max_entries = 3
+    assert (await client.get("/products/ffffffffffffffffffffffff")).status_code == 404
+    assert (await client.get("/products?page=0")).status_code == 422
+    assert len(cache._entries) == 0
+    for size in range(1, 6):
+        assert (await client.get(f"/products?page_size={size}")).status_code == 200
+    assert len(cache._entries) == 3
+    assert [key[1] for key in cache._entries] == [b"page_size=3", b"page_size=4", b"page_size=5"]
+
+
+async def test_entries_expire_after_the_ttl(
+    app: FastAPI, client: httpx.AsyncClient, catalog: Catalog, service: ProductService,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import shopkit_server.read_cache as read_cache
+
+    clock = [1000.0]
+    monkeypatch.setattr(read_cache.time, "monotonic", lambda: clock[0])
+    pid = catalog.id("Television")
+    assert (await client.get(f"/products/{pid}")).json()["stock"] == 2
+    # A write the cache cannot see (another process sharing the store): straight to the store.
+    await service.products.update(pid, ProductChanges(stock=9), utc_now())
+    assert (await client.get(f"/products/{pid}")).json()["stock"] == 2  # within the TTL
+    clock[0] += _cache(app).ttl + 0.01
+    assert (await client.get(f"/products/{pid}")).json()["stock"] == 9
+
