@@ -128,19 +128,17 @@ class AsyncProducts(AsyncAPIResource):
         is_featured: bool | NotGiven = NOT_GIVEN,
     ) -> Product:
         """Add a product (admins). ``category`` must name an existing category."""
-        body = strip_not_given(
-            {
-                "name": name,
-                "price": money(price, "price"),
-                "category": category,
-                "sku": sku,
-                "description": description,
-                "tags": list(tags) if not isinstance(tags, NotGiven) else tags,
-                "image_url": image_url,
-                "stock": stock,
-                "is_active": is_active,
-                "is_featured": is_featured,
-            }
+        body = _product_body(
+            name=name,
+            price=price,
+            category=category,
+            sku=sku,
+            description=description,
+            tags=tags,
+            image_url=image_url,
+            stock=stock,
+            is_active=is_active,
+            is_featured=is_featured,
         )
         response = await self._client.request("POST", "/products", json=body)
         product: Product = self._client.parse(Product, response)
@@ -172,19 +170,17 @@ class AsyncProducts(AsyncAPIResource):
         is_featured: bool | NotGiven = NOT_GIVEN,
     ) -> Product:
         """Change only the fields given (admins); ``is_active=True`` revives a deleted product."""
-        body = strip_not_given(
-            {
-                "name": name,
-                "price": price if isinstance(price, NotGiven) else money(price, "price"),
-                "category": category,
-                "sku": sku,
-                "description": description,
-                "tags": list(tags) if not isinstance(tags, NotGiven) else tags,
-                "image_url": image_url,
-                "stock": stock,
-                "is_active": is_active,
-                "is_featured": is_featured,
-            }
+        body = _product_body(
+            name=name,
+            price=price,
+            category=category,
+            sku=sku,
+            description=description,
+            tags=tags,
+            image_url=image_url,
+            stock=stock,
+            is_active=is_active,
+            is_featured=is_featured,
         )
         response = await self._client.request(
             "PATCH", f"/products/{segment(product_id)}", json=body
@@ -230,6 +226,16 @@ def _filters(
             "include_inactive": include_inactive,
         }
     )
+
+
+def _product_body(**fields: Any) -> dict[str, Any]:
+    """The JSON body of a create or update: only the fields given, money exact, tags a list."""
+    body = strip_not_given(fields)
+    if "price" in body:
+        body["price"] = money(body["price"], "price")
+    if "tags" in body:
+        body["tags"] = list(body["tags"])
+    return body
 
 
 def _row(row: ProductInput | Mapping[str, Any]) -> dict[str, Any]:
