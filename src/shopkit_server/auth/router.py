@@ -21,8 +21,9 @@ from shopkit_server.deps import AdminUser, Context, CurrentUser
 from shopkit_server.errors import NotFound
 from shopkit_server.ids import is_valid_id
 from shopkit_server.pagination import Page, PageQuery
+from shopkit_server.routing import ShopRoute
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"], route_class=ShopRoute)
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED)

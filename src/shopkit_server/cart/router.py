@@ -6,8 +6,9 @@ from fastapi import APIRouter, Response, status
 
 from shopkit_server.cart.schemas import AddItemRequest, CartOut, SetQuantityRequest
 from shopkit_server.deps import Context, CurrentUser
+from shopkit_server.routing import ShopRoute
 
-router = APIRouter(prefix="/cart", tags=["cart"])
+router = APIRouter(prefix="/cart", tags=["cart"], route_class=ShopRoute)
 
 
 @router.get("", response_model=CartOut)

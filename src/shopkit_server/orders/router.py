@@ -10,8 +10,9 @@ from shopkit_server.deps import AdminUser, Context, CurrentUser
 from shopkit_server.orders.models import OrderStatus
 from shopkit_server.orders.schemas import CheckoutRequest, OrderOut, StatusChangeRequest
 from shopkit_server.pagination import Page, PageQuery
+from shopkit_server.routing import ShopRoute
 
-router = APIRouter(prefix="/orders", tags=["orders"])
+router = APIRouter(prefix="/orders", tags=["orders"], route_class=ShopRoute)
 
 IdempotencyKey = Annotated[
     str | None,

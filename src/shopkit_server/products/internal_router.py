@@ -18,11 +18,14 @@ from shopkit_server.deps import Context, ServiceCaller
 from shopkit_server.products.errors import InsufficientStock
 from shopkit_server.products.models import StockLine
 from shopkit_server.products.schemas import ProductOut
+from shopkit_server.routing import ShopRoute
 
 MAX_LOOKUP_IDS = 500
 MAX_RESERVATION_LINES = 500
 
-router = APIRouter(prefix="/internal", tags=["internal"], include_in_schema=False)
+router = APIRouter(
+    prefix="/internal", tags=["internal"], include_in_schema=False, route_class=ShopRoute
+)
 
 ReservationId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 

@@ -36,11 +36,12 @@ from shopkit_server.products.schemas import (
     parse_bulk_rows,
     to_domain_sort,
 )
+from shopkit_server.routing import ShopRoute
 
 MAX_TAG_FILTERS = 10
 
-_products = APIRouter(prefix="/products", tags=["products"])
-_categories = APIRouter(prefix="/categories", tags=["categories"])
+_products = APIRouter(prefix="/products", tags=["products"], route_class=ShopRoute)
+_categories = APIRouter(prefix="/categories", tags=["categories"], route_class=ShopRoute)
 
 ProductPage = Page[ProductOut]
 _flat = TypeAdapter(list[CategoryOut])
