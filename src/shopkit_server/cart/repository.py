@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
 from shopkit_server.cart.models import Cart, CartItem
+from shopkit_server.products.models import StockLine
 
 
 class CartRepository(Protocol):
@@ -38,4 +40,11 @@ class CartRepository(Protocol):
 
     async def clear(self, user_id: str) -> None:
         """Empty the cart."""
+        ...
+
+    async def remove_ordered(
+        self, user_id: str, lines: Sequence[StockLine], *, now: datetime
+    ) -> None:
+        """Take what an order took out of the cart: subtract each line's quantity, dropping
+        lines that reach zero. Units added while the checkout ran stay in the cart."""
         ...

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from shopkit_server.cart.schemas import AddItemRequest, CartOut, SetQuantityRequest
+from shopkit_server.cart.schemas import (
+    AddItemRequest,
+    CartOut,
+    RemoveOrderedRequest,
+    SetQuantityRequest,
+)
 from shopkit_server.deps import Context, CurrentUser
+from shopkit_server.products.models import StockLine
 from shopkit_server.routing import ShopRoute
 
 router = APIRouter(prefix="/cart", tags=["cart"], route_class=ShopRoute)
@@ -40,6 +46,19 @@ async def set_quantity(
 async def remove_item(product_id: str, ctx: Context, user: CurrentUser) -> CartOut:
     """Remove a line (removing one that is not there is fine)."""
     return CartOut.of(await ctx.cart.remove_item(user.id, product_id))
+
+
+@router.post(
+    "/remove-ordered",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    include_in_schema=False,  # the order service's call (with the user's token), not an app's
+)
+async def remove_ordered(body: RemoveOrderedRequest, ctx: Context, user: CurrentUser) -> Response:
+    """Subtract an order's quantities from the caller's cart; lines added since are kept."""
+    lines = [StockLine(product_id=i.product_id, quantity=i.quantity) for i in body.items]
+    await ctx.cart.remove_ordered(user.id, lines)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.delete("", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)

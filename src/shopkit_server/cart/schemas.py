@@ -24,6 +24,15 @@ class SetQuantityRequest(_Strict):
     quantity: Annotated[int, Field(ge=0, le=MAX_LINE_QUANTITY, description="0 removes the line")]
 
 
+class OrderedLine(_Strict):
+    product_id: Annotated[str, Field(min_length=1, max_length=64)]
+    quantity: Annotated[int, Field(ge=1, le=MAX_LINE_QUANTITY)]
+
+
+class RemoveOrderedRequest(_Strict):
+    items: Annotated[list[OrderedLine], Field(max_length=500)]
+
+
 class CartItemOut(BaseModel):
     product_id: str
     name: str

@@ -8,6 +8,7 @@ longer sells are flagged ``available=False`` instead of silently vanishing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from shopkit_server.cart.clients import ProductsClient
@@ -17,6 +18,7 @@ from shopkit_server.cart.repository import CartRepository
 from shopkit_server.clock import utc_now
 from shopkit_server.ids import is_valid_id
 from shopkit_server.products.errors import InsufficientStock, ProductNotFound
+from shopkit_server.products.models import StockLine
 
 
 class CartService:
@@ -83,6 +85,10 @@ class CartService:
 
     async def clear(self, user_id: str) -> None:
         await self.carts.clear(user_id)
+
+    async def remove_ordered(self, user_id: str, lines: Sequence[StockLine]) -> None:
+        """Take an order's lines out of the cart, keeping anything added meanwhile."""
+        await self.carts.remove_ordered(user_id, lines, now=utc_now())
 
     async def _refresh(self, cart: Cart) -> Cart:
         if not cart.items:

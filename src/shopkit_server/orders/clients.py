@@ -23,8 +23,9 @@ class CartClient(Protocol):
         """The user's cart (lines and quantities; checkout re-reads prices itself)."""
         ...
 
-    async def clear_cart(self, user: Principal) -> None:
-        """Empty the user's cart."""
+    async def remove_ordered(self, user: Principal, lines: Sequence[StockLine]) -> None:
+        """Take what an order took out of the user's cart (subtracting quantities), so a line
+        added while the checkout ran is kept rather than cleared with the rest."""
         ...
 
 
@@ -46,8 +47,8 @@ class InProcessCartClient:
     async def get_cart(self, user: Principal) -> Cart:
         return await self._cart.get_stored_cart(user.id)
 
-    async def clear_cart(self, user: Principal) -> None:
-        await self._cart.clear(user.id)
+    async def remove_ordered(self, user: Principal, lines: Sequence[StockLine]) -> None:
+        await self._cart.remove_ordered(user.id, lines)
 
 
 class InProcessStockClient:

@@ -3,7 +3,7 @@
 Each peer answer is mapped back to the error the in-process client would raise
 (``InsufficientStock`` with its product ids, ``ReservationReleased`` ...); anything the order
 service cannot map is ``UpstreamUnavailable`` (503), never a 500 and never the peer's body.
-Every call here is safe to retry: reads, clearing a cart, and stock calls keyed by the
+Every call here but removing ordered lines is safe to retry: reads, and stock calls keyed by the
 reservation id (the order id), which the product service applies at most once.
 """
 
@@ -85,9 +85,12 @@ class HttpCartClient:
         ]
         return Cart(items=items, updated_at=wire.updated_at)
 
-    async def clear_cart(self, user: Principal) -> None:
+    async def remove_ordered(self, user: Principal, lines: Sequence[StockLine]) -> None:
+        # Not idempotent (it subtracts), so never retried: a lost reply leaves units in the
+        # cart, which the checkout logs; taking them twice would be worse.
+        body = {"items": [{"product_id": x.product_id, "quantity": x.quantity} for x in lines]}
         reply = await self._upstream.request(
-            "DELETE", "/cart", idempotent=True, headers=_bearer(user)
+            "POST", "/cart/remove-ordered", idempotent=False, json=body, headers=_bearer(user)
         )
         self._check(reply, 204)
 

@@ -235,7 +235,9 @@ class OrderService:
                 raise
             order = stored
         try:
-            await self.cart.clear_cart(user)
+            await self.cart.remove_ordered(
+                user, [StockLine(i.product_id, i.quantity) for i in order.items]
+            )
         except Exception:
             # The order is stored and its stock taken; failing now would invite a retry that
             # orders twice. A cart left full is the lesser harm.

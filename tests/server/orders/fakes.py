@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
+
 from shopkit_server.cart.models import Cart, CartItem
 from shopkit_server.deps import Principal
 from shopkit_server.ids import new_id
-from shopkit_server.products.models import Product
+from shopkit_server.products.models import Product, StockLine
 from shopkit_server.security import Role
 
 
@@ -30,7 +33,16 @@ class FakeCart:
     async def get_cart(self, user: Principal) -> Cart:
         return self.carts.get(user.id, Cart())
 
-    async def clear_cart(self, user: Principal) -> None:
+    async def remove_ordered(self, user: Principal, lines: Sequence[StockLine]) -> None:
         if self.fail_clear:
             raise ConnectionError("cart service unreachable")
-        self.carts.pop(user.id, None)
+        taken = {line.product_id: line.quantity for line in lines}
+        kept = [
+            replace(item, quantity=item.quantity - taken.get(item.product_id, 0))
+            for item in self.carts.get(user.id, Cart()).items
+        ]
+        remaining = [item for item in kept if item.quantity > 0]
+        if remaining:
+            self.carts[user.id] = Cart(items=remaining)
+        else:
+            self.carts.pop(user.id, None)

@@ -8,6 +8,7 @@ lost race into a duplicate-key error, and the add simply tries again).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from pymongo.errors import DuplicateKeyError as MongoDuplicateKey
 
 from shopkit_server.cart.models import Cart, CartItem, LineLimitExceeded
 from shopkit_server.errors import Conflict
+from shopkit_server.products.models import StockLine
 from shopkit_server.store.mongo.db import (
     Document,
     MongoDatabase,
@@ -25,6 +27,9 @@ from shopkit_server.store.mongo.db import (
 
 # Each round loses only to a concurrent change of the same line; a few rounds always settle it.
 _ADD_ATTEMPTS = 8
+
+
+_REMOVE_ATTEMPTS = 5
 
 
 async def ensure_indexes(db: MongoDatabase) -> None:
@@ -150,3 +155,33 @@ class MongoCartRepository:
 
     async def clear(self, user_id: str) -> None:
         await self._carts.delete_one({"user_id": user_id})
+
+    async def remove_ordered(
+        self, user_id: str, lines: Sequence[StockLine], *, now: datetime
+    ) -> None:
+        for line in lines:
+            # Subtract if more remains, else pull the line; a concurrent add between the two
+            # single-document updates makes both miss, so try again (each try is atomic).
+            for _ in range(_REMOVE_ATTEMPTS):
+                match = {"product_id": line.product_id, "quantity": {"$gt": line.quantity}}
+                less = await self._carts.update_one(
+                    {"user_id": user_id, "items": {"$elemMatch": match}},
+                    {"$inc": {"items.$.quantity": -line.quantity}, "$set": {"updated_at": now}},
+                )
+                if less.modified_count:
+                    break
+                pulled = await self._carts.update_one(
+                    {"user_id": user_id, "items.product_id": line.product_id},
+                    {
+                        "$pull": {
+                            "items": {
+                                "product_id": line.product_id,
+                                "quantity": {"$lte": line.quantity},
+                            }
+                        },
+                        "$set": {"updated_at": now},
+                    },
+                )
+                if pulled.matched_count == 0 or pulled.modified_count:
+                    break
+        await self._carts.delete_one({"user_id": user_id, "items": {"$size": 0}})

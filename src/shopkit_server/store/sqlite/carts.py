@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import aiosqlite
 
 from shopkit_server.cart.models import Cart, CartItem, LineLimitExceeded
 from shopkit_server.money import from_cents, to_cents
+from shopkit_server.products.models import StockLine
 from shopkit_server.store.sqlite.db import Database, from_db_time, to_db_time
 
 SCHEMA: tuple[str, ...] = (
@@ -135,3 +137,26 @@ class SqliteCartRepository:
     async def clear(self, user_id: str) -> None:
         async with self._db.write() as conn:
             await conn.execute("DELETE FROM carts WHERE user_id = ?", (user_id,))
+
+    async def remove_ordered(
+        self, user_id: str, lines: Sequence[StockLine], *, now: datetime
+    ) -> None:
+        async with self._db.write() as conn:
+            for line in lines:
+                await conn.execute(
+                    "DELETE FROM cart_items WHERE user_id = ? AND product_id = ? AND quantity <= ?",
+                    (user_id, line.product_id, line.quantity),
+                )
+                await conn.execute(
+                    "UPDATE cart_items SET quantity = quantity - ? "
+                    "WHERE user_id = ? AND product_id = ?",
+                    (line.quantity, user_id, line.product_id),
+                )
+            await conn.execute(
+                "DELETE FROM carts WHERE user_id = ? AND NOT EXISTS "
+                "(SELECT 1 FROM cart_items WHERE user_id = ?)",
+                (user_id, user_id),
+            )
+            await conn.execute(
+                "UPDATE carts SET updated_at = ? WHERE user_id = ?", (to_db_time(now), user_id)
+            )
