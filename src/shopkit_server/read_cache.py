@@ -36,12 +36,22 @@ class CatalogReadCache:
     """Pure ASGI middleware in front of the product routes."""
 
     def __init__(
-        self, app: ASGIApp, *, prefixes: tuple[str, ...], ttl: float, max_entries: int = 1024
+        self,
+        app: ASGIApp,
+        *,
+        prefixes: tuple[str, ...],
+        ttl: float,
+        max_entries: int = 1024,
+        max_bytes: int = 32 * 1024 * 1024,
     ) -> None:
         self.app = app
         self.prefixes = prefixes
         self.ttl = ttl
         self.max_entries = max_entries
+        # Bodies are kept in memory: bound their total, so query strings crafted to miss the
+        # cache (junk parameters, page_size=100) cannot grow the process without limit.
+        self.max_bytes = max_bytes
+        self._bytes = 0
         self._entries: OrderedDict[tuple[str, bytes], _Entry] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -93,11 +103,17 @@ class CatalogReadCache:
             await send(message)
 
         await self.app(scope, receive, capture)
-        if status == 200 and complete:
-            self._entries[key] = _Entry(version, now, headers, b"".join(chunks))
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+        body = b"".join(chunks)
+        if status != 200 or not complete or len(body) > self.max_bytes // 16:
+            return
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self._bytes -= len(old.body)
+        self._entries[key] = _Entry(version, now, headers, body)
+        self._bytes += len(body)
+        while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
+            _, evicted = self._entries.popitem(last=False)
+            self._bytes -= len(evicted.body)
 
     @staticmethod
     def _token_acceptable(scope: Scope, ctx: object) -> bool:

@@ -125,8 +125,32 @@ async def test_only_successes_are_kept_and_the_size_is_bounded(
     assert [key[1] for key in cache._entries] == [b"page_size=3", b"page_size=4", b"page_size=5"]
 
 
+async def test_the_cache_is_bounded_in_bytes(
+    app: FastAPI, client: httpx.AsyncClient, catalog: Catalog
+) -> None:
+    cache = _cache(app)
+    page = await client.get("/products?page_size=100&probe=0")
+    size = len(page.content)
+    cache._entries.clear()
+    cache._bytes = 0
+    cache.max_bytes = size * 16 * 3 // 2  # room for about 24 pages; none above 1/16 of it
+    for index in range(60):
+        assert (await client.get(f"/products?page_size=100&junk={index}")).status_code == 200
+    assert cache._bytes <= cache.max_bytes
+    assert cache._bytes == sum(len(entry.body) for entry in cache._entries.values())
+    assert 0 < len(cache._entries) < 60
+    cache.max_bytes = size * 8  # now one page is over 1/16 of the budget: not kept at all
+    cache._entries.clear()
+    cache._bytes = 0
+    await client.get("/products?page_size=100&big=1")
+    assert len(cache._entries) == 0
+
+
 async def test_entries_expire_after_the_ttl(
-    app: FastAPI, client: httpx.AsyncClient, catalog: Catalog, service: ProductService,
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    catalog: Catalog,
+    service: ProductService,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import shopkit_server.read_cache as read_cache
@@ -140,4 +164,3 @@ async def test_entries_expire_after_the_ttl(
     assert (await client.get(f"/products/{pid}")).json()["stock"] == 2  # within the TTL
     clock[0] += _cache(app).ttl + 0.01
     assert (await client.get(f"/products/{pid}")).json()["stock"] == 9
-
