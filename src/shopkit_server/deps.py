@@ -64,8 +64,17 @@ async def optional_user(
     return await current_user(ctx, credentials)
 
 
-async def admin_user(user: Annotated[Principal, Depends(current_user)]) -> Principal:
+async def admin_user(user: Annotated[Principal, Depends(current_user)], ctx: Context) -> Principal:
+    """An admin, as the token says *and* as the account is now.
+
+    Customer requests trust the token alone (validated locally, no database trip). Admin powers
+    are checked against the live account, so an admin who was demoted or disabled cannot use a
+    still-valid access token to act as one (say, to disable the admin who demoted them).
+    """
     if not user.is_admin:
+        raise PermissionDenied("Admins only.")
+    account = await ctx.store.users.get(user.id)
+    if account is None or not account.is_active or account.role is not Role.ADMIN:
         raise PermissionDenied("Admins only.")
     return user
 

@@ -62,6 +62,7 @@ class Apart:
     orders: FastAPI
     to_products: Tap  # what the cart and order services send to the product service
     to_cart: Tap  # what the order service sends to the cart service
+    admin_token: str  # an access token of a real admin account in the shared store
 
     def client(
         self, app: FastAPI, token: str | None = None, *, expect_500: bool = False
@@ -105,14 +106,22 @@ async def services_apart(
             [ServiceName.ORDERS], peer_settings, store=orders_store or store, http=orders_http
         )
         await stack.enter_async_context(LifespanManager(orders))
-        yield Apart(products, cart, orders, to_products, to_cart)
+        # Admin powers are checked against the live account, so the admin must really exist.
+        admin = await products.state.ctx.auth.create_user(
+            email=f"admin-{uuid.uuid4().hex[:8]}@example.com",
+            password="admin password",
+            name="Admin",
+            role=Role.ADMIN,
+        )
+        admin_token = user_token(Role.ADMIN, admin.id)
+        yield Apart(products, cart, orders, to_products, to_cart, admin_token)
 
 
 async def make_product(
     apart: Apart, *, stock: int = 10, price: str = "19.99", active: bool = True
 ) -> dict[str, Any]:
     """A product created through the product service's admin API."""
-    async with apart.client(apart.products, user_token(Role.ADMIN)) as admin:
+    async with apart.client(apart.products, apart.admin_token) as admin:
         category = f"Cat {uuid.uuid4().hex[:8]}"
         reply = await admin.post("/categories", json={"name": category})
         assert reply.status_code == 201, reply.text
@@ -132,7 +141,7 @@ async def make_product(
 
 
 async def stock_of(apart: Apart, product_id: str) -> int:
-    async with apart.client(apart.products, user_token(Role.ADMIN)) as admin:
+    async with apart.client(apart.products, apart.admin_token) as admin:
         reply = await admin.get(f"/products/{product_id}", params={"include_inactive": "true"})
         assert reply.status_code == 200, reply.text
         return int(reply.json()["stock"])

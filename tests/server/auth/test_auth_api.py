@@ -334,7 +334,9 @@ def _claims(user: UserSession, **over: object) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-async def test_forged_tokens_are_refused(customer: UserSession, client: httpx.AsyncClient) -> None:
+async def test_forged_tokens_are_refused(
+    customer: UserSession, admin: UserSession, client: httpx.AsyncClient
+) -> None:
     real_header, _payload, real_sig = customer.access_token.split(".")
     forged = {
         "alg-none": f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(_claims(customer))}.",
@@ -361,10 +363,16 @@ async def test_forged_tokens_are_refused(customer: UserSession, client: httpx.As
         reply = await client.get("/auth/users", headers={"Authorization": f"Bearer {token}"})
         assert reply.status_code == 401, name
         assert reply.headers["www-authenticate"] == "Bearer", name
-    # The control: a correctly signed admin token is accepted, so the refusals above are real.
-    good = jwt.encode(_claims(customer), TEST_SECRET, algorithm="HS256")
+    # The control: a correctly signed token of a real admin is accepted, so the refusals above
+    # are real; the same claims for a customer's account are not (admin powers are re-checked).
+    good = jwt.encode(_claims(admin), TEST_SECRET, algorithm="HS256")
     reply = await client.get("/auth/users", headers={"Authorization": f"Bearer {good}"})
     assert reply.status_code == 200
+    signed_for_customer = jwt.encode(_claims(customer), TEST_SECRET, algorithm="HS256")
+    reply = await client.get(
+        "/auth/users", headers={"Authorization": f"Bearer {signed_for_customer}"}
+    )
+    assert reply.status_code == 403
 
 
 async def test_password_hash_never_in_any_response(
@@ -383,3 +391,22 @@ async def test_password_hash_never_in_any_response(
         assert reply.status_code == 200
         assert "password" not in reply.text
         assert "$2b$" not in reply.text
+
+
+async def test_a_demoted_or_disabled_admin_loses_admin_powers_at_once(
+    make_user: MakeUser, admin: UserSession
+) -> None:
+    other = await make_user(role=Role.ADMIN, email="second-admin@example.com")
+    assert (await other.client.get("/auth/users")).status_code == 200
+    demoted = await admin.client.patch(f"/auth/users/{other.id}", json={"role": "customer"})
+    assert demoted.status_code == 200
+    # The demoted admin's access token still says "admin", but the account no longer is.
+    assert (await other.client.get("/auth/users")).status_code == 403
+    reply = await other.client.patch(f"/auth/users/{admin.id}", json={"is_active": False})
+    assert reply.status_code == 403
+    assert (await admin.client.get("/auth/me")).json()["is_active"] is True
+    third = await make_user(role=Role.ADMIN, email="third-admin@example.com")
+    assert (
+        await admin.client.patch(f"/auth/users/{third.id}", json={"is_active": False})
+    ).status_code == 200
+    assert (await third.client.post("/categories", json={"name": "Sneaky"})).status_code == 403

@@ -9,7 +9,6 @@ import httpx
 import pytest
 
 from shopkit_server.ids import new_id
-from shopkit_server.security import Role
 from shopkit_server.settings import Settings
 from shopkit_server.store import Store
 from tests.server.apart import Apart, Fault, make_product, services_apart, user_token
@@ -72,7 +71,7 @@ async def test_a_retired_product_shows_as_unavailable(
 ) -> None:
     product = await make_product(apart)
     assert (await _add(shopper, product["id"])).status_code == 200
-    async with apart.client(apart.products, user_token(Role.ADMIN)) as admin:
+    async with apart.client(apart.products, apart.admin_token) as admin:
         assert (await admin.delete(f"/products/{product['id']}")).status_code == 204
     line = (await shopper.get("/cart")).json()["items"][0]
     assert line["product_id"] == product["id"] and line["available"] is False

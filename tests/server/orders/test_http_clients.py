@@ -18,7 +18,7 @@ from shopkit_server.products.errors import (
     ReservationReleased,
 )
 from shopkit_server.products.models import StockLine
-from shopkit_server.security import Role, TokenType
+from shopkit_server.security import TokenType
 from shopkit_server.settings import Settings
 from shopkit_server.store import Store
 from shopkit_server.upstream import ServiceToken, Upstream
@@ -98,7 +98,7 @@ async def test_insufficient_stock_over_http_names_the_product(
 ) -> None:
     product = await make_product(apart, stock=5)
     await _fill(shopper, product, 3)
-    async with apart.client(apart.products, user_token(Role.ADMIN)) as admin:
+    async with apart.client(apart.products, apart.admin_token) as admin:
         assert (
             await admin.patch(f"/products/{product['id']}", json={"stock": 2})
         ).status_code == 200
