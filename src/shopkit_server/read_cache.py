@@ -18,10 +18,11 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shopkit_server.security import InvalidToken, TokenType
+from shopkit_server.security import InvalidToken, Role, TokenType
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class CatalogReadCache:
             scope["type"] != "http"
             or scope["method"] != "GET"
             or not scope["path"].startswith(self.prefixes)
-            or b"include_inactive" in scope["query_string"]
+            or _asks_for_inactive(scope["query_string"])
         ):
             await self.app(scope, receive, send)
             return
@@ -117,13 +118,25 @@ class CatalogReadCache:
 
     @staticmethod
     def _token_acceptable(scope: Scope, ctx: object) -> bool:
+        """No token, or a valid customer access token; admins always go through the app."""
         for name, value in scope["headers"]:
             if name == b"authorization":
                 scheme, _, token = value.decode("latin-1").partition(" ")
                 if scheme.lower() != "bearer":
                     return False
                 try:
-                    ctx.tokens.decode(token.strip(), TokenType.ACCESS)  # type: ignore[attr-defined]
+                    claims = ctx.tokens.decode(token.strip(), TokenType.ACCESS)  # type: ignore[attr-defined]
                 except InvalidToken:
                     return False
+                if claims.role is not Role.CUSTOMER:
+                    return False
         return True
+
+
+def _asks_for_inactive(query_string: bytes) -> bool:
+    """Whether the query names ``include_inactive`` in any spelling (``include%5Finactive``):
+    decided on the decoded names, as the router sees them, never on the raw bytes."""
+    if not query_string:
+        return False
+    names = {name for name, _ in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)}
+    return "include_inactive" in names

@@ -410,3 +410,15 @@ async def test_a_demoted_or_disabled_admin_loses_admin_powers_at_once(
         await admin.client.patch(f"/auth/users/{third.id}", json={"is_active": False})
     ).status_code == 200
     assert (await third.client.post("/categories", json={"name": "Sneaky"})).status_code == 403
+
+
+async def test_a_demoted_admin_token_is_a_customer_token_everywhere(
+    make_user: MakeUser, admin: UserSession, customer: UserSession
+) -> None:
+    other = await make_user(role=Role.ADMIN, email="fourth-admin@example.com")
+    assert (await other.client.get("/orders", params={"all": "true"})).status_code == 200
+    await admin.client.patch(f"/auth/users/{other.id}", json={"role": "customer"})
+    assert (await other.client.get("/orders", params={"all": "true"})).status_code == 403
+    await admin.client.patch(f"/auth/users/{other.id}", json={"is_active": False})
+    reply = await other.client.get("/orders")
+    assert reply.status_code == 403 and reply.json()["code"] == "account_disabled"

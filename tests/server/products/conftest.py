@@ -66,19 +66,32 @@ def service(app: FastAPI) -> ProductService:
 
 async def build_catalog(service: ProductService) -> Catalog:
     catalog = Catalog()
-    tree = [("Electronics", None, 1), ("Audio", "Electronics", 1), ("Phones", "Electronics", 2),
-            ("Kitchen", None, 2), ("Coffee", "Kitchen", 1)]
+    tree = [
+        ("Electronics", None, 1),
+        ("Audio", "Electronics", 1),
+        ("Phones", "Electronics", 2),
+        ("Kitchen", None, 2),
+        ("Coffee", "Kitchen", 1),
+    ]
     for name, parent, order in tree:
         parent_id = catalog.categories[parent].id if parent else None
         catalog.categories[name] = await service.categories.create(
             CategoryDraft(name=name, parent_id=parent_id, sort_order=order)
         )
     for name, category, price, tags, stock, flags in ROWS:
-        catalog.products[name] = await service.create_product(ProductDraft(
-            name=name, category=category, price=Decimal(price), tags=tags, stock=stock,
-            description=DESCRIPTIONS.get(name, ""), is_featured=flags == "featured",
-            is_active=flags != "inactive", sku=name.upper().replace(" ", "-"),
-        ))
+        catalog.products[name] = await service.create_product(
+            ProductDraft(
+                name=name,
+                category=category,
+                price=Decimal(price),
+                tags=tags,
+                stock=stock,
+                description=DESCRIPTIONS.get(name, ""),
+                is_featured=flags == "featured",
+                is_active=flags != "inactive",
+                sku=name.upper().replace(" ", "-"),
+            )
+        )
     return catalog
 
 

@@ -13,8 +13,12 @@ pytestmark = pytest.mark.usefixtures("catalog")
 
 
 def row(sku: str | None, **fields: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"name": f"Item {sku}", "price": "10.00", "category": "Kitchen",
-                            **fields}
+    body: dict[str, Any] = {
+        "name": f"Item {sku}",
+        "price": "10.00",
+        "category": "Kitchen",
+        **fields,
+    }
     if sku is not None:
         body["sku"] = sku
     return body
@@ -29,15 +33,15 @@ async def test_mixed_rows_are_reported_one_by_one(
     admin: UserSession, client: httpx.AsyncClient
 ) -> None:
     rows: list[Any] = [
-        row("K-1", stock=3, tags=["New"]),                       # 0 created
-        row("K-2", price="10.001"),                              # 1 bad price
+        row("K-1", stock=3, tags=["New"]),  # 0 created
+        row("K-2", price="10.001"),  # 1 bad price
         row("SMARTPHONE", name="Smartphone 2", price="649.00"),  # 2 updates an existing sku
-        row("K-3", category="Garden"),                           # 3 unknown category
-        "not an object",                                         # 4
-        row("K-1", name="Again"),                                # 5 repeats row 0's sku
-        row(None, name="No sku"),                                # 6 created (no sku to match)
-        {"sku": "K-4", "price": "1.00"},                         # 7 missing name and category
-        row("K-5", id="0" * 24),                                 # 8 unknown field
+        row("K-3", category="Garden"),  # 3 unknown category
+        "not an object",  # 4
+        row("K-1", name="Again"),  # 5 repeats row 0's sku
+        row(None, name="No sku"),  # 6 created (no sku to match)
+        {"sku": "K-4", "price": "1.00"},  # 7 missing name and category
+        row("K-5", id="0" * 24),  # 8 unknown field
     ]
     reply = await admin.client.post("/products/bulk", json=rows)
     assert reply.status_code == 200, reply.text
@@ -72,10 +76,13 @@ async def test_reimporting_the_same_rows_updates_them(admin: UserSession) -> Non
 
 
 async def test_import_can_revive_and_hide(admin: UserSession, client: httpx.AsyncClient) -> None:
-    reply = await admin.client.post("/products/bulk", json=[
-        row("OLD-RADIO", name="Old Radio", category="Audio", is_active=True),
-        row("TELEVISION", name="Television", category="Electronics", is_active=False),
-    ])
+    reply = await admin.client.post(
+        "/products/bulk",
+        json=[
+            row("OLD-RADIO", name="Old Radio", category="Audio", is_active=True),
+            row("TELEVISION", name="Television", category="Electronics", is_active=False),
+        ],
+    )
     assert reply.json()["updated"] == 2
     names = {p["name"] for p in (await client.get("/products")).json()["items"]}
     assert "Old Radio" in names and "Television" not in names
@@ -89,8 +96,9 @@ async def test_a_full_batch_of_500(admin: UserSession, client: httpx.AsyncClient
     assert total == 502
 
 
-@pytest.mark.parametrize("body", [[], [row(f"X-{i}") for i in range(501)], {"products": []},
-                                  "rows", None])
+@pytest.mark.parametrize(
+    "body", [[], [row(f"X-{i}") for i in range(501)], {"products": []}, "rows", None]
+)
 async def test_bad_batches_are_422_and_write_nothing(
     admin: UserSession, client: httpx.AsyncClient, body: Any
 ) -> None:

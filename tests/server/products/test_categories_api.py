@@ -20,8 +20,13 @@ async def test_list_is_ordered_by_sort_order_then_name(
     body = reply.json()
     assert [c["name"] for c in body] == ["Audio", "Coffee", "Electronics", "Kitchen", "Phones"]
     audio = body[0]
-    assert audio == {"id": catalog.categories["Audio"].id, "name": "Audio", "slug": "audio",
-                     "parent_id": catalog.categories["Electronics"].id, "sort_order": 1}
+    assert audio == {
+        "id": catalog.categories["Audio"].id,
+        "name": "Audio",
+        "slug": "audio",
+        "parent_id": catalog.categories["Electronics"].id,
+        "sort_order": 1,
+    }
 
 
 async def test_tree_nests_children(client: httpx.AsyncClient, catalog: Catalog) -> None:
@@ -57,12 +62,17 @@ async def test_get_category(client: httpx.AsyncClient, catalog: Catalog) -> None
 async def test_create_category(admin: UserSession, client: httpx.AsyncClient) -> None:
     kitchen = next(c for c in (await client.get("/categories")).json() if c["name"] == "Kitchen")
     reply = await admin.client.post(
-        "/categories", json={"name": "  Home & Garden Tools ", "parent_id": kitchen["id"],
-                             "sort_order": 5})
+        "/categories",
+        json={"name": "  Home & Garden Tools ", "parent_id": kitchen["id"], "sort_order": 5},
+    )
     assert reply.status_code == 201, reply.text
     body = reply.json()
     assert (body["name"], body["slug"], body["parent_id"], body["sort_order"]) == (
-        "Home & Garden Tools", "home-garden-tools", kitchen["id"], 5)
+        "Home & Garden Tools",
+        "home-garden-tools",
+        kitchen["id"],
+        5,
+    )
     reply = await admin.client.post("/categories", json={"name": "Café Crème"})
     assert reply.json()["slug"] == "cafe-creme"
 
@@ -114,8 +124,9 @@ async def test_rename_carries_over_to_products(
     assert listing["total"] == 3
     assert (await client.get("/products", params={"category": "audio"})).json()["total"] == 0
     # The inactive product moved too.
-    hidden = await admin.client.get(f"/products/{catalog.id('Old Radio')}",
-                                    params={"include_inactive": "true"})
+    hidden = await admin.client.get(
+        f"/products/{catalog.id('Old Radio')}", params={"include_inactive": "true"}
+    )
     assert hidden.json()["category"] == "Sound"
 
 
@@ -124,8 +135,9 @@ async def test_move_reorder_and_make_root(
 ) -> None:
     coffee = catalog.categories["Coffee"].id
     electronics = catalog.categories["Electronics"].id
-    reply = await admin.client.patch(f"/categories/{coffee}",
-                                     json={"parent_id": electronics, "sort_order": 0})
+    reply = await admin.client.patch(
+        f"/categories/{coffee}", json={"parent_id": electronics, "sort_order": 0}
+    )
     assert reply.status_code == 200 and reply.json()["parent_id"] == electronics
     listing = (await client.get("/products", params={"category": "Electronics"})).json()
     assert listing["total"] == 8  # the coffee products now sit under Electronics
@@ -138,10 +150,13 @@ async def test_move_reorder_and_make_root(
 async def test_cycles_are_refused(admin: UserSession, catalog: Catalog) -> None:
     electronics = catalog.categories["Electronics"].id
     audio = catalog.categories["Audio"].id
-    child = await admin.client.post("/categories", json={"name": "Headphones",
-                                                         "parent_id": audio})
-    for target, parent in ((electronics, electronics), (electronics, audio),
-                           (electronics, child.json()["id"]), (audio, child.json()["id"])):
+    child = await admin.client.post("/categories", json={"name": "Headphones", "parent_id": audio})
+    for target, parent in (
+        (electronics, electronics),
+        (electronics, audio),
+        (electronics, child.json()["id"]),
+        (audio, child.json()["id"]),
+    ):
         reply = await admin.client.patch(f"/categories/{target}", json={"parent_id": parent})
         assert (reply.status_code, reply.json()["code"]) == (422, "category_cycle")
     reply = await admin.client.get("/categories")
@@ -188,9 +203,11 @@ async def test_delete_an_unused_category(admin: UserSession, client: httpx.Async
 async def test_racing_creates_of_one_name_make_one_category(
     admin: UserSession, client: httpx.AsyncClient
 ) -> None:
-    replies = await asyncio.gather(*(
-        admin.client.post("/categories", json={"name": name})
-        for name in ["Garden", "garden", "GARDEN", " Garden", "Garden "] * 2
-    ))
+    replies = await asyncio.gather(
+        *(
+            admin.client.post("/categories", json={"name": name})
+            for name in ["Garden", "garden", "GARDEN", " Garden", "Garden "] * 2
+        )
+    )
     assert sorted(r.status_code for r in replies) == [201] + [409] * 9
     assert [c["slug"] for c in (await client.get("/categories")).json()] == ["garden"]

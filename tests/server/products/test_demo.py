@@ -15,8 +15,9 @@ from shopkit_server.demo import DemoCatalogError, default_catalog_path, load_dem
 from shopkit_server.settings import ServiceName, Settings
 from shopkit_server.store import Store
 
-CATALOG = json.loads(Path(__file__).resolve().parents[3].joinpath(
-    "examples", "catalog.json").read_text())
+CATALOG = json.loads(
+    Path(__file__).resolve().parents[3].joinpath("examples", "catalog.json").read_text()
+)
 
 
 def test_the_example_catalog_is_realistic() -> None:
@@ -44,11 +45,13 @@ async def test_demo_loads_once_into_an_empty_store(
     tree = (await client.get("/categories", params={"tree": "true"})).json()
     assert [node["name"] for node in tree] == [c["name"] for c in CATALOG["categories"]]
     assert [child["name"] for child in tree[0]["children"]] == [
-        c["name"] for c in CATALOG["categories"][0]["children"]]
+        c["name"] for c in CATALOG["categories"][0]["children"]
+    ]
     electronics = (await client.get("/products", params={"category": "Electronics"})).json()
     assert electronics["total"] == sum(
         p["category"] in {c["name"] for c in CATALOG["categories"][0]["children"]}
-        for p in CATALOG["products"])
+        for p in CATALOG["products"]
+    )
     featured = (await client.get("/products/featured")).json()
     assert featured["total"] == sum(p["is_featured"] for p in CATALOG["products"])
     if backend == "sqlite":
@@ -60,8 +63,14 @@ async def test_demo_loads_once_into_an_empty_store(
 
 async def test_demo_refuses_a_broken_file(app: FastAPI, tmp_path: Path) -> None:
     broken = tmp_path / "catalog.json"
-    broken.write_text(json.dumps({"categories": [{"name": "A", "children": []}],
-                                  "products": [{"name": "X", "price": "1.001", "category": "A"}]}))
+    broken.write_text(
+        json.dumps(
+            {
+                "categories": [{"name": "A", "children": []}],
+                "products": [{"name": "X", "price": "1.001", "category": "A"}],
+            }
+        )
+    )
     with pytest.raises(DemoCatalogError, match="product 0"):
         await load_demo_catalog(app.state.ctx, broken)
     with pytest.raises(DemoCatalogError):

@@ -29,12 +29,32 @@ async def test_default_listing_is_active_newest_first(client: httpx.AsyncClient)
     ("params", "expected"),
     [
         ({"sort": "newest"}, NEWEST_FIRST),
-        ({"sort": "price_asc"}, ["Phone Case", "Wired Earbuds", "French Press", "Bluetooth Speaker",
-                                 "Wireless Headphones", "Coffee Grinder", "Television",
-                                 "Smartphone"]),
-        ({"sort": "price_desc"}, ["Smartphone", "Television", "Coffee Grinder",
-                                  "Wireless Headphones", "Bluetooth Speaker", "French Press",
-                                  "Wired Earbuds", "Phone Case"]),
+        (
+            {"sort": "price_asc"},
+            [
+                "Phone Case",
+                "Wired Earbuds",
+                "French Press",
+                "Bluetooth Speaker",
+                "Wireless Headphones",
+                "Coffee Grinder",
+                "Television",
+                "Smartphone",
+            ],
+        ),
+        (
+            {"sort": "price_desc"},
+            [
+                "Smartphone",
+                "Television",
+                "Coffee Grinder",
+                "Wireless Headphones",
+                "Bluetooth Speaker",
+                "French Press",
+                "Wired Earbuds",
+                "Phone Case",
+            ],
+        ),
         ({"sort": "name"}, sorted(ACTIVE)),
     ],
 )
@@ -48,13 +68,24 @@ async def test_sorts(
     ("params", "expected"),
     [
         # A category includes its sub-categories, and is found by name or slug in any case.
-        ({"category": "Electronics"}, {"Wireless Headphones", "Wired Earbuds", "Bluetooth Speaker",
-                                       "Smartphone", "Phone Case", "Television"}),
+        (
+            {"category": "Electronics"},
+            {
+                "Wireless Headphones",
+                "Wired Earbuds",
+                "Bluetooth Speaker",
+                "Smartphone",
+                "Phone Case",
+                "Television",
+            },
+        ),
         ({"category": "audio"}, {"Wireless Headphones", "Wired Earbuds", "Bluetooth Speaker"}),
         ({"category": "KITCHEN"}, {"Coffee Grinder", "French Press"}),
         ({"category": "No such category"}, set()),
-        ({"min_price": "49", "max_price": "129.00"}, {"Bluetooth Speaker", "Wireless Headphones",
-                                                      "Coffee Grinder"}),
+        (
+            {"min_price": "49", "max_price": "129.00"},
+            {"Bluetooth Speaker", "Wireless Headphones", "Coffee Grinder"},
+        ),
         ({"min_price": "500"}, {"Smartphone"}),
         ({"max_price": "19.5"}, {"Phone Case", "Wired Earbuds"}),
         ({"tags": "wireless"}, {"Wireless Headphones", "Bluetooth Speaker", "Smartphone"}),
@@ -64,10 +95,14 @@ async def test_sorts(
         ({"in_stock": "true", "category": "Audio"}, {"Wireless Headphones", "Bluetooth Speaker"}),
         ({"in_stock": "false"}, {"Wired Earbuds", "French Press"}),
         ({"featured": "true"}, {"Wireless Headphones", "Smartphone", "Coffee Grinder"}),
-        ({"featured": "true", "category": "electronics", "max_price": "100"},
-         {"Wireless Headphones"}),
-        ({"category": "Electronics", "tags": "wireless", "in_stock": "true", "min_price": "50"},
-         {"Wireless Headphones", "Smartphone"}),
+        (
+            {"featured": "true", "category": "electronics", "max_price": "100"},
+            {"Wireless Headphones"},
+        ),
+        (
+            {"category": "Electronics", "tags": "wireless", "in_stock": "true", "min_price": "50"},
+            {"Wireless Headphones", "Smartphone"},
+        ),
     ],
 )
 async def test_filters(
@@ -96,9 +131,18 @@ async def test_pages_carry_exact_total_and_has_next(client: httpx.AsyncClient) -
 
 async def test_bad_query_parameters_are_422(client: httpx.AsyncClient) -> None:
     for params in (
-        {"page": 0}, {"page": -1}, {"page": "abc"}, {"page_size": 0}, {"page_size": 101},
-        {"sort": "cheapest"}, {"sort": "relevance"}, {"min_price": "-1"}, {"min_price": "1.001"},
-        {"max_price": "abc"}, {"max_price": "NaN"}, {"in_stock": "maybe"},
+        {"page": 0},
+        {"page": -1},
+        {"page": "abc"},
+        {"page_size": 0},
+        {"page_size": 101},
+        {"sort": "cheapest"},
+        {"sort": "relevance"},
+        {"min_price": "-1"},
+        {"min_price": "1.001"},
+        {"max_price": "abc"},
+        {"max_price": "NaN"},
+        {"in_stock": "maybe"},
     ):
         for path in ("/products", "/products/featured"):
             reply = await client.get(path, params=params)
@@ -119,10 +163,14 @@ async def test_too_many_tags_is_422(client: httpx.AsyncClient) -> None:
 
 async def test_featured_endpoint(client: httpx.AsyncClient) -> None:
     assert await listed(client, "/products/featured") == [
-        "Coffee Grinder", "Smartphone", "Wireless Headphones"
+        "Coffee Grinder",
+        "Smartphone",
+        "Wireless Headphones",
     ]
-    assert await listed(client, "/products/featured", category="Electronics",
-                        sort="price_asc") == ["Wireless Headphones", "Smartphone"]
+    assert await listed(client, "/products/featured", category="Electronics", sort="price_asc") == [
+        "Wireless Headphones",
+        "Smartphone",
+    ]
 
 
 async def test_include_inactive_is_for_admins_only(
@@ -140,9 +188,21 @@ async def test_include_inactive_is_for_admins_only(
 async def test_items_have_the_contract_shape(client: httpx.AsyncClient, catalog: Catalog) -> None:
     reply = await client.get("/products", params={"tags": "outdoor"})
     (item,) = reply.json()["items"]
-    assert set(item) == {"id", "sku", "name", "description", "price", "category", "tags",
-                         "image_url", "stock", "is_active", "is_featured", "created_at",
-                         "updated_at"}
+    assert set(item) == {
+        "id",
+        "sku",
+        "name",
+        "description",
+        "price",
+        "category",
+        "tags",
+        "image_url",
+        "stock",
+        "is_active",
+        "is_featured",
+        "created_at",
+        "updated_at",
+    }
     assert item["id"] == catalog.id("Bluetooth Speaker")
     assert (item["price"], item["category"], item["stock"]) == (49.0, "Audio", 3)
     assert item["tags"] == ["audio", "wireless", "outdoor"]

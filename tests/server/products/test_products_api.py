@@ -12,8 +12,15 @@ import pytest
 from tests.conftest import UserSession
 from tests.server.products.conftest import Catalog
 
-MALFORMED_IDS = ["abc", "0" * 23, "0" * 25, "ZZZZZZZZZZZZZZZZZZZZZZZZ", "6B07DA7D1336A31B1578E611",
-                 "%2E%2E", "null"]
+MALFORMED_IDS = [
+    "abc",
+    "0" * 23,
+    "0" * 25,
+    "ZZZZZZZZZZZZZZZZZZZZZZZZ",
+    "6B07DA7D1336A31B1578E611",
+    "%2E%2E",
+    "null",
+]
 
 
 def new_product(**overrides: Any) -> dict[str, Any]:
@@ -72,11 +79,17 @@ async def test_admins_can_read_inactive_products(
 
 @pytest.mark.usefixtures("catalog")
 async def test_create_product(admin: UserSession, client: httpx.AsyncClient) -> None:
-    reply = await admin.client.post("/products", json=new_product(
-        sku=" LAMP-1 ", tags=["Lighting", " lighting ", "Desk  Lamp"], stock=4,
-        image_url="https://img.example/lamp.png", description="  Warm light.  ",
-        category="kitchen",
-    ))
+    reply = await admin.client.post(
+        "/products",
+        json=new_product(
+            sku=" LAMP-1 ",
+            tags=["Lighting", " lighting ", "Desk  Lamp"],
+            stock=4,
+            image_url="https://img.example/lamp.png",
+            description="  Warm light.  ",
+            category="kitchen",
+        ),
+    )
     assert reply.status_code == 201, reply.text
     body = reply.json()
     assert body["sku"] == "LAMP-1"
@@ -113,12 +126,28 @@ async def test_unknown_category_is_422(admin: UserSession) -> None:
 
 
 INVALID: list[dict[str, Any]] = [
-    {"price": "10.001"}, {"price": 0}, {"price": -5}, {"price": "NaN"}, {"price": "Infinity"},
-    {"price": "abc"}, {"price": None}, {"name": "   "}, {"name": "x" * 201}, {"stock": -1},
-    {"stock": "5"}, {"stock": 1.5}, {"is_featured": "yes"}, {"tags": ["ok", ""]},
-    {"tags": ["a,b"]}, {"tags": [f"t{i}" for i in range(21)]}, {"sku": "has space"},
-    {"image_url": "javascript:alert(1)"}, {"image_url": "ftp://x/y.png"},
-    {"id": "0" * 24}, {"created_at": "2020-01-01T00:00:00Z"}, {"category": ""},
+    {"price": "10.001"},
+    {"price": 0},
+    {"price": -5},
+    {"price": "NaN"},
+    {"price": "Infinity"},
+    {"price": "abc"},
+    {"price": None},
+    {"name": "   "},
+    {"name": "x" * 201},
+    {"stock": -1},
+    {"stock": "5"},
+    {"stock": 1.5},
+    {"is_featured": "yes"},
+    {"tags": ["ok", ""]},
+    {"tags": ["a,b"]},
+    {"tags": [f"t{i}" for i in range(21)]},
+    {"sku": "has space"},
+    {"image_url": "javascript:alert(1)"},
+    {"image_url": "ftp://x/y.png"},
+    {"id": "0" * 24},
+    {"created_at": "2020-01-01T00:00:00Z"},
+    {"category": ""},
 ]
 
 
@@ -150,11 +179,16 @@ async def test_patch_changes_only_what_is_sent(admin: UserSession, catalog: Cata
     assert reply.status_code == 200, reply.text
     body = reply.json()
     assert (body["price"], body["tags"], body["name"], body["stock"]) == (
-        17.25, ["case"], "Phone Case", 100
+        17.25,
+        ["case"],
+        "Phone Case",
+        100,
     )
     assert body["updated_at"] >= body["created_at"]
-    assert body["created_at"] == (await admin.client.get(f"/products/{product.id}")).json()[
-        "created_at"]
+    assert (
+        body["created_at"]
+        == (await admin.client.get(f"/products/{product.id}")).json()["created_at"]
+    )
 
 
 async def test_patch_sku_and_category_rules(admin: UserSession, catalog: Catalog) -> None:
@@ -167,14 +201,23 @@ async def test_patch_sku_and_category_rules(admin: UserSession, catalog: Catalog
     assert reply.status_code == 200
     assert (reply.json()["category"], reply.json()["sku"]) == ("Coffee", None)
     # The freed sku can be used again.
-    reply = await admin.client.patch(f"/products/{catalog.id('Television')}",
-                                     json={"sku": "PHONE-CASE"})
+    reply = await admin.client.patch(
+        f"/products/{catalog.id('Television')}", json={"sku": "PHONE-CASE"}
+    )
     assert reply.status_code == 200
 
 
 async def test_patch_validation(admin: UserSession, catalog: Catalog) -> None:
-    for body in ({"name": None}, {"price": None}, {"stock": None}, {"is_active": None},
-                 {"price": "1.999"}, {"role": "admin"}, {"id": "0" * 24}, {"stock": -3}):
+    for body in (
+        {"name": None},
+        {"price": None},
+        {"stock": None},
+        {"is_active": None},
+        {"price": "1.999"},
+        {"role": "admin"},
+        {"id": "0" * 24},
+        {"stock": -3},
+    ):
         reply = await admin.client.patch(f"/products/{catalog.id('Phone Case')}", json=body)
         assert reply.status_code == 422, body
 
@@ -233,10 +276,12 @@ async def test_delete_failures(
 async def test_racing_creates_with_one_sku_make_one_product(
     admin: UserSession, client: httpx.AsyncClient
 ) -> None:
-    replies = await asyncio.gather(*(
-        admin.client.post("/products", json=new_product(sku="RACE-1", name=f"Racer {i}"))
-        for i in range(10)
-    ))
+    replies = await asyncio.gather(
+        *(
+            admin.client.post("/products", json=new_product(sku="RACE-1", name=f"Racer {i}"))
+            for i in range(10)
+        )
+    )
     assert sorted(r.status_code for r in replies) == [201] + [409] * 9
     assert all(r.json()["code"] == "sku_taken" for r in replies if r.status_code == 409)
     listing = (await client.get("/products", params={"category": "Kitchen"})).json()

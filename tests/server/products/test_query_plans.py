@@ -37,8 +37,12 @@ FILTERED = {
     "one tag": ProductQuery(tags=("audio",), sort=ProductSort.PRICE_DESC),
     "out of stock": ProductQuery(in_stock=False),
     "everything": ProductQuery(
-        categories=("Audio",), min_price=Decimal("1"), tags=("audio",), in_stock=True,
-        featured=False, sort=ProductSort.NAME,
+        categories=("Audio",),
+        min_price=Decimal("1"),
+        tags=("audio",),
+        in_stock=True,
+        featured=False,
+        sort=ProductSort.NAME,
     ),
 }
 
@@ -55,8 +59,10 @@ async def plan(db: Database, sql: str, params: list[object]) -> list[str]:
 
 
 def scans_the_table(steps: list[str]) -> bool:
-    return any(step.startswith(("SCAN p", "SCAN products")) and "products_fts" not in step
-               for step in steps)
+    return any(
+        step.startswith(("SCAN p", "SCAN products")) and "products_fts" not in step
+        for step in steps
+    )
 
 
 @pytest.mark.parametrize("label", list(SORTED_BY_AN_INDEX))
@@ -72,16 +78,24 @@ async def test_sorted_pages_read_an_index_in_order(db: Database, label: str) -> 
 @pytest.mark.parametrize("label", list(FILTERED))
 async def test_filtered_pages_never_scan_the_table(db: Database, label: str) -> None:
     sql = build_find(FILTERED[label], offset=0, limit=20)
-    for steps in (await plan(db, sql.page, sql.page_params),
-                  await plan(db, sql.count, sql.count_params)):
+    for steps in (
+        await plan(db, sql.page, sql.page_params),
+        await plan(db, sql.count, sql.count_params),
+    ):
         assert not scans_the_table(steps), steps
 
 
 async def test_search_starts_from_the_full_text_index(db: Database) -> None:
-    query = ProductQuery(search_terms=("wireless", "head"), sort=ProductSort.RELEVANCE,
-                         categories=("Audio",), in_stock=True)
+    query = ProductQuery(
+        search_terms=("wireless", "head"),
+        sort=ProductSort.RELEVANCE,
+        categories=("Audio",),
+        in_stock=True,
+    )
     sql = build_find(query, offset=0, limit=20)
-    for steps in (await plan(db, sql.page, sql.page_params),
-                  await plan(db, sql.count, sql.count_params)):
+    for steps in (
+        await plan(db, sql.page, sql.page_params),
+        await plan(db, sql.count, sql.count_params),
+    ):
         assert steps[0].startswith("SCAN products_fts VIRTUAL TABLE"), steps
         assert "SEARCH p USING INTEGER PRIMARY KEY" in steps[1], steps

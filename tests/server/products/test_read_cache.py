@@ -111,6 +111,24 @@ async def test_admin_reads_and_bad_tokens_bypass_the_cache(
     assert good.status_code == 200
 
 
+async def test_encoded_admin_parameters_and_admin_tokens_never_fill_the_cache(
+    client: httpx.AsyncClient, catalog: Catalog, customer: UserSession, admin: UserSession
+) -> None:
+    hidden = "Old Radio"  # inactive
+    for url in ("/products?include%5Finactive=true", "/products?page_size=50"):
+        as_admin = await admin.client.get(url)
+        assert as_admin.status_code == 200
+    leaked = await client.get("/products?include%5Finactive=true")
+    assert leaked.status_code == 401
+    for who in (client, customer.client):
+        names = [p["name"] for p in (await who.get("/products?page_size=50")).json()["items"]]
+        assert hidden not in names
+    pid = catalog.id(hidden)
+    assert (await admin.client.get(f"/products/{pid}?include%5finactive=1")).status_code == 200
+    assert (await client.get(f"/products/{pid}?include%5finactive=1")).status_code == 401
+    assert (await customer.client.get(f"/products/{pid}?include%5finactive=1")).status_code == 403
+
+
 async def test_only_successes_are_kept_and_the_size_is_bounded(
     app: FastAPI, client: httpx.AsyncClient, catalog: Catalog
 ) -> None:

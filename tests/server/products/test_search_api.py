@@ -15,10 +15,38 @@ from tests.server.products.conftest import Catalog
 
 pytestmark = [pytest.mark.mongo_real_only, pytest.mark.usefixtures("catalog")]
 
-HOSTILE = ['"', '""', '"unbalanced', "*", "headphones*", "OR", "a OR b", "AND", "NOT",
-           "NEAR(", "NEAR(a b)", "(", ")", "((wireless", "wireless)", "-wireless", "+", "^",
-           "name:wireless", "{name}: x", "'; DROP TABLE products; --", "\\", "%", "_", "\u00e9",
-           "\U0001f3a7", "a" * 200, "wireless AND NOT", "col:*", "NEAR(\"a\" \"b\", 2)"]
+HOSTILE = [
+    '"',
+    '""',
+    '"unbalanced',
+    "*",
+    "headphones*",
+    "OR",
+    "a OR b",
+    "AND",
+    "NOT",
+    "NEAR(",
+    "NEAR(a b)",
+    "(",
+    ")",
+    "((wireless",
+    "wireless)",
+    "-wireless",
+    "+",
+    "^",
+    "name:wireless",
+    "{name}: x",
+    "'; DROP TABLE products; --",
+    "\\",
+    "%",
+    "_",
+    "\u00e9",
+    "\U0001f3a7",
+    "a" * 200,
+    "wireless AND NOT",
+    "col:*",
+    'NEAR("a" "b", 2)',
+]
 
 
 async def search(client: httpx.AsyncClient, q: str, **params: str) -> list[str]:
@@ -34,9 +62,7 @@ async def test_name_matches_rank_above_description_matches(client: httpx.AsyncCl
     assert await search(client, "headphones") == ["Wireless Headphones", "Smartphone"]
 
 
-async def test_every_word_must_match_on_sqlite(
-    client: httpx.AsyncClient, backend: str
-) -> None:
+async def test_every_word_must_match_on_sqlite(client: httpx.AsyncClient, backend: str) -> None:
     if backend != "sqlite":
         pytest.skip("MongoDB's $text matches any word (ranked by score)")
     assert await search(client, "wireless speaker") == ["Bluetooth Speaker"]
@@ -59,10 +85,14 @@ async def test_tags_are_searched(client: httpx.AsyncClient) -> None:
 async def test_filters_apply_to_search(client: httpx.AsyncClient) -> None:
     assert await search(client, "wireless", category="Phones") == ["Smartphone"]
     assert set(await search(client, "wireless", max_price="100")) == {
-        "Wireless Headphones", "Bluetooth Speaker"}
+        "Wireless Headphones",
+        "Bluetooth Speaker",
+    }
     assert await search(client, "coffee", in_stock="true") == ["Coffee Grinder"]
     assert await search(client, "headphones", featured="true", sort="price_desc") == [
-        "Smartphone", "Wireless Headphones"]
+        "Smartphone",
+        "Wireless Headphones",
+    ]
 
 
 async def test_search_hides_inactive_products_except_for_admins(
@@ -83,8 +113,7 @@ async def test_search_follows_edits(
 
 
 async def test_search_pages(client: httpx.AsyncClient) -> None:
-    reply = await client.get("/products/search",
-                             params={"q": "audio", "page_size": 2, "page": 2})
+    reply = await client.get("/products/search", params={"q": "audio", "page_size": 2, "page": 2})
     body = reply.json()
     assert (body["total"], body["page"], len(body["items"]), body["has_next"]) == (3, 2, 1, False)
 
@@ -95,9 +124,7 @@ async def test_hostile_queries_are_answered_not_errors(client: httpx.AsyncClient
         assert reply.status_code == 200, (q, reply.text)
 
 
-async def test_operators_are_plain_words_on_sqlite(
-    client: httpx.AsyncClient, backend: str
-) -> None:
+async def test_operators_are_plain_words_on_sqlite(client: httpx.AsyncClient, backend: str) -> None:
     if backend != "sqlite":
         pytest.skip("MongoDB's $text has no operators besides quotes and '-', both stripped")
     # Unquoted, FTS5 would read "wireless OR coffee" as either word (five products); quoted,
@@ -108,6 +135,11 @@ async def test_operators_are_plain_words_on_sqlite(
 
 
 async def test_bad_search_parameters_are_422(client: httpx.AsyncClient) -> None:
-    for params in ({}, {"q": ""}, {"q": "x" * 201}, {"q": "a", "page": "0"},
-                   {"q": "a", "sort": "best"}):
+    for params in (
+        {},
+        {"q": ""},
+        {"q": "x" * 201},
+        {"q": "a", "page": "0"},
+        {"q": "a", "sort": "best"},
+    ):
         assert (await client.get("/products/search", params=params)).status_code == 422, params

@@ -59,11 +59,12 @@ async def test_get_product(shop: tuple[ProductService, Catalog, CountingReposito
         with pytest.raises(ProductNotFound):
             await service.get_product(missing)
     assert (await service.get_product(catalog.id("Old Radio"), include_inactive=True)).name == (
-        "Old Radio")
+        "Old Radio"
+    )
 
 
 async def test_get_products_is_one_batched_call(
-    shop: tuple[ProductService, Catalog, CountingRepository]
+    shop: tuple[ProductService, Catalog, CountingRepository],
 ) -> None:
     service, catalog, counting = shop
     wanted = [catalog.id(name) for name in ("Smartphone", "Old Radio", "French Press")]
@@ -79,7 +80,7 @@ async def test_get_products_is_one_batched_call(
 
 
 async def test_fifty_racing_reservations_for_five_units(
-    shop: tuple[ProductService, Catalog, CountingRepository]
+    shop: tuple[ProductService, Catalog, CountingRepository],
 ) -> None:
     service, catalog, _ = shop
     pid = catalog.id("Wireless Headphones")  # 5 in stock
@@ -98,24 +99,31 @@ async def test_fifty_racing_reservations_for_five_units(
 
 
 async def test_reserve_all_or_nothing_and_name_every_short_product(
-    shop: tuple[ProductService, Catalog, CountingRepository]
+    shop: tuple[ProductService, Catalog, CountingRepository],
 ) -> None:
     service, catalog, _ = shop
-    speaker, grinder, earbuds = (catalog.id(n) for n in
-                                 ("Bluetooth Speaker", "Coffee Grinder", "Wired Earbuds"))
+    speaker, grinder, earbuds = (
+        catalog.id(n) for n in ("Bluetooth Speaker", "Coffee Grinder", "Wired Earbuds")
+    )
     hidden, missing = catalog.id("Old Radio"), new_id()
     with pytest.raises(InsufficientStock) as caught:
-        await service.reserve_stock("r", [
-            StockLine(speaker, 2), StockLine(grinder, 8), StockLine(earbuds, 1),
-            StockLine(hidden, 1), StockLine(missing, 1),
-        ])
+        await service.reserve_stock(
+            "r",
+            [
+                StockLine(speaker, 2),
+                StockLine(grinder, 8),
+                StockLine(earbuds, 1),
+                StockLine(hidden, 1),
+                StockLine(missing, 1),
+            ],
+        )
     assert sorted(caught.value.product_ids) == sorted([grinder, earbuds, hidden, missing])
     assert caught.value.code == "insufficient_stock" and caught.value.status_code == 409
     assert (await stock(service, speaker), await stock(service, grinder)) == (3, 7)
 
 
 async def test_duplicate_lines_are_added_up(
-    shop: tuple[ProductService, Catalog, CountingRepository]
+    shop: tuple[ProductService, Catalog, CountingRepository],
 ) -> None:
     service, catalog, _ = shop
     speaker = catalog.id("Bluetooth Speaker")  # 3 in stock
@@ -126,7 +134,7 @@ async def test_duplicate_lines_are_added_up(
 
 
 async def test_reservations_are_idempotent_and_single_use(
-    shop: tuple[ProductService, Catalog, CountingRepository]
+    shop: tuple[ProductService, Catalog, CountingRepository],
 ) -> None:
     service, catalog, _ = shop
     pid = catalog.id("Smartphone")  # 10 in stock
@@ -144,7 +152,7 @@ async def test_reservations_are_idempotent_and_single_use(
 
 
 async def test_release_gives_back_even_to_inactive_products(
-    shop: tuple[ProductService, Catalog, CountingRepository]
+    shop: tuple[ProductService, Catalog, CountingRepository],
 ) -> None:
     service, catalog, _ = shop
     pid = catalog.id("Phone Case")
@@ -173,8 +181,9 @@ async def test_has_products_and_create(store: Store) -> None:
     assert await service.has_products() is True
     page = await service.list_products(ProductQuery(category="coffee"), PageParams())
     assert {p.id for p in page.items} == {catalog.id("Coffee Grinder"), catalog.id("French Press")}
-    made = await service.create_product(ProductDraft(name="Mug", price=Decimal("5"),
-                                                     category="KITCHEN"))
+    made = await service.create_product(
+        ProductDraft(name="Mug", price=Decimal("5"), category="KITCHEN")
+    )
     assert made.category == "Kitchen" and made.created_at == made.updated_at
 
 
@@ -183,8 +192,15 @@ async def test_has_products_and_create(store: Store) -> None:
 
 @pytest.mark.parametrize(
     ("text", "slug"),
-    [("Home & Garden", "home-garden"), ("  Men's  Shoes ", "men-s-shoes"), ("Café", "cafe"),
-     ("TV/Video", "tv-video"), ("家电", "家电"), ("!!!", ""), ("home-garden", "home-garden")],
+    [
+        ("Home & Garden", "home-garden"),
+        ("  Men's  Shoes ", "men-s-shoes"),
+        ("Café", "cafe"),
+        ("TV/Video", "tv-video"),
+        ("家电", "家电"),
+        ("!!!", ""),
+        ("home-garden", "home-garden"),
+    ],
 )
 def test_slugify(text: str, slug: str) -> None:
     assert slugify(text) == slug
@@ -192,8 +208,13 @@ def test_slugify(text: str, slug: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "terms"),
-    [("Wireless  HEADphones", ("wireless", "headphones")), ('"NEAR(a b)" OR *', ("near", "a",
-     "b", "or")), ("***", ()), ("a a a", ("a",)), ("-x +y", ("x", "y"))],
+    [
+        ("Wireless  HEADphones", ("wireless", "headphones")),
+        ('"NEAR(a b)" OR *', ("near", "a", "b", "or")),
+        ("***", ()),
+        ("a a a", ("a",)),
+        ("-x +y", ("x", "y")),
+    ],
 )
 def test_search_terms_strip_all_syntax(text: str, terms: tuple[str, ...]) -> None:
     assert search_terms(text) == terms
