@@ -10,8 +10,8 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
+from shopkit_server.clock import utc_now
 from shopkit_server.ids import is_valid_id, new_id
 from shopkit_server.pagination import PageParams, PageResult
 from shopkit_server.products.categories import CategoryCatalog, slugify
@@ -46,12 +46,6 @@ from shopkit_server.store.base import DuplicateKeyError
 
 MAX_SEARCH_TERMS = 16
 _WORD = re.compile(r"\w+")
-
-
-def utcnow() -> datetime:
-    """Now, to the millisecond: what BSON dates keep, so both stores return the same instant."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def search_terms(text: str) -> tuple[str, ...]:
@@ -140,7 +134,7 @@ class ProductService:
     @changes_catalog
     async def create_product(self, draft: ProductDraft) -> Product:
         category = await self.categories.canonical_name(draft.category)
-        now = utcnow()
+        now = utc_now()
         product = Product(
             id=new_id(),
             sku=draft.sku,
@@ -175,7 +169,7 @@ class ProductService:
         if "category" in changes:
             changes["category"] = await self.categories.canonical_name(changes["category"])
         try:
-            product = await self.products.update(product_id, changes, utcnow())
+            product = await self.products.update(product_id, changes, utc_now())
         except DuplicateKeyError:
             raise SkuTaken(f"Another product already has sku {changes.get('sku')!r}.") from None
         except MissingCategory:
@@ -193,7 +187,7 @@ class ProductService:
         if product is None:
             raise ProductNotFound()
         if product.is_active:
-            await self.products.update(product_id, ProductChanges(is_active=False), utcnow())
+            await self.products.update(product_id, ProductChanges(is_active=False), utc_now())
 
     @changes_catalog
     async def import_products(
@@ -231,7 +225,7 @@ class ProductService:
         created = updated = 0
         if good:
             try:
-                outcome = await self.products.upsert_many(good, utcnow())
+                outcome = await self.products.upsert_many(good, utc_now())
             except MissingCategory:  # a category was deleted meanwhile: nothing was written
                 raise UnknownCategory(
                     "A category of this import was deleted meanwhile; nothing was imported."

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 import aiosqlite
 
+from shopkit_server.clock import utc_now
 from shopkit_server.money import from_cents, to_cents
 from shopkit_server.orders.models import (
     IDEMPOTENCY_KEY_TTL,
@@ -75,10 +76,6 @@ _ORDER_COLUMNS = (
     "shipping_address, created_at, updated_at"
 )
 _KEY_COLUMNS = "user_id, key, request_hash, order_id, created_at, claimed_at"
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _placeholders(count: int) -> str:
@@ -302,7 +299,7 @@ class SqliteOrderRepository:
         row = await self._db.fetch_one(
             f"SELECT {_KEY_COLUMNS} FROM idempotency_keys WHERE user_id = ? AND key = ? "
             "AND created_at >= ?",
-            (user_id, key, to_db_time(_utcnow() - IDEMPOTENCY_KEY_TTL)),
+            (user_id, key, to_db_time(utc_now() - IDEMPOTENCY_KEY_TTL)),
         )
         return _record(row) if row else None
 
