@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response, status
 
 from shopkit_server.deps import AdminUser, Context, CurrentUser
+from shopkit_server.fields import QueryFlag
 from shopkit_server.orders.models import OrderStatus
 from shopkit_server.orders.schemas import CheckoutRequest, OrderOut, StatusChangeRequest
 from shopkit_server.pagination import Page, PageQuery
@@ -57,7 +58,7 @@ async def list_orders(
     user: CurrentUser,
     page: PageQuery,
     status_: Annotated[OrderStatus | None, Query(alias="status")] = None,
-    all_: Annotated[bool, Query(alias="all", description="admins: everyone's orders")] = False,
+    all_: Annotated[QueryFlag, Query(alias="all", description="admins: everyone's orders")] = False,
 ) -> Page[OrderOut]:
     """Your orders, newest first (admins: ``?all=true`` for everyone's)."""
     result = await ctx.orders.list_orders(user, page, status=status_, everyone=all_)
