@@ -1,20 +1,24 @@
 """Money: ``Decimal`` end to end, two decimals, half-up rounding to the cent.
 
-On the wire money is a JSON number (API.md); it is written from the exact decimal text, so
-``Decimal("209.98")`` goes out as ``209.98`` and a client that parses numbers as decimals
-(the shopkit SDK does) gets back exactly what the server computed.
+On the wire money is a JSON number (API.md), read and written as its exact decimal text in both
+directions (``shopkit_server.wire``): ``Decimal("90089999999909.91")`` goes out as
+``90089999999909.91``, never through a float, and a client that parses numbers as decimals (the
+shopkit SDK does) gets back exactly what the server computed; a price sent as
+``19.999999999999999`` arrives as that Decimal and is refused, not rounded to ``20.00``.
 """
 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, PlainSerializer
+from pydantic import AfterValidator, Field, PlainSerializer, WithJsonSchema
+
+from shopkit_server.wire import json_number
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-# Large enough for any price, small enough that float text round-trips it exactly (< 15 digits).
+# Large enough for any price (and every total stays exact: the wire never goes through a float).
 MAX_AMOUNT = Decimal("9999999999.99")
 
 
@@ -47,12 +51,9 @@ def _check_amount(value: Decimal) -> Decimal:
     return value.quantize(CENT)
 
 
-def _as_json_number(value: Decimal) -> float:
-    # float(str) of an amount with two decimals and < 15 digits prints back the same digits.
-    return float(value)
-
-
-_serialize = PlainSerializer(_as_json_number, return_type=float, when_used="json")
+_serialize = PlainSerializer(json_number, return_type=Any, when_used="json")
+# The OpenAPI schema of money a server writes: a JSON number.
+_number = WithJsonSchema({"type": "number"}, mode="serialization")
 
 # A price a client may send: > 0, two decimals at most, finite.
 Price = Annotated[
@@ -60,9 +61,10 @@ Price = Annotated[
     Field(gt=0, le=MAX_AMOUNT, allow_inf_nan=False),
     AfterValidator(_check_amount),
     _serialize,
+    _number,
 ]
 # Any amount the server reports (may be zero).
-Money = Annotated[Decimal, _serialize]
+Money = Annotated[Decimal, _serialize, _number]
 # A bound in a price filter (>= 0).
 PriceBound = Annotated[
     Decimal, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False), AfterValidator(_check_amount)

@@ -1,49 +1,45 @@
-"""The route class every service router uses: JSON bodies must be valid Unicode.
+"""The route class every service router uses: JSON in and out through ``wire``.
 
-Python's JSON parser accepts lone UTF-16 surrogates (``"\\ud800"``), which no database driver
-can store and no client can decode; such a string would pass validation as a ``str`` and fail
-later, deep in a store, as a 500 (or be stored and break every later read). Here a body that
-contains one is refused at the edge with FastAPI's own 422 shape (``json_invalid``).
+- A request body is parsed by :func:`shopkit_server.wire.loads`: numbers with a fraction are exact
+  ``Decimal``; lone UTF-16 surrogates (which no database driver can store and no client can
+  decode), ``NaN``/``Infinity`` and bytes that are not UTF-8 are refused at the edge with
+  FastAPI's own 422 shape (``json_invalid``) instead of failing later, deep in a store, as a 500.
+- A reply is rendered with money written from its exact decimal text as a JSON number
+  (:func:`shopkit_server.wire.write_exact`).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
-
-def _has_lone_surrogate(value: Any) -> bool:
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return True
-        return False
-    if isinstance(value, dict):
-        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_lone_surrogate(item) for item in value)
-    return False
+from shopkit_server import wire
 
 
-class _UnicodeCheckedRequest(Request):
+class _ExactJSONRequest(Request):
     async def json(self) -> Any:
-        body = await super().json()
-        if _has_lone_surrogate(body):
+        if not hasattr(self, "_json"):
             # FastAPI turns a JSONDecodeError into its usual 422 (type "json_invalid").
-            raise json.JSONDecodeError("lone surrogate: not valid Unicode text", "", 0)
-        return body
+            self._json = wire.loads(await self.body())
+        return self._json
 
 
 class ShopRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
-        async def checked(request: Request) -> Response:
-            return await handler(_UnicodeCheckedRequest(request.scope, request.receive))
+        async def exact(request: Request) -> Response:
+            with wire.exact_numbers() as marker:
+                response = await handler(_ExactJSONRequest(request.scope, request.receive))
+            body = getattr(response, "body", None)
+            if isinstance(body, bytes):
+                exact_body = wire.write_exact(body, marker)
+                if exact_body is not body:
+                    response.body = exact_body
+                    response.headers["content-length"] = str(len(exact_body))
+            return response
 
-        return checked
+        return exact
