@@ -39,16 +39,38 @@ def from_cents(cents: int) -> Decimal:
     return (Decimal(cents) / 100).quantize(CENT)
 
 
-def _check_amount(value: Decimal) -> Decimal:
+def parse_amount(value: Decimal | int | str, *, positive: bool = False) -> Decimal:
+    """The one rule for an amount a person or a client gives: the server's validators, the CLI's
+    options and its catalog files all call it.
+
+    Exact (a ``Decimal``, an ``int`` or the text of a number; a float is refused because it has
+    already lost the digits), finite, at most two decimals, ``>= 0`` (``> 0`` with ``positive``)
+    and at most :data:`MAX_AMOUNT`. Returns it with exactly two decimals; raises ``ValueError``
+    with a message that reads after the field's name (``"price has more than two decimals"``).
+    """
+    if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
+        raise ValueError("must be a number")
     try:
-        if not value.is_finite():
-            raise ValueError("must be a finite number")
-        exponent = value.normalize().as_tuple().exponent
-    except InvalidOperation as exc:  # pragma: no cover - pydantic already parsed it
-        raise ValueError("must be a number") from exc
-    if isinstance(exponent, int) and exponent < -2:
-        raise ValueError("must have at most two decimals")
-    return value.quantize(CENT)
+        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError("must be a number") from None
+    if not amount.is_finite():
+        raise ValueError("must be a finite number")
+    if amount < 0 or (positive and amount == 0):
+        raise ValueError("must be above 0" if positive else "must be 0 or more")
+    if amount > MAX_AMOUNT:  # before quantize, which cannot hold 1E+400 to the cent
+        raise ValueError(f"must be at most {MAX_AMOUNT}")
+    if amount != amount.quantize(CENT):
+        raise ValueError("has more than two decimals")
+    return amount.quantize(CENT)
+
+
+def _check_price(value: Decimal) -> Decimal:
+    return parse_amount(value, positive=True)
+
+
+def _check_bound(value: Decimal) -> Decimal:
+    return parse_amount(value)
 
 
 _serialize = PlainSerializer(json_number, return_type=Any, when_used="json")
@@ -59,7 +81,7 @@ _number = WithJsonSchema({"type": "number"}, mode="serialization")
 Price = Annotated[
     Decimal,
     Field(gt=0, le=MAX_AMOUNT, allow_inf_nan=False),
-    AfterValidator(_check_amount),
+    AfterValidator(_check_price),
     _serialize,
     _number,
 ]
@@ -67,5 +89,5 @@ Price = Annotated[
 Money = Annotated[Decimal, _serialize, _number]
 # A bound in a price filter (>= 0).
 PriceBound = Annotated[
-    Decimal, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False), AfterValidator(_check_amount)
+    Decimal, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False), AfterValidator(_check_bound)
 ]

@@ -47,6 +47,10 @@ def test_a_bare_list_and_nested_children_are_read() -> None:
         ({"sku": "s", "name": "x", "price": 0, "category": "c"}, "above 0"),
         ({"sku": "s", "name": "x", "price": 1.005, "category": "c"}, "more than two decimals"),
         ({"sku": "s", "name": "x", "price": True, "category": "c"}, "price must be a number"),
+        # The server's own rule (shopkit_server.money.parse_amount), so no row the API refuses
+        # is sent: the top price, and more decimals than a float would keep.
+        ({"sku": "s", "name": "x", "price": 10_000_000_000, "category": "c"}, "at most"),
+        ({"sku": "s", "name": "x", "price": "19.999999999999999", "category": "c"}, "decimals"),
         ({"sku": "s", "name": "x", "price": 1, "category": "c", "stock": 1.5}, "whole number"),
         ({"sku": "s", "name": "x", "price": 1, "category": "c", "stock": -1}, ">= 0"),
         ({"sku": "s", "name": "x", "price": 1, "category": "c", "is_active": "yes"},

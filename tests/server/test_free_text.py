@@ -71,6 +71,7 @@ async def test_user_names_and_addresses_refuse_control_characters(
             )
         )
         await _is_refused(await customer.client.patch("/auth/me", json={"name": bad}))
+        await _is_refused(await customer.client.patch("/auth/me", json={"email": f"m{bad}@x.io"}))
     assert (await customer.client.get("/auth/me")).json()["name"] == "Test User"
     product = await Shop(admin.client).product("5.00", stock=5)
     await add(customer.client, product["id"], 1)
