@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from shopkit_server.accounts import AccountDirectory, StoreAccountDirectory
 from shopkit_server.auth.service import AuthService
 from shopkit_server.cart.clients import InProcessProductsClient, ProductsClient
 from shopkit_server.cart.clients_http import HttpProductsClient
@@ -43,6 +44,7 @@ class AppContext:
     store: Store
     tokens: TokenCodec
     passwords: PasswordHasher
+    accounts: AccountDirectory
     auth: AuthService
     products: ProductService
     cart: CartService
@@ -100,6 +102,7 @@ def build_context(
         store=store,
         tokens=tokens,
         passwords=passwords,
+        accounts=StoreAccountDirectory(store.users),
         auth=auth,
         products=products,
         cart=cart,

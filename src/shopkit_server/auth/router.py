@@ -17,7 +17,7 @@ from shopkit_server.auth.schemas import (
     UpdateUserRequest,
     UserPublic,
 )
-from shopkit_server.deps import AdminUser, Context, CurrentUser
+from shopkit_server.deps import ActiveUser, AdminUser, Context, CurrentUser
 from shopkit_server.errors import NotFound
 from shopkit_server.ids import is_valid_id
 from shopkit_server.pagination import Page, PageQuery
@@ -60,14 +60,14 @@ async def get_me(user: CurrentUser, ctx: Context) -> UserPublic:
 
 
 @router.patch("/me")
-async def update_me(body: UpdateMeRequest, user: CurrentUser, ctx: Context) -> UserPublic:
+async def update_me(body: UpdateMeRequest, user: ActiveUser, ctx: Context) -> UserPublic:
     """Change the caller's name or email."""
     updated = await ctx.auth.update_me(user.id, name=body.name, email=body.email)
     return UserPublic.of(updated)
 
 
 @router.post("/change-password")
-async def change_password(body: ChangePasswordRequest, user: CurrentUser, ctx: Context) -> Tokens:
+async def change_password(body: ChangePasswordRequest, user: ActiveUser, ctx: Context) -> Tokens:
     """Set a new password; every earlier refresh token is revoked and a fresh pair returned."""
     issued = await ctx.auth.change_password(
         user.id, current_password=body.current_password, new_password=body.new_password

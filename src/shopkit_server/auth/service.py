@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import structlog
+
 from shopkit_server.auth.errors import (
     AccountDisabled,
     CannotChangeSelf,
@@ -11,7 +13,7 @@ from shopkit_server.auth.errors import (
     UserNotFound,
 )
 from shopkit_server.auth.models import User, UserChanges
-from shopkit_server.auth.repository import RefreshTokenRepository, UserRepository
+from shopkit_server.auth.repository import RefreshOutcome, RefreshTokenRepository, UserRepository
 from shopkit_server.clock import utc_now
 from shopkit_server.ids import new_id
 from shopkit_server.pagination import PageParams, PageResult
@@ -24,6 +26,8 @@ from shopkit_server.security import (
     TokenType,
 )
 from shopkit_server.store.base import DuplicateKeyError
+
+log = structlog.get_logger("shopkit.auth")
 
 
 class AuthService:
@@ -77,17 +81,27 @@ class AuthService:
         return user, await self._issue(user)
 
     async def refresh(self, refresh_token: str) -> IssuedTokens:
-        """Rotate: the presented token is spent, a new pair comes back (with the current role)."""
+        """Rotate: the presented token is spent, a new pair comes back (with the current role).
+
+        A token that was already spent is reuse: its whole family (every token descended from
+        the same login) is revoked, so a stolen copy and the legitimate chain both stop.
+        """
         try:
             claims = self.tokens.decode(refresh_token, TokenType.REFRESH)
         except InvalidToken:
             raise InvalidRefreshToken() from None
-        if not await self.refresh_tokens.consume(claims.jti, claims.sub, utc_now()):
-            raise InvalidRefreshToken()
         user = await self.users.get(claims.sub)
         if user is None or not user.is_active:
             raise InvalidRefreshToken()
-        return await self._issue(user)
+        issued = self.tokens.issue(user.id, user.role)
+        outcome = await self.refresh_tokens.rotate(
+            claims.jti, user.id, utc_now(), issued.refresh_jti, issued.refresh_expires_at
+        )
+        if outcome is RefreshOutcome.REUSED:
+            log.warning("refresh_token_reused", user_id=user.id)
+        if outcome is not RefreshOutcome.ROTATED:
+            raise InvalidRefreshToken()
+        return issued
 
     async def logout(self, *, user_id: str, refresh_token: str) -> None:
         try:
