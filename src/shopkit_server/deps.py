@@ -50,6 +50,7 @@ class Level(IntEnum):
     TOKEN = 1
     ACTIVE = 2
     ADMIN = 3
+    SERVICE = 4  # a peer service's token (``/internal``); never mixed with a user's on a route
 
 
 @dataclass(frozen=True)
@@ -147,20 +148,6 @@ async def optional_user(
     return await _principal(request, ctx, credentials, Level.TOKEN)
 
 
-# Which dependency asks for which level: routing.py finds these in a route's dependencies.
-LEVELS: dict[Callable[..., object], Level] = {
-    current_user: Level.TOKEN,
-    active_user: Level.ACTIVE,
-    admin_user: Level.ADMIN,
-}
-
-
-async def authenticate_early(request: Request, level: Level) -> None:
-    """Run a route's caller check before its body is read; the dependency reuses the answer."""
-    ctx: AppContext = request.app.state.ctx
-    await _principal(request, ctx, await _bearer(request), level)
-
-
 async def service_caller(
     ctx: Context,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -173,6 +160,25 @@ async def service_caller(
     except InvalidToken:
         raise NotAuthenticated("A service token is required.", code="invalid_token") from None
     return claims.sub
+
+
+# Which dependency asks for which level: routing.py finds these in a route's dependencies.
+LEVELS: dict[Callable[..., object], Level] = {
+    current_user: Level.TOKEN,
+    active_user: Level.ACTIVE,
+    admin_user: Level.ADMIN,
+    service_caller: Level.SERVICE,
+}
+
+
+async def authenticate_early(request: Request, level: Level) -> None:
+    """Run a route's caller check before its body is read; the dependency reuses the answer."""
+    ctx: AppContext = request.app.state.ctx
+    credentials = await _bearer(request)
+    if level is Level.SERVICE:
+        await service_caller(ctx, credentials)  # a signature check, no store: repeated cheaply
+    else:
+        await _principal(request, ctx, credentials, level)
 
 
 CurrentUser = Annotated[Principal, Depends(current_user)]

@@ -133,6 +133,11 @@ async def test_admin_routes_check_the_caller_before_reading_the_body(
         reply = await call(app, path, chunks=1, chunk=b"{not json", declared=9)
         assert reply.status == 401, (path, reply.body)
         assert reply.chunks_read == 0
+    # A service-only route: a user's token is refused before the body is read.
+    internal = await call(
+        app, "/internal/products/lookup", chunks=chunks, token=customer.access_token
+    )
+    assert internal.status == 401 and internal.chunks_read == 0
     # A customer route with a body, anonymously: 401 without reading it either.
     cart = await call(app, "/api/cart/items", chunks=1, chunk=b"{", declared=1)
     assert cart.status == 401 and cart.chunks_read == 0
