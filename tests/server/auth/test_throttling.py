@@ -224,12 +224,14 @@ class _Checks:
         self._lock = threading.Lock()
         self.running = 0
         self.peak = 0
+        self.calls = 0
         self.hashing = asyncio.Event()  # set (on the loop) once a check is running
         self._loop = asyncio.get_running_loop()
 
     def __call__(self, password: bytes, hashed: bytes) -> bool:
         with self._lock:
             self.running += 1
+            self.calls += 1
             self.peak = max(self.peak, self.running)
         self._loop.call_soon_threadsafe(self.hashing.set)
         try:
@@ -326,3 +328,18 @@ def test_trusted_proxies_setting_takes_addresses_and_networks() -> None:
     assert Settings(_env_file=None, trusted_proxies="").trusted_proxies == []  # type: ignore[call-arg, arg-type]
     with pytest.raises(ValueError, match="CIDR"):
         Settings(_env_file=None, trusted_proxies="gateway.local")  # type: ignore[call-arg, arg-type]
+
+
+async def test_an_unknown_email_costs_a_bcrypt_check_like_a_wrong_password(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _register(app, "exists@example.com")
+    checks = _Checks(bcrypt.checkpw)
+    monkeypatch.setattr(bcrypt, "checkpw", checks)
+    async with _client(app, SHOPPER) as client:
+        known = await _login(client, "exists@example.com")
+        after_known = checks.calls
+        unknown = await _login(client, "does-not-exist@example.com")
+    assert known.status_code == unknown.status_code == 401
+    assert known.json() == unknown.json()
+    assert after_known == 1 and checks.calls == 2  # the decoy hash is checked for the unknown
