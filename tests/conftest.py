@@ -37,6 +37,12 @@ MONGODB_URI = os.environ.get("SHOPKIT_TEST_MONGODB_URI")
 BACKENDS = ["sqlite", "mongo-standin"] + (["mongodb"] if MONGODB_URI else [])
 TEST_SECRET = "test-secret-" + "x" * 60
 PASSWORD = "correct horse battery"
+ONE_ADDRESS_IS_MANY_CLIENTS: dict[str, Any] = {
+    "login_attempts_per_address": 0,
+    "register_attempts_per_address": 0,
+    "password_checks_per_address": 10_000,
+    "password_hash_queue": 10_000,
+}
 
 
 def pytest_report_header() -> str:
@@ -70,6 +76,9 @@ def settings(backend: str, tmp_path: Path) -> Settings:
         database_url=url,
         jwt_secret_key=TEST_SECRET,
         bcrypt_rounds=4,
+        # The test client is every customer at once, from one address: no per-address limits
+        # (tests/server/auth/test_throttling.py tests them with the defaults).
+        **ONE_ADDRESS_IS_MANY_CLIENTS,
     )
 
 

@@ -17,6 +17,12 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from shopkit_server import __version__
+from shopkit_server.body_limit import (
+    BULK_IMPORT_PATH,
+    MAX_BODY_BYTES,
+    MAX_BULK_BODY_BYTES,
+    BodyLimitMiddleware,
+)
 from shopkit_server.context import build_context, remote_peers
 from shopkit_server.errors import install_error_handlers
 from shopkit_server.jwt_secret import resolve_jwt_secret
@@ -132,6 +138,9 @@ def create_app(
             include_in_schema=False,
         )
 
+    # Inside CORS and the request log: a 413 carries CORS headers and is logged with its id.
+    bulk = {f"{prefix}{BULK_IMPORT_PATH}": MAX_BULK_BODY_BYTES}
+    app.add_middleware(BodyLimitMiddleware, default=MAX_BODY_BYTES, paths=bulk)
     if ServiceName.PRODUCTS in chosen and settings.catalog_cache_seconds > 0:
         app.add_middleware(
             CatalogReadCache,

@@ -8,6 +8,7 @@ no internals.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import structlog
@@ -76,6 +77,29 @@ class Unprocessable(ShopError):
     status_code = 422
     code = "unprocessable"
     detail = "The request is well-formed but cannot be processed."
+
+
+class TooManyRequests(ShopError):
+    """429 with ``Retry-After`` (whole seconds, at least 1)."""
+
+    status_code = 429
+    code = "too_many_attempts"
+    detail = "Too many attempts; try again later."
+
+    def __init__(self, retry_after: float, detail: str | None = None) -> None:
+        self.retry_after = max(1, math.ceil(retry_after))
+        super().__init__(detail, headers={"Retry-After": str(self.retry_after)})
+
+
+class TooManyAttempts(TooManyRequests):
+    """Too many sign-in (or sign-up) attempts from one address or for one account."""
+
+
+class ServerBusy(TooManyRequests):
+    """Every password check this process may run or queue is taken: come back shortly."""
+
+    code = "server_busy"
+    detail = "The server is busy checking passwords; try again shortly."
 
 
 class UpstreamUnavailable(ShopError):

@@ -10,7 +10,7 @@ from shopkit_server.cart.schemas import (
     RemoveOrderedRequest,
     SetQuantityRequest,
 )
-from shopkit_server.deps import Context, CurrentUser
+from shopkit_server.deps import ActiveUser, Context, CurrentUser
 from shopkit_server.products.models import StockLine
 from shopkit_server.routing import ShopRoute
 
@@ -29,21 +29,21 @@ async def get_cart(ctx: Context, user: CurrentUser) -> CartOut:
 
 
 @router.post("/items", response_model=CartOut)
-async def add_item(body: AddItemRequest, ctx: Context, user: CurrentUser) -> CartOut:
+async def add_item(body: AddItemRequest, ctx: Context, user: ActiveUser) -> CartOut:
     """Add units of a product, on top of any already in the cart."""
     return CartOut.of(await ctx.cart.add_item(user.id, body.product_id, body.quantity))
 
 
 @router.patch("/items/{product_id}", response_model=CartOut)
 async def set_quantity(
-    product_id: str, body: SetQuantityRequest, ctx: Context, user: CurrentUser
+    product_id: str, body: SetQuantityRequest, ctx: Context, user: ActiveUser
 ) -> CartOut:
     """Set the quantity of a line already in the cart; 0 removes it."""
     return CartOut.of(await ctx.cart.set_quantity(user.id, product_id, body.quantity))
 
 
 @router.delete("/items/{product_id}", response_model=CartOut)
-async def remove_item(product_id: str, ctx: Context, user: CurrentUser) -> CartOut:
+async def remove_item(product_id: str, ctx: Context, user: ActiveUser) -> CartOut:
     """Remove a line (removing one that is not there is fine)."""
     return CartOut.of(await ctx.cart.remove_item(user.id, product_id))
 
@@ -55,14 +55,18 @@ async def remove_item(product_id: str, ctx: Context, user: CurrentUser) -> CartO
     include_in_schema=False,  # the order service's call (with the user's token), not an app's
 )
 async def remove_ordered(body: RemoveOrderedRequest, ctx: Context, user: CurrentUser) -> Response:
-    """Subtract an order's quantities from the caller's cart; lines added since are kept."""
+    """Subtract an order's quantities from the caller's cart; lines added since are kept.
+
+    The token alone is enough here: the checkout that calls this has checked the account, and
+    an order already placed must not keep its lines in the cart.
+    """
     lines = [StockLine(product_id=i.product_id, quantity=i.quantity) for i in body.items]
     await ctx.cart.remove_ordered(user.id, lines)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.delete("", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
-async def clear_cart(ctx: Context, user: CurrentUser) -> Response:
+async def clear_cart(ctx: Context, user: ActiveUser) -> Response:
     """Empty the cart."""
     await ctx.cart.clear(user.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

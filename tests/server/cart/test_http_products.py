@@ -11,7 +11,7 @@ import pytest
 from shopkit_server.ids import new_id
 from shopkit_server.settings import Settings
 from shopkit_server.store import Store
-from tests.server.apart import Apart, Fault, make_product, services_apart, user_token
+from tests.server.apart import Apart, Fault, make_product, services_apart
 
 
 @pytest.fixture
@@ -22,7 +22,8 @@ async def apart(settings: Settings, store: Store) -> AsyncIterator[Apart]:
 
 @pytest.fixture
 async def shopper(apart: Apart) -> AsyncIterator[httpx.AsyncClient]:
-    async with apart.client(apart.cart, user_token()) as client:
+    _, token = await apart.customer()
+    async with apart.client(apart.cart, token) as client:
         yield client
 
 

@@ -29,7 +29,6 @@ from tests.server.apart import (
     make_product,
     services_apart,
     stock_of,
-    user_token,
 )
 from tests.server.cart.shop import ADDRESS
 
@@ -51,8 +50,7 @@ async def apart(settings: Settings, store: Store) -> AsyncIterator[Apart]:
 
 @pytest.fixture
 async def shopper(apart: Apart) -> AsyncIterator[Shopper]:
-    user_id = new_id()
-    token = user_token(user_id=user_id)
+    user_id, token = await apart.customer()
     async with apart.client(apart.cart, token) as cart, apart.client(apart.orders, token) as orders:
         yield Shopper(user_id, cart, orders)
 
@@ -127,7 +125,7 @@ async def test_an_order_store_failure_after_reserving_gives_the_stock_back(
     broken = dataclasses.replace(store, orders=_FailingOrders(store.orders))
     async with services_apart(settings, store, orders_store=broken) as apart:
         product = await make_product(apart, stock=4)
-        token = user_token()
+        _, token = await apart.customer()
         async with apart.client(apart.cart, token) as cart:
             reply = await cart.post(
                 "/cart/items", json={"product_id": product["id"], "quantity": 3}

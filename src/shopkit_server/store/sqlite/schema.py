@@ -15,6 +15,7 @@ from shopkit_server.store.sqlite.db import Database
 
 MIGRATIONS: tuple[Sequence[str], ...] = (
     (*users.SCHEMA, *products.SCHEMA, *carts.SCHEMA, *orders.SCHEMA),
+    users.FAMILIES,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
