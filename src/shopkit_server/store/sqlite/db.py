@@ -4,6 +4,13 @@ Writes are serialised through one connection behind an ``asyncio.Lock`` and run 
 ``BEGIN IMMEDIATE`` transactions, so a read-check-write inside :meth:`Database.write` is atomic
 with respect to every other write of this process; ``busy_timeout`` covers other processes
 sharing the file. Reads take any idle reader connection and see the last committed state.
+
+Cancellation: aiosqlite runs each statement on the connection's own thread, so cancelling the
+task that awaits one does not stop the statement. A ``BEGIN`` whose waiter was cancelled still
+opens a transaction, and one nobody rolls back makes every later ``BEGIN`` fail ("cannot start
+a transaction within a transaction"). So ``BEGIN``, ``COMMIT`` and ``ROLLBACK`` are always
+waited for to their end (a cancellation is delivered once they are done), a cancelled or failed
+write is rolled back, and the writer's ``in_transaction`` is checked before every ``BEGIN``.
 """
 
 from __future__ import annotations
@@ -17,6 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import structlog
+
+log = structlog.get_logger("shopkit.store.sqlite")
 
 Row = sqlite3.Row
 Params = Sequence[Any] | dict[str, Any]
@@ -65,15 +75,65 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One all-or-nothing transaction: committed on exit, rolled back on any exception."""
+        """One all-or-nothing transaction: committed on exit, rolled back on any exception.
+
+        Safe under cancellation at every point: waiting for the lock, during ``BEGIN``, in the
+        body, during ``COMMIT``. The transaction is then either committed whole or rolled back,
+        and the writer is left ready for the next write.
+        """
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
+            if self._writer.in_transaction:
+                # Only a bug could leave one open; repair it rather than wedge every write.
+                log.error("sqlite_writer_left_in_transaction")
+                await self._control("ROLLBACK")
+            try:
+                cancelled = await self._control("BEGIN IMMEDIATE")
+            except BaseException:
+                await self._abort()
+                raise
+            if cancelled is not None:
+                await self._abort()
+                raise cancelled
             try:
                 yield self._writer
             except BaseException:
-                await self._writer.execute("ROLLBACK")
+                await self._abort()
                 raise
-            await self._writer.execute("COMMIT")
+            try:
+                cancelled = await self._control("COMMIT")
+            except BaseException:
+                await self._abort()  # a failed COMMIT (SQLITE_BUSY...) leaves it open
+                raise
+            if cancelled is not None:
+                raise cancelled  # committed: the caller was cancelled after the fact
+
+    async def _control(self, sql: str) -> asyncio.CancelledError | None:
+        """Run a transaction-control statement to its end, even if this task is cancelled.
+
+        Returns the cancellation that arrived meanwhile (the caller re-raises it once the
+        connection is consistent), or None. The statement's own error is raised.
+        """
+        statement = asyncio.ensure_future(self._writer.execute(sql))
+        cancelled: asyncio.CancelledError | None = None
+        while not statement.done():
+            try:
+                await asyncio.shield(statement)
+            except asyncio.CancelledError as exc:
+                if statement.cancelled():  # the statement itself was cancelled (loop closing)
+                    raise
+                cancelled = exc  # wait on: the statement runs on its thread regardless
+            except Exception:
+                break
+        statement.result()  # the statement's own error, if it failed
+        return cancelled
+
+    async def _abort(self) -> None:
+        """Roll back whatever transaction the writer has open (shielded; errors logged)."""
+        try:
+            if self._writer.in_transaction:
+                await self._control("ROLLBACK")
+        except Exception:
+            log.exception("sqlite_rollback_failed")
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         async with self.read() as conn:
