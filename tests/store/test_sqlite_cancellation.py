@@ -34,7 +34,9 @@ def _signal_on(db: Database, prefix: str) -> asyncio.Event:
     original: Callable[..., Awaitable[aiosqlite.Cursor]] = writer.execute
 
     async def execute(sql: str, *args: Any) -> aiosqlite.Cursor:
-        pending = asyncio.ensure_future(original(sql, *args))  # queued on the thread now
+        # Scheduled before the event wakes the test, so the statement is on its way to the
+        # thread by the time the test cancels.
+        pending = asyncio.ensure_future(original(sql, *args))
         if sql.startswith(prefix):
             seen.set()
         return await pending
