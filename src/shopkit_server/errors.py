@@ -108,6 +108,21 @@ class UpstreamUnavailable(ShopError):
     detail = "A service this request depends on did not answer in time."
 
 
+class UpstreamRefused(ShopError):
+    """A peer service refused a call for good: its status and code for a refusal of what the
+    client asked, else 500 (the services disagree on credentials or routes)."""
+
+    status_code = 500
+    code = "upstream_refused"
+    detail = "A service this request depends on refused it."
+
+    def __init__(
+        self, detail: str | None = None, *, status_code: int = 500, code: str | None = None
+    ) -> None:
+        super().__init__(detail, code=code)
+        self.status_code = status_code
+
+
 class StoreUnavailable(ShopError):
     status_code = 503
     code = "store_unavailable"

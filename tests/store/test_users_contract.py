@@ -129,3 +129,23 @@ async def test_revoke_and_revoke_all(store: Store) -> None:
     await store.refresh_tokens.revoke_all(user.id)
     assert await _rotate(store, "b", user.id, now, "b2") is not RefreshOutcome.ROTATED
     assert await _rotate(store, "c", user.id, now, "c2") is not RefreshOutcome.ROTATED
+
+
+async def test_search_ignores_case_beyond_ascii(store: Store) -> None:
+    elodie = _user("elodie@example.com", name="ÉLODIE Martin")
+    strasse = _user("anna@example.com", name="Anna STRAßE")
+    jose = _user("jose@example.com", name="josé ñúñez")
+    for user in (elodie, strasse, jose):
+        await store.users.add(user)
+
+    async def ids(query: str) -> set[str]:
+        return {u.id for u in (await store.users.list(query=query, offset=0, limit=10)).items}
+
+    assert await ids("élodie") == {elodie.id}
+    assert await ids("Élodie") == {elodie.id}
+    assert await ids("straße") == {strasse.id}
+    assert await ids("JOSÉ ÑÚÑEZ") == {jose.id}
+    # A renamed user is found under the new name only.
+    await store.users.update(elodie.id, UserChanges(name="Zoé Ünal"))
+    assert await ids("élodie") == set()
+    assert await ids("ZOÉ ü") == {elodie.id}

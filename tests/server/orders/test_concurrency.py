@@ -6,9 +6,11 @@ import asyncio
 from collections import Counter
 
 import pytest
+from fastapi import FastAPI
 
 from tests.conftest import MakeUser, UserSession
 from tests.server.cart.shop import Shop, add, checkout
+from tests.server.orders.gate import OverlapGate
 
 
 @pytest.fixture
@@ -49,6 +51,40 @@ async def test_5_concurrent_checkouts_with_one_key_make_one_order(
     assert sum(r.headers.get("idempotent-replayed") == "true" for r in replies) == 4
     assert await shop.stock(product["id"]) == 7
     assert (await customer.client.get("/orders")).json()["total"] == 1
+
+
+async def test_a_double_tap_without_a_key_orders_once(
+    app: FastAPI, customer: UserSession, shop: Shop
+) -> None:
+    product = await shop.product(stock=10)
+    await add(customer.client, product["id"], 1)
+    service = app.state.ctx.orders
+    gate = OverlapGate(service.products, racers=5)
+    service.products = gate
+
+    replies = await asyncio.gather(*(gate.answer(checkout(customer.client)) for _ in range(5)))
+
+    assert gate.opened_at == (1, 4)  # one checkout inside while the four others answered
+    assert Counter(r.status_code for r in replies) == {201: 1, 409: 4}
+    assert {r.json()["code"] for r in replies if r.status_code == 409} == {"checkout_in_progress"}
+    assert await shop.stock(product["id"]) == 9  # taken once
+    assert (await customer.client.get("/orders")).json()["total"] == 1
+    assert (await customer.client.get("/cart")).json()["items"] == []
+    # The cart snapshot is spent: tapping again finds nothing to order.
+    again = await checkout(customer.client)
+    assert (again.status_code, again.json()["code"]) == (400, "cart_empty")
+
+
+async def test_a_failed_checkout_releases_its_claim(
+    app: FastAPI, customer: UserSession, shop: Shop, admin: UserSession
+) -> None:
+    product = await shop.product(stock=1)
+    await add(customer.client, product["id"], 1)
+    await shop.update(product["id"], stock=0)
+    refused = await checkout(customer.client)
+    assert (refused.status_code, refused.json()["code"]) == (409, "insufficient_stock")
+    await shop.update(product["id"], stock=1)
+    assert (await checkout(customer.client)).status_code == 201  # not "checkout_in_progress"
 
 
 async def test_cancel_sent_twice_at_once_restocks_once(customer: UserSession, shop: Shop) -> None:

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from shopkit_server.cart.errors import CheckoutInProgress
 from shopkit_server.clock import utc_now
 from shopkit_server.ids import new_id
 from shopkit_server.orders.errors import (
@@ -179,6 +180,10 @@ async def test_a_cart_that_cannot_be_cleared_does_not_undo_the_order(
     cart.fail_clear = True
     order = (await service.checkout(user, ADDRESS)).order
     assert await store.orders.get(order.id) == order
+    assert catalog.stock(product.id) == 2
+    # The cart still holds the ordered line, but the claim stays: a double tap cannot order it.
+    with pytest.raises(CheckoutInProgress):
+        await service.checkout(user, ADDRESS)
     assert catalog.stock(product.id) == 2
 
 

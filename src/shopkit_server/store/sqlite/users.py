@@ -45,6 +45,19 @@ FAMILIES: tuple[str, ...] = (
     "CREATE INDEX refresh_tokens_family ON refresh_tokens (family)",
 )
 
+# Migration 3: case-folded copies of the searchable fields. SQLite's lower() and LIKE fold
+# ASCII only; Python's str.casefold (registered on every connection as ``shopkit_casefold``)
+# folds every script ("ÉLODIE" -> "élodie", "Straße" -> "strasse"), as Mongo's search does.
+SEARCH_KEY: tuple[str, ...] = (
+    "ALTER TABLE users ADD COLUMN email_folded TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE users ADD COLUMN name_folded TEXT NOT NULL DEFAULT ''",
+    "UPDATE users SET email_folded = shopkit_casefold(email), name_folded = shopkit_casefold(name)",
+)
+_REFOLD = (
+    "UPDATE users SET email_folded = shopkit_casefold(email), "
+    "name_folded = shopkit_casefold(name) WHERE id = ?"
+)
+
 _COLUMNS = "id, email, name, role, is_active, password_hash, created_at, last_login"
 
 
@@ -62,7 +75,7 @@ def _user(row: Row) -> User:
 
 
 def _like(text: str) -> str:
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    escaped = text.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
@@ -86,6 +99,7 @@ class SqliteUserRepository:
                         to_db_time(user.last_login) if user.last_login else None,
                     ),
                 )
+                await conn.execute(_REFOLD, (user.id,))
         except sqlite3.IntegrityError as exc:
             raise DuplicateKeyError("email") from exc
 
@@ -117,6 +131,8 @@ class SqliteUserRepository:
                         f"UPDATE users SET {assignments} WHERE id = ?",
                         (*sets.values(), user_id),
                     )
+                    if "name" in sets or "email" in sets:
+                        await conn.execute(_REFOLD, (user_id,))
                 rows = list(
                     await conn.execute_fetchall(
                         f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,)
@@ -130,7 +146,7 @@ class SqliteUserRepository:
         where: str = ""
         params: tuple[str, ...] = ()
         if query:
-            where = "WHERE lower(email) LIKE ? ESCAPE '\\' OR lower(name) LIKE ? ESCAPE '\\'"
+            where = "WHERE email_folded LIKE ? ESCAPE '\\' OR name_folded LIKE ? ESCAPE '\\'"
             params = (_like(query), _like(query))
         rows = await self._db.fetch_all(
             f"SELECT {_COLUMNS}, count(*) OVER () AS total FROM users {where} "
