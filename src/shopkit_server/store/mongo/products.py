@@ -168,22 +168,22 @@ class MongoProductRepository:
         self._reservations = db["stock_reservations"]
 
     async def get(self, product_id: str) -> Product | None:
-        doc = await self._products.find_one({"_id": ObjectId(product_id)})
+        doc = await self._products.find_one({"_id": ObjectId(product_id)}, stock.WITHOUT_OPS)
         return _product(doc) if doc is not None else None
 
     async def get_many(self, product_ids: Sequence[str]) -> list[Product]:
         ids = [ObjectId(pid) for pid in product_ids if is_valid_id(pid)]
-        docs = await self._products.find({"_id": {"$in": ids}}).to_list(None)
+        docs = await self._products.find({"_id": {"$in": ids}}, stock.WITHOUT_OPS).to_list(None)
         return [_product(doc) for doc in docs]
 
     async def find(self, query: ProductQuery, *, offset: int, limit: int) -> PageResult[Product]:
         spec = build_filter(query)
         if query.search_terms and query.sort is ProductSort.RELEVANCE:
-            cursor = self._products.find(spec, {"score": _TEXT_SCORE})
+            cursor = self._products.find(spec, {"score": _TEXT_SCORE, **stock.WITHOUT_OPS})
             cursor = cursor.sort([("score", _TEXT_SCORE), ("_id", DESCENDING)])
         else:
             sort = _SORTS.get(query.sort, _SORTS[ProductSort.NEWEST])
-            cursor = self._products.find(spec).sort(sort)
+            cursor = self._products.find(spec, stock.WITHOUT_OPS).sort(sort)
         docs, total = await asyncio.gather(
             cursor.skip(offset).limit(limit).to_list(None),
             self._products.count_documents(spec),
@@ -210,7 +210,10 @@ class MongoProductRepository:
         update["$set"] = {**_fields(values), "updated_at": updated_at}
         try:
             doc = await self._products.find_one_and_update(
-                {"_id": ObjectId(product_id)}, update, return_document=ReturnDocument.AFTER
+                {"_id": ObjectId(product_id)},
+                update,
+                projection=stock.WITHOUT_OPS,
+                return_document=ReturnDocument.AFTER,
             )
         except MongoDuplicateKey as exc:
             raise _duplicate(exc) from exc
