@@ -18,6 +18,8 @@ cancellation, a crash) loses nothing:
   one atomic write of one document.
 - After the move the reservation journals the line (``taken`` / ``returned``), conditional on
   its state, so a take that lands after a release is seen by the reserver, who gives it back.
+- A reserve stops taking at its first short line (the rest are only read, to name them all):
+  units held just to be given back would make racing reserves fail each other.
 - Giving back is guarded by the give-back marker (applied at most once) and, for a line the
   journal does not list, by the take marker (only what was taken comes back).
 
@@ -176,6 +178,8 @@ async def reserve(
     taken: list[int] = []
     short: list[str] = []
     for index, line in enumerate(lines):
+        if short:
+            break  # stop taking: holding units we will give back would starve other reserves
         took: Any = None
         if is_valid_id(line.product_id):
             took = await products.update_one(
@@ -210,6 +214,7 @@ async def reserve(
             return ReserveOutcome(ReserveStatus.RELEASED)
         taken.append(index)
     if short:
+        short += await _also_short(products, lines[len(taken) + len(short) :])
         doc = {"_id": reservation_id, "token": token, "lines": _encode(lines), "taken": taken}
         await _give_back(products, reservations, doc, now)
         # Remove the claim only if still pending (a release meanwhile leaves its tombstone),
@@ -220,6 +225,14 @@ async def reserve(
     if held.modified_count != 1:  # released meanwhile: the release gives back every line
         return ReserveOutcome(ReserveStatus.RELEASED)
     return ReserveOutcome(ReserveStatus.RESERVED)
+
+
+async def _also_short(products: MongoCollection, rest: Sequence[StockLine]) -> list[str]:
+    """The lines after the first short one that would fall short too (read, not taken)."""
+    ids = [ObjectId(line.product_id) for line in rest if is_valid_id(line.product_id)]
+    docs = await products.find({"_id": {"$in": ids}, "is_active": True}, {"stock": 1}).to_list(None)
+    stock = {str(doc["_id"]): int(doc["stock"]) for doc in docs}
+    return [line.product_id for line in rest if stock.get(line.product_id, 0) < line.quantity]
 
 
 async def _legacy_give_back(
