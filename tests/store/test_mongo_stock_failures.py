@@ -17,7 +17,7 @@ from pymongo.errors import AutoReconnect
 from shopkit_server.products.models import Category, ReserveStatus, StockLine
 from shopkit_server.store import Store
 from tests.conftest import BACKENDS
-from tests.store.test_products_contract import make_category, product, stock_of
+from tests.store.test_products_contract import T0, make_category, product, stock_of
 
 pytestmark = pytest.mark.parametrize(
     "backend", [b for b in BACKENDS if b != "sqlite"], indirect=True
@@ -161,4 +161,18 @@ async def test_a_release_racing_a_reserve_gives_back_every_unit(
         await task
 
     assert await stocks(store, ids) == [10, 10, 10]
+    await released_twice_gives_back_once(store, ids)
+
+
+async def test_a_reservation_held_before_markers_existed_is_released_once(
+    store: Store, kitchen: Category
+) -> None:
+    ids = await three(store)
+    repo: Any = store.products
+    for pid in ids:
+        await store.products.update(pid, {"stock": 7}, T0)
+    # The layout before tokens and markers: every line of a held reservation was taken.
+    await repo._reservations.insert_one(
+        {"_id": "order-1", "state": "held", "lines": [[pid, 3] for pid in ids]}
+    )
     await released_twice_gives_back_once(store, ids)
