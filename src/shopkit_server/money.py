@@ -63,7 +63,3 @@ Price = Annotated[
 ]
 # Any amount the server reports (may be zero).
 Money = Annotated[Decimal, _serialize]
-# A bound in a price filter (>= 0).
-PriceBound = Annotated[
-    Decimal, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False), AfterValidator(_check_amount)
-]
