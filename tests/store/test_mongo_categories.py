@@ -148,7 +148,11 @@ async def test_products_stored_with_a_category_name_are_migrated_to_its_id(
     await collection.update_one(
         {"_id": ObjectId(mug.id)}, {"$set": {"category": "Kitchen"}, "$unset": {"category_id": ""}}
     )
+    await collection.database["shopkit_meta"].delete_many({})  # as a store before the change
+    await collection.create_index([("category", 1), ("price", 1)], name="category_price")
     await migrate_product_categories(collection.database)
+
+    assert "category_price" not in await collection.index_information()
 
     assert (await store.products.get(mug.id)).category == "Kitchen"  # type: ignore[union-attr]
     assert await names(store, ProductQuery(categories=("Kitchen",))) == ["Mug"]

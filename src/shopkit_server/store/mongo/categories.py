@@ -40,16 +40,29 @@ async def ensure_indexes(db: MongoDatabase) -> None:
     await categories.create_index([("parent_id", ASCENDING)], name="parent")
 
 
+_MIGRATED = {"_id": "products.category_id"}
+
+
 async def migrate_product_categories(db: MongoDatabase) -> None:
-    """Products stored with the category's name (before ``category_id``) get its id instead."""
-    products = db["products"]
-    if await products.count_documents({"category": {"$exists": True}}, limit=1) == 0:
+    """Products stored with the category's name (before ``category_id``) get its id instead.
+
+    Idempotent, and re-driven at every open until it completed once (then a marker in
+    ``shopkit_meta`` skips it, so an open never scans the products again).
+    """
+    meta = db["shopkit_meta"]
+    if await meta.find_one(_MIGRATED) is not None:
         return
+    products = db["products"]
     for doc in await db["categories"].find({}, {"name": 1}).to_list(None):
         await products.update_many(
             {"category": doc["name"]},
             {"$set": {"category_id": doc["_id"]}, "$unset": {"category": ""}},
         )
+    indexes = await products.index_information()
+    for stale in ("category_newest", "category_price"):  # keyed on the old field
+        if stale in indexes:
+            await products.drop_index(stale)
+    await meta.update_one(_MIGRATED, {"$set": {"at": datetime.now(UTC)}}, upsert=True)
 
 
 async def ids_by_name(categories: MongoCollection, names: Iterable[str]) -> dict[str, ObjectId]:
