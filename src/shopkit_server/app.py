@@ -103,16 +103,8 @@ def create_app(
         description="An e-commerce backend: auth, products, cart and orders.",
         lifespan=lifespan,
     )
-    install_error_handlers(app)
-    for service in chosen:
-        app.include_router(_router_for(service), prefix=prefix)
-        if service is ServiceName.PRODUCTS:
-            # Service-to-service routes: never under /api, never routed by the gateway.
-            from shopkit_server.products.internal_router import router as internal
 
-            app.include_router(internal)
-
-    async def health() -> JSONResponse:
+    async def _health() -> JSONResponse:
         """Liveness and store reachability (503 when the database does not answer)."""
         database = "ok"
         try:
@@ -128,15 +120,23 @@ def create_app(
         }
         return JSONResponse(body, status_code=200 if database == "ok" else 503)
 
-    app.add_api_route("/health", health, methods=["GET"], tags=["health"])
-    if all_in_one:
+    install_error_handlers(app)
+    # Before the routers: "/api/products/health" must not reach "/api/products/{product_id}".
+    health_paths = ["/health"]
+    if all_in_one:  # the paths the gateway serves (deploy/nginx.conf), answered here too
+        health_paths += [f"{API_PREFIX}/health"]
+        health_paths += [f"{API_PREFIX}/{service.value}/health" for service in chosen]
+    for path in health_paths:
         app.add_api_route(
-            f"{API_PREFIX}/health",
-            health,
-            methods=["GET"],
-            tags=["health"],
-            include_in_schema=False,
+            path, _health, methods=["GET"], tags=["health"], include_in_schema=path == "/health"
         )
+    for service in chosen:
+        app.include_router(_router_for(service), prefix=prefix)
+        if service is ServiceName.PRODUCTS:
+            # Service-to-service routes: never under /api, never routed by the gateway.
+            from shopkit_server.products.internal_router import router as internal
+
+            app.include_router(internal)
 
     # Inside CORS and the request log: a 413 carries CORS headers and is logged with its id.
     bulk = {f"{prefix}{BULK_IMPORT_PATH}": MAX_BULK_BODY_BYTES}
@@ -145,6 +145,7 @@ def create_app(
         app.add_middleware(
             CatalogReadCache,
             prefixes=(f"{prefix}/products", f"{prefix}/categories"),
+            exclude=frozenset(health_paths),  # health is never served from a cache
             ttl=settings.catalog_cache_seconds,
         )
     if settings.cors_origins:

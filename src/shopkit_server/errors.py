@@ -2,8 +2,8 @@
 
 Every error the services raise is a :class:`ShopError` carrying an HTTP status and a stable
 ``code``; the handlers below render it as ``{"detail": ..., "code": ...}`` (API.md, Conventions).
-Anything else that escapes is logged with its traceback and answered with a bare 500 that names
-no internals.
+Anything else that escapes is answered by ``logging.RequestLogMiddleware``: it logs the traceback
+under the request id and sends a bare 500 (:data:`INTERNAL_ERROR_BODY`) that names no internals.
 """
 
 from __future__ import annotations
@@ -11,13 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-
-log = structlog.get_logger("shopkit.errors")
+from starlette.routing import Match
 
 
 class ShopError(Exception):
@@ -123,12 +121,6 @@ class UpstreamRefused(ShopError):
         self.status_code = status_code
 
 
-class StoreUnavailable(ShopError):
-    status_code = 503
-    code = "store_unavailable"
-    detail = "The database did not answer."
-
-
 INTERNAL_ERROR_BODY = {"detail": "Internal server error.", "code": "internal_error"}
 
 
@@ -156,12 +148,29 @@ _HTTP_CODES = {
 }
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route of this path takes (Starlette names only the first route's)."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
+    return ", ".join(allowed)
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "error")
-    return JSONResponse(
-        _error_body(exc.detail, code), status_code=exc.status_code, headers=exc.headers
-    )
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(exc.headers or {}), "Allow": _allowed_methods(request)}
+    return JSONResponse(_error_body(exc.detail, code), status_code=exc.status_code, headers=headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -174,13 +183,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": errors, "code": "validation_error"}, status_code=422)
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled_error", exc_info=exc)
-    return JSONResponse(_error_body("Internal server error.", "internal_error"), status_code=500)
-
-
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ShopError, _shop_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(Exception, _unexpected_error)

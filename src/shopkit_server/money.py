@@ -69,10 +69,6 @@ def _check_price(value: Decimal) -> Decimal:
     return parse_amount(value, positive=True)
 
 
-def _check_bound(value: Decimal) -> Decimal:
-    return parse_amount(value)
-
-
 _serialize = PlainSerializer(json_number, return_type=Any, when_used="json")
 # The OpenAPI schema of money a server writes: a JSON number.
 _number = WithJsonSchema({"type": "number"}, mode="serialization")
@@ -87,7 +83,3 @@ Price = Annotated[
 ]
 # Any amount the server reports (may be zero).
 Money = Annotated[Decimal, _serialize, _number]
-# A bound in a price filter (>= 0).
-PriceBound = Annotated[
-    Decimal, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False), AfterValidator(_check_bound)
-]

@@ -42,11 +42,13 @@ class CatalogReadCache:
         *,
         prefixes: tuple[str, ...],
         ttl: float,
+        exclude: frozenset[str] = frozenset(),
         max_entries: int = 1024,
         max_bytes: int = 32 * 1024 * 1024,
     ) -> None:
         self.app = app
         self.prefixes = prefixes
+        self.exclude = exclude  # paths under the prefixes that are never cached
         self.ttl = ttl
         self.max_entries = max_entries
         # Bodies are kept in memory: bound their total, so query strings crafted to miss the
@@ -60,6 +62,7 @@ class CatalogReadCache:
             scope["type"] != "http"
             or scope["method"] != "GET"
             or not scope["path"].startswith(self.prefixes)
+            or scope["path"] in self.exclude
             or _asks_for_inactive(scope["query_string"])
         ):
             await self.app(scope, receive, send)

@@ -19,6 +19,7 @@ from shopkit_server.products.models import (
     ReserveStatus,
     StockLine,
 )
+from shopkit_server.products.repository import MissingCategory
 from shopkit_server.store import Store
 from shopkit_server.store.base import DuplicateKeyError
 
@@ -350,7 +351,7 @@ async def test_rename_reaches_the_products(store: Store, kitchen: Category) -> N
     await store.products.create(mug)
     renamed = Category(id=kitchen.id, name="Cookware", slug="cookware", parent_id=None,
                        sort_order=3)
-    await store.categories.update(renamed, old_name="Kitchen")
+    await store.categories.update(renamed)
     assert await store.categories.get(kitchen.id) == renamed
     assert (await store.products.get(mug.id)).category == "Cookware"  # type: ignore[union-attr]
     assert await names(store, ProductQuery(categories=("Cookware",))) == ["Mug"]
@@ -390,3 +391,14 @@ async def test_search_sees_updates(store: Store, kitchen: Category) -> None:
     await store.products.update(mug.id, {"name": "Espresso cup"}, T0)
     assert await names(store, ProductQuery(search_terms=("espresso",))) == ["Espresso cup"]
     assert await names(store, ProductQuery(search_terms=("plain",))) == []
+
+
+async def test_a_product_in_a_missing_category_is_refused(store: Store, kitchen: Category) -> None:
+    with pytest.raises(MissingCategory):
+        await store.products.create(product(category="Gone"))
+    mug = product()
+    await store.products.create(mug)
+    with pytest.raises(MissingCategory):
+        await store.products.update(mug.id, {"category": "Gone"}, T0)
+    assert (await store.products.get(mug.id)).category == "Kitchen"  # type: ignore[union-attr]
+    assert await store.products.count() == 1

@@ -364,7 +364,10 @@ class OrderService:
             )
             if moved is not None:
                 if new is OrderStatus.CANCELLED:
-                    await self.stock.release(order.id)
+                    # The move is what the caller asked for, and it happened: a release that
+                    # fails now is logged and re-driven by the next cancel (it is idempotent).
+                    with anyio.CancelScope(shield=True):
+                        await self._release_quietly(order.id)
                 log.info("order_status_changed", order_id=order.id, status=new.value)
                 return moved
             fresh = await self.orders.get(order.id)

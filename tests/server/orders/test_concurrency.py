@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Sequence
 
 import pytest
 from fastapi import FastAPI
 
+from shopkit_server.products.models import ReserveOutcome, StockLine
+from shopkit_server.store import Store
 from tests.conftest import MakeUser, UserSession
 from tests.server.cart.shop import Shop, add, checkout
 from tests.server.orders.gate import OverlapGate
@@ -143,3 +146,35 @@ async def test_racing_moves_each_apply_to_the_status_they_saw(
         ["pending", "confirmed", "cancelled"],
     )
     assert await shop.stock(product["id"]) == 8  # cancelled once, restocked once
+
+
+async def test_concurrent_checkouts_really_overlap_on_every_store(
+    make_user: MakeUser, shop: Shop, store: Store
+) -> None:
+    """The race tests above prove something only if the requests overlap in the store.
+
+    On the mongo stand-in that needs every call to yield (tests/conftest.py): unpatched,
+    mongomock-motor never suspends, and the checkouts ran one after another.
+    """
+    product = await shop.product("3.00", stock=100)
+    users = [await make_user() for _ in range(8)]
+    for user in users:
+        assert (await add(user.client, product["id"])).status_code == 200
+    in_flight = peak = 0
+    reserve = store.products.reserve
+
+    async def counting(reservation_id: str, lines: Sequence[StockLine]) -> ReserveOutcome:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        try:
+            return await reserve(reservation_id, lines)
+        finally:
+            in_flight -= 1
+
+    store.products.reserve = counting  # type: ignore[method-assign]
+    replies = await asyncio.gather(*(checkout(user.client) for user in users))
+
+    assert [r.status_code for r in replies] == [201] * len(users)
+    assert peak >= 2, f"at most {peak} reserve in flight: the checkouts did not overlap"
+    assert await shop.stock(product["id"]) == 100 - len(users)
