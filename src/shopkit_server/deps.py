@@ -17,8 +17,18 @@ if TYPE_CHECKING:
 
 # Every dependency here is ``async def`` on purpose: FastAPI runs plain ``def`` dependencies in
 # a worker thread, and that hop cost about half of a catalog read.
+CONTEXT_SCOPE_KEY = "shopkit.ctx"
+"""Where a request finds its shop's context: set by the shop's own app, or, for routes included
+in a host app, by the router dependency of :class:`shopkit_server.embed.Shop`."""
+
+
 async def get_context(request: Request) -> AppContext:
-    ctx: AppContext = request.app.state.ctx
+    ctx: AppContext | None = request.scope.get(CONTEXT_SCOPE_KEY)
+    if ctx is None:
+        raise RuntimeError(
+            "no shopkit context on this request: include shopkit routers with "
+            "shopkit_server.embed.Shop.include_in(app), not app.include_router"
+        )
     return ctx
 
 

@@ -13,7 +13,16 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shopkit_server.errors import (
+    ShopError,
+    http_error_response,
+    shop_error_response,
+    validation_error_response,
+)
 
 
 def _has_lone_surrogate(value: Any) -> bool:
@@ -40,10 +49,20 @@ class _UnicodeCheckedRequest(Request):
 
 
 class ShopRoute(APIRoute):
+    """Also renders shopkit's errors itself, so a route keeps its ``{"detail", "code"}`` bodies
+    (and never echoes a rejected input) when it is included in a host app with other handlers."""
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def checked(request: Request) -> Response:
-            return await handler(_UnicodeCheckedRequest(request.scope, request.receive))
+            try:
+                return await handler(_UnicodeCheckedRequest(request.scope, request.receive))
+            except ShopError as exc:
+                return shop_error_response(exc)
+            except RequestValidationError as exc:
+                return validation_error_response(exc)
+            except StarletteHTTPException as exc:
+                return http_error_response(exc)
 
         return checked
