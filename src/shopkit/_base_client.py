@@ -18,26 +18,25 @@ every request that hit the same expired token, under a lock) and one replay.
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
-import inspect
 import logging
 import math
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
 
-from shopkit import _json
+from shopkit import _io, _json
 from shopkit._constants import (
     IDEMPOTENCY_KEY_HEADER,
     IDEMPOTENT_METHODS,
     INITIAL_RETRY_DELAY,
     MAX_RETRY_AFTER,
     MAX_RETRY_DELAY,
+    REQUEST_ID_HEADER,
     RETRYABLE_STATUSES,
 )
 from shopkit._exceptions import (
@@ -46,14 +45,17 @@ from shopkit._exceptions import (
     APITimeoutError,
     make_status_error,
 )
+from shopkit._io import TokenCallback
+from shopkit._logs import redacted_headers
+from shopkit._raw import capture
+from shopkit._types import RequestOptions
 from shopkit._version import __version__
 from shopkit.types.auth import TokenPair
 
+__all__ = ["BaseClient", "TokenCallback", "TokenState", "backoff_delay", "parse_retry_after"]
+
 T = TypeVar("T")
 log = logging.getLogger("shopkit")
-
-TokenCallback = Callable[[TokenPair], Awaitable[None] | None]
-"""Called (sync or async) with every token pair the client receives: persist it there."""
 
 _NO_BODY: Any = object()
 _IN_PROGRESS = "idempotency_key_in_progress"
@@ -67,7 +69,7 @@ _NOT_TRANSIENT = (httpx.UnsupportedProtocol, httpx.LocalProtocolError)
 
 async def _sleep(seconds: float) -> None:
     """Indirection so tests can record the delays instead of waiting them out."""
-    await asyncio.sleep(seconds)
+    await _io.sleep(seconds)
 
 
 _random: Callable[[], float] = random.random
@@ -108,15 +110,13 @@ class TokenState:
         self.access_token = access_token
         self.refresh_token = refresh_token
         self.on_tokens = on_tokens
-        self.lock = asyncio.Lock()
+        self.lock = _io.Lock()
 
     async def store(self, tokens: TokenPair) -> None:
         self.access_token = tokens.access_token
         self.refresh_token = tokens.refresh_token
         if self.on_tokens is not None:
-            result = self.on_tokens(tokens)
-            if inspect.isawaitable(result):
-                await result
+            await _io.notify(self.on_tokens, tokens)
 
     def clear(self) -> None:
         self.access_token = None
@@ -205,10 +205,16 @@ class BaseClient:
         json: Any = _NO_BODY,
         headers: Mapping[str, str] | None = None,
         authenticated: bool = True,
+        options: RequestOptions | None = None,
     ) -> httpx.Response:
-        """Send one logical request (retried and re-authenticated as the rules above say)."""
+        """Send one logical request (retried and re-authenticated as the rules above say).
+
+        ``options`` are the caller's per-call ``extra_headers`` and ``timeout``.
+        """
         method = method.upper()
-        extra = dict(headers or {})
+        options = options or {}
+        extra = {**(headers or {}), **options.get("extra_headers", {})}
+        timeout = options.get("timeout", self.timeout)
         retry_safe = method in IDEMPOTENT_METHODS or any(
             k.lower() == IDEMPOTENCY_KEY_HEADER.lower() for k in extra
         )
@@ -220,7 +226,11 @@ class BaseClient:
                 # Built from a saved refresh token only: get an access token before the call.
                 await self._refresh_after_401(None)
             token = self._tokens.access_token if authenticated else None
-            request = self._build(method, path, params, content, extra, token)
+            request = self._build(method, path, params, content, extra, token, timeout)
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug(
+                    "Sending %s %s headers=%s", method, request.url, redacted_headers(request)
+                )
             try:
                 response = await self._http.send(request)
             except httpx.TransportError as exc:
@@ -229,13 +239,23 @@ class BaseClient:
                 )
                 if retryable and retries_done < self.max_retries:
                     delay = backoff_delay(retries_done)
-                    log.info("%s %s failed (%r); retry in %.2fs", method, path, exc, delay)
+                    log.info(
+                        "Retrying %s %s in %.2fs (retry %d of %d) after %s",
+                        method,
+                        request.url,
+                        delay,
+                        retries_done + 1,
+                        self.max_retries,
+                        type(exc).__name__,
+                    )
                     await _sleep(delay)
                     retries_done += 1
                     continue
                 raise _connection_error(exc, request) from exc
+            _log_response(response)
 
             if response.is_success:
+                capture(response)
                 return response
 
             body = _error_body(response)
@@ -258,7 +278,13 @@ class BaseClient:
             ):
                 delay = retry_after if retry_after is not None else backoff_delay(retries_done)
                 log.info(
-                    "%s %s answered %d; retry in %.2fs", method, path, response.status_code, delay
+                    "Retrying %s %s in %.2fs (retry %d of %d) after %d",
+                    method,
+                    request.url,
+                    delay,
+                    retries_done + 1,
+                    self.max_retries,
+                    response.status_code,
                 )
                 await _sleep(delay)
                 retries_done += 1
@@ -273,6 +299,7 @@ class BaseClient:
         content: bytes | None,
         extra: Mapping[str, str],
         token: str | None,
+        timeout: float | httpx.Timeout,
     ) -> httpx.Request:
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         headers.update(self._default_headers)
@@ -287,7 +314,7 @@ class BaseClient:
             params=dict(params) if params else None,
             content=content,
             headers=headers,
-            timeout=self.timeout,
+            timeout=timeout,
         )
 
     # -- responses ------------------------------------------------------------------------
@@ -342,6 +369,17 @@ def _error_body(response: httpx.Response) -> Any:
 def _code(body: Any) -> str | None:
     code = body.get("code") if isinstance(body, dict) else None
     return code if isinstance(code, str) else None
+
+
+def _log_response(response: httpx.Response) -> None:
+    log.info(
+        'HTTP %s %s "%d %s" request_id=%s',
+        response.request.method,
+        response.request.url,
+        response.status_code,
+        response.reason_phrase,
+        response.headers.get(REQUEST_ID_HEADER, "-"),
+    )
 
 
 def _connection_error(exc: httpx.TransportError, request: httpx.Request) -> APIConnectionError:

@@ -10,8 +10,8 @@ import typer
 
 from shopkit_cli.output import EXIT_USAGE, Column, emit_list, emit_object, fail, info, success
 from shopkit_cli.params import AllPagesOption, JsonOption, PageOption, PageSizeOption
-from shopkit_cli.session import async_command, open_client, want_json
 from shopkit_cli.server_extra import require_server
+from shopkit_cli.session import async_command, open_client, want_json
 from shopkit_cli.settings import load_settings
 
 if TYPE_CHECKING:
