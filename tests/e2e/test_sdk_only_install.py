@@ -1,8 +1,9 @@
 """`pip install shopkit` (no extra) in a fresh venv: the SDK and the CLI's client commands work,
-and no server package is installed or imported."""
+and no server package is installed or imported; `pip install "shopkit[server]"` then serves."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -10,6 +11,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
+from tests.e2e.procs import free_port, start, stop, wait_healthy
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,3 +125,26 @@ def test_the_sdk_installs_and_works_without_the_server(tmp_path: Path) -> None:
         assert refused.returncode == 1, refused.stderr
         assert 'pip install "shopkit[server]"' in refused.stderr
         assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+
+    # The same wheel with the server extra serves.
+    extra = subprocess.run(
+        [uv, "pip", "install", "-q", "--python", str(python), f"{wheel}[server]"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    if extra.returncode != 0:
+        pytest.skip(f"cannot install the server extra (offline?): {extra.stderr[-300:]}")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPKIT_")}
+    proc = start(
+        [str(shopkit), "serve", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        log=tmp_path / "serve.log",
+    )
+    try:
+        health = wait_healthy(f"http://127.0.0.1:{port}/api/health", proc, timeout=30)
+        assert health.json()["database"] == "ok"
+    finally:
+        stop(proc)
