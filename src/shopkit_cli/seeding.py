@@ -237,7 +237,7 @@ async def _create_categories(client: AsyncShopClient, plan: Plan) -> list[str]:
             category = await client.categories.create(
                 name=step.name,
                 parent_id=parent_id,
-                **({"sort_order": step.sort_order} if step.sort_order is not None else {}),
+                sort_order=shopkit.NOT_GIVEN if step.sort_order is None else step.sort_order,
             )
         except shopkit.CategoryExistsError:
             # Created meanwhile, or the server's slug rules differ from ours: use theirs.

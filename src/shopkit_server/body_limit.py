@@ -43,17 +43,27 @@ def _error(status: int, detail: str, code: str) -> tuple[Message, Message]:
 
 
 class BodyLimitMiddleware:
-    """Pure ASGI middleware: caps every request body, per path where a route needs more."""
+    """Pure ASGI middleware: caps every request body, per path where a route needs more.
+
+    ``under`` limits it to paths below a prefix (shopkit's routes included in a host app: the
+    host's own routes keep whatever limits the host sets).
+    """
 
     def __init__(
-        self, app: ASGIApp, *, default: int = MAX_BODY_BYTES, paths: Mapping[str, int] | None = None
+        self,
+        app: ASGIApp,
+        *,
+        default: int = MAX_BODY_BYTES,
+        paths: Mapping[str, int] | None = None,
+        under: str = "",
     ) -> None:
         self.app = app
         self.default = default
         self.paths = dict(paths or {})
+        self.under = under
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or not scope["path"].startswith(self.under):
             await self.app(scope, receive, send)
             return
         limit = self.paths.get(scope["path"].rstrip("/") or "/", self.default)

@@ -33,8 +33,19 @@ if TYPE_CHECKING:
 
 # Every dependency here is ``async def`` on purpose: FastAPI runs plain ``def`` dependencies in
 # a worker thread, and that hop cost about half of a catalog read.
+CONTEXT_SCOPE_KEY = "shopkit.ctx"
+"""Where a request finds its shop's context: set by the shop's own app, or, for routes included
+in a host app, by the middleware :meth:`shopkit_server.embed.Shop.include_in` adds (before any
+route runs, so a caller check made before the body is read has it too)."""
+
+
 async def get_context(request: Request) -> AppContext:
-    ctx: AppContext = request.app.state.ctx
+    ctx: AppContext | None = request.scope.get(CONTEXT_SCOPE_KEY)
+    if ctx is None:
+        raise RuntimeError(
+            "no shopkit context on this request: include shopkit routers with "
+            "shopkit_server.embed.Shop.include_in(app), not app.include_router"
+        )
     return ctx
 
 
@@ -173,7 +184,7 @@ LEVELS: dict[Callable[..., object], Level] = {
 
 async def authenticate_early(request: Request, level: Level) -> None:
     """Run a route's caller check before its body is read; the dependency reuses the answer."""
-    ctx: AppContext = request.app.state.ctx
+    ctx = await get_context(request)
     credentials = await _bearer(request)
     if level is Level.SERVICE:
         await service_caller(ctx, credentials)  # a signature check, no store: repeated cheaply

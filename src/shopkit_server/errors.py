@@ -128,8 +128,7 @@ def _error_body(detail: object, code: str) -> dict[str, object]:
     return {"detail": detail, "code": code}
 
 
-async def _shop_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ShopError)
+def shop_error_response(exc: ShopError) -> JSONResponse:
     return JSONResponse(
         _error_body(exc.detail, exc.code), status_code=exc.status_code, headers=exc.headers
     )
@@ -164,23 +163,38 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(allowed)
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
+def http_error_response(
+    exc: StarletteHTTPException, request: Request | None = None
+) -> JSONResponse:
     code = _HTTP_CODES.get(exc.status_code, "error")
     headers = exc.headers
-    if exc.status_code == 405:
+    if exc.status_code == 405 and request is not None:
         headers = {**(exc.headers or {}), "Allow": _allowed_methods(request)}
     return JSONResponse(_error_body(exc.detail, code), status_code=exc.status_code, headers=headers)
 
 
-async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+def validation_error_response(exc: RequestValidationError) -> JSONResponse:
     # FastAPI's own shape, minus the echoed input: a rejected password must never be sent back.
     errors = [
         {key: value for key, value in error.items() if key not in ("input", "ctx", "url")}
         for error in exc.errors()
     ]
     return JSONResponse({"detail": errors, "code": "validation_error"}, status_code=422)
+
+
+async def _shop_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ShopError)
+    return shop_error_response(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return http_error_response(exc, request)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return validation_error_response(exc)
 
 
 def install_error_handlers(app: FastAPI) -> None:

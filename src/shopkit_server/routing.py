@@ -20,10 +20,18 @@ from typing import Any
 
 from fastapi import Request, Response
 from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shopkit_server import wire
 from shopkit_server.deps import LEVELS, Level, authenticate_early
+from shopkit_server.errors import (
+    ShopError,
+    http_error_response,
+    shop_error_response,
+    validation_error_response,
+)
 
 
 class _ExactJSONRequest(Request):
@@ -45,15 +53,25 @@ def _auth_level(dependant: Dependant) -> Level | None:
 
 
 class ShopRoute(APIRoute):
+    """Also renders shopkit's errors itself, so a route keeps its ``{"detail", "code"}`` bodies
+    (and never echoes a rejected input) when it is included in a host app with other handlers."""
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         early = _auth_level(self.dependant) if self.body_field is not None else None
 
         async def exact(request: Request) -> Response:
-            if early is not None:
-                await authenticate_early(request, early)
-            with wire.exact_numbers() as marker:
-                response = await handler(_ExactJSONRequest(request.scope, request.receive))
+            try:
+                if early is not None:
+                    await authenticate_early(request, early)
+                with wire.exact_numbers() as marker:
+                    response = await handler(_ExactJSONRequest(request.scope, request.receive))
+            except ShopError as exc:
+                return shop_error_response(exc)
+            except RequestValidationError as exc:
+                return validation_error_response(exc)
+            except StarletteHTTPException as exc:
+                return http_error_response(exc, request)
             body = getattr(response, "body", None)
             if isinstance(body, bytes):
                 exact_body = wire.write_exact(body, marker)

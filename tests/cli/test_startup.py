@@ -9,8 +9,19 @@ import sys
 import pytest
 
 # Not pydantic: Typer itself (>= 0.25) builds its parameter converters with it.
-HEAVY = ("shopkit_server", "fastapi", "starlette", "uvicorn", "aiosqlite", "pymongo", "httpx",
-         "shopkit", "structlog", "bcrypt", "jwt")
+HEAVY = (
+    "shopkit_server",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "aiosqlite",
+    "pymongo",
+    "httpx",
+    "shopkit",
+    "structlog",
+    "bcrypt",
+    "jwt",
+)
 
 PROBE = """
 import json, sys
@@ -48,7 +59,9 @@ def test_help_imports_no_heavy_module(args: list[str]) -> None:
 def test_usage_errors_exit_2_without_a_traceback() -> None:
     run = subprocess.run(
         [sys.executable, "-m", "shopkit_cli.main", "products", "list", "--page", "0"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert run.returncode == 2
     assert "Traceback" not in run.stderr
@@ -58,7 +71,10 @@ def test_usage_errors_exit_2_without_a_traceback() -> None:
 def test_the_help_documents_the_exit_codes() -> None:
     run = subprocess.run(
         [sys.executable, "-m", "shopkit_cli.main", "--help"],
-        capture_output=True, text=True, timeout=60, env={"COLUMNS": "200", "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"COLUMNS": "200", "PATH": ""},
     )
     text = " ".join(run.stdout.split())
     assert "Exit status: 0 success, 1 error" in text

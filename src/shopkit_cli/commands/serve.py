@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from shopkit_cli.output import EXIT_USAGE, fail, info
+from shopkit_cli.server_extra import require_server
 from shopkit_cli.settings import load_settings
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the shop's REST API."""
+    require_server("shopkit serve")
     settings = load_settings(database_url=database_url)
     if port is None:
         port = DEFAULT_PORTS[service] if service else 8000

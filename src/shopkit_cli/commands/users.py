@@ -10,6 +10,7 @@ import typer
 
 from shopkit_cli.output import EXIT_USAGE, Column, emit_list, emit_object, fail, info, success
 from shopkit_cli.params import AllPagesOption, JsonOption, PageOption, PageSizeOption
+from shopkit_cli.server_extra import require_server
 from shopkit_cli.session import async_command, open_client, want_json
 from shopkit_cli.settings import load_settings
 
@@ -115,6 +116,7 @@ def create_admin(
     ] = None,
 ) -> None:
     """Create an admin account in the store (like Django's createsuperuser)."""
+    require_server("shopkit users create-admin")
     from pydantic import ValidationError
 
     from shopkit_server.auth.schemas import RegisterRequest

@@ -46,7 +46,14 @@ def _casefold(text: str | None) -> str | None:
 
 
 async def _connect(path: str) -> aiosqlite.Connection:
-    conn = await aiosqlite.connect(path, isolation_level=None)  # we issue BEGIN ourselves
+    pending = aiosqlite.connect(path, isolation_level=None)  # we issue BEGIN ourselves
+    # A store nobody closed (an embedded shop started on its first request, whose host never
+    # stops it) must not keep the process alive at exit: every transaction is already
+    # committed, so the worker thread may die with the process.
+    thread = getattr(pending, "_thread", None)
+    if thread is not None:
+        thread.daemon = True
+    conn = await pending
     conn.row_factory = sqlite3.Row
     # Unicode case folding for searches (SQLite's own lower() folds ASCII only).
     await conn.create_function("shopkit_casefold", 1, _casefold, deterministic=True)
