@@ -26,6 +26,7 @@ from shopkit_cli.params import (
     PageOption,
     PageSizeOption,
     YesOption,
+    examples,
     money,
     tag_list,
 )
@@ -88,7 +89,14 @@ ImageOpt = Annotated[str | None, typer.Option(help='Image URL ("" removes it).')
 StockOpt = Annotated[int | None, typer.Option(min=0, help="Units in stock.")]
 
 
-@app.command("list")
+@app.command(
+    "list",
+    epilog=examples(
+        "shopkit products list --category Audio --sort price_asc",
+        "shopkit products list -q headphones --in-stock",
+        "shopkit products list --all-pages | cut -f2    # every sku",
+    ),
+)
 @async_command
 async def list_products(
     category: Annotated[
@@ -166,7 +174,13 @@ def _page_note(result: AsyncPage[Any], noun: str) -> None:
         )
 
 
-@app.command("get")
+@app.command(
+    "get",
+    epilog=examples(
+        "shopkit products get PRODUCT_ID",
+        "shopkit products get PRODUCT_ID --include-inactive --json",
+    ),
+)
 @async_command
 async def get_product(
     product_id: IdArg,
@@ -181,7 +195,12 @@ async def get_product(
     emit_object(product, FIELDS, as_json=want_json(as_json))
 
 
-@app.command("create")
+@app.command(
+    "create",
+    epilog=examples(
+        "shopkit products create --name Cable --price 9.99 --category Audio --sku C-1",
+    ),
+)
 @async_command
 async def create_product(
     name: Annotated[str, typer.Option(help="Product name.")],
@@ -217,7 +236,13 @@ async def create_product(
     emit_object(product, FIELDS, as_json=want_json(as_json))
 
 
-@app.command("update")
+@app.command(
+    "update",
+    epilog=examples(
+        "shopkit products update PRODUCT_ID --price 17.50 --stock 12",
+        "shopkit products update PRODUCT_ID --active   # revive a deleted one",
+    ),
+)
 @async_command
 async def update_product(
     product_id: IdArg,
@@ -268,7 +293,13 @@ async def update_product(
     emit_object(product, FIELDS, as_json=want_json(as_json))
 
 
-@app.command("delete")
+@app.command(
+    "delete",
+    epilog=examples(
+        "shopkit products delete PRODUCT_ID",
+        "shopkit products delete PRODUCT_ID --yes   # in a script",
+    ),
+)
 @async_command
 async def delete_product(product_id: IdArg, yes: YesOption = False) -> None:
     """Delete a product (soft: it is hidden, `update --active` brings it back)."""
@@ -284,7 +315,13 @@ async def delete_product(product_id: IdArg, yes: YesOption = False) -> None:
     )
 
 
-@app.command("export")
+@app.command(
+    "export",
+    epilog=examples(
+        "shopkit products export -o catalog.csv",
+        "shopkit products export --active-only > catalog.json",
+    ),
+)
 @async_command
 async def export_products(
     output: Annotated[

@@ -19,11 +19,18 @@ from shopkit_cli.output import (
     success,
     warn,
 )
-from shopkit_cli.params import JsonOption
+from shopkit_cli.params import JsonOption, examples
 from shopkit_cli.session import async_command, open_client, want_json
 
 if TYPE_CHECKING:
     from shopkit_cli.seeding import Report
+
+
+EXAMPLES = examples(
+    "shopkit seed examples/catalog.json --dry-run      # what would change",
+    "shopkit seed examples/catalog.json                # run it again: nothing changes",
+    "shopkit seed products.csv --batch-size 200",
+)
 
 
 class FileFormat(StrEnum):
