@@ -68,10 +68,7 @@ def login(
     conn = resolve(base_url=base_url)
     if email is None:
         email = typer.prompt("Email", err=True)
-    if password_stdin:
-        password = read_secret_from_stdin("password")
-    else:
-        password = ask_secret("Password")
+    password = read_secret_from_stdin("password") if password_stdin else ask_secret("Password")
     if not email.strip() or not password:
         fail("email and password must not be empty", EXIT_USAGE)
     _login(conn, email.strip(), password)

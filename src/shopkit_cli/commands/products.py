@@ -16,6 +16,7 @@ from shopkit_cli.output import (
     emit_object,
     fail,
     info,
+    progress,
     require_yes_or_terminal,
     success,
     warn,
@@ -339,26 +340,32 @@ async def export_products(
     ] = False,
 ) -> None:
     """Write the catalog in the format `shopkit seed` reads back."""
+    import time
+
     from shopkit_cli import catalog, export
+    from shopkit_cli.seeding import read_products
 
     chosen = format.value if format else catalog.format_for(output, default="json")
+    started = time.monotonic()
     async with open_client() as client:
         categories = await client.categories.list()
-        products = [
-            p async for p in client.products.iterate(include_inactive=None if active_only else True)
-        ]
+        with progress("exporting products") as bar:
+            products = await read_products(client, bar, include_inactive=not active_only)
     text = export.dump(chosen, categories, products)
+    took = time.monotonic() - started
     without_sku = sum(1 for p in products if not p.sku)
     if without_sku:
         warn(
             f"{without_sku} product(s) have no sku: `shopkit seed` cannot match them and will "
             "report them as failed rows"
         )
+    summary = f"{len(products)} products and {len(categories)} categories in {took:.1f} s"
     if output is None:
         typer.echo(text, nl=False)
+        info(f"exported {summary}")
         return
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}")
-    success(f"exported {len(products)} products and {len(categories)} categories to {output}")
+    success(f"exported {summary} to {output}")

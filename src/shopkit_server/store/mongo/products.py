@@ -34,6 +34,7 @@ from shopkit_server.products.models import (
     ProductSort,
     ReserveOutcome,
     StockLine,
+    bulk_row_changes,
 )
 from shopkit_server.store.base import DuplicateKeyError
 from shopkit_server.store.mongo import stock
@@ -217,6 +218,19 @@ class MongoProductRepository:
         return _product(doc) if doc is not None else None
 
     async def upsert_many(self, rows: Sequence[BulkRow], now: datetime) -> BulkOutcome:
+        # One read of the rows' skus: a row equal to the stored product is not written.
+        skus = [row.draft.sku for row in rows if row.draft.sku is not None]
+        docs = await self._products.find({"sku": {"$in": skus}}).to_list(None) if skus else []
+        stored = {doc["sku"]: _product(doc) for doc in docs}
+        unchanged = [
+            row.index
+            for row in rows
+            if row.draft.sku in stored and not bulk_row_changes(row, stored[row.draft.sku])
+        ]
+        skipped = set(unchanged)
+        rows = [row for row in rows if row.index not in skipped]
+        if not rows:
+            return BulkOutcome(created=[], updated=[], failed=[], unchanged=unchanged)
         operations = [_upsert(row, now) for row in rows]
         try:
             result = await self._products.bulk_write(operations, ordered=False)
@@ -240,7 +254,7 @@ class MongoProductRepository:
                 created.append(row.index)
             else:
                 updated.append(row.index)
-        return BulkOutcome(created=created, updated=updated, failed=failed)
+        return BulkOutcome(created=created, updated=updated, failed=failed, unchanged=unchanged)
 
     async def reserve(self, reservation_id: str, lines: Sequence[StockLine]) -> ReserveOutcome:
         return await stock.reserve(self._products, self._reservations, reservation_id, lines)
