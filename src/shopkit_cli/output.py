@@ -14,7 +14,7 @@ import errno
 import json
 import os
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -267,10 +267,20 @@ def confirm(question: str, *, yes: bool, action: str) -> None:
         fail("aborted, nothing changed")
 
 
-def ask_secret(question: str, *, confirm_as: str | None = None) -> str:
-    """A hidden answer typed on the terminal (asked again while the two entries differ)."""
+def ask_secret(
+    question: str,
+    *,
+    confirm_as: str | None = None,
+    problem: Callable[[str], str | None] | None = None,
+) -> str:
+    """A hidden answer typed on the terminal, asked again while ``problem`` finds one (its
+    words: "must have at least 8 characters") or the two entries differ."""
     while True:
         first: str = typer.prompt(question, hide_input=True, err=True)
+        why = problem(first) if problem is not None else None
+        if why is not None:
+            error_line(f"the {question.lower()} {why}; try again")
+            continue
         if confirm_as is None:
             return first
         second: str = typer.prompt(confirm_as, hide_input=True, err=True)

@@ -1,4 +1,5 @@
-"""``shopkit --help`` stays fast: no server, web framework, store driver, SDK or httpx."""
+"""``shopkit --help`` stays fast: no server, web framework, store driver, SDK or httpx, and
+no Rich, Markdown or Pygments (the plain help needs none; issue #11 measured them at 230 ms)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 # Not pydantic: Typer itself (>= 0.25) builds its parameter converters with it.
 HEAVY = ("shopkit_server", "fastapi", "starlette", "uvicorn", "aiosqlite", "pymongo", "httpx",
-         "shopkit", "structlog", "bcrypt", "jwt")
+         "shopkit", "structlog", "bcrypt", "jwt", "rich", "markdown_it", "pygments", "asyncio")
 
 PROBE = """
 import json, sys
@@ -32,6 +33,8 @@ print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.stder
         ["orders", "advance", "--help"],
         ["users", "create-admin", "--help"],
         ["serve", "--help"],
+        ["api", "--help"],
+        ["profiles", "list", "--help"],
     ],
 )
 def test_help_imports_no_heavy_module(args: list[str]) -> None:

@@ -33,7 +33,7 @@ from shopkit_cli.session import (
 )
 
 LOGIN_EXAMPLES = examples(
-    "shopkit login --email admin@example.com          # password asked, never echoed",
+    "shopkit login --email admin@example.com     # asks for the password",
     "shopkit --profile staging login --base-url https://staging.example/api",
     'echo "$PW" | shopkit login -e admin@example.com --password-stdin',
 )

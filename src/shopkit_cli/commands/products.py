@@ -199,7 +199,7 @@ async def get_product(
 @app.command(
     "create",
     epilog=examples(
-        "shopkit products create --name Cable --price 9.99 --category Audio --sku C-1",
+        "shopkit products create --name Cable --price 9.99 --category Audio",
     ),
 )
 @async_command

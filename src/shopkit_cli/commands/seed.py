@@ -28,8 +28,8 @@ if TYPE_CHECKING:
 
 
 EXAMPLES = examples(
-    "shopkit seed examples/catalog.json --dry-run      # what would change",
-    "shopkit seed examples/catalog.json                # run it again: nothing changes",
+    "shopkit seed examples/catalog.json --dry-run   # what would change",
+    "shopkit seed examples/catalog.json   # again: nothing changes",
     "shopkit seed products.csv --batch-size 200",
 )
 

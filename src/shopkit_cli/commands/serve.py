@@ -25,9 +25,9 @@ if TYPE_CHECKING:
 
 
 EXAMPLES = examples(
-    "shopkit serve --demo                              # http://127.0.0.1:8000/api",
+    "shopkit serve --demo                 # on http://127.0.0.1:8000/api",
     "shopkit serve --host 0.0.0.0 --port 9000 --database-url sqlite:///shop.db",
-    "shopkit serve --service products                  # one service alone, on 8002",
+    "shopkit serve --service products     # one service alone, on 8002",
 )
 
 

@@ -13,7 +13,6 @@ from shopkit_cli.output import (
     ask_secret,
     emit_list,
     emit_object,
-    error_line,
     fail,
     info,
     read_secret_from_stdin,
@@ -123,7 +122,7 @@ async def activate(user: UserArg, as_json: JsonOption = False) -> None:
     "create-admin",
     epilog=examples(
         "shopkit users create-admin --email admin@example.com   # asks twice",
-        'echo "$PW" | shopkit users create-admin -e admin@example.com --password-stdin',
+        'echo "$PW" | shopkit users create-admin -e a@example.com --password-stdin',
     ),
 )
 def create_admin(
@@ -201,12 +200,7 @@ def password_problem(password: str) -> str | None:
 
 def _ask_new_password() -> str:
     """Ask (hidden) until the password passes the rules and is typed the same twice."""
-    while True:
-        password = ask_secret("Password", confirm_as="Repeat for confirmation")
-        problem = password_problem(password)
-        if problem is None:
-            return password
-        error_line(f"the password {problem}; try again")
+    return ask_secret("Password", confirm_as="Repeat for confirmation", problem=password_problem)
 
 
 async def _create_admin(settings: object, email: str, password: str, name: str) -> None:
