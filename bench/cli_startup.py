@@ -27,7 +27,6 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-
 RUN = "import sys; sys.argv[0] = 'shopkit'; from shopkit_cli.main import run; run()"
 
 

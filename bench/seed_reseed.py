@@ -26,7 +26,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-PASSWORD = "bench-password-1"  # noqa: S105 (a throwaway account on a throwaway store)
+PASSWORD = "bench-password-1"
 EMAIL = "bench@example.com"
 
 

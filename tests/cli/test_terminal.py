@@ -134,7 +134,7 @@ class Terminal:
         self.proc = subprocess.Popen(
             args, env=env | {"TERM": "xterm"}, stdin=slave,
             stdout=subprocess.PIPE if stdout_pipe else slave, stderr=slave,
-            preexec_fn=controlling_tty,  # noqa: PLW1509 (a test helper, no threads involved)
+            preexec_fn=controlling_tty,
         )
         os.close(slave)
         self.seen = ""
