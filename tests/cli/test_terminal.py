@@ -15,6 +15,7 @@ import select
 import signal
 import socket
 import subprocess
+import sys
 import termios
 import time
 from collections.abc import Iterator
@@ -127,14 +128,16 @@ class Terminal:
         self.master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, b"\x00\x18\x00\x50\x00\x00\x00\x00")  # 24x80
 
-        def controlling_tty() -> None:
-            os.setsid()
-            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
+        # A new session whose controlling terminal is this one (as a shell's child has), set
+        # by a tiny exec wrapper rather than preexec_fn, which is unsafe with threads around.
+        take_tty = (
+            "import fcntl, os, sys, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0); "
+            "os.execv(sys.argv[1], sys.argv[1:])"
+        )
         self.proc = subprocess.Popen(
-            args, env=env | {"TERM": "xterm"}, stdin=slave,
+            [sys.executable, "-c", take_tty, *args], env=env | {"TERM": "xterm"}, stdin=slave,
             stdout=subprocess.PIPE if stdout_pipe else slave, stderr=slave,
-            preexec_fn=controlling_tty,
+            start_new_session=True,
         )
         os.close(slave)
         self.seen = ""
