@@ -111,19 +111,14 @@ async def read_products(
     client: AsyncShopClient, progress: Progress, *, include_inactive: bool = True
 ) -> list[Product]:
     """Every product, page by page (100 each), advancing ``progress`` by each page."""
-    products: list[Product] = []
-    number = 1
-    while True:
-        page = await client.products.list(
-            include_inactive=include_inactive or None, page=number, page_size=100
-        )
-        if number == 1:
-            progress.set_total(page.total)
-        products.extend(page.items)
-        progress.advance(len(page.items))
-        if not page.has_next or not page.items:
-            return products
-        number += 1
+    from shopkit_cli.paging import PAGE_SIZE, every_page
+
+    return await every_page(
+        lambda n: client.products.list(
+            include_inactive=include_inactive or None, page=n, page_size=PAGE_SIZE
+        ),
+        progress,
+    )
 
 
 def _category_steps(catalog: Catalog, existing: dict[str, Category]) -> list[CategoryStep]:

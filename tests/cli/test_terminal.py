@@ -222,6 +222,22 @@ def test_ctrl_c_at_a_prompt_exits_130(tmp_path: Path) -> None:
     assert "Aborted" not in term.seen
 
 
+def test_ctrl_c_while_waiting_for_the_server_exits_130(tmp_path: Path) -> None:
+    with socket.socket() as silent:  # accepts the connection, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        silent.settimeout(30)
+        port = silent.getsockname()[1]
+        term = Terminal([*SHOPKIT, "--base-url", f"http://127.0.0.1:{port}/api", "products",
+                         "list"], clean_env(tmp_path))
+        conn, _ = silent.accept()  # the request is on its way
+        with conn:
+            term.send("\x03")
+            assert term.wait() == 130
+    assert "error: interrupted" in term.seen
+    assert "Traceback" not in term.seen and "Aborted" not in term.seen
+
+
 def test_create_admin_piped_without_password_stdin_is_one_clear_line(tmp_path: Path) -> None:
     env = clean_env(tmp_path)
     piped = shopkit(env, "users", "create-admin", "-e", "p@example.com", input="whatever pw\n")
@@ -254,6 +270,10 @@ def test_seed_and_export_draw_progress_on_a_terminal_and_sum_up_when_piped(
                     shop.env)
     assert term.wait() == 0, term.seen
     assert re.search(r"exporting products .*103/103", term.seen), term.seen
+
+    term = Terminal([*SHOPKIT, "products", "list", "--all-pages"], shop.env, stdout_pipe=True)
+    assert term.wait() == 0, term.seen
+    assert re.search(r"fetching products .*103/103", term.seen), term.seen
 
     piped = shopkit(shop.env, "seed", str(catalog))
     assert piped.returncode == 0

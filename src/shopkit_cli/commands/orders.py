@@ -116,7 +116,14 @@ async def list_orders(
     wanted: OrderStatus | None = status.value if status else None
     async with open_client() as client:
         if all_pages:
-            orders = [o async for o in client.orders.iterate(status=wanted, all=all_users)]
+            from shopkit_cli.paging import PAGE_SIZE, fetch_all
+
+            orders = await fetch_all(
+                lambda n: client.orders.list(
+                    status=wanted, all=all_users, page=n, page_size=PAGE_SIZE
+                ),
+                "orders",
+            )
             has_more = None
         else:
             result = await client.orders.list(

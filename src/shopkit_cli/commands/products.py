@@ -140,12 +140,20 @@ async def list_products(
         filters["include_inactive"] = include_inactive or None
     async with open_client(login_required=include_inactive) as client:
         if all_pages:
+            from shopkit_cli.paging import PAGE_SIZE, fetch_all
+
             if search is not None:
-                items = await _every(
-                    lambda n: client.products.search(search, **filters, page=n, page_size=100)
+                items = await fetch_all(
+                    lambda n: client.products.search(
+                        search, **filters, page=n, page_size=PAGE_SIZE
+                    ),
+                    "products",
                 )
             else:
-                items = [p async for p in client.products.iterate(**filters)]
+                items = await fetch_all(
+                    lambda n: client.products.list(**filters, page=n, page_size=PAGE_SIZE),
+                    "products",
+                )
             emit_list(items, LIST_COLUMNS, as_json=want_json(as_json), empty="no products")
             return
         if search is not None:
@@ -154,17 +162,6 @@ async def list_products(
             result = await client.products.list(**filters, page=page, page_size=page_size)
     emit_list(result.items, LIST_COLUMNS, as_json=want_json(as_json), empty="no products")
     _page_note(result, "products")
-
-
-async def _every(fetch: Any) -> list[Any]:
-    items: list[Any] = []
-    number = 1
-    while True:
-        result = await fetch(number)
-        items.extend(result.items)
-        if not result.has_next or not result.items:
-            return items
-        number += 1
 
 
 def _page_note(result: AsyncPage[Any], noun: str) -> None:

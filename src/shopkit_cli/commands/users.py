@@ -61,7 +61,11 @@ async def list_users(
     """List accounts (admins)."""
     async with open_client() as client:
         if all_pages:
-            users = [u async for u in client.users.iterate(q=search)]
+            from shopkit_cli.paging import PAGE_SIZE, fetch_all
+
+            users = await fetch_all(
+                lambda n: client.users.list(q=search, page=n, page_size=PAGE_SIZE), "users"
+            )
             emit_list(users, COLUMNS, as_json=want_json(as_json), empty="no users")
             return
         result = await client.users.list(q=search, page=page, page_size=page_size)
