@@ -119,7 +119,6 @@ def _bind(host: str, port: int) -> socket.socket:
                 "privileges); pick another with --port"
             )
         fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
-    sock.set_inheritable(True)
     return sock
 
 
