@@ -102,8 +102,10 @@ async def test_seed_json_twice_second_run_changes_nothing(
     again = json.loads(second.stdout)
     assert again["categories_created"] == []
     assert again["products"] == {"created": 0, "updated": 0, "unchanged": 3, "failed": 0}
-    assert cli.writes()[writes_before:] == []  # not a single write request the second time
-    assert await products_by_sku(app) == stored  # updated_at untouched too
+    # The rows go to the bulk endpoint, which finds each equal to the stored product and
+    # writes nothing: no other request, and every product as it was, updated_at included.
+    assert cli.writes()[writes_before:] == ["POST /api/products/bulk"]
+    assert await products_by_sku(app) == stored
 
 
 async def test_dry_run_shows_the_plan_and_writes_nothing(
@@ -295,7 +297,7 @@ async def test_export_reads_back_with_nothing_to_change(
         "unchanged": 6,
         "failed": 0,
     }
-    assert cli.writes()[writes_before:] == []
+    assert cli.writes()[writes_before:] == ["POST /api/products/bulk"]  # which wrote nothing
 
     # Without -o the same text goes to stdout.
     stdout_export = await cli("products", "export", "--format", fmt)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -265,6 +266,30 @@ async def test_upsert_many_creates_and_updates_only_given_fields(
     assert listed["Fresh"].stock == 3 and listed["Fresh"].sku == "S-2"
     assert listed["No sku"].sku is None and listed["No sku"].is_active
     assert await store.products.count() == 3
+
+
+async def test_upsert_many_leaves_rows_equal_to_the_stored_product_unwritten(
+    store: Store, kitchen: Category
+) -> None:
+    existing = product("Same", sku="S-1", stock=7, tags=["a", "b"])
+    await store.products.create(existing)
+    fields = REQUIRED | {"stock", "tags"}
+    same = ProductDraft(name="Same", price=existing.price, category="Kitchen", sku="S-1",
+                        stock=7, tags=["a", "b"])
+    later = T0 + timedelta(minutes=1)
+    outcome = await store.products.upsert_many([BulkRow(0, same, fields)], later)
+    assert (outcome.created, outcome.updated, outcome.unchanged, outcome.failed) == (
+        [], [], [0], []
+    )
+    stored = await store.products.get(existing.id)
+    assert stored is not None and stored.updated_at == T0  # not written at all
+
+    # Tags in another order are a change; so is any other carried field.
+    reordered = dataclasses.replace(same, tags=["b", "a"])
+    outcome = await store.products.upsert_many([BulkRow(0, reordered, fields)], later)
+    assert (outcome.updated, outcome.unchanged) == ([0], [])
+    stored = await store.products.get(existing.id)
+    assert stored is not None and stored.tags == ["b", "a"] and stored.updated_at == later
 
 
 # -- stock ---------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ from shopkit_server.products.models import (
     ProductSort,
     ReserveOutcome,
     StockLine,
+    bulk_row_changes,
 )
 from shopkit_server.products.repository import MissingCategory
 from shopkit_server.store.base import DuplicateKeyError
@@ -269,12 +270,21 @@ class MongoProductRepository:
 
     async def upsert_many(self, rows: Sequence[BulkRow], now: datetime) -> BulkOutcome:
         ids = await self._ids([row.draft.category for row in rows])
+        # One read of the rows' skus: a row equal to the stored product is not written, and
+        # the stored documents are kept to undo a row whose category is deleted meanwhile.
         skus = [row.draft.sku for row in rows if row.draft.sku is not None]
-        # Kept to undo a row whose category is deleted while the import runs (below).
-        prior = {
-            doc["sku"]: doc
-            for doc in await self._products.find({"sku": {"$in": skus}}).to_list(None)
-        }
+        docs = await self._products.find({"sku": {"$in": skus}}).to_list(None) if skus else []
+        prior = {doc["sku"]: doc for doc in docs}
+        stored = {product.sku: product for product in await self._products_of(docs)}
+        unchanged = [
+            row.index
+            for row in rows
+            if row.draft.sku in stored and not bulk_row_changes(row, stored[row.draft.sku])
+        ]
+        skipped = set(unchanged)
+        rows = [row for row in rows if row.index not in skipped]
+        if not rows:
+            return BulkOutcome(created=[], updated=[], failed=[], unchanged=unchanged)
         planned = [_upsert(row, now, ids) for row in rows]
         operations = [operation for operation, _ in planned]
         try:
@@ -307,7 +317,7 @@ class MongoProductRepository:
                 created.append(row.index)
             else:
                 updated.append(row.index)
-        return BulkOutcome(created=created, updated=updated, failed=failed)
+        return BulkOutcome(created=created, updated=updated, failed=failed, unchanged=unchanged)
 
     async def _withdraw(
         self,
