@@ -66,7 +66,7 @@ class CachingAccountDirectory:
         max_age: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._inner = inner
+        self.inner = inner
         self._listening = listening
         self._max_entries = max_entries
         self._max_age = max_age
@@ -76,14 +76,14 @@ class CachingAccountDirectory:
 
     async def state(self, user_id: str) -> AccountState | None:
         if not self._listening():
-            return await self._inner.state(user_id)
+            return await self.inner.state(user_id)
         now = self._clock()
         kept = self._entries.get(user_id)
         if kept is not None and now - kept[0] < self._max_age:
             self._entries.move_to_end(user_id)
             return kept[1]
         before = self._changes
-        state = await self._inner.state(user_id)
+        state = await self.inner.state(user_id)
         if state is not None and before == self._changes and self._listening():
             self._entries[user_id] = (now, state)
             self._entries.move_to_end(user_id)

@@ -68,6 +68,7 @@ class ReplicaBus:
         self._up = asyncio.Event()
         self.resyncs = 0  # how many times the subscription came (back) up
         self.heard: dict[str, int] = {}  # messages applied from other processes, by kind
+        self.published: dict[str, int] = {}  # messages this process sent, by kind
         self._news = asyncio.Condition()
 
     @property
@@ -97,6 +98,7 @@ class ReplicaBus:
         except REDIS_ERRORS as exc:
             log.warning("redis_publish_failed", kind=kind, error=type(exc).__name__)
             return False
+        self.published[kind] = self.published.get(kind, 0) + 1
         return True
 
     async def start(self) -> None:
