@@ -11,8 +11,9 @@ receipt (see ``replicas/bus.py``): their caches drop what they kept too.
 
 from __future__ import annotations
 
+import asyncio
 import functools
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 
@@ -20,7 +21,7 @@ class CatalogVersion:
     def __init__(self) -> None:
         self.value = 0
         # Tells the other processes (set when replicas share a bus); never raises.
-        self.announce: Callable[[], Awaitable[object]] | None = None
+        self.announce: Callable[[], Coroutine[Any, Any, object]] | None = None
 
     def bump(self) -> None:
         """This process's caches drop what they kept (a write here, or heard of)."""
@@ -30,7 +31,9 @@ class CatalogVersion:
         """A write through this process: bump, and tell the other processes."""
         self.bump()
         if self.announce is not None:
-            await self.announce()
+            # Shielded: a write whose caller went away (a cancelled request) still tells the
+            # other processes; the publish gives up after the Redis timeout on its own.
+            await asyncio.shield(self.announce())
 
 
 class _Versioned(Protocol):

@@ -162,7 +162,9 @@ class ReplicaBus:
                         error=type(exc).__name__,
                         fallback="cache TTL and the store until it is back",
                     )
-                self._up.clear()
+            except Exception:
+                # A bug must not end the subscription for good: log it, resubscribe, resync.
+                log.exception("redis_subscription_failed")
             finally:
                 self._up.clear()
                 with contextlib.suppress(*REDIS_ERRORS):
