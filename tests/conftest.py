@@ -31,6 +31,9 @@ from shopkit_server.security import Role
 from shopkit_server.settings import Settings
 from shopkit_server.store import Store, open_store
 
+# The Redis fixtures (redis_url, redis_prefix) and their report line.
+pytest_plugins = ["tests.redis_support"]
+
 MONGODB_URI = os.environ.get("SHOPKIT_TEST_MONGODB_URI")
 # The real-server backend joins the matrix only when a server is configured; otherwise one
 # visible skip (tests/store/test_real_mongodb.py) and the report header say why.

@@ -105,6 +105,9 @@ async def _check(
         claims = ctx.tokens.decode(credentials.credentials, TokenType.ACCESS)
     except InvalidToken:
         raise NotAuthenticated("Invalid or expired access token.", code="invalid_token") from None
+    if claims.family in ctx.auth.revoked:
+        # Its refresh token was reused: the whole session is revoked (revocations.py).
+        raise NotAuthenticated("This session was revoked.", code="invalid_token")
     assert claims.role is not None
     role = claims.role
     if level is Level.ADMIN and role is not Role.ADMIN:

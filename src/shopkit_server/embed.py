@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import structlog
@@ -45,6 +45,9 @@ from shopkit_server.read_cache import CatalogReadCache
 from shopkit_server.settings import ALL_SERVICES, ServiceName, Settings
 from shopkit_server.store import Store, open_store
 from shopkit_server.upstream import make_http_client
+
+if TYPE_CHECKING:
+    from shopkit_server.replicas.bus import ReplicaBus
 
 log = structlog.get_logger("shopkit.app")
 API_PREFIX = "/api"
@@ -96,6 +99,7 @@ class Shop:
         self._ctx: AppContext | None = None
         self._opened_store: Store | None = None
         self._own_http: httpx.AsyncClient | None = None
+        self.bus: ReplicaBus | None = None  # with SHOPKIT_REDIS_URL, while started
         self._holders = 0
         self._lazy = False
         self._lock: asyncio.Lock | None = None
@@ -168,10 +172,26 @@ class Shop:
         client = self._given_http
         if client is None and peers:
             client = self._own_http = make_http_client(self.settings.upstream_timeout)
+        settings = self.settings
         try:
+            if settings.redis_url:
+                from shopkit_server.replicas.bus import ReplicaBus
+
+                self.bus = ReplicaBus(
+                    settings.redis_url,
+                    settings.redis_prefix,
+                    timeout=settings.redis_timeout_seconds,
+                )
             ctx = build_context(
-                self.settings, store, self._jwt_secret, services=self.services, http=client
+                settings,
+                store,
+                self._jwt_secret,
+                services=self.services,
+                http=client,
+                bus=self.bus,
             )
+            if self.bus is not None:
+                await self.bus.start()
         except BaseException:
             await self._close()
             raise
@@ -183,6 +203,7 @@ class Shop:
             services=[s.value for s in self.services],
             store=store.backend,
             peers_over_http=dict(peers.items()),
+            replicas_share="redis" if self.bus is not None else "nothing (in-process state)",
         )
 
     async def _close(self) -> None:
@@ -190,12 +211,17 @@ class Shop:
         self._lazy = False
         own_http, self._own_http = self._own_http, None
         opened, self._opened_store = self._opened_store, None
+        bus, self.bus = self.bus, None
         try:
-            if own_http is not None:
-                await own_http.aclose()
+            if bus is not None:
+                await bus.stop()
         finally:
-            if opened is not None:
-                await opened.close()
+            try:
+                if own_http is not None:
+                    await own_http.aclose()
+            finally:
+                if opened is not None:
+                    await opened.close()
 
     # -- serving --------------------------------------------------------------------------
 

@@ -46,6 +46,7 @@ class Claims:
     exp: datetime
     iat: datetime
     role: Role | None = None
+    family: str | None = None  # the refresh-token family a user's token belongs to (revocations.py)
 
 
 @dataclass(frozen=True)
@@ -144,9 +145,11 @@ class TokenCodec:
     def _encode(self, claims: dict[str, Any]) -> str:
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
-    def issue(self, user_id: str, role: Role) -> IssuedTokens:
+    def issue(self, user_id: str, role: Role, *, family: str | None = None) -> IssuedTokens:
+        """A token pair; both carry ``family`` (default: a new login's, the refresh jti)."""
         now = datetime.now(UTC)
         refresh_jti = uuid.uuid4().hex
+        family = family or refresh_jti
         refresh_exp = now + self.refresh_ttl
         access = self._encode(
             {
@@ -156,6 +159,7 @@ class TokenCodec:
                 "iat": now,
                 "exp": now + self.access_ttl,
                 "jti": uuid.uuid4().hex,
+                "fam": family,
             }
         )
         refresh = self._encode(
@@ -166,6 +170,7 @@ class TokenCodec:
                 "iat": now,
                 "exp": refresh_exp,
                 "jti": refresh_jti,
+                "fam": family,
             }
         )
         return IssuedTokens(
@@ -211,11 +216,13 @@ class TokenCodec:
                 role = Role(str(payload.get("role")))
             except ValueError as exc:
                 raise InvalidToken("unknown role") from exc
+        family = payload.get("fam")
         return Claims(
             sub=sub,
             type=expected,
             jti=jti,
             role=role,
+            family=family if isinstance(family, str) else None,
             exp=datetime.fromtimestamp(payload["exp"], UTC),
             iat=datetime.fromtimestamp(payload["iat"], UTC),
         )

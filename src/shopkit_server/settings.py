@@ -76,6 +76,14 @@ class Settings(BaseSettings):
     # Public catalog reads are cached this long at most (0: off); see read_cache.py.
     catalog_cache_seconds: float = Field(default=2.0, ge=0, le=300)
 
+    # Redis, for what replicas share (replicas/): sign-in throttling, catalog invalidations,
+    # account changes and revoked token families. None: everything stays in this process.
+    redis_url: str | None = None
+    # Every key and channel shopkit uses starts with this (several shops on one Redis).
+    redis_prefix: str = Field(default="shopkit:", min_length=1, max_length=100)
+    # One Redis call waits this long at most before the in-process fallback answers.
+    redis_timeout_seconds: float = Field(default=0.5, gt=0, le=30)
+
     # SQLite read connections kept open beside the single writer.
     sqlite_read_connections: int = Field(default=4, ge=1, le=32)
     log_level: str = "info"
@@ -122,6 +130,17 @@ class Settings(BaseSettings):
         raise ValueError(
             "the database URL must start with sqlite:///, mongodb:// or mongodb+srv://"
         )
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        value = value.strip()
+        parts = urlsplit(value)
+        if parts.scheme not in ("redis", "rediss", "unix") or not (parts.netloc or parts.path):
+            raise ValueError("must be a Redis URL such as redis://localhost:6379/0")
+        return value
 
     @field_validator("jwt_secret_key")
     @classmethod

@@ -3,7 +3,8 @@
 The policy (which keys, which limits) lives with its user (auth/throttle.py); this module only
 keeps counts. :class:`ThrottleStore` is the interface, async and keyed, so that a store shared
 by every replica (Redis: ``INCR`` + ``PEXPIRE`` for a window, a lock key with a TTL for a
-back-off) drops in for :class:`MemoryThrottleStore`, which serves one process.
+back-off; ``replicas/throttle.py``, used when ``SHOPKIT_REDIS_URL`` is set) drops in for
+:class:`MemoryThrottleStore`, which serves one process.
 """
 
 from __future__ import annotations

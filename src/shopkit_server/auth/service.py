@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import structlog
 
 from shopkit_server.auth.errors import (
@@ -18,6 +20,7 @@ from shopkit_server.auth.throttle import SignInThrottle, ThrottlePolicy
 from shopkit_server.clock import utc_now
 from shopkit_server.ids import new_id
 from shopkit_server.pagination import PageParams, PageResult
+from shopkit_server.revocations import RevokedFamilies
 from shopkit_server.security import (
     InvalidToken,
     IssuedTokens,
@@ -41,12 +44,19 @@ class AuthService:
         tokens: TokenCodec,
         passwords: PasswordHasher,
         throttle: SignInThrottle | None = None,
+        revoked: RevokedFamilies | None = None,
+        on_account_change: Callable[[str], Awaitable[object]] | None = None,
     ) -> None:
         self.users = users
         self.refresh_tokens = refresh_tokens
         self.tokens = tokens
         self.passwords = passwords
         self.throttle = throttle or SignInThrottle(MemoryThrottleStore(), ThrottlePolicy())
+        if revoked is None:
+            revoked = RevokedFamilies(tokens.refresh_ttl.total_seconds())
+        self.revoked = revoked
+        # Called after an account's role or status changed (caches in front of the store).
+        self.on_account_change = on_account_change
 
     async def create_user(
         self,
@@ -109,21 +119,27 @@ class AuthService:
         """Rotate: the presented token is spent, a new pair comes back (with the current role).
 
         A token that was already spent is reuse: its whole family (every token descended from
-        the same login) is revoked, so a stolen copy and the legitimate chain both stop.
+        the same login) is revoked, so a stolen copy and the legitimate chain both stop. The
+        family is recorded in :attr:`revoked` (and, with replicas, published): its tokens are
+        then refused everywhere without asking the store.
         """
         try:
             claims = self.tokens.decode(refresh_token, TokenType.REFRESH)
         except InvalidToken:
             raise InvalidRefreshToken() from None
+        if claims.family in self.revoked:
+            raise InvalidRefreshToken()
         user = await self.users.get(claims.sub)
         if user is None or not user.is_active:
             raise InvalidRefreshToken()
-        issued = self.tokens.issue(user.id, user.role)
+        issued = self.tokens.issue(user.id, user.role, family=claims.family)
         outcome = await self.refresh_tokens.rotate(
             claims.jti, user.id, utc_now(), issued.refresh_jti, issued.refresh_expires_at
         )
         if outcome is RefreshOutcome.REUSED:
             log.warning("refresh_token_reused", user_id=user.id)
+            if claims.family is not None:
+                await self.revoked.revoke(claims.family)
         if outcome is not RefreshOutcome.ROTATED:
             raise InvalidRefreshToken()
         return issued
@@ -198,6 +214,8 @@ class AuthService:
         if is_active is False:
             # A disabled account keeps no session (a refresh would be refused anyway).
             await self.refresh_tokens.revoke_all(user_id)
+        if (role is not None or is_active is not None) and self.on_account_change is not None:
+            await self.on_account_change(user_id)
         return updated
 
     async def _issue(self, user: User) -> IssuedTokens:

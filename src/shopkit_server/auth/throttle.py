@@ -10,7 +10,9 @@
   ``SHOPKIT_LOGIN_BACKOFF_MAX_SECONDS``; a success clears it.
 
 A refused attempt is :class:`TooManyAttempts` (429, ``Retry-After``) and costs no password
-check. The counts live in a :class:`ThrottleStore`.
+check. The counts live in a :class:`ThrottleStore`: this process's, or with ``SHOPKIT_REDIS_URL``
+one in Redis shared by every replica. The bcrypt queue (``security.PasswordHasher``) is never
+shared: it guards this process's CPU.
 """
 
 from __future__ import annotations
