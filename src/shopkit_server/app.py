@@ -15,12 +15,16 @@ import structlog
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from shopkit_server import __version__
 from shopkit_server.context import build_context, remote_peers
+from shopkit_server.docs import install_docs
 from shopkit_server.errors import install_error_handlers
+from shopkit_server.http_cache import HttpCache
 from shopkit_server.jwt_secret import resolve_jwt_secret
 from shopkit_server.logging import RequestLogMiddleware
+from shopkit_server.openapi import install_openapi, operation_id
 from shopkit_server.read_cache import CatalogReadCache
 from shopkit_server.settings import ALL_SERVICES, ServiceName, Settings
 from shopkit_server.store import Store, open_store
@@ -28,6 +32,13 @@ from shopkit_server.upstream import make_http_client
 
 log = structlog.get_logger("shopkit.app")
 API_PREFIX = "/api"
+
+
+class Health(BaseModel):
+    status: str
+    service: str
+    version: str
+    database: str
 
 
 def _router_for(service: ServiceName) -> APIRouter:
@@ -96,8 +107,15 @@ def create_app(
         version=__version__,
         description="An e-commerce backend: auth, products, cart and orders.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        generate_unique_id_function=operation_id,
     )
     install_error_handlers(app)
+    install_docs(app)
+    catalog_prefixes = (
+        (f"{prefix}/products", f"{prefix}/categories") if ServiceName.PRODUCTS in chosen else ()
+    )
     for service in chosen:
         app.include_router(_router_for(service), prefix=prefix)
         if service is ServiceName.PRODUCTS:
@@ -106,7 +124,7 @@ def create_app(
 
             app.include_router(internal)
 
-    async def health() -> JSONResponse:
+    async def get_health() -> JSONResponse:
         """Liveness and store reachability (503 when the database does not answer)."""
         database = "ok"
         try:
@@ -122,11 +140,19 @@ def create_app(
         }
         return JSONResponse(body, status_code=200 if database == "ok" else 503)
 
-    app.add_api_route("/health", health, methods=["GET"], tags=["health"])
+    app.add_api_route(
+        "/health",
+        get_health,
+        methods=["GET"],
+        tags=["health"],
+        response_model=Health,
+        responses={503: {"model": Health, "description": "The database does not answer"}},
+        summary="Health",
+    )
     if all_in_one:
         app.add_api_route(
             f"{API_PREFIX}/health",
-            health,
+            get_health,
             methods=["GET"],
             tags=["health"],
             include_in_schema=False,
@@ -135,7 +161,7 @@ def create_app(
     if ServiceName.PRODUCTS in chosen and settings.catalog_cache_seconds > 0:
         app.add_middleware(
             CatalogReadCache,
-            prefixes=(f"{prefix}/products", f"{prefix}/categories"),
+            prefixes=catalog_prefixes,
             ttl=settings.catalog_cache_seconds,
         )
     if settings.cors_origins:
@@ -146,5 +172,8 @@ def create_app(
             allow_headers=["*"],
             expose_headers=["X-Request-ID"],
         )
+    app.add_middleware(HttpCache, catalog_prefixes=catalog_prefixes)
     app.add_middleware(RequestLogMiddleware)
+    probe = HttpCache(app, catalog_prefixes=catalog_prefixes)
+    install_openapi(app, cacheable=lambda path: probe.max_age(path) is not None)
     return app

@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from shopkit_server.errors import NotAuthenticated, PermissionDenied
+from shopkit_server.errors import (
+    AccountDisabled,
+    AdminOnly,
+    InvalidAccessToken,
+    NotAuthenticated,
+    raises,
+)
 from shopkit_server.security import InvalidToken, Role, TokenType
 
 if TYPE_CHECKING:
@@ -24,7 +30,9 @@ async def get_context(request: Request) -> AppContext:
 
 Context = Annotated["AppContext", Depends(get_context)]
 
-_bearer = HTTPBearer(auto_error=False, description="An access token from /auth/login")
+_bearer = HTTPBearer(
+    auto_error=False, scheme_name="bearer", description="An access token from /auth/login"
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,7 @@ class Principal:
         return self.role is Role.ADMIN
 
 
+@raises(NotAuthenticated, InvalidAccessToken, AccountDisabled)
 async def current_user(
     ctx: Context,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -49,7 +58,7 @@ async def current_user(
     try:
         claims = ctx.tokens.decode(credentials.credentials, TokenType.ACCESS)
     except InvalidToken:
-        raise NotAuthenticated("Invalid or expired access token.", code="invalid_token") from None
+        raise InvalidAccessToken() from None
     assert claims.role is not None
     role = claims.role
     if role is Role.ADMIN:
@@ -58,11 +67,12 @@ async def current_user(
         # at once on every route, not when the token expires.
         account = await ctx.store.users.get(claims.sub)
         if account is None or not account.is_active:
-            raise PermissionDenied("This account is disabled.", code="account_disabled")
+            raise AccountDisabled()
         role = account.role
     return Principal(id=claims.sub, role=role, token=credentials.credentials)
 
 
+@raises(NotAuthenticated, InvalidAccessToken, AccountDisabled)
 async def optional_user(
     ctx: Context,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -73,13 +83,15 @@ async def optional_user(
     return await current_user(ctx, credentials)
 
 
+@raises(AdminOnly)
 async def admin_user(user: Annotated[Principal, Depends(current_user)]) -> Principal:
     """An admin: ``current_user`` has already checked a claimed admin role against the account."""
     if not user.is_admin:
-        raise PermissionDenied("Admins only.")
+        raise AdminOnly()
     return user
 
 
+@raises(NotAuthenticated, InvalidAccessToken)
 async def service_caller(
     ctx: Context,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -90,7 +102,7 @@ async def service_caller(
     try:
         claims = ctx.tokens.decode(credentials.credentials, TokenType.SERVICE)
     except InvalidToken:
-        raise NotAuthenticated("A service token is required.", code="invalid_token") from None
+        raise InvalidAccessToken("A service token is required.") from None
     return claims.sub
 
 

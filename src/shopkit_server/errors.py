@@ -8,7 +8,8 @@ no internals.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 import structlog
 from fastapi import FastAPI, Request
@@ -54,10 +55,24 @@ class NotAuthenticated(ShopError):
         super().__init__(detail, code=code, headers={"WWW-Authenticate": "Bearer"})
 
 
+class InvalidAccessToken(NotAuthenticated):
+    code = "invalid_token"
+    detail = "Invalid or expired access token."
+
+
 class PermissionDenied(ShopError):
     status_code = 403
     code = "forbidden"
     detail = "You are not allowed to do this."
+
+
+class AdminOnly(PermissionDenied):
+    detail = "Admins only."
+
+
+class AccountDisabled(PermissionDenied):
+    code = "account_disabled"
+    detail = "This account is disabled."
 
 
 class NotFound(ShopError):
@@ -73,9 +88,16 @@ class Conflict(ShopError):
 
 
 class Unprocessable(ShopError):
+    """A request that passed validation but names something impossible.
+
+    Sent in the validation errors' shape (``detail`` a list of ``{type, loc, msg}``), so every
+    422 of the API has one shape: ``type`` is the code, ``loc`` where the problem is.
+    """
+
     status_code = 422
     code = "unprocessable"
     detail = "The request is well-formed but cannot be processed."
+    loc: tuple[str, ...] = ("body",)
 
 
 class UpstreamUnavailable(ShopError):
@@ -84,10 +106,33 @@ class UpstreamUnavailable(ShopError):
     detail = "A service this request depends on did not answer in time."
 
 
+class InvalidCursor(BadRequest):
+    code = "invalid_cursor"
+    detail = "The cursor is malformed or belongs to another sort; start again without one."
+
+
 class StoreUnavailable(ShopError):
     status_code = 503
     code = "store_unavailable"
     detail = "The database did not answer."
+
+
+E = TypeVar("E", bound=Callable[..., object])
+
+
+def raises(*errors: type[ShopError]) -> Callable[[E], E]:
+    """Declare the errors a route (or a dependency) can answer with, for the OpenAPI document.
+
+    ``shopkit_server.openapi`` reads the declarations of a route's endpoint and of every
+    dependency it uses, and documents each status with the codes these classes carry.
+    """
+
+    def mark(func: E) -> E:
+        declared: tuple[type[ShopError], ...] = getattr(func, "__shop_errors__", ())
+        func.__shop_errors__ = (*declared, *errors)  # type: ignore[attr-defined]
+        return func
+
+    return mark
 
 
 INTERNAL_ERROR_BODY = {"detail": "Internal server error.", "code": "internal_error"}
@@ -99,8 +144,11 @@ def _error_body(detail: object, code: str) -> dict[str, object]:
 
 async def _shop_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ShopError)
+    detail: object = exc.detail
+    if isinstance(exc, Unprocessable):
+        detail = [{"type": exc.code, "loc": list(exc.loc), "msg": exc.detail}]
     return JSONResponse(
-        _error_body(exc.detail, exc.code), status_code=exc.status_code, headers=exc.headers
+        _error_body(detail, exc.code), status_code=exc.status_code, headers=exc.headers
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from shopkit._constants import IDEMPOTENCY_KEY_HEADER
 from shopkit._types import query
-from shopkit.pagination import AsyncPage, walk_pages
+from shopkit.pagination import AsyncPage, Position, walk_pages
 from shopkit.resources._resource import AsyncAPIResource, segment
 from shopkit.types.orders import Address, Order, OrderStatus
 
@@ -48,19 +48,29 @@ class AsyncOrders(AsyncAPIResource):
         all: bool = False,
         page: int = 1,
         page_size: int = 20,
+        cursor: str | None = None,
     ) -> AsyncPage[Order]:
-        """The caller's orders, newest first; ``all=True`` (admins) lists everyone's."""
-        params = query({"status": status, "all": all or None, "page": page, "page_size": page_size})
+        """The caller's orders, newest first; ``all=True`` (admins) lists everyone's.
+        ``cursor``: the ``next_cursor`` of a page before (then ``page`` is not used)."""
+        where = {"cursor": cursor} if cursor else {"page": page}
+        params = query({"status": status, "all": all or None, **where, "page_size": page_size})
         response = await self._client.request("GET", "/orders", params=params)
         result: AsyncPage[Order] = self._client.parse(AsyncPage[Order], response)
-        result._fetch = lambda n: self.list(status=status, all=all, page=n, page_size=page_size)
+        result._fetch = lambda at: self._at(at, status=status, all=all, page_size=page_size)
         return result
+
+    async def _at(
+        self, position: Position, *, status: OrderStatus | None, all: bool, page_size: int
+    ) -> AsyncPage[Order]:
+        if isinstance(position, str):
+            return await self.list(status=status, all=all, cursor=position, page_size=page_size)
+        return await self.list(status=status, all=all, page=position, page_size=page_size)
 
     def iterate(
         self, *, status: OrderStatus | None = None, all: bool = False, page_size: int = 100
     ) -> AsyncIterator[Order]:
         """Every order :meth:`list` would return, a page at a time as the loop needs them."""
-        return walk_pages(lambda n: self.list(status=status, all=all, page=n, page_size=page_size))
+        return walk_pages(lambda at: self._at(at, status=status, all=all, page_size=page_size))
 
     async def get(self, order_id: str) -> Order:
         """One of the caller's orders (admins: anyone's)."""

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from shopkit._types import NOT_GIVEN, NotGiven, query, strip_not_given
-from shopkit.pagination import AsyncPage, walk_pages
+from shopkit.pagination import AsyncPage, Position, walk_pages
 from shopkit.resources._resource import AsyncAPIResource, money, segment
 from shopkit.types.products import BulkResult, Product, ProductInput, ProductSort, SearchSort
 
@@ -28,6 +28,7 @@ class AsyncProducts(AsyncAPIResource):
         include_inactive: bool | None = None,
         page: int = 1,
         page_size: int = 20,
+        cursor: str | None = None,
     ) -> AsyncPage[Product]:
         """One page of active products, filtered and sorted (``newest`` first by default).
 
@@ -37,7 +38,7 @@ class AsyncProducts(AsyncAPIResource):
         filters = _filters(
             category, min_price, max_price, tags, in_stock, featured, sort, include_inactive
         )
-        return await self._page("/products", filters, page, page_size)
+        return await self._page("/products", filters, cursor or page, page_size)
 
     async def search(
         self,
@@ -53,6 +54,7 @@ class AsyncProducts(AsyncAPIResource):
         include_inactive: bool | None = None,
         page: int = 1,
         page_size: int = 20,
+        cursor: str | None = None,
     ) -> AsyncPage[Product]:
         """Full-text search over name, description and tags, best match first (``relevance``);
         the filters of :meth:`list` apply too."""
@@ -62,7 +64,7 @@ class AsyncProducts(AsyncAPIResource):
                 category, min_price, max_price, tags, in_stock, featured, sort, include_inactive
             ),
         }
-        return await self._page("/products/search", filters, page, page_size)
+        return await self._page("/products/search", filters, cursor or page, page_size)
 
     async def featured(
         self,
@@ -75,10 +77,11 @@ class AsyncProducts(AsyncAPIResource):
         sort: ProductSort | None = None,
         page: int = 1,
         page_size: int = 20,
+        cursor: str | None = None,
     ) -> AsyncPage[Product]:
         """Active, featured products (the filters of :meth:`list` apply too)."""
         filters = _filters(category, min_price, max_price, tags, in_stock, None, sort, None)
-        return await self._page("/products/featured", filters, page, page_size)
+        return await self._page("/products/featured", filters, cursor or page, page_size)
 
     def iterate(
         self,
@@ -193,9 +196,10 @@ class AsyncProducts(AsyncAPIResource):
         await self._client.request("DELETE", f"/products/{segment(product_id)}")
 
     async def _page(
-        self, path: str, filters: dict[str, Any], page: int, page_size: int
+        self, path: str, filters: dict[str, Any], position: Position, page_size: int
     ) -> AsyncPage[Product]:
-        params = {**filters, "page": page, "page_size": page_size}
+        where = {"cursor": position} if isinstance(position, str) else {"page": position}
+        params = {**filters, **where, "page_size": page_size}
         response = await self._client.request("GET", path, params=params)
         result: AsyncPage[Product] = self._client.parse(AsyncPage[Product], response)
         result._fetch = lambda n: self._page(path, filters, n, page_size)

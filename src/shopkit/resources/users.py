@@ -18,12 +18,12 @@ class AsyncUsers(AsyncAPIResource):
         params = query({"q": q, "page": page, "page_size": page_size})
         response = await self._client.request("GET", "/auth/users", params=params)
         result: AsyncPage[User] = self._client.parse(AsyncPage[User], response)
-        result._fetch = lambda n: self.list(q=q, page=n, page_size=page_size)
+        result._fetch = lambda n: self.list(q=q, page=int(n), page_size=page_size)
         return result
 
     def iterate(self, *, q: str | None = None, page_size: int = 100) -> AsyncIterator[User]:
         """Every matching user, fetched a page at a time as the loop needs them."""
-        return walk_pages(lambda page_no: self.list(q=q, page=page_no, page_size=page_size))
+        return walk_pages(lambda page_no: self.list(q=q, page=int(page_no), page_size=page_size))
 
     async def update(
         self,

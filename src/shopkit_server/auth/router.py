@@ -6,6 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
+from shopkit_server.auth.errors import (
+    AccountDisabled,
+    CannotChangeSelf,
+    EmailTaken,
+    InvalidCredentials,
+    InvalidRefreshToken,
+    UserNotFound,
+)
 from shopkit_server.auth.schemas import (
     AuthResult,
     ChangePasswordRequest,
@@ -18,7 +26,7 @@ from shopkit_server.auth.schemas import (
     UserPublic,
 )
 from shopkit_server.deps import AdminUser, Context, CurrentUser
-from shopkit_server.errors import NotFound
+from shopkit_server.errors import NotFound, raises
 from shopkit_server.ids import is_valid_id
 from shopkit_server.pagination import Page, PageQuery
 from shopkit_server.routing import ShopRoute
@@ -27,6 +35,7 @@ router = APIRouter(prefix="/auth", tags=["auth"], route_class=ShopRoute)
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED)
+@raises(EmailTaken)
 async def register(body: RegisterRequest, ctx: Context) -> AuthResult:
     """Create a customer account and sign it in."""
     user, issued = await ctx.auth.register(email=body.email, password=body.password, name=body.name)
@@ -34,6 +43,7 @@ async def register(body: RegisterRequest, ctx: Context) -> AuthResult:
 
 
 @router.post("/login")
+@raises(InvalidCredentials, AccountDisabled)
 async def login(body: LoginRequest, ctx: Context) -> AuthResult:
     """Exchange email and password for a token pair."""
     user, issued = await ctx.auth.login(email=body.email, password=body.password)
@@ -41,12 +51,14 @@ async def login(body: LoginRequest, ctx: Context) -> AuthResult:
 
 
 @router.post("/refresh")
-async def refresh(body: RefreshRequest, ctx: Context) -> Tokens:
+@raises(InvalidRefreshToken, AccountDisabled)
+async def refresh_tokens(body: RefreshRequest, ctx: Context) -> Tokens:
     """Trade a refresh token for a new pair; the old refresh token stops working."""
     return Tokens.of(await ctx.auth.refresh(body.refresh_token))
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+@raises(InvalidRefreshToken)
 async def logout(body: RefreshRequest, user: CurrentUser, ctx: Context) -> Response:
     """Revoke a refresh token of the caller's."""
     await ctx.auth.logout(user_id=user.id, refresh_token=body.refresh_token)
@@ -54,12 +66,14 @@ async def logout(body: RefreshRequest, user: CurrentUser, ctx: Context) -> Respo
 
 
 @router.get("/me")
+@raises(AccountDisabled, UserNotFound)
 async def get_me(user: CurrentUser, ctx: Context) -> UserPublic:
     """The caller's profile."""
     return UserPublic.of(await ctx.auth.me(user.id))
 
 
 @router.patch("/me")
+@raises(EmailTaken, UserNotFound)
 async def update_me(body: UpdateMeRequest, user: CurrentUser, ctx: Context) -> UserPublic:
     """Change the caller's name or email."""
     updated = await ctx.auth.update_me(user.id, name=body.name, email=body.email)
@@ -67,6 +81,7 @@ async def update_me(body: UpdateMeRequest, user: CurrentUser, ctx: Context) -> U
 
 
 @router.post("/change-password")
+@raises(InvalidCredentials, UserNotFound)
 async def change_password(body: ChangePasswordRequest, user: CurrentUser, ctx: Context) -> Tokens:
     """Set a new password; every earlier refresh token is revoked and a fresh pair returned."""
     issued = await ctx.auth.change_password(
@@ -88,6 +103,7 @@ async def list_users(
 
 
 @router.patch("/users/{user_id}")
+@raises(CannotChangeSelf, UserNotFound)
 async def update_user(
     user_id: str, body: UpdateUserRequest, admin: AdminUser, ctx: Context
 ) -> UserPublic:

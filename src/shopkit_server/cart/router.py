@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
+from shopkit_server.cart.errors import CartItemNotFound, LineQuantityLimit
 from shopkit_server.cart.schemas import (
     AddItemRequest,
     CartOut,
@@ -11,6 +12,8 @@ from shopkit_server.cart.schemas import (
     SetQuantityRequest,
 )
 from shopkit_server.deps import Context, CurrentUser
+from shopkit_server.errors import UpstreamUnavailable, raises
+from shopkit_server.products.errors import InsufficientStock, ProductNotFound
 from shopkit_server.products.models import StockLine
 from shopkit_server.routing import ShopRoute
 
@@ -18,6 +21,7 @@ router = APIRouter(prefix="/cart", tags=["cart"], route_class=ShopRoute)
 
 
 @router.get("", response_model=CartOut)
+@raises(UpstreamUnavailable)
 async def get_cart(ctx: Context, user: CurrentUser) -> CartOut:
     """Your cart, at current catalog prices (empty when you have none yet).
 
@@ -29,13 +33,15 @@ async def get_cart(ctx: Context, user: CurrentUser) -> CartOut:
 
 
 @router.post("/items", response_model=CartOut)
-async def add_item(body: AddItemRequest, ctx: Context, user: CurrentUser) -> CartOut:
+@raises(ProductNotFound, InsufficientStock, LineQuantityLimit, UpstreamUnavailable)
+async def add_cart_item(body: AddItemRequest, ctx: Context, user: CurrentUser) -> CartOut:
     """Add units of a product, on top of any already in the cart."""
     return CartOut.of(await ctx.cart.add_item(user.id, body.product_id, body.quantity))
 
 
 @router.patch("/items/{product_id}", response_model=CartOut)
-async def set_quantity(
+@raises(CartItemNotFound, InsufficientStock, UpstreamUnavailable)
+async def set_cart_item_quantity(
     product_id: str, body: SetQuantityRequest, ctx: Context, user: CurrentUser
 ) -> CartOut:
     """Set the quantity of a line already in the cart; 0 removes it."""
@@ -43,7 +49,8 @@ async def set_quantity(
 
 
 @router.delete("/items/{product_id}", response_model=CartOut)
-async def remove_item(product_id: str, ctx: Context, user: CurrentUser) -> CartOut:
+@raises(UpstreamUnavailable)
+async def remove_cart_item(product_id: str, ctx: Context, user: CurrentUser) -> CartOut:
     """Remove a line (removing one that is not there is fine)."""
     return CartOut.of(await ctx.cart.remove_item(user.id, product_id))
 

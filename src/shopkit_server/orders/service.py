@@ -299,6 +299,7 @@ class OrderService:
             status=status,
             offset=page.offset,
             limit=page.page_size,
+            after=page.after,
         )
 
     # -- status -------------------------------------------------------------------------------
