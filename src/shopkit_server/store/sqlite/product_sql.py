@@ -138,9 +138,17 @@ def build_find(
         order = f"{_RANK}, p.seq DESC"
         key_column = _RANK
         if after is not None:
+            # bm25 depends on the whole catalog (word frequencies, average length), so a rank
+            # kept in a cursor goes stale with any write. Compare with the last item's rank as
+            # of now instead (the rank in the key only stands in if it matches no more).
             rank, seq = check_key(after, float, int)
-            page_where.append(f"({_RANK} > ? OR ({_RANK} = ? AND p.seq < ?))")
-            page_params.extend([float(rank), float(rank), seq])
+            reference = (
+                f"COALESCE((SELECT {_RANK} FROM products_fts WHERE products_fts MATCH ? "
+                "AND products_fts.rowid = ?), ?)"
+            )
+            page_where.append(f"({_RANK} > {reference} OR ({_RANK} = {reference} AND p.seq < ?))")
+            match = fts_match(query.search_terms)
+            page_params.extend([match, seq, float(rank), match, seq, float(rank), seq])
     else:
         order = _ORDER[sort]
         key_column, key_type, op = _KEYS[sort]
