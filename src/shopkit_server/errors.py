@@ -12,10 +12,11 @@ from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, routing
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 log = structlog.get_logger("shopkit.errors")
 
@@ -165,12 +166,24 @@ _HTTP_CODES = {
 }
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (the router names only the first route's)."""
+    allowed: set[str] = set()
+    for context in routing.iter_route_contexts(request.app.routes):
+        match, _ = context.matches(request.scope)
+        methods = getattr(context, "methods", None)
+        if match is not Match.NONE and methods:
+            allowed |= set(methods)
+    return ", ".join(sorted(allowed))
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "error")
-    return JSONResponse(
-        _error_body(exc.detail, code), status_code=exc.status_code, headers=exc.headers
-    )
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request) or headers.get("Allow", "")
+    return JSONResponse(_error_body(exc.detail, code), status_code=exc.status_code, headers=headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

@@ -25,6 +25,7 @@ GZIP_MIN_BYTES = 1024
 LIST_MAX_AGE = 10  # seconds: lists and searches change with every write to the catalog
 ITEM_MAX_AGE = 60  # one product or category
 PRIVATE = "private, no-store"
+ASSETS = ("/docs-assets/", f"public, max-age={24 * 3600}")  # Swagger UI / ReDoc files
 _LISTS = ("", "/", "/search", "/featured")
 _COMPRESSIBLE = ("application/json", "text/", "application/javascript")
 
@@ -82,6 +83,9 @@ class HttpCache:
             await self.app(scope, receive, send)
             return
         request_headers = Headers(scope=scope)
+        if scope["path"].startswith(ASSETS[0]):
+            await self.app(scope, receive, self._assets(send))
+            return
         max_age = self.max_age(scope["path"]) if scope["method"] == "GET" else None
         with_token = "authorization" in request_headers
         gzip_ok = _accepts_gzip(request_headers)
@@ -109,6 +113,17 @@ class HttpCache:
             )
 
         await self.app(scope, receive, wrapped)
+
+    @staticmethod
+    def _assets(send: Send) -> Send:
+        async def with_cache_control(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 200:
+                headers = MutableHeaders(raw=list(message.get("headers", [])))
+                headers["cache-control"] = ASSETS[1]
+                message = {**message, "headers": headers.raw}
+            await send(message)
+
+        return with_cache_control
 
     async def _finish(
         self,

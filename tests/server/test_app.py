@@ -101,3 +101,15 @@ def test_settings_refuse_bad_values() -> None:
             Settings(_env_file=None, **bad)  # type: ignore[call-arg, arg-type]
     parsed = Settings(_env_file=None, cors_origins="https://a.example, https://b.example")  # type: ignore[call-arg, arg-type]
     assert parsed.cors_origins == ["https://a.example", "https://b.example"]
+
+
+async def test_a_405_names_every_method_the_path_serves(client: httpx.AsyncClient) -> None:
+    for path, methods in (
+        ("/cart/items/abc", "DELETE, PATCH"),
+        ("/auth/me", "GET, PATCH"),
+        ("/cart", "DELETE, GET"),
+    ):
+        reply = await client.request("OPTIONS", path)
+        assert reply.status_code == 405, path
+        assert reply.headers["allow"] == methods, path
+        assert reply.json()["code"] == "method_not_allowed"

@@ -26,5 +26,6 @@ async def test_docs_pages_use_only_local_assets(app: FastAPI) -> None:
                 reply = await client.get(asset)
                 assert reply.status_code == 200, asset
                 assert len(reply.content) > 1000, asset
+                assert reply.headers["cache-control"] == "public, max-age=86400"
         assert "/openapi.json" in (await client.get("/docs")).text
         assert (await client.get("/openapi.json")).status_code == 200
