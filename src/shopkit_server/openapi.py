@@ -118,6 +118,14 @@ _ADDRESS_EXAMPLE: Schema = {
     "country": "PK",
     "phone": "+92 300 1234567",
 }
+_ITEM_EXAMPLE: Schema = {
+    "product_id": "665f1c2ab4d1e8a9c0f3b201",
+    "name": "Wireless headphones",
+    "price": 79.99,
+    "quantity": 2,
+    "item_total": 159.98,
+}
+_ADDRESS_OUT_EXAMPLE: Schema = {**_ADDRESS_EXAMPLE}
 EXAMPLES: dict[str, Schema] = {
     "RegisterRequest": {
         "email": "ayesha@shop.example",
@@ -135,12 +143,54 @@ EXAMPLES: dict[str, Schema] = {
         "stock": 42,
     },
     "ProductUpdate": {"price": 69.99, "stock": 40},
-    "ProductOut": _PRODUCT_EXAMPLE,
     "CategoryCreate": {"name": "Audio", "parent_id": None, "sort_order": 0},
     "AddItemRequest": {"product_id": "665f1c2ab4d1e8a9c0f3b201", "quantity": 2},
     "SetQuantityRequest": {"quantity": 3},
     "CheckoutRequest": {"shipping_address": _ADDRESS_EXAMPLE},
     "StatusChangeRequest": {"status": "shipped"},
+}
+# Examples of the main replies (checked against their response schemas by the test suite).
+REPLY_EXAMPLES: dict[str, Schema] = {
+    "ProductOut": _PRODUCT_EXAMPLE,
+    "CartOut": {
+        "items": [
+            {**_ITEM_EXAMPLE, "image_url": "https://shop.example/img/hp-200.jpg", "available": True}
+        ],
+        "total_items": 2,
+        "subtotal": 159.98,
+        "updated_at": "2026-05-02T10:05:00Z",
+    },
+    "OrderOut": {
+        "id": "665f1d90b4d1e8a9c0f3b2aa",
+        "user_id": "665f1b00b4d1e8a9c0f3b100",
+        "items": [_ITEM_EXAMPLE],
+        "subtotal": 159.98,
+        "shipping_cost": 5.0,
+        "tax": 8.0,
+        "total": 172.98,
+        "shipping_address": _ADDRESS_OUT_EXAMPLE,
+        "status": "pending",
+        "status_history": [{"status": "pending", "at": "2026-05-02T10:06:00Z"}],
+        "created_at": "2026-05-02T10:06:00Z",
+        "updated_at": "2026-05-02T10:06:00Z",
+    },
+    "AuthResult": {
+        "user": {
+            "id": "665f1b00b4d1e8a9c0f3b100",
+            "email": "ayesha@shop.example",
+            "name": "Ayesha",
+            "role": "customer",
+            "is_active": True,
+            "created_at": "2026-05-01T09:00:00Z",
+            "last_login": "2026-05-02T10:00:00Z",
+        },
+        "tokens": {
+            "access_token": "eyJhbGciOiJIUzI1NiJ9.e30.sig",
+            "refresh_token": "eyJhbGciOiJIUzI1NiJ9.e30.ref",
+            "token_type": "bearer",
+            "expires_in": 900,
+        },
+    },
 }
 
 
@@ -298,7 +348,7 @@ def build_openapi(app: FastAPI, *, cacheable: Callable[[str], bool]) -> Schema:
     for unused in ("HTTPValidationError", "ValidationError"):
         schemas.pop(unused, None)
     schemas["ValidationIssue"] = _VALIDATION_ISSUE
-    for name, example in EXAMPLES.items():
+    for name, example in {**EXAMPLES, **REPLY_EXAMPLES}.items():
         if name in schemas:
             schemas[name]["examples"] = [example]
     result: Schema = _nullable(document)
