@@ -37,3 +37,8 @@ def money(text: str, option: str, *, positive: bool = False) -> Decimal:
 def tag_list(text: str) -> list[str]:
     """``"audio, wireless"`` -> ``["audio", "wireless"]``; an empty string clears the tags."""
     return [tag.strip() for tag in text.split(",") if tag.strip()]
+
+
+def examples(*lines: str) -> str:
+    """A help epilog of example command lines, kept verbatim (Click's ``\\b`` marker)."""
+    return "Examples:\n\n\b\n" + "\n".join(f"  $ {line}" for line in lines)

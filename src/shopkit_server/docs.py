@@ -23,18 +23,23 @@ ASSETS = Path(fastapi_offline.__file__).parent / "static"
 ASSETS_URL = "/docs-assets"
 
 
-def install_docs(app: FastAPI, *, openapi_url: str = "/openapi.json") -> None:
-    app.mount(ASSETS_URL, StaticFiles(directory=ASSETS), name="docs-assets")
+def install_docs(
+    app: FastAPI, *, openapi_url: str = "/openapi.json", prefix: str = "", title: str = ""
+) -> None:
+    """``/docs``, ``/docs/oauth2-redirect``, ``/redoc`` and their assets, under ``prefix``."""
+    title = title or app.title
+    assets = f"{prefix}{ASSETS_URL}"
+    app.mount(assets, StaticFiles(directory=ASSETS), name=f"docs-assets{prefix}")
 
     async def swagger_ui(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
         return get_swagger_ui_html(
             openapi_url=f"{root}{openapi_url}",
-            title=f"{app.title} - Swagger UI",
-            oauth2_redirect_url=f"{root}/docs/oauth2-redirect",
-            swagger_js_url=f"{root}{ASSETS_URL}/swagger-ui-bundle.js",
-            swagger_css_url=f"{root}{ASSETS_URL}/swagger-ui.css",
-            swagger_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
+            title=f"{title} - Swagger UI",
+            oauth2_redirect_url=f"{root}{prefix}/docs/oauth2-redirect",
+            swagger_js_url=f"{root}{assets}/swagger-ui-bundle.js",
+            swagger_css_url=f"{root}{assets}/swagger-ui.css",
+            swagger_favicon_url=f"{root}{assets}/favicon.png",
         )
 
     async def swagger_redirect() -> HTMLResponse:
@@ -44,14 +49,17 @@ def install_docs(app: FastAPI, *, openapi_url: str = "/openapi.json") -> None:
         root = request.scope.get("root_path", "")
         return get_redoc_html(
             openapi_url=f"{root}{openapi_url}",
-            title=f"{app.title} - ReDoc",
-            redoc_js_url=f"{root}{ASSETS_URL}/redoc.standalone.js",
-            redoc_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
+            title=f"{title} - ReDoc",
+            redoc_js_url=f"{root}{assets}/redoc.standalone.js",
+            redoc_favicon_url=f"{root}{assets}/favicon.png",
             with_google_fonts=False,
         )
 
-    app.add_api_route("/docs", swagger_ui, methods=["GET"], include_in_schema=False)
+    app.add_api_route(f"{prefix}/docs", swagger_ui, methods=["GET"], include_in_schema=False)
     app.add_api_route(
-        "/docs/oauth2-redirect", swagger_redirect, methods=["GET"], include_in_schema=False
+        f"{prefix}/docs/oauth2-redirect",
+        swagger_redirect,
+        methods=["GET"],
+        include_in_schema=False,
     )
-    app.add_api_route("/redoc", redoc, methods=["GET"], include_in_schema=False)
+    app.add_api_route(f"{prefix}/redoc", redoc, methods=["GET"], include_in_schema=False)

@@ -67,23 +67,38 @@ def _etag_matches(header: str, tag: str) -> bool:
 
 
 class HttpCache:
-    def __init__(self, app: ASGIApp, *, catalog_prefixes: tuple[str, ...]) -> None:
+    """``under`` limits it to paths below a prefix (shopkit's routes included in a host app);
+    ``exclude`` names paths under a catalog prefix that are never cacheable (health checks)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        catalog_prefixes: tuple[str, ...],
+        under: str = "",
+        exclude: frozenset[str] = frozenset(),
+    ) -> None:
         self.app = app
         self.catalog_prefixes = catalog_prefixes
+        self.under = under
+        self.exclude = exclude
+        self.assets = f"{under}{ASSETS[0]}"
 
     def max_age(self, path: str) -> int | None:
         """Seconds a public cache may keep a 200 of ``path``; None when not a catalog path."""
+        if path in self.exclude:
+            return None
         for prefix in self.catalog_prefixes:
             if path == prefix or path.startswith(prefix + "/"):
                 return LIST_MAX_AGE if path[len(prefix) :] in _LISTS else ITEM_MAX_AGE
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or not scope["path"].startswith(self.under):
             await self.app(scope, receive, send)
             return
         request_headers = Headers(scope=scope)
-        if scope["path"].startswith(ASSETS[0]):
+        if scope["path"].startswith(self.assets):
             await self.app(scope, receive, self._assets(send))
             return
         max_age = self.max_age(scope["path"]) if scope["method"] == "GET" else None

@@ -5,15 +5,18 @@ One builder (:func:`build_openapi`) post-processes FastAPI's document:
 - **Operation ids** are the endpoint function names (``list_products``, ``checkout``): plain
   verb-noun, unique (checked here), pinned by ``tests/server/test_openapi.py``.
 - **Security** as each route really is: the dependencies a route uses say it. ``admin_user``:
-  a bearer token of an admin (``x-shopkit-role: admin``); ``current_user``: a bearer token;
+  a bearer token of an admin (``x-shopkit-role: admin``); ``current_user`` / ``active_user``:
+  a bearer token;
   ``optional_user``: none needed, one accepted (``security: [{}, {"bearer": []}]``); nothing:
   public.
 - **Errors**: every status a route can answer with, each with the ``{detail, code}`` schema and
   ``code`` an enum of exactly that route's codes. The codes come from one declaration, the
   :func:`~shopkit_server.errors.raises` marks on the endpoint and on every dependency it uses
-  (``current_user`` declares the 401s and the 403 ``account_disabled`` once, for every route
-  that needs a user), plus ``validation_error`` for any route that takes parameters. Every 422
-  has a list ``detail`` (``{type, loc, msg}``), every other status a string.
+  (``current_user``, ``active_user`` and ``admin_user`` declare the 401s and the 403s once, for
+  every route that needs a user), plus ``validation_error`` for any route that takes
+  parameters and 413 ``payload_too_large`` for any route with a body (``body_limit``). Every
+  422 has a list ``detail`` (``{type, loc, msg}``), every other status a string; a 429
+  documents ``Retry-After``.
 - **Nullable** fields as JSON Schema 2020-12 types (``type: ["string", "null"]``) instead of
   ``anyOf [X, null]``; money as ``type: number, format: decimal`` (see ``money.py``).
 - **Caching**: catalog GETs document ``ETag``/``Cache-Control`` and their 304 (``http_cache``).
@@ -21,15 +24,23 @@ One builder (:func:`build_openapi`) post-processes FastAPI's document:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, routing
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import _get_api_route_for_openapi, get_openapi
 from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 
-from shopkit_server.deps import admin_user, current_user, optional_user, service_caller
+from shopkit_server.body_limit import TOO_LARGE
+from shopkit_server.deps import (
+    active_user,
+    admin_user,
+    current_user,
+    optional_user,
+    service_caller,
+)
 from shopkit_server.errors import ShopError
 
 Schema = dict[str, Any]
@@ -88,7 +99,9 @@ _DESCRIPTIONS = {
     403: "Forbidden",
     404: "Not found (also for another user's data and for a malformed id)",
     409: "Conflict with the current state",
+    413: f"Payload too large: {TOO_LARGE} (2 MiB; 24 MiB for a bulk import)",
     422: "Unprocessable: the request breaks a rule of the API (``detail`` lists where)",
+    429: "Too many attempts, or the server is busy checking passwords: retry after `Retry-After`",
     503: "A service or the database this request needs did not answer",
 }
 
@@ -214,6 +227,10 @@ def _has_parameters(dependant: Dependant) -> bool:
     return any(_has_parameters(sub) for sub in dependant.dependencies)
 
 
+def _has_body(dependant: Dependant) -> bool:
+    return bool(dependant.body_params) or any(_has_body(sub) for sub in dependant.dependencies)
+
+
 def route_errors(route: APIRoute | routing._APIRouteLike) -> dict[int, list[str]]:
     """Status -> the sorted codes the route can answer with (its one declaration)."""
     found: dict[int, set[str]] = {}
@@ -223,6 +240,8 @@ def route_errors(route: APIRoute | routing._APIRouteLike) -> dict[int, list[str]
             found.setdefault(error.status_code, set()).add(error.code)
     if _has_parameters(route.dependant):
         found.setdefault(422, set()).add("validation_error")
+    if _has_body(route.dependant):  # body_limit: every body is capped
+        found.setdefault(413, set()).add("payload_too_large")
     return {status: sorted(codes) for status, codes in sorted(found.items())}
 
 
@@ -284,7 +303,7 @@ def _security(calls: set[Callable[..., Any]], operation: Schema) -> None:
         operation["security"] = [{"bearer": []}]
         operation["x-shopkit-role"] = "admin"
         operation["description"] = f"{ADMIN_NOTE}\n\n{description}".strip()
-    elif current_user in calls or service_caller in calls:
+    elif current_user in calls or active_user in calls or service_caller in calls:
         operation["security"] = [{"bearer": []}]
         operation["x-shopkit-role"] = "customer"
     elif optional_user in calls:
@@ -296,20 +315,27 @@ def _security(calls: set[Callable[..., Any]], operation: Schema) -> None:
         operation["x-shopkit-role"] = "public"
 
 
-def build_openapi(app: FastAPI, *, cacheable: Callable[[str], bool]) -> Schema:
-    """The document for ``app``; ``cacheable(path)`` says which GETs send ETags (http_cache)."""
+def build_openapi(
+    app: FastAPI,
+    *,
+    cacheable: Callable[[str], bool],
+    routes: Sequence[BaseRoute] | None = None,
+) -> Schema:
+    """The document for ``app`` (or for ``routes`` of it: a shop included in a host app);
+    ``cacheable(path)`` says which GETs send ETags (http_cache)."""
     from shopkit_server.http_cache import CACHE_HEADERS  # avoid an import cycle at load
 
+    routes = app.routes if routes is None else routes
     document = get_openapi(
         title=app.title,
         version=app.version,
         description=app.description,
-        routes=app.routes,
+        routes=routes,
         tags=TAGS,
         servers=SERVERS,
     )
     seen: dict[str, str] = {}
-    for context in routing.iter_route_contexts(app.routes):
+    for context in routing.iter_route_contexts(routes):
         # The route as included (prefix, router dependencies), as FastAPI documents it.
         route = _get_api_route_for_openapi(context)
         if route is None or not route.include_in_schema:
@@ -330,6 +356,14 @@ def build_openapi(app: FastAPI, *, cacheable: Callable[[str], bool]) -> Schema:
                     "description": _DESCRIPTIONS.get(status, "Error"),
                     "content": {"application/json": {"schema": _error_schema(status, codes)}},
                 }
+                if status == 429:
+                    responses["429"]["headers"] = {
+                        "Retry-After": {
+                            "description": "Seconds to wait before trying again",
+                            "required": True,
+                            "schema": {"type": "integer", "minimum": 1},
+                        }
+                    }
                 if status == 401:
                     responses["401"]["headers"] = {
                         "WWW-Authenticate": {

@@ -1,4 +1,9 @@
-"""The route class every service router uses: JSON in and out through ``wire``.
+"""The route class every service router uses: callers checked first, JSON through ``wire``.
+
+A route that takes a body and needs an authenticated caller checks the caller *before* the
+body is read: an anonymous call to an admin route gets its 401 (a customer's, its 403) without
+the server reading, parsing or validating what it sent. FastAPI on its own reads and parses the
+body first (a malformed one was a 422 before any credential was looked at).
 
 - A request body is parsed by :func:`shopkit_server.wire.loads`: numbers with a fraction are exact
   ``Decimal``; lone UTF-16 surrogates (which no database driver can store and no client can
@@ -14,9 +19,19 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shopkit_server import wire
+from shopkit_server.deps import LEVELS, Level, authenticate_early
+from shopkit_server.errors import (
+    ShopError,
+    http_error_response,
+    shop_error_response,
+    validation_error_response,
+)
 
 
 class _ExactJSONRequest(Request):
@@ -27,13 +42,36 @@ class _ExactJSONRequest(Request):
         return self._json
 
 
+def _auth_level(dependant: Dependant) -> Level | None:
+    """The strongest caller check among a route's dependencies (searched recursively)."""
+    found: Level | None = None
+    for sub in dependant.dependencies:
+        for level in (LEVELS.get(sub.call) if sub.call else None, _auth_level(sub)):
+            if level is not None and (found is None or level > found):
+                found = level
+    return found
+
+
 class ShopRoute(APIRoute):
+    """Also renders shopkit's errors itself, so a route keeps its ``{"detail", "code"}`` bodies
+    (and never echoes a rejected input) when it is included in a host app with other handlers."""
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        early = _auth_level(self.dependant) if self.body_field is not None else None
 
         async def exact(request: Request) -> Response:
-            with wire.exact_numbers() as marker:
-                response = await handler(_ExactJSONRequest(request.scope, request.receive))
+            try:
+                if early is not None:
+                    await authenticate_early(request, early)
+                with wire.exact_numbers() as marker:
+                    response = await handler(_ExactJSONRequest(request.scope, request.receive))
+            except ShopError as exc:
+                return shop_error_response(exc)
+            except RequestValidationError as exc:
+                return validation_error_response(exc)
+            except StarletteHTTPException as exc:
+                return http_error_response(exc, request)
             body = getattr(response, "body", None)
             if isinstance(body, bytes):
                 exact_body = wire.write_exact(body, marker)

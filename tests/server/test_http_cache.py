@@ -108,3 +108,15 @@ async def test_large_bodies_are_gzipped_when_the_client_accepts_it(
         assert again.status_code == 304
     small = await client.get("/health", headers={"Accept-Encoding": "gzip"})
     assert "content-encoding" not in small.headers  # below the threshold: not worth it
+
+
+async def test_health_paths_under_the_catalog_are_never_cacheable(
+    client: httpx.AsyncClient,
+) -> None:
+    for path in ("/products/health", "/cart/health", "/health"):
+        reply = await client.get(path)  # the gateway's per-service paths, answered all-in-one
+        assert reply.status_code == 200, path
+        assert reply.headers["cache-control"] == "private, no-store", path
+        assert "etag" not in reply.headers, path
+        again = await client.get(path, headers={"If-None-Match": "*"})
+        assert again.status_code == 200, path

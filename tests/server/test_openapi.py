@@ -148,10 +148,16 @@ def test_every_error_status_of_checkout_is_documented_with_its_codes(
     document: dict[str, Any],
 ) -> None:
     checkout = _operations(document)["checkout"]
-    assert set(checkout["responses"]) == {"201", "400", "401", "403", "404", "409", "422", "503"}
+    assert set(checkout["responses"]) == {
+        "201", "400", "401", "403", "404", "409", "413", "422", "503"
+    }  # fmt: skip
     assert _codes(checkout, "400") == ["cart_empty"]
     assert _codes(checkout, "401") == ["invalid_token", "not_authenticated"]
+    assert _codes(checkout, "403") == ["account_disabled"]  # ActiveUser: the live account
+    assert _codes(checkout, "413") == ["payload_too_large"]
     assert _codes(checkout, "409") == [
+        "cart_line_limit",
+        "checkout_in_progress",
         "idempotency_key_in_progress",
         "idempotency_key_reused",
         "insufficient_stock",
@@ -165,6 +171,34 @@ def test_every_error_status_of_checkout_is_documented_with_its_codes(
     assert _codes(listing, "422") == ["invalid_price_range", "unprocessable", "validation_error"]
     assert "304" in listing["responses"]
     assert listing["responses"]["200"]["headers"]["ETag"]["required"] is True
+
+
+def test_throttling_body_caps_and_cart_limits_are_documented(document: dict[str, Any]) -> None:
+    operations = _operations(document)
+    for op_id, codes in (
+        ("login", ["server_busy", "too_many_attempts"]),
+        ("register", ["server_busy", "too_many_attempts"]),
+        ("change_password", ["server_busy", "too_many_attempts"]),
+    ):
+        assert _codes(operations[op_id], "429") == codes, op_id
+        headers = operations[op_id]["responses"]["429"]["headers"]
+        assert headers["Retry-After"]["schema"]["type"] == "integer", op_id
+    assert "429" not in operations["refresh_tokens"]["responses"]
+    # Every operation with a body can be refused for its size (body_limit), and only those.
+    for op_id, operation in operations.items():
+        has_body = "requestBody" in operation
+        assert ("413" in operation["responses"]) is has_body, op_id
+        if has_body:
+            assert _codes(operation, "413") == ["payload_too_large"], op_id
+    # State-changing customer routes check the live account (ActiveUser).
+    for op_id in ("add_cart_item", "set_cart_item_quantity", "remove_cart_item", "clear_cart",
+                  "cancel_order", "update_me", "change_password"):  # fmt: skip
+        assert "account_disabled" in _codes(operations[op_id], "403"), op_id
+    assert _codes(operations["add_cart_item"], "409") == [
+        "cart_line_limit",
+        "insufficient_stock",
+        "quantity_limit_exceeded",
+    ]
 
 
 def test_no_nullable_anyof_of_simple_types_and_money_is_a_decimal(

@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from shopkit_server.deps import AdminUser, Context, CurrentUser
+from shopkit_server.cart.errors import CartLineLimit, CheckoutInProgress
+from shopkit_server.deps import ActiveUser, AdminUser, Context, CurrentUser
 from shopkit_server.errors import AdminOnly, UpstreamUnavailable, raises
 from shopkit_server.fields import QueryFlag
 from shopkit_server.orders.errors import (
@@ -40,6 +41,8 @@ IdempotencyKey = Annotated[
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=OrderOut)
 @raises(
     CartEmpty,
+    CartLineLimit,
+    CheckoutInProgress,
     ProductNotFound,
     InsufficientStock,
     IdempotencyKeyReused,
@@ -49,7 +52,7 @@ IdempotencyKey = Annotated[
 async def checkout(
     body: CheckoutRequest,
     ctx: Context,
-    user: CurrentUser,
+    user: ActiveUser,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> OrderOut:
@@ -106,6 +109,6 @@ async def change_order_status(
 
 @router.post("/{order_id}/cancel", response_model=OrderOut)
 @raises(OrderNotFound, InvalidTransition, UpstreamUnavailable)
-async def cancel_order(order_id: str, ctx: Context, user: CurrentUser) -> OrderOut:
+async def cancel_order(order_id: str, ctx: Context, user: ActiveUser) -> OrderOut:
     """Cancel a pending or confirmed order; its stock goes back to the catalog."""
     return OrderOut.of(await ctx.orders.cancel(user, order_id))

@@ -207,6 +207,7 @@ class BulkReportOut(BaseModel):
 
     created: int
     updated: int
+    unchanged: int  # rows equal to the stored product: not written, updated_at untouched
     failed: list[BulkFailureOut]
 
 

@@ -241,7 +241,8 @@ class SqliteOrderRepository:
             page_clauses.append("(created_at, id) < (?, ?)")
             page_params.extend(check_key(after, str, str))
         page_where = f"WHERE {' AND '.join(page_clauses)}" if page_clauses else ""
-        async with self._db.read() as conn:
+        # One read transaction: the total, the page and its lines all from the same state.
+        async with self._db.snapshot() as conn:
             total_rows = list(
                 await conn.execute_fetchall(f"SELECT count(*) FROM orders {where}", params)
             )
