@@ -27,6 +27,7 @@ import structlog
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shopkit_server import __version__
@@ -38,9 +39,12 @@ from shopkit_server.body_limit import (
 )
 from shopkit_server.context import AppContext, build_context, remote_peers
 from shopkit_server.deps import CONTEXT_SCOPE_KEY
+from shopkit_server.docs import install_docs
 from shopkit_server.errors import install_error_handlers
+from shopkit_server.http_cache import HttpCache
 from shopkit_server.jwt_secret import resolve_jwt_secret
 from shopkit_server.logging import RequestLogMiddleware, ensure_logging
+from shopkit_server.openapi import build_openapi, install_openapi, operation_id
 from shopkit_server.read_cache import CatalogReadCache
 from shopkit_server.settings import ALL_SERVICES, ServiceName, Settings
 from shopkit_server.store import Store, open_store
@@ -64,6 +68,13 @@ def router_for(service: ServiceName) -> APIRouter:
     else:
         from shopkit_server.orders.router import router
     return router
+
+
+class Health(BaseModel):
+    status: str
+    service: str
+    version: str
+    database: str
 
 
 class NotStarted(RuntimeError):
@@ -252,18 +263,40 @@ class Shop:
         themselves); the host's own routes and handlers are left alone.
         """
         prefix = _clean_prefix(prefix)
+        before = len(app.router.routes)
         for service in self.services:
-            app.include_router(router_for(service), prefix=prefix)
+            # The shop's stable operation ids (list_products, checkout...) in the host's document.
+            app.include_router(
+                router_for(service), prefix=prefix, generate_unique_id_function=operation_id
+            )
             if service is ServiceName.PRODUCTS:
                 from shopkit_server.products.internal_router import router as internal
 
                 app.include_router(internal, prefix=prefix)
 
-        async def health(_: None = Depends(self.ensure_started)) -> JSONResponse:
+        async def get_health(_: None = Depends(self.ensure_started)) -> JSONResponse:
             return await self.health()
 
-        app.add_api_route(f"{prefix}/health", health, methods=["GET"], tags=["health"])
-        self._add_middleware(app, prefix, health_paths=frozenset({f"{prefix}/health"}))
+        app.add_api_route(
+            f"{prefix}/health",
+            get_health,
+            methods=["GET"],
+            tags=["health"],
+            generate_unique_id_function=operation_id,
+        )
+        shop_routes = list(app.router.routes[before:])
+        health_paths = frozenset({f"{prefix}/health"})
+        self._add_middleware(app, prefix, health_paths=health_paths)
+        if prefix:
+            # The shop's own document and offline docs under its prefix; the host's /docs and
+            # /openapi.json stay the host's.
+            self._add_docs(app, prefix, shop_routes)
+        app.add_middleware(
+            HttpCache,
+            catalog_prefixes=self._catalog_prefixes(prefix),
+            under=prefix,
+            exclude=health_paths,
+        )
         # Outermost: every request below the prefix gets the shop's context (started first).
         app.add_middleware(_StartOnFirstRequest, shop=self, under=prefix)
         compose_lifespan(app, self.lifespan)
@@ -297,6 +330,35 @@ class Shop:
                 context=None if own else self._context_of,
             )
 
+    def _catalog_prefixes(self, prefix: str) -> tuple[str, ...]:
+        if ServiceName.PRODUCTS not in self.services:
+            return ()
+        return (f"{prefix}/products", f"{prefix}/categories")
+
+    def _add_docs(self, app: FastAPI, prefix: str, routes: list[Any]) -> None:
+        """``{prefix}/openapi.json`` (the shop's routes only, built by shopkit_server.openapi)
+        and Swagger UI / ReDoc for it at ``{prefix}/docs`` and ``{prefix}/redoc``."""
+        probe = HttpCache(app, catalog_prefixes=self._catalog_prefixes(prefix))
+        document: dict[str, Any] = {}
+
+        async def shop_openapi() -> JSONResponse:
+            if not document:
+                built = build_openapi(
+                    app, cacheable=lambda path: probe.max_age(path) is not None, routes=routes
+                )
+                built["info"] = {
+                    "title": "shopkit",
+                    "version": __version__,
+                    "description": "An e-commerce backend: auth, products, cart and orders.",
+                }
+                document.update(built)
+            return JSONResponse(document)
+
+        app.add_api_route(
+            f"{prefix}/openapi.json", shop_openapi, methods=["GET"], include_in_schema=False
+        )
+        install_docs(app, openapi_url=f"{prefix}/openapi.json", prefix=prefix, title="shopkit")
+
     def create_app(self) -> FastAPI:
         """The shop as an app of its own (what :func:`shopkit_server.app.create_app` builds)."""
         prefix = API_PREFIX if self.all_in_one else ""
@@ -305,8 +367,12 @@ class Shop:
             version=__version__,
             description="An e-commerce backend: auth, products, cart and orders.",
             lifespan=self.lifespan,
+            docs_url=None,  # served from the package below, no CDN (shopkit_server.docs)
+            redoc_url=None,
+            generate_unique_id_function=operation_id,
         )
         install_error_handlers(app)
+        install_docs(app)
         # Before the routers: "/api/products/health" must not reach "/api/products/{product_id}".
         health_paths = ["/health"]
         if self.all_in_one:  # the paths the gateway serves (deploy/nginx.conf), answered here too
@@ -318,6 +384,10 @@ class Shop:
                 self.health,
                 methods=["GET"],
                 tags=["health"],
+                name="get_health",
+                response_model=Health,
+                responses={503: {"model": Health, "description": "The database does not answer"}},
+                summary="Health",
                 include_in_schema=path == "/health",
             )
         for service in self.services:
@@ -336,8 +406,14 @@ class Shop:
                 allow_headers=["*"],
                 expose_headers=["X-Request-ID"],
             )
+        catalog_prefixes = self._catalog_prefixes(prefix)
+        app.add_middleware(
+            HttpCache, catalog_prefixes=catalog_prefixes, exclude=frozenset(health_paths)
+        )
         app.add_middleware(RequestLogMiddleware)
         app.add_middleware(_StartOnFirstRequest, shop=self)  # outermost of ours
+        probe = HttpCache(app, catalog_prefixes=catalog_prefixes, exclude=frozenset(health_paths))
+        install_openapi(app, cacheable=lambda path: probe.max_age(path) is not None)
         if self._ctx is not None:
             app.state.ctx = self._ctx
         self._apps.append(app)

@@ -333,6 +333,7 @@ class OrderService:
             status=status,
             offset=page.offset,
             limit=page.page_size,
+            after=page.after,
         )
 
     # -- status -------------------------------------------------------------------------------
