@@ -82,6 +82,7 @@ def shop_env(db: Path, **extra: str) -> dict[str, str]:
         "SHOPKIT_CONFIG_DIR": str(db.parent / "cli-config"),
         # every buyer of a benchmark registers and logs in from 127.0.0.1
         "SHOPKIT_LOGIN_ATTEMPTS_PER_ADDRESS": "0",
+        "SHOPKIT_REGISTER_ATTEMPTS_PER_ADDRESS": "0",
     }
     env |= extra
     return env

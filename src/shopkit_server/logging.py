@@ -30,6 +30,7 @@ access_log = structlog.get_logger("shopkit.access")
 error_log = structlog.get_logger("shopkit.errors")
 _INTERNAL_ERROR = json.dumps(INTERNAL_ERROR_BODY).encode()
 _ACCESS_LOGGER = logging.getLogger("shopkit.access")
+_json_str = json.encoder.encode_basestring_ascii  # a str as json.dumps writes it, quotes and all
 
 # Request ids: 64 random bits drawn once per process, then a counter (32 hex digits in all,
 # like the uuid4 hex they replace, unique across processes, for a fraction of the cost).
@@ -202,18 +203,11 @@ def _write_access_line(scope: Scope, status: int, duration_ms: float, request_id
     if not _ACCESS_LOGGER.isEnabledFor(logging.INFO):
         return True  # filtered out, as structlog's path would have it
     timestamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-    line = json.dumps(
-        {
-            "method": scope["method"],
-            "path": scope["path"],
-            "status": status,
-            "duration_ms": duration_ms,
-            "event": "request",
-            "request_id": request_id,
-            "level": "info",
-            "logger": "shopkit.access",
-            "timestamp": timestamp,
-        }
+    line = (
+        f'{{"method": {_json_str(scope["method"])}, "path": {_json_str(scope["path"])}, '
+        f'"status": {int(status)}, "duration_ms": {float(duration_ms)!r}, "event": "request", '
+        f'"request_id": {_json_str(request_id)}, "level": "info", "logger": "shopkit.access", '
+        f'"timestamp": "{timestamp}"}}'
     )
     with handler.lock or _NO_LOCK:
         handler.stream.write(line + handler.terminator)

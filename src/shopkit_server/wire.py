@@ -22,8 +22,8 @@ model), money serializes as a plain JSON number through ``float``, as pydantic w
 from __future__ import annotations
 
 import json
+import os
 import re
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -83,7 +83,7 @@ def json_number(value: Decimal) -> str | float:
 @contextmanager
 def exact_numbers() -> Iterator[bytes]:
     """Within the block, money serializes to marked strings; yields the marker to replace."""
-    marker = secrets.token_hex(16)
+    marker = os.urandom(16).hex()
     token = _marker.set(marker)
     try:
         yield marker.encode()
@@ -91,9 +91,23 @@ def exact_numbers() -> Iterator[bytes]:
         _marker.reset(token)
 
 
+# What follows a marker in a money string: its digits, then the closing quote. One pattern for
+# every response (compiling one per marker cost more than the rest of a product read).
+_DIGITS_THEN_QUOTE = re.compile(rb"-?[0-9]+(?:\.[0-9]+)?\"")
+
+
 def write_exact(body: bytes, marker: bytes) -> bytes:
     """Turn every ``"<marker><digits>"`` string in a JSON text into the number ``<digits>``."""
     if marker not in body:
         return body
-    pattern = re.compile(b'"' + re.escape(marker) + rb'(-?[0-9]+(?:\.[0-9]+)?)"')
-    return pattern.sub(rb"\1", body)
+    opening = b'"' + marker
+    pieces = body.split(opening)
+    out = [pieces[0]]
+    for piece in pieces[1:]:
+        digits = _DIGITS_THEN_QUOTE.match(piece)
+        if digits is None:  # not a money string after all: left as it was
+            out += (opening, piece)
+        else:
+            end = digits.end()
+            out += (piece[: end - 1], piece[end:])
+    return b"".join(out)
