@@ -14,7 +14,8 @@ the 15th or 16th (``90089999999909.91`` came out as ``90089999999909.9``). pydan
 of a number (pydantic/pydantic#7457). So money is written in two steps: while a route renders its
 reply, :data:`~shopkit_server.money.Money` serializes to a string ``"<marker><digits>"``, and
 :func:`write_exact` then replaces each such string, quotes included, by its bare digits. The
-marker is 128 random bits drawn for each response, so nothing a client stored can forge it, and
+marker is 128 random bits drawn for each response (from a generator seeded by the OS), so
+nothing a client stored can forge it, and
 the digits are matched as ``-?[0-9]+(\\.[0-9]+)?`` only. Outside a route (a test dumping a
 model), money serializes as a plain JSON number through ``float``, as pydantic would.
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -68,6 +70,9 @@ def loads(body: bytes) -> Any:
 # -- out ------------------------------------------------------------------------------------
 
 _marker: ContextVar[str | None] = ContextVar("shopkit_exact_number_marker", default=None)
+# Markers come from a generator seeded with 256 bits from the OS: no system call per response,
+# and a marker never reaches a client (each one is replaced before the reply leaves).
+_markers = random.Random(os.urandom(32))  # noqa: S311 - the seed is the secret
 
 
 def json_number(value: Decimal) -> str | float:
@@ -83,7 +88,7 @@ def json_number(value: Decimal) -> str | float:
 @contextmanager
 def exact_numbers() -> Iterator[bytes]:
     """Within the block, money serializes to marked strings; yields the marker to replace."""
-    marker = os.urandom(16).hex()
+    marker = f"{_markers.getrandbits(128):032x}"
     token = _marker.set(marker)
     try:
         yield marker.encode()
