@@ -82,8 +82,13 @@ def test_another_handler_gets_the_line_through_structlog(json_logs: io.StringIO)
 
 def test_below_info_nothing_is_written(json_logs: io.StringIO) -> None:
     _only_ours()
-    logging.getLogger().setLevel(logging.WARNING)
-    assert shop_logging._write_access_line({"method": "GET", "path": "/"}, 200, 1.0, "r")
+    access = logging.getLogger("shopkit.access")
+    level = access.level
+    access.setLevel(logging.WARNING)
+    try:
+        assert shop_logging._write_access_line({"method": "GET", "path": "/"}, 200, 1.0, "r")
+    finally:
+        access.setLevel(level)
     assert json_logs.getvalue() == ""
 
 
