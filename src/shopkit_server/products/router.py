@@ -9,14 +9,14 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Response, status
+from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from pydantic import TypeAdapter
 
-from shopkit_server.deps import AdminUser, Context, OptionalUser
+from shopkit_server.deps import AdminUser, Context, OptionalUser, get_context
 from shopkit_server.errors import NotAuthenticated, raises
 from shopkit_server.fields import QueryFlag
 from shopkit_server.money import PriceBound
-from shopkit_server.pagination import CursorPageQuery, Page, PageParams, PageResult
+from shopkit_server.pagination import CursorPageQuery, Page, PageParams, PageResult, RawPage
 from shopkit_server.products.errors import (
     CategoryCycle,
     CategoryExists,
@@ -48,7 +48,7 @@ from shopkit_server.products.schemas import (
     parse_bulk_rows,
     to_domain_sort,
 )
-from shopkit_server.routing import ShopRoute
+from shopkit_server.routing import ShopRoute, plain_read
 
 MAX_TAG_FILTERS = 10
 
@@ -129,6 +129,14 @@ async def list_products(
     return _page(result, page, "products", sort.value)
 
 
+@plain_read(list_products)
+async def _plain_list(request: Request) -> ProductPage:
+    ctx = await get_context(request)
+    default = PageParams()  # what a request without a query string asks for
+    first_page = RawPage(page=default.page, page_size=default.page_size, cursor=None)
+    return await list_products(ctx, await _filters(None), first_page, ListSort.NEWEST)
+
+
 @_products.get("/search", response_model=ProductPage, summary="Search products")
 async def search_products(
     ctx: Context,
@@ -200,6 +208,12 @@ async def get_product(
     return await ctx.products.get_product(
         product_id, include_inactive=_admin_for_inactive(include_inactive, user)
     )
+
+
+@plain_read(get_product)
+async def _plain_get(request: Request) -> Product:
+    ctx = await get_context(request)
+    return await ctx.products.get_product(request.path_params["product_id"], include_inactive=False)
 
 
 @_products.post(
