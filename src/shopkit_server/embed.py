@@ -41,6 +41,7 @@ from shopkit_server.deps import CONTEXT_SCOPE_KEY
 from shopkit_server.errors import install_error_handlers
 from shopkit_server.jwt_secret import resolve_jwt_secret
 from shopkit_server.logging import RequestLogMiddleware, ensure_logging
+from shopkit_server.paths import is_under, route_path
 from shopkit_server.read_cache import CatalogReadCache
 from shopkit_server.settings import ALL_SERVICES, ServiceName, Settings
 from shopkit_server.store import Store, open_store
@@ -327,7 +328,7 @@ class _StartOnFirstRequest:
         self.under = under  # only requests below this path (routes included in a host app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket") and scope["path"].startswith(self.under):
+        if scope["type"] in ("http", "websocket") and is_under(route_path(scope), self.under):
             await self.shop.ensure_started()
             scope[CONTEXT_SCOPE_KEY] = self.shop.ctx
         await self.app(scope, receive, send)

@@ -11,8 +11,8 @@ import pytest
 
 from shopkit_server.cart.errors import CheckoutInProgress
 from shopkit_server.cart.models import Cart
-from shopkit_server.deps import Principal
 from shopkit_server.clock import utc_now
+from shopkit_server.deps import Principal
 from shopkit_server.ids import new_id
 from shopkit_server.orders.errors import (
     CartEmpty,
