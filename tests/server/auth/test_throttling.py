@@ -343,3 +343,29 @@ async def test_an_unknown_email_costs_a_bcrypt_check_like_a_wrong_password(
     assert known.status_code == unknown.status_code == 401
     assert known.json() == unknown.json()
     assert after_known == 1 and checks.calls == 2  # the decoy hash is checked for the unknown
+
+
+async def test_the_memory_store_sweeps_amortized_and_never_passes_its_cap() -> None:
+    now = [0.0]
+    store = MemoryThrottleStore(clock=lambda: now[0], prune_above=1_000, max_keys=20_000)
+    inserts = 50_000
+    sizes: list[int] = []
+    for i in range(inserts):
+        now[0] += 0.001  # 50 s in all: a 10 s window keeps ~10,000 keys live at once
+        await store.hit(f"login:addr:2001:db8:{i:x}::/64", limit=30, window=10.0)
+        await store.fail(f"login:acct:a{i}@example.com", free=5, base=1.0, cap=10.0)
+        sizes.append(len(store._windows.entries))
+    for table in (store._windows, store._failures):
+        # Sweeping on every insert past 1,000 keys looked at ~10,000 entries each time (~5e8 in
+        # all); doubling between sweeps looks at each entry a bounded number of times.
+        assert table.scanned <= 3 * inserts
+        assert table.prune_passes <= inserts // 1_000
+        assert len(table.entries) <= 2 * 10_000 + 1
+    assert max(sizes) <= 20_000
+    # Past the cap the least recently written keys go first; the newest are kept.
+    capped = MemoryThrottleStore(clock=lambda: now[0], max_keys=100)
+    for i in range(1_000):
+        await capped.hit(f"k{i}", limit=1, window=3600.0)
+        assert len(capped._windows.entries) <= 100
+    assert await capped.hit("k999", limit=1, window=3600.0) > 0  # still counted
+    assert await capped.hit("k0", limit=1, window=3600.0) == 0.0  # evicted: counts again
