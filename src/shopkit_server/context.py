@@ -106,6 +106,8 @@ def build_context(
             failures_before_backoff=settings.login_failures_before_backoff,
             backoff_seconds=settings.login_backoff_seconds,
             backoff_max_seconds=settings.login_backoff_max_seconds,
+            per_account=settings.login_attempts_per_account,
+            account_window_seconds=settings.login_account_window_seconds,
         ),
     )
     auth = AuthService(
