@@ -186,7 +186,7 @@ class _Peers:
         upstream = self._upstream(ServiceName.CART)
         if upstream is None:
             return InProcessCartClient(cart)
-        return HttpCartClient(upstream)
+        return HttpCartClient(upstream, self._token)
 
     def stock_client(self, products: ProductService) -> StockClient:
         upstream = self._upstream(ServiceName.PRODUCTS)

@@ -64,6 +64,17 @@ def router_for(service: ServiceName) -> APIRouter:
     return router
 
 
+def internal_router_for(service: ServiceName) -> APIRouter | None:
+    """A service's ``/internal`` routes (service tokens only), if it has any."""
+    if service is ServiceName.PRODUCTS:
+        from shopkit_server.products.internal_router import router
+    elif service is ServiceName.CART:
+        from shopkit_server.cart.internal_router import router
+    else:
+        return None
+    return router
+
+
 class NotStarted(RuntimeError):
     """The shop's context was asked for before its store was opened."""
 
@@ -229,9 +240,8 @@ class Shop:
         prefix = _clean_prefix(prefix)
         for service in self.services:
             app.include_router(router_for(service), prefix=prefix)
-            if service is ServiceName.PRODUCTS:
-                from shopkit_server.products.internal_router import router as internal
-
+            internal = internal_router_for(service)
+            if internal is not None:
                 app.include_router(internal, prefix=prefix)
 
         async def health(_: None = Depends(self.ensure_started)) -> JSONResponse:
@@ -297,10 +307,9 @@ class Shop:
             )
         for service in self.services:
             app.include_router(router_for(service), prefix=prefix)
-            if service is ServiceName.PRODUCTS:
+            internal = internal_router_for(service)
+            if internal is not None:
                 # Service-to-service routes: never under /api, never routed by the gateway.
-                from shopkit_server.products.internal_router import router as internal
-
                 app.include_router(internal)
         self._add_middleware(app, prefix, health_paths=frozenset(health_paths), own=True)
         if self.settings.cors_origins:
