@@ -132,6 +132,8 @@ def build_context(
             failures_before_backoff=settings.login_failures_before_backoff,
             backoff_seconds=settings.login_backoff_seconds,
             backoff_max_seconds=settings.login_backoff_max_seconds,
+            per_account=settings.login_attempts_per_account,
+            account_window_seconds=settings.login_account_window_seconds,
         ),
     )
     auth = AuthService(
@@ -219,7 +221,7 @@ class _Peers:
         upstream = self._upstream(ServiceName.CART)
         if upstream is None:
             return InProcessCartClient(cart)
-        return HttpCartClient(upstream)
+        return HttpCartClient(upstream, self._token)
 
     def stock_client(self, products: ProductService) -> StockClient:
         upstream = self._upstream(ServiceName.PRODUCTS)

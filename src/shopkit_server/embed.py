@@ -45,6 +45,7 @@ from shopkit_server.http_cache import HttpCache
 from shopkit_server.jwt_secret import resolve_jwt_secret
 from shopkit_server.logging import RequestLogMiddleware, ensure_logging
 from shopkit_server.openapi import build_openapi, install_openapi, operation_id
+from shopkit_server.paths import is_under, route_path
 from shopkit_server.read_cache import CatalogReadCache
 from shopkit_server.settings import ALL_SERVICES, ServiceName, Settings
 from shopkit_server.store import Store, open_store
@@ -67,6 +68,17 @@ def router_for(service: ServiceName) -> APIRouter:
         from shopkit_server.cart.router import router
     else:
         from shopkit_server.orders.router import router
+    return router
+
+
+def internal_router_for(service: ServiceName) -> APIRouter | None:
+    """A service's ``/internal`` routes (service tokens only), if it has any."""
+    if service is ServiceName.PRODUCTS:
+        from shopkit_server.products.internal_router import router
+    elif service is ServiceName.CART:
+        from shopkit_server.cart.internal_router import router
+    else:
+        return None
     return router
 
 
@@ -269,9 +281,8 @@ class Shop:
             app.include_router(
                 router_for(service), prefix=prefix, generate_unique_id_function=operation_id
             )
-            if service is ServiceName.PRODUCTS:
-                from shopkit_server.products.internal_router import router as internal
-
+            internal = internal_router_for(service)
+            if internal is not None:
                 app.include_router(internal, prefix=prefix)
 
         async def get_health(_: None = Depends(self.ensure_started)) -> JSONResponse:
@@ -392,10 +403,9 @@ class Shop:
             )
         for service in self.services:
             app.include_router(router_for(service), prefix=prefix)
-            if service is ServiceName.PRODUCTS:
+            internal = internal_router_for(service)
+            if internal is not None:
                 # Service-to-service routes: never under /api, never routed by the gateway.
-                from shopkit_server.products.internal_router import router as internal
-
                 app.include_router(internal)
         self._add_middleware(app, prefix, health_paths=frozenset(health_paths), own=True)
         if self.settings.cors_origins:
@@ -429,7 +439,7 @@ class _StartOnFirstRequest:
         self.under = under  # only requests below this path (routes included in a host app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket") and scope["path"].startswith(self.under):
+        if scope["type"] in ("http", "websocket") and is_under(route_path(scope), self.under):
             await self.shop.ensure_started()
             scope[CONTEXT_SCOPE_KEY] = self.shop.ctx
         await self.app(scope, receive, send)

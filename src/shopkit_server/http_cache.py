@@ -21,6 +21,8 @@ from typing import Any
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shopkit_server.paths import is_under
+
 GZIP_MIN_BYTES = 1024
 LIST_MAX_AGE = 10  # seconds: lists and searches change with every write to the catalog
 ITEM_MAX_AGE = 60  # one product or category
@@ -89,12 +91,12 @@ class HttpCache:
         if path in self.exclude:
             return None
         for prefix in self.catalog_prefixes:
-            if path == prefix or path.startswith(prefix + "/"):
+            if is_under(path, prefix):
                 return LIST_MAX_AGE if path[len(prefix) :] in _LISTS else ITEM_MAX_AGE
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.under):
+        if scope["type"] != "http" or not is_under(scope["path"], self.under):
             await self.app(scope, receive, send)
             return
         request_headers = Headers(scope=scope)

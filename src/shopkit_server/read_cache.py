@@ -27,17 +27,11 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shopkit_server.deps import CONTEXT_SCOPE_KEY
+from shopkit_server.paths import is_under, route_path
 from shopkit_server.security import InvalidToken, Role, TokenType
 
 if TYPE_CHECKING:
     from shopkit_server.context import AppContext
-
-
-def _route_path(scope: Scope) -> str:
-    """The path below the app's mount point (Starlette keeps the full path in a mounted app)."""
-    path: str = scope["path"]
-    root: str = scope.get("root_path", "")
-    return path[len(root) :] if root and path.startswith(root) else path
 
 
 def _context_on_scope(scope: Scope) -> AppContext | None:
@@ -85,8 +79,8 @@ class CatalogReadCache:
         if (
             scope["type"] != "http"
             or scope["method"] != "GET"
-            or not _route_path(scope).startswith(self.prefixes)
-            or _route_path(scope) in self.exclude
+            or not any(is_under(route_path(scope), prefix) for prefix in self.prefixes)
+            or route_path(scope) in self.exclude
             or _asks_for_inactive(scope["query_string"])
         ):
             await self.app(scope, receive, send)

@@ -56,13 +56,16 @@ class Settings(BaseSettings):
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
 
     # Sign-in throttling (auth/throttle.py): attempts per client address per window, and the
-    # per-account back-off after repeated failed password checks.
+    # back-off per (account, client address) after repeated failed password checks.
     auth_throttle_window_seconds: float = Field(default=60.0, gt=0, le=24 * 3600)
     login_attempts_per_address: int = Field(default=30, ge=0)  # 0: no per-address limit
     register_attempts_per_address: int = Field(default=10, ge=0)
     login_failures_before_backoff: int = Field(default=5, ge=1, le=1000)
     login_backoff_seconds: float = Field(default=1.0, gt=0, le=3600)
     login_backoff_max_seconds: float = Field(default=900.0, gt=0, le=24 * 3600)
+    # A loose account-wide ceiling on password checks (the back-off is per account and address).
+    login_attempts_per_account: int = Field(default=100, ge=0)  # 0: no account-wide ceiling
+    login_account_window_seconds: float = Field(default=900.0, gt=0, le=24 * 3600)
     # bcrypt runs at most this many at once (0: one per core), with this many queued behind;
     # past that, or past the per-address share, a check is refused (429 server_busy).
     password_hash_concurrency: int = Field(default=0, ge=0, le=256)

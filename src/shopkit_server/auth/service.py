@@ -97,18 +97,19 @@ class AuthService:
         self, *, email: str, password: str, client: str | None = None
     ) -> tuple[User, IssuedTokens]:
         account = email.strip().lower()
-        # Throttled by address and by account before any work; an unknown email is an account
-        # key like any other, so a 429 tells nothing about which emails exist.
-        await self.throttle.before_password_check(account, client)
-        user = await self.users.get_by_email(account)
-        # verify() runs even for an unknown email, so both failures take the same time.
-        if not await self.passwords.verify(
-            password, user.password_hash if user else None, client=client
-        ):
-            await self.throttle.failed(account)
-            raise InvalidCredentials()
+        # Throttled by address, by (account, address) and account-wide before any work; an
+        # unknown email is an account key like any other, so a 429 tells nothing about which
+        # emails exist.
+        async with self.throttle.password_check(account, client):
+            user = await self.users.get_by_email(account)
+            # verify() runs even for an unknown email, so both failures take the same time.
+            if not await self.passwords.verify(
+                password, user.password_hash if user else None, client=client
+            ):
+                await self.throttle.failed(account, client)
+                raise InvalidCredentials()
+            await self.throttle.succeeded(account, client)
         assert user is not None
-        await self.throttle.succeeded(account)
         if not user.is_active:
             raise AccountDisabled()
         updated = await self.users.update(user.id, UserChanges(last_login=utc_now()))
@@ -184,11 +185,11 @@ class AuthService:
         user = await self.me(user_id)
         # The same limits as a login, on the same account key: an access token alone cannot
         # be used to guess the password faster than the login form allows.
-        await self.throttle.before_password_check(user.email, client)
-        if not await self.passwords.verify(current_password, user.password_hash, client=client):
-            await self.throttle.failed(user.email)
-            raise InvalidCredentials("The current password is wrong.")
-        await self.throttle.succeeded(user.email)
+        async with self.throttle.password_check(user.email, client):
+            if not await self.passwords.verify(current_password, user.password_hash, client=client):
+                await self.throttle.failed(user.email, client)
+                raise InvalidCredentials("The current password is wrong.")
+            await self.throttle.succeeded(user.email, client)
         new_hash = await self.passwords.hash(new_password, client=client)
         await self.users.update(user_id, UserChanges(password_hash=new_hash))
         # Every session started with the old password ends; this one gets a fresh pair.

@@ -7,20 +7,16 @@ from fastapi import APIRouter, Response, status
 from shopkit_server.cart.errors import (
     CartItemNotFound,
     CartLineLimit,
-    CheckoutInProgress,
     LineQuantityLimit,
 )
 from shopkit_server.cart.schemas import (
     AddItemRequest,
     CartOut,
-    FinishCheckoutRequest,
     SetQuantityRequest,
 )
 from shopkit_server.deps import ActiveUser, Context, CurrentUser
-from shopkit_server.errors import NotFound, UpstreamUnavailable, raises
-from shopkit_server.ids import is_valid_id
+from shopkit_server.errors import UpstreamUnavailable, raises
 from shopkit_server.products.errors import InsufficientStock, ProductNotFound
-from shopkit_server.products.models import StockLine
 from shopkit_server.routing import ShopRoute
 
 router = APIRouter(prefix="/cart", tags=["cart"], route_class=ShopRoute)
@@ -59,51 +55,6 @@ async def set_cart_item_quantity(
 async def remove_cart_item(product_id: str, ctx: Context, user: ActiveUser) -> CartOut:
     """Remove a line (removing one that is not there is fine)."""
     return CartOut.of(await ctx.cart.remove_item(user.id, product_id))
-
-
-# The order service's calls (with the user's own token), not an app's: a checkout claims the
-# cart (one order per cart snapshot), then finishes the claim or releases it.
-def _checkout_id(checkout_id: str) -> str:
-    if not is_valid_id(checkout_id):
-        raise NotFound()
-    return checkout_id
-
-
-@router.post("/checkouts/{checkout_id}", response_model=CartOut, include_in_schema=False)
-@raises(NotFound, CheckoutInProgress)
-async def claim_checkout(checkout_id: str, ctx: Context, user: CurrentUser) -> CartOut:
-    """Claim the cart for checkout ``checkout_id``; the cart as stored (409 while another
-    checkout holds it)."""
-    return CartOut.of(await ctx.cart.claim_checkout(user.id, _checkout_id(checkout_id)))
-
-
-@router.post(
-    "/checkouts/{checkout_id}/finish",
-    status_code=status.HTTP_204_NO_CONTENT,
-    response_class=Response,
-    include_in_schema=False,
-)
-@raises(NotFound)
-async def finish_checkout(
-    checkout_id: str, body: FinishCheckoutRequest, ctx: Context, user: CurrentUser
-) -> Response:
-    """Subtract the order's quantities from the cart and drop the claim (idempotent)."""
-    lines = [StockLine(product_id=i.product_id, quantity=i.quantity) for i in body.items]
-    await ctx.cart.finish_checkout(user.id, _checkout_id(checkout_id), lines)
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.delete(
-    "/checkouts/{checkout_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    response_class=Response,
-    include_in_schema=False,
-)
-@raises(NotFound)
-async def release_checkout(checkout_id: str, ctx: Context, user: CurrentUser) -> Response:
-    """Drop the claim of a checkout that made no order (idempotent)."""
-    await ctx.cart.release_checkout(user.id, _checkout_id(checkout_id))
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.delete("", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)
