@@ -149,9 +149,10 @@ class CatalogReadCache:
         while True:
             now = time.monotonic()
             entry = self._entries.get(key)
-            fill = self._fills.get(key)
-            if fill is not None and fill.version != version:
-                fill = None  # read at an older version (or a newer one): not this request's
+            running = self._fills.get(key)
+            # A fill at another version is not this request's: older, it may miss a write;
+            # newer (a request that came after a bump), it stays registered for its own.
+            fill = running if running is not None and running.version == version else None
             if entry is not None and entry.version == version:
                 age = now - entry.stored_at
                 if age < self.ttl or (fill is not None and age < self.ttl + self.grace):
@@ -160,7 +161,8 @@ class CatalogReadCache:
                     await _send_entry(send, entry)
                     return
             if fill is None:
-                await self._fill(scope, receive, send, key, version, now, register=True)
+                register = running is None or running.version < version
+                await self._fill(scope, receive, send, key, version, now, register=register)
                 return
             if waits == _MAX_WAITS:
                 break
