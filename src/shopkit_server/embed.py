@@ -338,6 +338,7 @@ class Shop:
                 prefixes=(f"{prefix}/products", f"{prefix}/categories"),
                 exclude=health_paths,  # health is never served from a cache
                 ttl=self.settings.catalog_cache_seconds,
+                grace=self.settings.catalog_cache_grace_seconds,
                 context=None if own else self._context_of,
             )
 

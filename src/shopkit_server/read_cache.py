@@ -2,14 +2,40 @@
 
 Catalog reads (``GET /products...``, ``GET /categories...``) are the same for every caller, so
 their 200 answers are kept, as bytes, keyed by path and query string, and served again without
-routing, validation, a database trip or serialisation. Correctness rests on two rules:
+routing, validation, a database trip or serialisation.
 
-- an entry is served only while the catalog version it was read at is current (every write to
-  products, stock or categories through this process bumps it, see ``products/version.py``);
-- and for at most ``SHOPKIT_CATALOG_CACHE_SECONDS`` (default 2): the bound on staleness when
-  *another* process writes the same store (several products replicas). ``0`` turns caching off.
-  With ``SHOPKIT_REDIS_URL`` every write is published and every process bumps its version on
-  receipt, so the TTL bounds staleness only while a process's subscription is down.
+Versions. Every write to products, stock or categories through this process bumps the catalog
+version after it commits (see ``products/version.py``; with ``SHOPKIT_REDIS_URL`` every write is
+published and every process bumps its version on receipt). A request reads the version once,
+when it arrives, before any data is read; everything it is answered with was read at that
+version: an entry or a fill tagged with it, whose read began after the version was seen, so
+after every write that had bumped it. A request that follows a write through this process sees
+the bumped version, so it is never answered with anything read before that write: **a process
+never serves a read older than its own last write.**
+
+Expiry. An entry is fresh for ``SHOPKIT_CATALOG_CACHE_SECONDS`` (default 2; ``0`` turns caching
+off): the bound on staleness when *another* process writes the same store (several products
+replicas without Redis, or while a subscription is down).
+
+The exact serving rule, for a request that saw version ``V``:
+
+1. an entry at ``V`` younger than the TTL is served;
+2. an entry at ``V`` past the TTL but younger than TTL + ``SHOPKIT_CATALOG_CACHE_GRACE_SECONDS``
+   (default 1) is served *only while another request refreshes that key at* ``V``
+   (stale-while-revalidate). It is stale only against other processes' writes, never against
+   this one's: a version bump makes every older entry unservable at once, grace or not;
+3. otherwise, if a request is already filling the key at ``V``, this one waits for that fill
+   (at most ``wait`` seconds, 5) and is answered with its 200. Concurrent misses thus run the
+   handler once. A fill at another version is never joined: after a bump, the first request
+   starts a fill of its own;
+4. otherwise this request fills the key itself (and others may wait for it). Only a complete
+   200 is kept and shared. When the fill fails, is cancelled or answers anything else (a 404, a
+   500), its waiters are not given that answer: they look again, the first becomes the new
+   filler and the rest wait for it; after two such fills, or when the wait runs out, a request
+   runs the handler on its own. No request waits forever or gets another's error.
+
+An older fill that ends after a newer one never replaces the newer entry. So the staleness
+bound across processes is TTL + grace; within a process, none.
 
 Admin reads (``include_inactive``) always go through. A request with a bearer token is served
 from the cache only when the token is a valid access token, so a bad token is still a 401.
@@ -17,10 +43,11 @@ from the cache only when the token is a valid access token, so a bad token is st
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
@@ -47,6 +74,20 @@ class _Entry:
     body: bytes
 
 
+@dataclass(eq=False)
+class _Fill:
+    """One request computing a key's answer at one catalog version; others may wait for it."""
+
+    version: int
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    entry: _Entry | None = None  # the 200 it produced, once done; None: nothing to share
+    waiters: int = 0
+
+
+# How many failed fills a waiting request sits through before it computes its own answer.
+_MAX_WAITS = 2
+
+
 class CatalogReadCache:
     """Pure ASGI middleware in front of the product routes."""
 
@@ -56,6 +97,8 @@ class CatalogReadCache:
         *,
         prefixes: tuple[str, ...],
         ttl: float,
+        grace: float = 0.0,
+        wait: float = 5.0,
         exclude: frozenset[str] = frozenset(),
         max_entries: int = 1024,
         max_bytes: int = 32 * 1024 * 1024,
@@ -68,12 +111,15 @@ class CatalogReadCache:
         self.prefixes = prefixes
         self.exclude = exclude  # paths under the prefixes that are never cached
         self.ttl = ttl
+        self.grace = grace  # how long past the TTL an entry may be served while one refreshes
+        self.wait = wait  # longest wait for another request's fill before computing alone
         self.max_entries = max_entries
         # Bodies are kept in memory: bound their total, so query strings crafted to miss the
         # cache (junk parameters, page_size=100) cannot grow the process without limit.
         self.max_bytes = max_bytes
         self._bytes = 0
         self._entries: OrderedDict[tuple[str, bytes], _Entry] = OrderedDict()
+        self._fills: dict[tuple[str, bytes], _Fill] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -90,15 +136,44 @@ class CatalogReadCache:
             await self.app(scope, receive, send)
             return
         key = (scope["path"], scope["query_string"])
-        version = ctx.products.version.value  # read before the data: see module docstring
-        now = time.monotonic()
-        entry = self._entries.get(key)
-        if entry is not None and entry.version == version and now - entry.stored_at < self.ttl:
-            self._entries.move_to_end(key)
-            await send({"type": "http.response.start", "status": 200, "headers": entry.headers})
-            await send({"type": "http.response.body", "body": entry.body})
-            return
-        await self._fill(scope, receive, send, key, version, now)
+        # Read once, before any data, and never again for this request: every answer below
+        # was read (or is being read) at this version, see the module docstring.
+        version = ctx.products.version.value
+        waits = 0
+        while True:
+            now = time.monotonic()
+            entry = self._entries.get(key)
+            running = self._fills.get(key)
+            # A fill at another version is not this request's: older, it may miss a write;
+            # newer (a request that came after a bump), it stays registered for its own.
+            fill = running if running is not None and running.version == version else None
+            if entry is not None and entry.version == version:
+                age = now - entry.stored_at
+                if age < self.ttl or (fill is not None and age < self.ttl + self.grace):
+                    # Fresh, or expired but current and within the grace while one refreshes.
+                    self._entries.move_to_end(key)
+                    await _send_entry(send, entry)
+                    return
+            if fill is None:
+                register = running is None or running.version < version
+                await self._fill(scope, receive, send, key, version, now, register=register)
+                return
+            if waits == _MAX_WAITS:
+                break
+            waits += 1
+            fill.waiters += 1
+            try:
+                await asyncio.wait_for(fill.done.wait(), self.wait)
+            except TimeoutError:
+                break
+            finally:
+                fill.waiters -= 1
+            if fill.entry is not None:
+                await _send_entry(send, fill.entry)
+                return
+            # The fill failed, was cancelled or answered something not shared (a 404, a 500):
+            # look again; the first waiter to get here takes over, the others wait for it.
+        await self._fill(scope, receive, send, key, version, time.monotonic(), register=False)
 
     async def _fill(
         self,
@@ -108,7 +183,13 @@ class CatalogReadCache:
         key: tuple[str, bytes],
         version: int,
         now: float,
+        *,
+        register: bool,
     ) -> None:
+        """Run the app for this request; keep (and share) its answer when it is a whole 200."""
+        fill = _Fill(version)
+        if register:
+            self._fills[key] = fill
         status = 0
         headers: list[tuple[bytes, bytes]] = []
         chunks: list[bytes] = []
@@ -124,15 +205,28 @@ class CatalogReadCache:
                 complete = not message.get("more_body", False)
             await send(message)
 
-        await self.app(scope, receive, capture)
-        body = b"".join(chunks)
-        if status != 200 or not complete or len(body) > self.max_bytes // 16:
+        try:
+            await self.app(scope, receive, capture)
+            if status == 200 and complete:
+                fill.entry = _Entry(version, now, headers, b"".join(chunks))
+                self._store(key, fill.entry)
+        finally:
+            # Whatever happened (an error, a cancelled request), the waiters wake up.
+            if self._fills.get(key) is fill:
+                del self._fills[key]
+            fill.done.set()
+
+    def _store(self, key: tuple[str, bytes], entry: _Entry) -> None:
+        if len(entry.body) > self.max_bytes // 16:
             return
-        old = self._entries.pop(key, None)
+        old = self._entries.get(key)
+        if old is not None and old.version > entry.version:
+            return  # a fill that started after a write finished first: keep its answer
         if old is not None:
+            del self._entries[key]
             self._bytes -= len(old.body)
-        self._entries[key] = _Entry(version, now, headers, body)
-        self._bytes += len(body)
+        self._entries[key] = entry
+        self._bytes += len(entry.body)
         while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
             _, evicted = self._entries.popitem(last=False)
             self._bytes -= len(evicted.body)
@@ -161,3 +255,8 @@ def _asks_for_inactive(query_string: bytes) -> bool:
         return False
     names = {name for name, _ in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)}
     return "include_inactive" in names
+
+
+async def _send_entry(send: Send, entry: _Entry) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": entry.headers})
+    await send({"type": "http.response.body", "body": entry.body})

@@ -78,6 +78,8 @@ class Settings(BaseSettings):
 
     # Public catalog reads are cached this long at most (0: off); see read_cache.py.
     catalog_cache_seconds: float = Field(default=2.0, ge=0, le=300)
+    # How long past that an entry still current may be served while one request refreshes it.
+    catalog_cache_grace_seconds: float = Field(default=1.0, ge=0, le=300)
 
     # Redis, for what replicas share (replicas/): sign-in throttling, catalog invalidations,
     # account changes and revoked token families. None: everything stays in this process.

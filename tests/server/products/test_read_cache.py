@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
@@ -183,3 +184,182 @@ async def test_entries_expire_after_the_ttl(
     assert (await client.get(f"/products/{pid}")).json()["stock"] == 2  # within the TTL
     clock[0] += _cache(app).ttl + 0.01
     assert (await client.get(f"/products/{pid}")).json()["stock"] == 9
+
+
+class _Gated:
+    """Wraps a service read: counts calls; the first one reads, then waits for ``gate``."""
+
+    def __init__(self, original: Callable[..., Awaitable[object]], *, fail: bool = False) -> None:
+        self.original = original
+        self.fail = fail
+        self.calls = 0
+        self.gate = asyncio.Event()
+
+    async def __call__(self, *args: object, **kwargs: object) -> object:
+        self.calls += 1
+        result = await self.original(*args, **kwargs)
+        if self.calls == 1:
+            await self.gate.wait()
+            if self.fail:
+                raise RuntimeError("the first read fails")
+        return result
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    """Let the other tasks run until ``condition`` holds (no timing: a bounded number of turns)."""
+    for _ in range(10_000):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("condition never held")
+
+
+def _waiters(cache: CatalogReadCache, path: str) -> int:
+    fills = [fill for (key, _), fill in cache._fills.items() if key.endswith(path)]
+    return sum(fill.waiters for fill in fills)
+
+
+async def test_concurrent_identical_misses_run_the_handler_once(
+    app: FastAPI, client: httpx.AsyncClient, catalog: Catalog, service: ProductService
+) -> None:
+    cache = _cache(app)
+    gated = _Gated(service.list_products)
+    service.list_products = gated  # type: ignore[method-assign]
+    requests = [asyncio.create_task(client.get("/products?sort=price_asc")) for _ in range(8)]
+    # All eight are in at once: one fills (held at the gate), seven wait for it.
+    await _until(lambda: _waiters(cache, "/products") == 7)
+    assert gated.calls == 1
+    gated.gate.set()
+    answers = await asyncio.gather(*requests)
+    assert gated.calls == 1
+    assert all(answer.status_code == 200 for answer in answers)
+    assert len({answer.content for answer in answers}) == 1
+    assert len({answer.headers["x-request-id"] for answer in answers}) == 8
+    assert answers[0].json()["items"][0]["name"] == "Phone Case"
+
+
+async def test_a_failing_or_cancelled_filler_does_not_poison_its_waiters(
+    app: FastAPI, client: httpx.AsyncClient, catalog: Catalog, service: ProductService
+) -> None:
+    cache = _cache(app)
+    pid = catalog.id("Smartphone")
+    failing = _Gated(service.get_product, fail=True)
+    service.get_product = failing  # type: ignore[method-assign]
+    filler = asyncio.create_task(client.get(f"/products/{pid}"))
+    await _until(lambda: failing.calls == 1)
+    waiters = [asyncio.create_task(client.get(f"/products/{pid}")) for _ in range(5)]
+    await _until(lambda: _waiters(cache, pid) == 5)
+    failing.gate.set()
+    failed = await filler
+    answers = await asyncio.gather(*waiters)
+    assert failed.status_code == 500
+    assert [answer.status_code for answer in answers] == [200] * 5  # the 500 was not shared
+    assert {answer.json()["stock"] for answer in answers} == {10}
+    assert failing.calls == 2  # one waiter took over, the other four waited for it
+
+    url = "/products?sort=price_desc"
+    service.list_products = listing = _Gated(service.list_products)  # type: ignore[method-assign]
+    filler = asyncio.create_task(client.get(url))
+    await _until(lambda: listing.calls == 1)
+    waiters = [asyncio.create_task(client.get(url)) for _ in range(3)]
+    await _until(lambda: _waiters(cache, "/products") == 3)
+    filler.cancel()  # the filler's client goes away mid-read
+    with pytest.raises(asyncio.CancelledError):
+        await filler
+    answers = await asyncio.gather(*waiters)
+    assert [answer.status_code for answer in answers] == [200] * 3
+    assert answers[0].json()["items"][0]["name"] == "Smartphone"
+    assert listing.calls == 2  # one waiter took over
+    assert cache._fills == {}
+
+
+async def test_a_write_then_a_read_is_never_stale_even_while_a_refresh_runs(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    catalog: Catalog,
+    service: ProductService,
+    admin: UserSession,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import shopkit_server.read_cache as read_cache
+
+    cache = _cache(app)
+    clock = [1000.0]
+    monkeypatch.setattr(read_cache.time, "monotonic", lambda: clock[0])
+    pid = catalog.id("Television")
+    assert (await client.get(f"/products/{pid}")).json()["stock"] == 2  # cached
+    clock[0] += cache.ttl + cache.grace / 2  # expired, still within the grace
+    refresh = _Gated(service.get_product)
+    service.get_product = refresh  # type: ignore[method-assign]
+    refreshing = asyncio.create_task(client.get(f"/products/{pid}"))
+    await _until(lambda: refresh.calls == 1)  # the refresh has read stock 2, held at the gate
+    assert (await client.get(f"/products/{pid}")).json()["stock"] == 2  # stale, in the grace
+    patched = await admin.client.patch(f"/products/{pid}", json={"stock": 42})
+    assert patched.status_code == 200
+    # After this process's own write: neither the stale entry nor the refresh's (older) answer.
+    after = await client.get(f"/products/{pid}")
+    assert after.json()["stock"] == 42
+    assert not refreshing.done() and refresh.calls == 2
+    refresh.gate.set()
+    assert (await refreshing).json()["stock"] == 2  # read before the write: its own answer
+    # The older refresh, finishing last, did not replace the newer entry.
+    assert (await client.get(f"/products/{pid}")).json()["stock"] == 42
+    assert refresh.calls == 2
+
+
+async def test_stale_entries_are_served_during_a_refresh_only_within_the_grace(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    catalog: Catalog,
+    service: ProductService,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import shopkit_server.read_cache as read_cache
+
+    cache = _cache(app)
+    clock = [1000.0]
+    monkeypatch.setattr(read_cache.time, "monotonic", lambda: clock[0])
+    pid = catalog.id("Television")
+    url = f"/products/{pid}"
+    assert (await client.get(url)).json()["stock"] == 2
+    # Another process writes the store: only the TTL (plus the grace) bounds what is seen.
+    await service.products.update(pid, ProductChanges(stock=9), utc_now())
+    clock[0] += cache.ttl + 0.01
+    refresh = _Gated(service.get_product)
+    service.get_product = refresh  # type: ignore[method-assign]
+    refreshing = asyncio.create_task(client.get(url))
+    await _until(lambda: refresh.calls == 1)
+    # One refresh runs; the others get the expired entry at once, without a read of their own.
+    stale = await asyncio.gather(*(client.get(url) for _ in range(4)))
+    assert {answer.json()["stock"] for answer in stale} == {2}
+    assert refresh.calls == 1 and not refreshing.done()
+    clock[0] += cache.grace  # now past TTL + grace: no longer served, waits for the refresh
+    late = asyncio.create_task(client.get(url))
+    await _until(lambda: _waiters(cache, pid) == 1)
+    assert not late.done()
+    refresh.gate.set()
+    assert (await refreshing).json()["stock"] == 9
+    assert (await late).json()["stock"] == 9
+    assert refresh.calls == 1
+    # Without a refresh in flight, an expired entry is never served: the request refreshes.
+    await service.products.update(pid, ProductChanges(stock=7), utc_now())
+    clock[0] += cache.ttl + 0.01
+    assert (await client.get(url)).json()["stock"] == 7
+    assert refresh.calls == 2
+
+
+async def test_a_waiter_stops_waiting_for_a_stuck_fill_after_the_bound(
+    app: FastAPI, client: httpx.AsyncClient, catalog: Catalog, service: ProductService
+) -> None:
+    cache = _cache(app)
+    cache.wait = 0.0  # the bound: here, no patience at all
+    pid = catalog.id("Smartphone")
+    stuck = _Gated(service.get_product)
+    service.get_product = stuck  # type: ignore[method-assign]
+    filler = asyncio.create_task(client.get(f"/products/{pid}"))
+    await _until(lambda: stuck.calls == 1)
+    alone = await client.get(f"/products/{pid}")  # answered while the fill is still held
+    assert alone.status_code == 200 and alone.json()["stock"] == 10
+    assert stuck.calls == 2 and not filler.done()
+    stuck.gate.set()
+    assert (await filler).status_code == 200
