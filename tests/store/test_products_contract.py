@@ -390,3 +390,16 @@ async def test_search_sees_updates(store: Store, kitchen: Category) -> None:
     await store.products.update(mug.id, {"name": "Espresso cup"}, T0)
     assert await names(store, ProductQuery(search_terms=("espresso",))) == ["Espresso cup"]
     assert await names(store, ProductQuery(search_terms=("plain",))) == []
+
+
+@pytest.mark.mongo_real_only
+async def test_search_folds_accents_and_stems_both_ways(store: Store, kitchen: Category) -> None:
+    await store.products.create(product("Café crème", description="Strong."))
+    await store.products.create(product("Cafe table"))
+    await store.products.create(product("Shoe rack"))
+    both = {"Café crème", "Cafe table"}
+    assert set(await names(store, ProductQuery(search_terms=("cafe",)))) == both
+    assert set(await names(store, ProductQuery(search_terms=("café",)))) == both
+    assert await names(store, ProductQuery(search_terms=("creme",))) == ["Café crème"]
+    # "shoes" is not a prefix of "shoe": only stemming can find it.
+    assert await names(store, ProductQuery(search_terms=("shoes",))) == ["Shoe rack"]

@@ -13,7 +13,7 @@ from shopkit_server.products.repository import CategoryRepository, ProductReposi
 
 @dataclass
 class Store:
-    backend: str  # "sqlite" or "mongodb"
+    backend: str  # "sqlite", "postgres" or "mongodb"
     users: UserRepository
     refresh_tokens: RefreshTokenRepository
     products: ProductRepository

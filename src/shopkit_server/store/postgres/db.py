@@ -1,0 +1,92 @@
+"""PostgreSQL connections: one asyncpg pool per process, transactions that retry.
+
+Every multi-step write runs in :meth:`Database.transaction`, one ``READ COMMITTED``
+transaction on one pooled connection. The invariants do not rest on the isolation level but on
+what PostgreSQL guarantees row by row: a guarded ``UPDATE ... WHERE stock >= $n`` re-checks the
+row it waited for, ``INSERT ... ON CONFLICT`` waits for a concurrent insert of the same key and
+then sees it, and ``SELECT ... FOR UPDATE`` (always in id order) serialises the writers of one
+row. A deadlock or serialization failure is retried a few times with the whole function, so a
+caller never sees one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+T = TypeVar("T")
+Record = asyncpg.Record
+if TYPE_CHECKING:
+    Connection = PoolConnectionProxy[Record]  # what the pool lends a transaction
+else:
+    Connection = PoolConnectionProxy
+
+_RETRIED = (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
+_ATTEMPTS = 5
+
+
+async def _init_connection(conn: asyncpg.Connection[Record]) -> None:
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+class Database:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @classmethod
+    async def open(cls, url: str, *, pool_size: int) -> Database:
+        pool = await asyncpg.create_pool(
+            url,
+            min_size=1,
+            max_size=pool_size,
+            init=_init_connection,
+            # Statements are all ours and few: keep asyncpg's prepared-statement cache.
+            server_settings={"application_name": "shopkit", "timezone": "UTC"},
+            timeout=10,
+        )
+        return cls(pool)
+
+    async def transaction(self, work: Callable[[Connection], Awaitable[T]]) -> T:
+        """Run ``work`` in one transaction: committed when it returns, rolled back if it raises.
+
+        Deadlocks and serialization failures roll back and run ``work`` again (a few times,
+        after a short random pause), so ``work`` must only touch the database.
+        """
+        for attempt in range(_ATTEMPTS):
+            try:
+                async with self._pool.acquire() as conn, conn.transaction():
+                    return await work(conn)
+            except _RETRIED:
+                if attempt == _ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311
+        raise AssertionError("unreachable")
+
+    async def fetch(self, sql: str, *args: Any) -> list[Record]:
+        return await self._pool.fetch(sql, *args)
+
+    async def fetchrow(self, sql: str, *args: Any) -> Record | None:
+        return await self._pool.fetchrow(sql, *args)
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        return await self._pool.fetchval(sql, *args)
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        return await self._pool.execute(sql, *args)
+
+    async def ping(self) -> None:
+        await self._pool.fetchval("SELECT 1")
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+
+def affected(status: str) -> int:
+    """The row count of a command status such as ``UPDATE 1`` or ``INSERT 0 1``."""
+    return int(status.rsplit(" ", 1)[-1])
