@@ -159,23 +159,29 @@ async def empty_postgres(url: str) -> None:
 
     from shopkit_server.store.postgres.schema import tables
 
+    global _empty_sql
     conn = await asyncpg.connect(url)
     try:
-        names = await tables(conn)
-        edges = await conn.fetch(
-            "SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint "
-            "WHERE contype = 'f' AND conrelid <> confrelid"
-        )
-        parents = {name: {p for c, p in edges if c == name} for name in names}
-        ordered: list[str] = []
-        while parents:  # a referencing table is emptied before the table it references
-            leaves = sorted(n for n in parents if not any(n in ps for ps in parents.values()))
-            ordered.extend(leaves)
-            for leaf in leaves:
-                del parents[leaf]
-        await conn.execute("; ".join(f"DELETE FROM {name}" for name in ordered))
+        if _empty_sql is None:  # the tables and their order are the same for the whole run
+            names = await tables(conn)
+            edges = await conn.fetch(
+                "SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint "
+                "WHERE contype = 'f' AND conrelid <> confrelid"
+            )
+            parents = {name: {p for c, p in edges if c == name} for name in names}
+            ordered: list[str] = []
+            while parents:  # a referencing table is emptied before the table it references
+                leaves = sorted(n for n in parents if not any(n in ps for ps in parents.values()))
+                ordered.extend(leaves)
+                for leaf in leaves:
+                    del parents[leaf]
+            _empty_sql = "; ".join(f"DELETE FROM {name}" for name in ordered)
+        await conn.execute(_empty_sql)
     finally:
         await conn.close()
+
+
+_empty_sql: str | None = None
 
 
 def _settings(url: str) -> Settings:
