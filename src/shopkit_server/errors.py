@@ -140,8 +140,21 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(_error_body("Internal server error.", "internal_error"), status_code=500)
 
 
+async def _store_unreachable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("store_unreachable", error=type(exc.__cause__ or exc).__name__)
+    unavailable = StoreUnavailable()
+    return JSONResponse(
+        _error_body(unavailable.detail, unavailable.code), status_code=unavailable.status_code
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    # Imported here: the store package imports the services' repositories, which may import
+    # this module.
+    from shopkit_server.store.base import StoreUnreachable
+
     app.add_exception_handler(ShopError, _shop_error)
+    app.add_exception_handler(StoreUnreachable, _store_unreachable)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -6,7 +6,8 @@ what PostgreSQL guarantees row by row: a guarded ``UPDATE ... WHERE stock >= $n`
 row it waited for, ``INSERT ... ON CONFLICT`` waits for a concurrent insert of the same key and
 then sees it, and ``SELECT ... FOR UPDATE`` (always in id order) serialises the writers of one
 row. A deadlock or serialization failure is retried a few times with the whole function, so a
-caller never sees one.
+caller never sees one. A lost or refused connection becomes :class:`StoreUnreachable` (a 503);
+asyncpg replaces a pooled connection the server closed, so the next request gets a fresh one.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from shopkit_server.store.base import StoreUnreachable
+
 T = TypeVar("T")
 Record = asyncpg.Record
 if TYPE_CHECKING:
@@ -29,6 +32,30 @@ else:
 
 _RETRIED = (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
 _ATTEMPTS = 5
+# The server is gone, restarting, out of connections, or dropped ours (SQLSTATE classes 08, 57
+# and 53, a refused or timed-out connect): a 503, not a 500. asyncpg's InterfaceError stays
+# out: it also means a bug (a wrong argument), which must stay a 500 and be logged.
+_UNREACHABLE = (
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.InsufficientResourcesError,
+    OSError,
+    TimeoutError,
+)
+
+
+def _lost(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what it was raised from) is a lost or refused connection.
+
+    A transaction whose connection dies ends with asyncpg's InterfaceError ("the underlying
+    connection is closed") raised while handling the server's error: the cause is in the chain.
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, _UNREACHABLE):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 async def _init_connection(conn: asyncpg.Connection[Record]) -> None:
@@ -66,22 +93,46 @@ class Database:
                 if attempt == _ATTEMPTS - 1:
                     raise
                 await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))  # noqa: S311
+            except Exception as exc:
+                if _lost(exc):
+                    raise StoreUnreachable() from exc
+                raise
         raise AssertionError("unreachable")
 
     async def fetch(self, sql: str, *args: Any) -> list[Record]:
-        return await self._pool.fetch(sql, *args)
+        try:
+            return await self._pool.fetch(sql, *args)
+        except Exception as exc:
+            if _lost(exc):
+                raise StoreUnreachable() from exc
+            raise
 
     async def fetchrow(self, sql: str, *args: Any) -> Record | None:
-        return await self._pool.fetchrow(sql, *args)
+        try:
+            return await self._pool.fetchrow(sql, *args)
+        except Exception as exc:
+            if _lost(exc):
+                raise StoreUnreachable() from exc
+            raise
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
-        return await self._pool.fetchval(sql, *args)
+        try:
+            return await self._pool.fetchval(sql, *args)
+        except Exception as exc:
+            if _lost(exc):
+                raise StoreUnreachable() from exc
+            raise
 
     async def execute(self, sql: str, *args: Any) -> str:
-        return await self._pool.execute(sql, *args)
+        try:
+            return await self._pool.execute(sql, *args)
+        except Exception as exc:
+            if _lost(exc):
+                raise StoreUnreachable() from exc
+            raise
 
     async def ping(self) -> None:
-        await self._pool.fetchval("SELECT 1")
+        await self.fetchval("SELECT 1")
 
     async def close(self) -> None:
         await self._pool.close()
