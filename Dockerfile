@@ -7,10 +7,10 @@ COPY --from=ghcr.io/astral-sh/uv:0.8 /uv /bin/uv
 ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy
 WORKDIR /app
 COPY pyproject.toml uv.lock README.md ./
-RUN uv sync --locked --no-dev --no-install-project
+RUN uv sync --locked --no-dev --extra server --no-install-project
 COPY src ./src
 COPY examples ./examples
-RUN uv sync --locked --no-dev
+RUN uv sync --locked --no-dev --extra server
 
 FROM python:3.12-slim
 RUN useradd --create-home --uid 10001 shopkit

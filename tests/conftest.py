@@ -71,6 +71,12 @@ BACKENDS = (
 )
 TEST_SECRET = "test-secret-" + "x" * 60
 PASSWORD = "correct horse battery"
+ONE_ADDRESS_IS_MANY_CLIENTS: dict[str, Any] = {
+    "login_attempts_per_address": 0,
+    "register_attempts_per_address": 0,
+    "password_checks_per_address": 10_000,
+    "password_hash_queue": 10_000,
+}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -190,6 +196,9 @@ def _settings(url: str) -> Settings:
         database_url=url,
         jwt_secret_key=TEST_SECRET,
         bcrypt_rounds=4,
+        # The test client is every customer at once, from one address: no per-address limits
+        # (tests/server/auth/test_throttling.py tests them with the defaults).
+        **ONE_ADDRESS_IS_MANY_CLIENTS,
     )
 
 
@@ -314,7 +323,65 @@ def _patch_standin() -> None:
 
     builder.execute = execute_with_indexes  # type: ignore[method-assign]
     setattr(builder, mangled, aggregate_with_indexes)
+    _make_standin_yield()
     _standin_patched = True
+
+
+# Every awaitable the stand-in offers: collection methods, cursor reads, database commands.
+_STANDIN_CALLS = {
+    "AsyncMongoMockCollection": (
+        "bulk_write",
+        "count_documents",
+        "create_index",
+        "delete_many",
+        "delete_one",
+        "distinct",
+        "estimated_document_count",
+        "find_one",
+        "find_one_and_delete",
+        "find_one_and_replace",
+        "find_one_and_update",
+        "insert_many",
+        "insert_one",
+        "replace_one",
+        "update_many",
+        "update_one",
+    ),
+    "AsyncCursor": ("to_list", "next", "__anext__"),
+    "AsyncCommandCursor": ("to_list", "next", "__anext__"),
+    "AsyncLatentCommandCursor": ("to_list", "next", "__anext__"),
+    "AsyncMongoMockDatabase": ("command",),
+}
+
+
+def _make_standin_yield() -> None:
+    """Make every stand-in call give the event loop a turn before and after it runs.
+
+    mongomock-motor runs each call to completion without ever suspending, so concurrent
+    requests never interleave on it and no race can show. A real server answers over the
+    network: other tasks run while a call is on the wire. Yielding before (the request on its
+    way) and after (the reply on its way) gives the stand-in the same interleavings; the
+    operation itself still applies at once, as a single-document write does on a server.
+    """
+    import asyncio
+    import functools
+
+    import mongomock_motor
+
+    def yielding(call: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        @functools.wraps(call)
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            await asyncio.sleep(0)
+            result = await call(*args, **kwargs)
+            await asyncio.sleep(0)
+            return result
+
+        return wrapper
+
+    for class_name, methods in _STANDIN_CALLS.items():
+        cls = getattr(mongomock_motor, class_name)
+        for method in methods:
+            setattr(cls, method, yielding(getattr(cls, method)))
 
 
 def _with_db(uri: str, db_name: str) -> str:

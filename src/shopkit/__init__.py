@@ -1,6 +1,12 @@
-"""shopkit SDK: a typed async client for the shopkit API.
+"""shopkit SDK: typed clients for the shopkit API, ``ShopClient`` (sync) and
+``AsyncShopClient``.
 
 ::
+
+    with shopkit.ShopClient(base_url="http://localhost:8000/api") as shop:
+        shop.auth.login(email="ada@example.com", password="...")
+        for product in shop.products.iterate(category="Electronics"):
+            print(product.name, product.price)
 
     import shopkit
 
@@ -52,9 +58,12 @@ from shopkit._exceptions import (
     UpstreamUnavailableError,
     UserNotFoundError,
 )
-from shopkit._types import NOT_GIVEN, NotGiven
+from shopkit._logs import setup_logging as _setup_logging
+from shopkit._raw import APIResponse
+from shopkit._sync._client import ShopClient
+from shopkit._types import NOT_GIVEN, NotGiven, RequestOptions
 from shopkit._version import __version__
-from shopkit.pagination import AsyncPage
+from shopkit.pagination import AsyncPage, SyncPage
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -62,6 +71,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "NOT_GIVEN",
     "APIConnectionError",
+    "APIResponse",
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
@@ -93,9 +103,12 @@ __all__ = [
     "ProductNotFoundError",
     "QuantityLimitError",
     "RateLimitError",
+    "RequestOptions",
     "ServiceUnavailableError",
+    "ShopClient",
     "ShopkitError",
     "SkuTakenError",
+    "SyncPage",
     "TokenCallback",
     "UnknownCategoryError",
     "UnknownParentError",
@@ -104,3 +117,5 @@ __all__ = [
     "UserNotFoundError",
     "__version__",
 ]
+
+_setup_logging()

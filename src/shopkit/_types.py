@@ -3,9 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypedDict
 
-__all__ = ["NOT_GIVEN", "NotGiven", "strip_not_given"]
+import httpx
+
+__all__ = ["NOT_GIVEN", "NotGiven", "RequestOptions", "strip_not_given"]
+
+
+class RequestOptions(TypedDict, total=False):
+    """What every SDK method also takes, for that one call::
+
+    shop.products.get(pid, extra_headers={"X-Trace": "abc"}, timeout=5)
+    """
+
+    extra_headers: Mapping[str, str]
+    """Sent with this call, after (so over) the client's own headers."""
+    timeout: float | httpx.Timeout
+    """This call's time budget instead of the client's."""
 
 
 class NotGiven:

@@ -26,7 +26,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,6 @@ COLUMNS = (
 )
 # Fields an API dump carries that a seed file does not set; read and ignored.
 _IGNORED = frozenset({"id", "created_at", "updated_at"})
-_CENT = Decimal("0.01")
 _TRUE = frozenset({"true", "yes", "y", "1"})
 _FALSE = frozenset({"false", "no", "n", "0"})
 
@@ -273,17 +272,12 @@ def _string(value: Any, name: str, *, required: bool = False) -> str:
 
 
 def _price(value: Any) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | str | Decimal):
-        raise ValueError(f"price must be a number, got {value!r}")
+    from shopkit_server.money import parse_amount  # the server's own rule, one definition
+
     try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError(f"price must be a number, got {value!r}") from None
-    if not amount.is_finite() or amount <= 0:
-        raise ValueError(f"price must be a finite amount above 0, got {value}")
-    if amount != amount.quantize(_CENT):
-        raise ValueError(f"price has more than two decimals: {value}")
-    return amount
+        return parse_amount(value, positive=True)
+    except ValueError as exc:
+        raise ValueError(f"price {exc}, got {value!r}") from None
 
 
 def _stock(value: Any, from_text: bool) -> int:

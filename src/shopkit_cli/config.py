@@ -69,11 +69,28 @@ def credentials_path() -> Path:
 
 def load_profiles(path: Path | None = None) -> dict[str, Profile]:
     """Every saved profile (none when the file does not exist yet)."""
+    return _read(path or credentials_path())[0]
+
+
+def current_profile(path: Path | None = None) -> str | None:
+    """The profile ``shopkit profiles use`` chose, if any."""
+    return _read(path or credentials_path())[1]
+
+
+def use_profile(name: str, path: Path | None = None) -> None:
+    """Make ``name`` (a saved profile) the one commands use without ``--profile``."""
     path = path or credentials_path()
+    profiles, _ = _read(path)
+    if name not in profiles:
+        raise ConfigError(f"no saved profile named {name!r}")
+    _write(path, profiles, name)
+
+
+def _read(path: Path) -> tuple[dict[str, Profile], str | None]:
     try:
         raw = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return {}
+        return {}, None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
     try:
@@ -81,11 +98,12 @@ def load_profiles(path: Path | None = None) -> dict[str, Profile]:
         profiles = data["profiles"]
         if not isinstance(profiles, dict):
             raise TypeError
+        current = data.get("current")
         return {
             name: Profile.from_dict(value)
             for name, value in profiles.items()
             if isinstance(value, dict)
-        }
+        }, current if isinstance(current, str) else None
     except (ValueError, KeyError, TypeError, ConfigError):
         raise ConfigError(
             f"{path} is not a shopkit credentials file; remove it and log in again"
@@ -99,26 +117,27 @@ def load_profile(name: str, path: Path | None = None) -> Profile | None:
 def save_profile(name: str, profile: Profile, path: Path | None = None) -> Path:
     """Add or replace one profile, keeping the others."""
     path = path or credentials_path()
-    profiles = load_profiles(path)
+    profiles, current = _read(path)
     profiles[name] = profile
-    _write(path, profiles)
+    _write(path, profiles, current)
     return path
 
 
 def delete_profile(name: str, path: Path | None = None) -> bool:
     """Forget one profile; False when there was none by that name."""
     path = path or credentials_path()
-    profiles = load_profiles(path)
+    profiles, current = _read(path)
     if profiles.pop(name, None) is None:
         return False
-    _write(path, profiles)
+    _write(path, profiles, None if current == name else current)
     return True
 
 
-def _write(path: Path, profiles: dict[str, Profile]) -> None:
-    body = json.dumps(
-        {"profiles": {name: asdict(p) for name, p in sorted(profiles.items())}}, indent=2
-    )
+def _write(path: Path, profiles: dict[str, Profile], current: str | None) -> None:
+    data: dict[str, Any] = {"profiles": {name: asdict(p) for name, p in sorted(profiles.items())}}
+    if current is not None:
+        data["current"] = current
+    body = json.dumps(data, indent=2)
     try:
         path.parent.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

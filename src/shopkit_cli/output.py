@@ -10,9 +10,11 @@ Data comes in three shapes, picked per call:
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -21,18 +23,49 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 import typer
-from rich.console import Console
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.table import Table
 
-stdout = Console(highlight=False)
-stderr = Console(stderr=True, highlight=False)
-
 EXIT_OK = 0
-EXIT_ERROR = 1
+EXIT_ERROR = 1  # also a declined confirmation ("aborted, nothing changed")
 EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for `git log | head -1`
+
+# Rich is imported on first use, not at import time: `shopkit --help` never prints through it.
+_consoles: dict[bool, Console] = {}
+
+
+def _console(*, err: bool) -> Console:
+    console = _consoles.get(err)
+    if console is None:
+        from rich.console import Console
+
+        console = _consoles[err] = Console(stderr=err, highlight=False)
+    return console
+
+
+def is_broken_pipe(exc: BaseException) -> bool:
+    """The reader of stdout went away (``shopkit products list | head -1``)."""
+    return isinstance(exc, BrokenPipeError) or (
+        isinstance(exc, OSError) and exc.errno == errno.EPIPE
+    )
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's final flush cannot fail again and
+    print "Exception ignored ... BrokenPipeError" (Python's documented recipe)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):  # not a real file (a test runner's buffer)
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 
 # Messages are printed as given: a server's detail or a product name may contain "[...]",
@@ -40,20 +73,25 @@ EXIT_INTERRUPTED = 130
 
 
 def info(message: str) -> None:
-    stderr.print(escape(message), soft_wrap=True)
+    _console(err=True).print(escape(message), soft_wrap=True)
 
 
 def success(message: str) -> None:
-    stderr.print(f"[green]✓[/green] {escape(message)}", soft_wrap=True)
+    _console(err=True).print(f"[green]✓[/green] {escape(message)}", soft_wrap=True)
 
 
 def warn(message: str) -> None:
-    stderr.print(f"[yellow]warning:[/yellow] {escape(message)}", soft_wrap=True)
+    _console(err=True).print(f"[yellow]warning:[/yellow] {escape(message)}", soft_wrap=True)
+
+
+def error_line(message: str) -> None:
+    """``error: ...`` on stderr, without exiting (a prompt that asks again)."""
+    _console(err=True).print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     """One line on stderr, then exit non-zero (2: usage, 1: anything else)."""
-    stderr.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True)
+    error_line(message)
     raise typer.Exit(code)
 
 
@@ -100,7 +138,16 @@ class Column:
 
 
 def is_terminal() -> bool:
-    return stdout.is_terminal
+    return _console(err=False).is_terminal
+
+
+def print_rich(renderable: Any) -> None:
+    """A Rich renderable (a tree, a table) on stdout; only called when it is a terminal."""
+    _console(err=False).print(renderable)
+
+
+def stderr_is_terminal() -> bool:
+    return _console(err=True).is_terminal
 
 
 def emit_list(
@@ -120,7 +167,7 @@ def emit_list(
         info(empty)
         return
     if is_terminal():
-        stdout.print(_table(rows, columns, title))
+        _console(err=False).print(_table(rows, columns, title))
         return
     for row in rows:
         typer.echo("\t".join(_plain(row.get(c.key)) for c in columns))
@@ -140,7 +187,7 @@ def emit_object(record: Any, fields: Sequence[Column], *, as_json: bool) -> None
         table.add_column(overflow="fold")
         for field in fields:
             table.add_row(field.header, _cell(data.get(field.key)))
-        stdout.print(table)
+        _console(err=False).print(table)
         return
     for field in fields:
         typer.echo(f"{field.key}\t{_plain(data.get(field.key))}")
@@ -149,7 +196,7 @@ def emit_object(record: Any, fields: Sequence[Column], *, as_json: bool) -> None
 def emit_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], title: str) -> None:
     """A secondary human-only table (order lines, a plan); tab-separated when piped."""
     if is_terminal():
-        stdout.print(_table([jsonable(r) for r in rows], columns, title))
+        _console(err=False).print(_table([jsonable(r) for r in rows], columns, title))
         return
     for row in rows:
         typer.echo("\t".join(_plain(jsonable(row).get(c.key)) for c in columns))
@@ -220,12 +267,47 @@ def confirm(question: str, *, yes: bool, action: str) -> None:
         fail("aborted, nothing changed")
 
 
+def ask_secret(
+    question: str,
+    *,
+    confirm_as: str | None = None,
+    problem: Callable[[str], str | None] | None = None,
+) -> str:
+    """A hidden answer typed on the terminal, asked again while ``problem`` finds one (its
+    words: "must have at least 8 characters") or the two entries differ."""
+    while True:
+        first: str = typer.prompt(question, hide_input=True, err=True)
+        why = problem(first) if problem is not None else None
+        if why is not None:
+            error_line(f"the {question.lower()} {why}; try again")
+            continue
+        if confirm_as is None:
+            return first
+        second: str = typer.prompt(confirm_as, hide_input=True, err=True)
+        if first == second:
+            return first
+        error_line("the two entries differ; try again")
+
+
+def read_secret_from_stdin(what: str) -> str:
+    """One line from stdin (``--password-stdin``): the trailing newline is not part of it."""
+    line = sys.stdin.readline()
+    if not line:
+        fail(f"--{what}-stdin: stdin is empty", EXIT_USAGE)
+    return line.rstrip("\r\n")
+
+
 class Progress(Protocol):
     def advance(self, amount: int) -> None: ...
+
+    def set_total(self, total: int) -> None: ...
 
 
 class _NoProgress:
     def advance(self, amount: int) -> None:
+        return None
+
+    def set_total(self, total: int) -> None:
         return None
 
 
@@ -237,11 +319,18 @@ class _RichProgress:
     def advance(self, amount: int) -> None:
         self._progress.advance(self._task, amount)
 
+    def set_total(self, total: int) -> None:
+        self._progress.update(self._task, total=total)
+
 
 @contextmanager
-def progress(description: str, total: int) -> Iterator[Progress]:
-    """A progress bar on stderr when it is a terminal; silent otherwise (logs, pipes, CI)."""
-    if not stderr.is_terminal or total <= 0:
+def progress(description: str, total: int | None = None) -> Iterator[Progress]:
+    """A progress bar on stderr when it is a terminal; silent otherwise (logs, pipes, CI:
+    each long command ends with its own one-line summary there).
+
+    ``total`` may be unknown at first (None) and given later with ``set_total``.
+    """
+    if not stderr_is_terminal() or (total is not None and total <= 0):
         yield _NoProgress()
         return
     from rich.progress import (
@@ -257,7 +346,7 @@ def progress(description: str, total: int) -> Iterator[Progress]:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=stderr,
+        console=_console(err=True),
         transient=False,  # the finished bar stays: how many went, how long it took
     ) as bar:
         yield _RichProgress(bar, bar.add_task(description, total=total))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated
 
 import typer
@@ -21,25 +21,24 @@ AllPagesOption = Annotated[
     bool, typer.Option("--all-pages", help="Every page, not just one (fetched lazily).")
 ]
 
-_CENT = Decimal("0.01")
-
 
 def money(text: str, option: str, *, positive: bool = False) -> Decimal:
-    """An amount as typed: finite, at most two decimals, >= 0 (> 0 for a price)."""
+    """An amount as typed, checked by the server's own rule (finite, at most two decimals,
+    >= 0, > 0 for a price, at most 9999999999.99)."""
+    # Imported here, so that --help loads neither the rule nor pydantic.
+    from shopkit_server.money import parse_amount
+
     try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        fail(f"{option}: {text!r} is not an amount", EXIT_USAGE)
-    if not value.is_finite() or value < 0 or (positive and value == 0):
-        fail(
-            f"{option}: {text!r} must be a finite amount {'above' if positive else '>='} 0",
-            EXIT_USAGE,
-        )
-    if value != value.quantize(_CENT):
-        fail(f"{option}: {text!r} has more than two decimals", EXIT_USAGE)
-    return value
+        return parse_amount(text, positive=positive)
+    except ValueError as exc:
+        fail(f"{option}: {text!r} {exc}", EXIT_USAGE)
 
 
 def tag_list(text: str) -> list[str]:
     """``"audio, wireless"`` -> ``["audio", "wireless"]``; an empty string clears the tags."""
     return [tag.strip() for tag in text.split(",") if tag.strip()]
+
+
+def examples(*lines: str) -> str:
+    """A help epilog of example command lines, kept verbatim (Click's ``\\b`` marker)."""
+    return "Examples:\n\n\b\n" + "\n".join(f"  $ {line}" for line in lines)

@@ -1,10 +1,15 @@
 """``shopkit seed``: compare a catalog file with the shop, then make the shop match it.
 
-Planning reads only: the server's categories and every product (inactive ones too) by sku.
-Each row is then ``create`` (new sku), ``update`` (some given field differs), ``unchanged``
-(every given field already equal) or ``failed`` (a local check, a repeated sku). Applying
-creates the missing categories parents first, then sends only the create and update rows to
-the bulk endpoint in batches; unchanged rows are never sent, so a second run writes nothing.
+A dry run reads the server's categories and every product (inactive ones too) and plans each
+row: ``create`` (new sku), ``update`` (some given field differs, named), ``unchanged`` (every
+given field already equal) or ``failed`` (a local check, a repeated sku).
+
+A real run does not read the products first: reading a catalog page by page costs more than
+writing it in batches of 500 (bench/seed_reseed.py). It creates the missing categories,
+parents first, then sends every locally valid row to the bulk endpoint, which compares each
+row with the stored product by sku in one query per batch and reports it ``created``,
+``updated`` or ``unchanged`` (an unchanged row is not written, its ``updated_at`` stays), so
+a second run writes nothing and costs less than the first.
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ class CategoryStep:
 @dataclass
 class RowPlan:
     row: Row
-    action: str  # create | update | unchanged | failed
+    action: str  # create | update | unchanged | failed; send (a real run: the server decides)
     changes: list[str] = field(default_factory=list)
     reason: str | None = None
 
@@ -61,6 +66,7 @@ class Report:
     unchanged: int
     failures: list[RowPlan]
     changes: list[RowPlan]
+    seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -85,13 +91,33 @@ class Report:
 # -- planning -------------------------------------------------------------------------------
 
 
-async def make_plan(client: AsyncShopClient, catalog: Catalog) -> Plan:
+async def make_plan(
+    client: AsyncShopClient, catalog: Catalog, *, compare: bool, progress: Progress
+) -> Plan:
+    """The categories to create and each row's action; ``compare`` reads every product to
+    say which rows create, update or are unchanged (a dry run), else valid rows are ``send``."""
     existing = {c.slug: c for c in await client.categories.list()}
     existing.update({slugify(c.name): c for c in existing.values()})
     steps = _category_steps(catalog, existing)
-    products = {p.sku: p async for p in client.products.iterate(include_inactive=True) if p.sku}
+    products = None
+    if compare:
+        products = {p.sku: p for p in await read_products(client, progress) if p.sku}
     return Plan(
         categories=steps, rows=_row_plans(catalog.rows, products), existing_categories=existing
+    )
+
+
+async def read_products(
+    client: AsyncShopClient, progress: Progress, *, include_inactive: bool = True
+) -> list[Product]:
+    """Every product, page by page (100 each), advancing ``progress`` by each page."""
+    from shopkit_cli.paging import PAGE_SIZE, every_page
+
+    return await every_page(
+        lambda n: client.products.list(
+            include_inactive=include_inactive or None, page=n, page_size=PAGE_SIZE
+        ),
+        progress,
     )
 
 
@@ -129,7 +155,7 @@ def _category_steps(catalog: Catalog, existing: dict[str, Category]) -> list[Cat
     return ordered
 
 
-def _row_plans(rows: Sequence[Row], products: dict[str, Product]) -> list[RowPlan]:
+def _row_plans(rows: Sequence[Row], products: dict[str, Product] | None) -> list[RowPlan]:
     plans: list[RowPlan] = []
     first_row: dict[str, int] = {}
     for row in rows:
@@ -142,6 +168,9 @@ def _row_plans(rows: Sequence[Row], products: dict[str, Product]) -> list[RowPla
             plans.append(RowPlan(row, "failed", reason=reason))
             continue
         first_row[row.sku] = row.number
+        if products is None:
+            plans.append(RowPlan(row, "send"))
+            continue
         current = products.get(row.sku)
         if current is None:
             plans.append(RowPlan(row, "create"))
@@ -180,7 +209,7 @@ async def apply(
     broken = {slugify(step.name): step for step in plan.categories if step.error is not None}
     to_send: list[RowPlan] = []
     for item in plan.rows:
-        if item.action not in ("create", "update"):
+        if item.action not in ("create", "update", "send"):
             continue
         bad = next((broken[slugify(n)] for n in item.row.path if slugify(n) in broken), None)
         if bad is not None:
@@ -190,7 +219,7 @@ async def apply(
 
     import shopkit
 
-    created = updated = 0
+    created = updated = unchanged = 0
     for start in range(0, len(to_send), batch_size):
         batch = to_send[start : start + batch_size]
         try:
@@ -205,6 +234,7 @@ async def apply(
             continue
         created += result.created
         updated += result.updated
+        unchanged += result.unchanged
         for failure in result.failed:
             if 0 <= failure.index < len(batch):
                 batch[failure.index].action = "failed"
@@ -215,9 +245,9 @@ async def apply(
         categories_created=created_names,
         created=created,
         updated=updated,
-        unchanged=plan.count("unchanged"),
+        unchanged=plan.count("unchanged") + unchanged,
         failures=[r for r in plan.rows if r.action == "failed"],
-        changes=[r for r in plan.rows if r.action in ("create", "update")],
+        changes=[],  # the server reports counts; `--dry-run` names each row and field
     )
 
 
@@ -237,7 +267,7 @@ async def _create_categories(client: AsyncShopClient, plan: Plan) -> list[str]:
             category = await client.categories.create(
                 name=step.name,
                 parent_id=parent_id,
-                **({"sort_order": step.sort_order} if step.sort_order is not None else {}),
+                sort_order=shopkit.NOT_GIVEN if step.sort_order is None else step.sort_order,
             )
         except shopkit.CategoryExistsError:
             # Created meanwhile, or the server's slug rules differ from ours: use theirs.

@@ -8,7 +8,6 @@ at another shop must not hand it this shop's credentials.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import os
 from collections.abc import AsyncIterator, Callable, Coroutine
@@ -185,9 +184,13 @@ def async_command(func: Callable[P, Coroutine[Any, Any, None]]) -> Callable[P, N
 
 
 def run(main: Coroutine[Any, Any, None]) -> None:
+    import asyncio  # not at import time: `shopkit --help` never needs an event loop
+
     try:
         asyncio.run(main)
     except (typer.Exit, typer.Abort, typer.TyperException):  # Typer's own ways out
+        raise
+    except BrokenPipeError:  # stdout's reader went away: the root command exits quietly
         raise
     except KeyboardInterrupt:
         fail("interrupted", EXIT_INTERRUPTED)

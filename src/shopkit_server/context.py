@@ -11,11 +11,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import httpx
+from starlette.requests import HTTPConnection
 
+from shopkit_server.accounts import AccountDirectory, StoreAccountDirectory
 from shopkit_server.auth.service import AuthService
+from shopkit_server.auth.throttle import SignInThrottle, ThrottlePolicy
 from shopkit_server.cart.clients import InProcessProductsClient, ProductsClient
 from shopkit_server.cart.clients_http import HttpProductsClient
 from shopkit_server.cart.service import CartService
+from shopkit_server.client_address import IPNetwork, client_address, parse_networks
 from shopkit_server.orders.clients import (
     CartClient,
     InProcessCartClient,
@@ -28,6 +32,7 @@ from shopkit_server.products.service import ProductService
 from shopkit_server.security import PasswordHasher, TokenCodec
 from shopkit_server.settings import ALL_SERVICES, ServiceName, Settings
 from shopkit_server.store.base import Store
+from shopkit_server.throttle import MemoryThrottleStore, ThrottleStore
 from shopkit_server.upstream import ServiceToken, Upstream
 
 # Which peers each service calls; auth and products call nobody.
@@ -43,10 +48,16 @@ class AppContext:
     store: Store
     tokens: TokenCodec
     passwords: PasswordHasher
+    accounts: AccountDirectory
     auth: AuthService
     products: ProductService
     cart: CartService
     orders: OrderService
+    trusted_proxies: tuple[IPNetwork, ...] = ()
+
+    def client_of(self, connection: HTTPConnection) -> str:
+        """The caller's address: the peer's, or the one a trusted proxy forwarded."""
+        return client_address(connection.scope, self.trusted_proxies)
 
 
 def remote_peers(settings: Settings, services: Iterable[ServiceName]) -> dict[ServiceName, str]:
@@ -68,6 +79,7 @@ def build_context(
     *,
     services: Iterable[ServiceName] = ALL_SERVICES,
     http: httpx.AsyncClient | None = None,
+    throttle_store: ThrottleStore | None = None,
 ) -> AppContext:
     """Wire the services over one store; peers in ``remote_peers`` are called through ``http``."""
     services = tuple(services)
@@ -79,9 +91,29 @@ def build_context(
         access_minutes=settings.access_token_minutes,
         refresh_days=settings.refresh_token_days,
     )
-    passwords = PasswordHasher(rounds=settings.bcrypt_rounds)
+    passwords = PasswordHasher(
+        rounds=settings.bcrypt_rounds,
+        concurrency=settings.password_hash_concurrency or None,
+        queue=settings.password_hash_queue,
+        per_client=settings.password_checks_per_address,
+    )
+    throttle = SignInThrottle(
+        throttle_store or MemoryThrottleStore(),
+        ThrottlePolicy(
+            window_seconds=settings.auth_throttle_window_seconds,
+            login_per_address=settings.login_attempts_per_address,
+            register_per_address=settings.register_attempts_per_address,
+            failures_before_backoff=settings.login_failures_before_backoff,
+            backoff_seconds=settings.login_backoff_seconds,
+            backoff_max_seconds=settings.login_backoff_max_seconds,
+        ),
+    )
     auth = AuthService(
-        users=store.users, refresh_tokens=store.refresh_tokens, tokens=tokens, passwords=passwords
+        users=store.users,
+        refresh_tokens=store.refresh_tokens,
+        tokens=tokens,
+        passwords=passwords,
+        throttle=throttle,
     )
     peers = _Peers(settings, remote, http, tokens, caller=_caller_name(services))
     products = ProductService(products=store.products, categories=store.categories)
@@ -100,10 +132,12 @@ def build_context(
         store=store,
         tokens=tokens,
         passwords=passwords,
+        accounts=StoreAccountDirectory(store.users),
         auth=auth,
         products=products,
         cart=cart,
         orders=orders,
+        trusted_proxies=parse_networks(settings.trusted_proxies),
     )
 
 

@@ -6,10 +6,10 @@ validation as ``POST /products/bulk``, so the demo data obeys every rule the API
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from shopkit_server import wire
 from shopkit_server.products.errors import CategoryExists
 from shopkit_server.products.models import CategoryDraft
 from shopkit_server.products.schemas import MAX_BULK_ROWS, parse_bulk_rows
@@ -40,7 +40,8 @@ async def load_demo_catalog(ctx: AppContext, path: Path | None = None) -> int:
         return 0
     source = path or default_catalog_path()
     try:
-        data = json.loads(source.read_text(encoding="utf-8"))
+        # Exact prices, as any request body: numbers with a fraction are read as Decimal.
+        data = wire.loads(source.read_bytes().removeprefix(b"\xef\xbb\xbf"))
     except (OSError, ValueError) as exc:
         raise DemoCatalogError(f"cannot read the catalog {source}: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("products"), list):

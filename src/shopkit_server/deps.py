@@ -1,8 +1,22 @@
-"""FastAPI dependencies shared by every service: the app context and who is calling."""
+"""FastAPI dependencies shared by every service: the app context and who is calling.
+
+Three levels of "who is calling":
+
+- ``CurrentUser``: the access token alone (no database trip) for a customer; a token that
+  claims admin is checked against the live account.
+- ``ActiveUser``: the same, plus the live account for customers too: every state-changing
+  customer route (cart writes, checkout, cancel, profile, password) uses it, so a deactivation
+  takes effect at once instead of when the token expires.
+- ``AdminUser``: an admin, checked live.
+
+``authenticate_early`` runs the same check before a route's body is read (see routing.py), so
+an anonymous or under-privileged caller is refused without the server reading its body.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
@@ -12,37 +26,78 @@ from shopkit_server.errors import NotAuthenticated, PermissionDenied
 from shopkit_server.security import InvalidToken, Role, TokenType
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from shopkit_server.context import AppContext
 
 
 # Every dependency here is ``async def`` on purpose: FastAPI runs plain ``def`` dependencies in
 # a worker thread, and that hop cost about half of a catalog read.
+CONTEXT_SCOPE_KEY = "shopkit.ctx"
+"""Where a request finds its shop's context: set by the shop's own app, or, for routes included
+in a host app, by the middleware :meth:`shopkit_server.embed.Shop.include_in` adds (before any
+route runs, so a caller check made before the body is read has it too)."""
+
+
 async def get_context(request: Request) -> AppContext:
-    ctx: AppContext = request.app.state.ctx
+    ctx: AppContext | None = request.scope.get(CONTEXT_SCOPE_KEY)
+    if ctx is None:
+        raise RuntimeError(
+            "no shopkit context on this request: include shopkit routers with "
+            "shopkit_server.embed.Shop.include_in(app), not app.include_router"
+        )
     return ctx
 
 
 Context = Annotated["AppContext", Depends(get_context)]
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from /auth/login")
+_PRINCIPAL = "shopkit.principal"  # where an early check leaves its answer in the request state
+
+
+class Level(IntEnum):
+    """How much a route needs to know about its caller (ordered: each includes the last)."""
+
+    TOKEN = 1
+    ACTIVE = 2
+    ADMIN = 3
+    SERVICE = 4  # a peer service's token (``/internal``); never mixed with a user's on a route
 
 
 @dataclass(frozen=True)
 class Principal:
-    """The authenticated caller, as the access token says (validated locally, no DB trip)."""
+    """The authenticated caller, as the access token (and, when checked, the account) says."""
 
     id: str
     role: Role
     token: str  # the raw access token, forwarded when one service calls another for the user
+    live: bool = False  # True when the account itself was read for this request
 
     @property
     def is_admin(self) -> bool:
         return self.role is Role.ADMIN
 
 
-async def current_user(
-    ctx: Context,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+async def _principal(
+    request: Request,
+    ctx: AppContext,
+    credentials: HTTPAuthorizationCredentials | None,
+    level: Level,
+) -> Principal:
+    state = request.scope.setdefault("state", {})
+    cached = state.get(_PRINCIPAL)
+    if isinstance(cached, Principal) and (cached.live or level is Level.TOKEN):
+        principal = cached
+    else:
+        principal = await _check(ctx, credentials, level)
+        state[_PRINCIPAL] = principal
+    if level is Level.ADMIN and not principal.is_admin:
+        raise PermissionDenied("Admins only.")
+    return principal
+
+
+async def _check(
+    ctx: AppContext, credentials: HTTPAuthorizationCredentials | None, level: Level
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise NotAuthenticated("Missing bearer token.")
@@ -52,32 +107,56 @@ async def current_user(
         raise NotAuthenticated("Invalid or expired access token.", code="invalid_token") from None
     assert claims.role is not None
     role = claims.role
+    if level is Level.ADMIN and role is not Role.ADMIN:
+        raise PermissionDenied("Admins only.")
+    if role is not Role.ADMIN and level is Level.TOKEN:
+        # Customers ride on the token alone where nothing changes (no database trip).
+        return Principal(id=claims.sub, role=role, token=credentials.credentials)
+    # A token that claims admin is always checked against the live account, so a demoted or
+    # disabled admin loses admin powers at once on every route, not when the token expires.
+    account = await ctx.accounts.state(claims.sub)
+    if account is None or not account.is_active:
+        raise PermissionDenied("This account is disabled.", code="account_disabled")
     if role is Role.ADMIN:
-        # Customers ride on the token alone (no database trip). A token that claims admin is
-        # checked against the live account, so a demoted or disabled admin loses admin powers
-        # at once on every route, not when the token expires.
-        account = await ctx.store.users.get(claims.sub)
-        if account is None or not account.is_active:
-            raise PermissionDenied("This account is disabled.", code="account_disabled")
-        role = account.role
-    return Principal(id=claims.sub, role=role, token=credentials.credentials)
+        role = account.role  # a demoted admin; a customer's token never gains a role
+    return Principal(id=claims.sub, role=role, token=credentials.credentials, live=True)
+
+
+async def current_user(
+    request: Request,
+    ctx: Context,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    return await _principal(request, ctx, credentials, Level.TOKEN)
+
+
+async def active_user(
+    request: Request,
+    ctx: Context,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller, with the account checked live (customers too): for state-changing routes."""
+    return await _principal(request, ctx, credentials, Level.ACTIVE)
+
+
+async def admin_user(
+    request: Request,
+    ctx: Context,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """An admin, checked against the live account."""
+    return await _principal(request, ctx, credentials, Level.ADMIN)
 
 
 async def optional_user(
+    request: Request,
     ctx: Context,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal | None:
     """The caller if a token is sent (a bad one is still a 401), else ``None``."""
     if credentials is None:
         return None
-    return await current_user(ctx, credentials)
-
-
-async def admin_user(user: Annotated[Principal, Depends(current_user)]) -> Principal:
-    """An admin: ``current_user`` has already checked a claimed admin role against the account."""
-    if not user.is_admin:
-        raise PermissionDenied("Admins only.")
-    return user
+    return await _principal(request, ctx, credentials, Level.TOKEN)
 
 
 async def service_caller(
@@ -94,7 +173,27 @@ async def service_caller(
     return claims.sub
 
 
+# Which dependency asks for which level: routing.py finds these in a route's dependencies.
+LEVELS: dict[Callable[..., object], Level] = {
+    current_user: Level.TOKEN,
+    active_user: Level.ACTIVE,
+    admin_user: Level.ADMIN,
+    service_caller: Level.SERVICE,
+}
+
+
+async def authenticate_early(request: Request, level: Level) -> None:
+    """Run a route's caller check before its body is read; the dependency reuses the answer."""
+    ctx = await get_context(request)
+    credentials = await _bearer(request)
+    if level is Level.SERVICE:
+        await service_caller(ctx, credentials)  # a signature check, no store: repeated cheaply
+    else:
+        await _principal(request, ctx, credentials, level)
+
+
 CurrentUser = Annotated[Principal, Depends(current_user)]
+ActiveUser = Annotated[Principal, Depends(active_user)]
 ServiceCaller = Annotated[str, Depends(service_caller)]
 OptionalUser = Annotated[Principal | None, Depends(optional_user)]
 AdminUser = Annotated[Principal, Depends(admin_user)]

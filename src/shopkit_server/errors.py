@@ -2,12 +2,13 @@
 
 Every error the services raise is a :class:`ShopError` carrying an HTTP status and a stable
 ``code``; the handlers below render it as ``{"detail": ..., "code": ...}`` (API.md, Conventions).
-Anything else that escapes is logged with its traceback and answered with a bare 500 that names
-no internals.
+Anything else that escapes is answered by ``logging.RequestLogMiddleware``: it logs the traceback
+under the request id and sends a bare 500 (:data:`INTERNAL_ERROR_BODY`) that names no internals.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import structlog
@@ -15,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 log = structlog.get_logger("shopkit.errors")
 
@@ -78,6 +80,29 @@ class Unprocessable(ShopError):
     detail = "The request is well-formed but cannot be processed."
 
 
+class TooManyRequests(ShopError):
+    """429 with ``Retry-After`` (whole seconds, at least 1)."""
+
+    status_code = 429
+    code = "too_many_attempts"
+    detail = "Too many attempts; try again later."
+
+    def __init__(self, retry_after: float, detail: str | None = None) -> None:
+        self.retry_after = max(1, math.ceil(retry_after))
+        super().__init__(detail, headers={"Retry-After": str(self.retry_after)})
+
+
+class TooManyAttempts(TooManyRequests):
+    """Too many sign-in (or sign-up) attempts from one address or for one account."""
+
+
+class ServerBusy(TooManyRequests):
+    """Every password check this process may run or queue is taken: come back shortly."""
+
+    code = "server_busy"
+    detail = "The server is busy checking passwords; try again shortly."
+
+
 class UpstreamUnavailable(ShopError):
     status_code = 503
     code = "upstream_unavailable"
@@ -85,9 +110,26 @@ class UpstreamUnavailable(ShopError):
 
 
 class StoreUnavailable(ShopError):
+    """The database could not be reached or dropped the connection (PostgreSQL): retry later."""
+
     status_code = 503
     code = "store_unavailable"
     detail = "The database did not answer."
+
+
+class UpstreamRefused(ShopError):
+    """A peer service refused a call for good: its status and code for a refusal of what the
+    client asked, else 500 (the services disagree on credentials or routes)."""
+
+    status_code = 500
+    code = "upstream_refused"
+    detail = "A service this request depends on refused it."
+
+    def __init__(
+        self, detail: str | None = None, *, status_code: int = 500, code: str | None = None
+    ) -> None:
+        super().__init__(detail, code=code)
+        self.status_code = status_code
 
 
 INTERNAL_ERROR_BODY = {"detail": "Internal server error.", "code": "internal_error"}
@@ -97,8 +139,7 @@ def _error_body(detail: object, code: str) -> dict[str, object]:
     return {"detail": detail, "code": code}
 
 
-async def _shop_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ShopError)
+def shop_error_response(exc: ShopError) -> JSONResponse:
     return JSONResponse(
         _error_body(exc.detail, exc.code), status_code=exc.status_code, headers=exc.headers
     )
@@ -117,16 +158,33 @@ _HTTP_CODES = {
 }
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route of this path takes (Starlette names only the first route's)."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    ]
+    return ", ".join(allowed)
+
+
+def http_error_response(
+    exc: StarletteHTTPException, request: Request | None = None
+) -> JSONResponse:
     code = _HTTP_CODES.get(exc.status_code, "error")
-    return JSONResponse(
-        _error_body(exc.detail, code), status_code=exc.status_code, headers=exc.headers
-    )
+    headers = exc.headers
+    if exc.status_code == 405 and request is not None:
+        headers = {**(exc.headers or {}), "Allow": _allowed_methods(request)}
+    return JSONResponse(_error_body(exc.detail, code), status_code=exc.status_code, headers=headers)
 
 
-async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+def validation_error_response(exc: RequestValidationError) -> JSONResponse:
     # FastAPI's own shape, minus the echoed input: a rejected password must never be sent back.
     errors = [
         {key: value for key, value in error.items() if key not in ("input", "ctx", "url")}
@@ -135,17 +193,29 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": errors, "code": "validation_error"}, status_code=422)
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled_error", exc_info=exc)
-    return JSONResponse(_error_body("Internal server error.", "internal_error"), status_code=500)
+async def _shop_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ShopError)
+    return shop_error_response(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return http_error_response(exc, request)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return validation_error_response(exc)
+
+
+def store_unavailable_response(exc: Exception) -> JSONResponse:
+    """The 503 for a store that could not be reached (``store.base.StoreUnreachable``)."""
+    log.warning("store_unreachable", error=type(exc.__cause__ or exc).__name__)
+    return shop_error_response(StoreUnavailable())
 
 
 async def _store_unreachable(request: Request, exc: Exception) -> JSONResponse:
-    log.warning("store_unreachable", error=type(exc.__cause__ or exc).__name__)
-    unavailable = StoreUnavailable()
-    return JSONResponse(
-        _error_body(unavailable.detail, unavailable.code), status_code=unavailable.status_code
-    )
+    return store_unavailable_response(exc)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -157,4 +227,3 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StoreUnreachable, _store_unreachable)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(Exception, _unexpected_error)

@@ -6,7 +6,7 @@ import re
 
 from bson import ObjectId
 
-_ID = re.compile(r"^[0-9a-f]{24}$")
+_ID = re.compile(r"[0-9a-f]{24}")
 
 
 def new_id() -> str:
@@ -16,4 +16,5 @@ def new_id() -> str:
 
 def is_valid_id(value: str) -> bool:
     """Whether ``value`` could be an id at all. Callers answer 404 (not 422) when it could not."""
-    return bool(_ID.match(value))
+    # fullmatch: with match and "$", 24 hex digits and a trailing newline would pass.
+    return _ID.fullmatch(value) is not None

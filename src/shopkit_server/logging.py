@@ -41,7 +41,9 @@ def configure_logging(level: str = "info", json: bool | None = None) -> None:
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()
         if json
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        else structlog.dev.ConsoleRenderer(
+            colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
     )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
@@ -68,6 +70,38 @@ def configure_logging(level: str = "info", json: bool | None = None) -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+
+
+def ensure_logging() -> None:
+    """Inside someone else's process (an app embedding shopkit), leave logging to the host.
+
+    Unconfigured, structlog prints to stdout with rich tracebacks that show every frame's
+    locals: one error in a mounted app once wrote 26,664 lines. So when nobody configured
+    structlog, shopkit's events go to the stdlib loggers ``shopkit.*`` as one plain line (and
+    one plain traceback), through whatever handlers the host set up.
+    """
+    if structlog.is_configured():
+        return
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.stdlib.filter_by_level,
+            _leave_traceback_to_stdlib,
+            structlog.processors.KeyValueRenderer(key_order=["event"]),
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,  # a later configure() (the host's) must still apply
+    )
+
+
+def _leave_traceback_to_stdlib(
+    logger: object, method: str, event: structlog.typing.EventDict
+) -> structlog.typing.EventDict:
+    # ``log.exception`` ends in stdlib's ``Logger.exception``, which attaches the traceback to
+    # the record itself: rendering it here too would print it twice.
+    event.pop("exc_info", None)
+    return event
 
 
 def _identity(

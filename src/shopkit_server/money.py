@@ -1,20 +1,24 @@
 """Money: ``Decimal`` end to end, two decimals, half-up rounding to the cent.
 
-On the wire money is a JSON number (API.md); it is written from the exact decimal text, so
-``Decimal("209.98")`` goes out as ``209.98`` and a client that parses numbers as decimals
-(the shopkit SDK does) gets back exactly what the server computed.
+On the wire money is a JSON number (API.md), read and written as its exact decimal text in both
+directions (``shopkit_server.wire``): ``Decimal("90089999999909.91")`` goes out as
+``90089999999909.91``, never through a float, and a client that parses numbers as decimals (the
+shopkit SDK does) gets back exactly what the server computed; a price sent as
+``19.999999999999999`` arrives as that Decimal and is refused, not rounded to ``20.00``.
 """
 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, PlainSerializer
+from pydantic import AfterValidator, Field, PlainSerializer, WithJsonSchema
+
+from shopkit_server.wire import json_number
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-# Large enough for any price, small enough that float text round-trips it exactly (< 15 digits).
+# Large enough for any price (and every total stays exact: the wire never goes through a float).
 MAX_AMOUNT = Decimal("9999999999.99")
 
 
@@ -35,35 +39,47 @@ def from_cents(cents: int) -> Decimal:
     return (Decimal(cents) / 100).quantize(CENT)
 
 
-def _check_amount(value: Decimal) -> Decimal:
+def parse_amount(value: Decimal | int | str, *, positive: bool = False) -> Decimal:
+    """The one rule for an amount a person or a client gives: the server's validators, the CLI's
+    options and its catalog files all call it.
+
+    Exact (a ``Decimal``, an ``int`` or the text of a number; a float is refused because it has
+    already lost the digits), finite, at most two decimals, ``>= 0`` (``> 0`` with ``positive``)
+    and at most :data:`MAX_AMOUNT`. Returns it with exactly two decimals; raises ``ValueError``
+    with a message that reads after the field's name (``"price has more than two decimals"``).
+    """
+    if isinstance(value, bool) or not isinstance(value, Decimal | int | str):
+        raise ValueError("must be a number")
     try:
-        if not value.is_finite():
-            raise ValueError("must be a finite number")
-        exponent = value.normalize().as_tuple().exponent
-    except InvalidOperation as exc:  # pragma: no cover - pydantic already parsed it
-        raise ValueError("must be a number") from exc
-    if isinstance(exponent, int) and exponent < -2:
-        raise ValueError("must have at most two decimals")
-    return value.quantize(CENT)
+        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError("must be a number") from None
+    if not amount.is_finite():
+        raise ValueError("must be a finite number")
+    if amount < 0 or (positive and amount == 0):
+        raise ValueError("must be above 0" if positive else "must be 0 or more")
+    if amount > MAX_AMOUNT:  # before quantize, which cannot hold 1E+400 to the cent
+        raise ValueError(f"must be at most {MAX_AMOUNT}")
+    if amount != amount.quantize(CENT):
+        raise ValueError("has more than two decimals")
+    return amount.quantize(CENT)
 
 
-def _as_json_number(value: Decimal) -> float:
-    # float(str) of an amount with two decimals and < 15 digits prints back the same digits.
-    return float(value)
+def _check_price(value: Decimal) -> Decimal:
+    return parse_amount(value, positive=True)
 
 
-_serialize = PlainSerializer(_as_json_number, return_type=float, when_used="json")
+_serialize = PlainSerializer(json_number, return_type=Any, when_used="json")
+# The OpenAPI schema of money a server writes: a JSON number.
+_number = WithJsonSchema({"type": "number"}, mode="serialization")
 
 # A price a client may send: > 0, two decimals at most, finite.
 Price = Annotated[
     Decimal,
     Field(gt=0, le=MAX_AMOUNT, allow_inf_nan=False),
-    AfterValidator(_check_amount),
+    AfterValidator(_check_price),
     _serialize,
+    _number,
 ]
 # Any amount the server reports (may be zero).
-Money = Annotated[Decimal, _serialize]
-# A bound in a price filter (>= 0).
-PriceBound = Annotated[
-    Decimal, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False), AfterValidator(_check_amount)
-]
+Money = Annotated[Decimal, _serialize, _number]

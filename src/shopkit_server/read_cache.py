@@ -17,12 +17,30 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shopkit_server.deps import CONTEXT_SCOPE_KEY
 from shopkit_server.security import InvalidToken, Role, TokenType
+
+if TYPE_CHECKING:
+    from shopkit_server.context import AppContext
+
+
+def _route_path(scope: Scope) -> str:
+    """The path below the app's mount point (Starlette keeps the full path in a mounted app)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
+def _context_on_scope(scope: Scope) -> AppContext | None:
+    ctx: AppContext | None = scope.get(CONTEXT_SCOPE_KEY)
+    return ctx
 
 
 @dataclass(frozen=True)
@@ -42,11 +60,17 @@ class CatalogReadCache:
         *,
         prefixes: tuple[str, ...],
         ttl: float,
+        exclude: frozenset[str] = frozenset(),
         max_entries: int = 1024,
         max_bytes: int = 32 * 1024 * 1024,
+        context: Callable[[Scope], AppContext | None] | None = None,
     ) -> None:
         self.app = app
+        # Where the shop's context is: on the scope inside a shop's own app, from the shop
+        # itself in front of a host app's included routes (None until the shop has started).
+        self._context = context or _context_on_scope
         self.prefixes = prefixes
+        self.exclude = exclude  # paths under the prefixes that are never cached
         self.ttl = ttl
         self.max_entries = max_entries
         # Bodies are kept in memory: bound their total, so query strings crafted to miss the
@@ -59,13 +83,14 @@ class CatalogReadCache:
         if (
             scope["type"] != "http"
             or scope["method"] != "GET"
-            or not scope["path"].startswith(self.prefixes)
+            or not _route_path(scope).startswith(self.prefixes)
+            or _route_path(scope) in self.exclude
             or _asks_for_inactive(scope["query_string"])
         ):
             await self.app(scope, receive, send)
             return
-        ctx = scope["app"].state.ctx
-        if not self._token_acceptable(scope, ctx):
+        ctx = self._context(scope)
+        if ctx is None or not self._token_acceptable(scope, ctx):
             await self.app(scope, receive, send)
             return
         key = (scope["path"], scope["query_string"])

@@ -1,49 +1,87 @@
-"""The route class every service router uses: JSON bodies must be valid Unicode.
+"""The route class every service router uses: callers checked first, JSON through ``wire``.
 
-Python's JSON parser accepts lone UTF-16 surrogates (``"\\ud800"``), which no database driver
-can store and no client can decode; such a string would pass validation as a ``str`` and fail
-later, deep in a store, as a 500 (or be stored and break every later read). Here a body that
-contains one is refused at the edge with FastAPI's own 422 shape (``json_invalid``).
+A route that takes a body and needs an authenticated caller checks the caller *before* the
+body is read: an anonymous call to an admin route gets its 401 (a customer's, its 403) without
+the server reading, parsing or validating what it sent. FastAPI on its own reads and parses the
+body first (a malformed one was a 422 before any credential was looked at).
+
+- A request body is parsed by :func:`shopkit_server.wire.loads`: numbers with a fraction are exact
+  ``Decimal``; lone UTF-16 surrogates (which no database driver can store and no client can
+  decode), ``NaN``/``Infinity`` and bytes that are not UTF-8 are refused at the edge with
+  FastAPI's own 422 shape (``json_invalid``) instead of failing later, deep in a store, as a 500.
+- A reply is rendered with money written from its exact decimal text as a JSON number
+  (:func:`shopkit_server.wire.write_exact`).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request, Response
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shopkit_server import wire
+from shopkit_server.deps import LEVELS, Level, authenticate_early
+from shopkit_server.errors import (
+    ShopError,
+    http_error_response,
+    shop_error_response,
+    store_unavailable_response,
+    validation_error_response,
+)
+from shopkit_server.store.base import StoreUnreachable
 
 
-def _has_lone_surrogate(value: Any) -> bool:
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return True
-        return False
-    if isinstance(value, dict):
-        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_lone_surrogate(item) for item in value)
-    return False
-
-
-class _UnicodeCheckedRequest(Request):
+class _ExactJSONRequest(Request):
     async def json(self) -> Any:
-        body = await super().json()
-        if _has_lone_surrogate(body):
+        if not hasattr(self, "_json"):
             # FastAPI turns a JSONDecodeError into its usual 422 (type "json_invalid").
-            raise json.JSONDecodeError("lone surrogate: not valid Unicode text", "", 0)
-        return body
+            self._json = wire.loads(await self.body())
+        return self._json
+
+
+def _auth_level(dependant: Dependant) -> Level | None:
+    """The strongest caller check among a route's dependencies (searched recursively)."""
+    found: Level | None = None
+    for sub in dependant.dependencies:
+        for level in (LEVELS.get(sub.call) if sub.call else None, _auth_level(sub)):
+            if level is not None and (found is None or level > found):
+                found = level
+    return found
 
 
 class ShopRoute(APIRoute):
+    """Also renders shopkit's errors itself, so a route keeps its ``{"detail", "code"}`` bodies
+    (and never echoes a rejected input) when it is included in a host app with other handlers."""
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        early = _auth_level(self.dependant) if self.body_field is not None else None
 
-        async def checked(request: Request) -> Response:
-            return await handler(_UnicodeCheckedRequest(request.scope, request.receive))
+        async def exact(request: Request) -> Response:
+            try:
+                if early is not None:
+                    await authenticate_early(request, early)
+                with wire.exact_numbers() as marker:
+                    response = await handler(_ExactJSONRequest(request.scope, request.receive))
+            except ShopError as exc:
+                return shop_error_response(exc)
+            except RequestValidationError as exc:
+                return validation_error_response(exc)
+            except StarletteHTTPException as exc:
+                return http_error_response(exc, request)
+            except StoreUnreachable as exc:
+                return store_unavailable_response(exc)
+            body = getattr(response, "body", None)
+            if isinstance(body, bytes):
+                exact_body = wire.write_exact(body, marker)
+                if exact_body is not body:
+                    response.body = exact_body
+                    response.headers["content-length"] = str(len(exact_body))
+            return response
 
-        return checked
+        return exact

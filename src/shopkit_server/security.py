@@ -1,19 +1,24 @@
-"""Passwords (bcrypt, off the event loop) and JWTs (HS256, type-checked, algorithm pinned)."""
+"""Passwords (bcrypt, off the event loop, bounded) and JWTs (HS256, type-checked, pinned)."""
 
 from __future__ import annotations
 
+import os
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import bcrypt
 import jwt
 
+from shopkit_server.errors import ServerBusy
+
 ALGORITHM = "HS256"
+_T = TypeVar("_T")
 BCRYPT_MAX_BYTES = 72
 SERVICE_TOKEN_SECONDS = 60
 
@@ -52,29 +57,77 @@ class IssuedTokens:
     refresh_expires_at: datetime
 
 
-class PasswordHasher:
-    """bcrypt in a worker thread: one hash costs ~0.25 s of CPU at 12 rounds."""
+def cpu_count() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
-    def __init__(self, rounds: int = 12) -> None:
+
+class PasswordHasher:
+    """bcrypt in worker threads, at most ``concurrency`` at once (~0.25 s of CPU each at 12
+    rounds), with a short queue behind them.
+
+    Beyond ``concurrency + queue`` checks admitted at once, or ``per_client`` of one client,
+    a new one is refused with :class:`ServerBusy` instead of waiting: a flood of logins gets
+    quick 429s, real logins from other clients still find room, and the thread pool (which
+    the rest of the app shares) never holds more than ``concurrency`` hashes.
+    """
+
+    def __init__(
+        self,
+        rounds: int = 12,
+        *,
+        concurrency: int | None = None,
+        queue: int = 8,
+        per_client: int = 2,
+    ) -> None:
         self.rounds = rounds
+        self.concurrency = concurrency or cpu_count()
+        self._limiter = anyio.CapacityLimiter(self.concurrency)
+        self._room = self.concurrency + queue
+        self._per_client = per_client
+        self._admitted = 0
+        self._by_client: dict[str, int] = {}
         # A real hash to check against when the email is unknown, so that a wrong email and a
         # wrong password take the same time (no user enumeration by timing).
         self._decoy = bcrypt.hashpw(b"decoy-password", bcrypt.gensalt(rounds))
 
-    async def hash(self, password: str) -> str:
+    async def _run(self, client: str | None, fn: Callable[..., _T], *args: object) -> _T:
+        held = self._by_client.get(client, 0) if client is not None else 0
+        if self._admitted >= self._room or (client is not None and held >= self._per_client):
+            raise ServerBusy(retry_after=1)
+        self._admitted += 1
+        if client is not None:
+            self._by_client[client] = held + 1
+        try:
+            return await anyio.to_thread.run_sync(fn, *args, limiter=self._limiter)
+        finally:
+            self._admitted -= 1
+            if client is not None:
+                left = self._by_client[client] - 1
+                if left:
+                    self._by_client[client] = left
+                else:
+                    del self._by_client[client]
+
+    async def hash(self, password: str, *, client: str | None = None) -> str:
         raw = password.encode()
         if len(raw) > BCRYPT_MAX_BYTES:  # the schemas refuse this first; never truncate silently
             raise ValueError("password longer than 72 bytes")
-        hashed = await anyio.to_thread.run_sync(bcrypt.hashpw, raw, bcrypt.gensalt(self.rounds))
+        hashed = await self._run(client, bcrypt.hashpw, raw, bcrypt.gensalt(self.rounds))
         return hashed.decode()
 
-    async def verify(self, password: str, password_hash: str | None) -> bool:
+    async def verify(
+        self, password: str, password_hash: str | None, *, client: str | None = None
+    ) -> bool:
         raw = password.encode()
         target = password_hash.encode() if password_hash else self._decoy
         if len(raw) > BCRYPT_MAX_BYTES:
             raw = raw[:0]  # cannot match; still spend the time
         try:
-            ok = await anyio.to_thread.run_sync(bcrypt.checkpw, raw, target)
+            ok = await self._run(client, bcrypt.checkpw, raw, target)
         except ValueError:  # a corrupt stored hash
             return False
         return ok and password_hash is not None

@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from shopkit_server.client_address import parse_networks
+
 
 class ServiceName(StrEnum):
     AUTH = "auth"
@@ -53,6 +55,24 @@ class Settings(BaseSettings):
     # bcrypt's cost; 12 is the production default, tests lower it to keep the suite fast.
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
 
+    # Sign-in throttling (auth/throttle.py): attempts per client address per window, and the
+    # per-account back-off after repeated failed password checks.
+    auth_throttle_window_seconds: float = Field(default=60.0, gt=0, le=24 * 3600)
+    login_attempts_per_address: int = Field(default=30, ge=0)  # 0: no per-address limit
+    register_attempts_per_address: int = Field(default=10, ge=0)
+    login_failures_before_backoff: int = Field(default=5, ge=1, le=1000)
+    login_backoff_seconds: float = Field(default=1.0, gt=0, le=3600)
+    login_backoff_max_seconds: float = Field(default=900.0, gt=0, le=24 * 3600)
+    # bcrypt runs at most this many at once (0: one per core), with this many queued behind;
+    # past that, or past the per-address share, a check is refused (429 server_busy).
+    password_hash_concurrency: int = Field(default=0, ge=0, le=256)
+    password_hash_queue: int = Field(default=8, ge=0, le=10_000)
+    password_checks_per_address: int = Field(default=2, ge=1, le=10_000)
+    # Proxies whose X-Forwarded-For is believed (addresses or CIDR networks, comma-separated).
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"]
+    )
+
     # Public catalog reads are cached this long at most (0: off); see read_cache.py.
     catalog_cache_seconds: float = Field(default=2.0, ge=0, le=300)
 
@@ -68,6 +88,22 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        try:
+            parse_networks(value)
+        except ValueError as exc:
+            raise ValueError(f"must be IP addresses or CIDR networks: {exc}") from None
         return value
 
     @field_validator("database_url")

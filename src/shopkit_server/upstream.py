@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import time
 from collections.abc import Mapping
 from decimal import Decimal
@@ -20,12 +21,19 @@ from typing import Any
 import httpx
 import structlog
 
-from shopkit_server.errors import UpstreamUnavailable
+from shopkit_server.errors import ShopError, UpstreamRefused, UpstreamUnavailable
 from shopkit_server.security import SERVICE_TOKEN_SECONDS, TokenCodec
 
 log = structlog.get_logger("shopkit.upstream")
 
 RETRY_STATUSES = frozenset({502, 503, 504})
+# A peer's refusal of what this request asked for is permanent: answered with the same status
+# and code, so the SDK does not retry it as it would a 503.
+PASSED_ON_STATUSES = frozenset({400, 403, 404, 409, 410, 413, 422})
+# Refusals that mean the services disagree (credentials, routes, formats): a deployment fault,
+# answered 500 ``upstream_refused``. Other 4xx (408, 429, nonsense) stay 503s.
+MISMATCH_STATUSES = frozenset({401, 405, 406, 415})
+_CODE = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _BACKOFF_BASE = 0.05
 _BACKOFF_CAP = 0.5
 # A cached service token is renewed when less than this is left of its life, so a token never
@@ -109,20 +117,37 @@ class Upstream:
         log.warning("upstream_unavailable", peer=self.name, method=method, path=path, reason=reason)
         raise UpstreamUnavailable(f"The {self.name} service is unavailable ({reason}).")
 
-    def unexpected(self, reply: httpx.Response) -> UpstreamUnavailable:
+    def unexpected(self, reply: httpx.Response) -> ShopError:
         """The error for an answer the caller cannot map (a 500, an unknown code, a bad body).
 
-        The peer's body is never passed on (it may hold internals); the log keeps the status.
+        A peer's 4xx is a refusal, never disguised as "unavailable": see ``PASSED_ON_STATUSES``.
+        The peer's text is never passed on (it may hold internals); the log keeps the status.
         """
+        status = reply.status_code
+        if status in PASSED_ON_STATUSES or status in MISMATCH_STATUSES:
+            code = self.error_code(reply)
+            log.warning(
+                "upstream_refused",
+                peer=self.name,
+                status=status,
+                code=code,
+                path=reply.request.url.path,
+            )
+            if status in PASSED_ON_STATUSES:
+                code = code if code is not None and _CODE.fullmatch(code) else "upstream_refused"
+                return UpstreamRefused(
+                    f"The {self.name} service refused the request ({code}).",
+                    status_code=status,
+                    code=code,
+                )
+            return UpstreamRefused(f"The {self.name} service refused this service's call.")
         log.warning(
             "upstream_unexpected_answer",
             peer=self.name,
-            status=reply.status_code,
+            status=status,
             path=reply.request.url.path,
         )
-        return UpstreamUnavailable(
-            f"The {self.name} service gave an unexpected answer ({reply.status_code})."
-        )
+        return UpstreamUnavailable(f"The {self.name} service gave an unexpected answer ({status}).")
 
     def json(self, reply: httpx.Response) -> Any:
         """The reply's JSON, numbers with a fraction as exact ``Decimal``; garbage -> 503."""

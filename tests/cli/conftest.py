@@ -114,8 +114,14 @@ async def cli(
     monkeypatch.setattr(session, "http_client_factory", factory)
     config_dir = tmp_path / "xdg-config"
     for name in (
-        "SHOPKIT_BASE_URL", "SHOPKIT_ACCESS_TOKEN", "SHOPKIT_PROFILE", "SHOPKIT_CONFIG_DIR",
-        "SHOPKIT_DEBUG", "FORCE_COLOR", "TTY_COMPATIBLE", "NO_COLOR",
+        "SHOPKIT_BASE_URL",
+        "SHOPKIT_ACCESS_TOKEN",
+        "SHOPKIT_PROFILE",
+        "SHOPKIT_CONFIG_DIR",
+        "SHOPKIT_DEBUG",
+        "FORCE_COLOR",
+        "TTY_COMPATIBLE",
+        "NO_COLOR",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(config_dir))

@@ -32,8 +32,15 @@ async def test_login_saves_a_private_credentials_file_in_the_xdg_config_dir(
 
 async def test_rewriting_keeps_mode_0600_even_over_a_loose_file(cli: Cli, logged_in: Admin) -> None:
     cli.credentials.chmod(0o644)
-    result = await cli("--profile", "second", "login", "--email", logged_in.email,
-                       "--password-stdin", input=PASSWORD + "\n")
+    result = await cli(
+        "--profile",
+        "second",
+        "login",
+        "--email",
+        logged_in.email,
+        "--password-stdin",
+        input=PASSWORD + "\n",
+    )
     assert result.exit_code == 0, result.output
     assert stat.S_IMODE(cli.credentials.stat().st_mode) == 0o600
     assert set(json.loads(cli.credentials.read_text())["profiles"]) == {"default", "second"}
@@ -131,9 +138,7 @@ async def test_precedence_flag_over_env_over_profile(
     # --base-url elsewhere: the profile's tokens are not sent to another shop.
     other = await cli("--base-url", "http://elsewhere.example/api", "whoami")
     assert other.exit_code == 1
-    assert "logged in to http://test/api, not http://elsewhere.example/api" in one_line_error(
-        other
-    )
+    assert "logged in to http://test/api, not http://elsewhere.example/api" in one_line_error(other)
     assert all(r.url.host == "test" for r in cli.requests)
 
     # $SHOPKIT_ACCESS_TOKEN beats the saved login.

@@ -16,25 +16,47 @@ from shopkit_cli.seeding import _category_steps, changed_fields
 
 
 def test_json_prices_stay_exact_and_rows_are_normalised() -> None:
-    parsed = parse_json(json.dumps({"products": [
-        {"sku": " A-1 ", "name": " Lamp ", "price": 0.1, "category": "Home",
-         "tags": ["Warm Light", "warm  light", ""], "image_url": "", "stock": 3},
-    ]}))
+    parsed = parse_json(
+        json.dumps(
+            {
+                "products": [
+                    {
+                        "sku": " A-1 ",
+                        "name": " Lamp ",
+                        "price": 0.1,
+                        "category": "Home",
+                        "tags": ["Warm Light", "warm  light", ""],
+                        "image_url": "",
+                        "stock": 3,
+                    },
+                ]
+            }
+        )
+    )
     [row] = parsed.rows
     assert row.error is None
     assert row.fields == {
-        "sku": "A-1", "name": "Lamp", "price": Decimal("0.1"), "category": "Home",
-        "tags": ["warm light"], "image_url": None, "stock": 3,
+        "sku": "A-1",
+        "name": "Lamp",
+        "price": Decimal("0.1"),
+        "category": "Home",
+        "tags": ["warm light"],
+        "image_url": None,
+        "stock": 3,
     }
 
 
 def test_a_bare_list_and_nested_children_are_read() -> None:
     parsed = parse_json(json.dumps([{"sku": "X", "name": "X", "price": 1, "category": "A"}]))
     assert [r.sku for r in parsed.rows] == ["X"]
-    tree = parse_json(json.dumps({
-        "categories": [{"name": "A", "children": [{"name": "B", "children": ["C"]}]}],
-        "products": [],
-    }))
+    tree = parse_json(
+        json.dumps(
+            {
+                "categories": [{"name": "A", "children": [{"name": "B", "children": ["C"]}]}],
+                "products": [],
+            }
+        )
+    )
     assert [(c.name, c.parent) for c in tree.categories] == [("A", None), ("B", "A"), ("C", "B")]
 
 
@@ -47,10 +69,16 @@ def test_a_bare_list_and_nested_children_are_read() -> None:
         ({"sku": "s", "name": "x", "price": 0, "category": "c"}, "above 0"),
         ({"sku": "s", "name": "x", "price": 1.005, "category": "c"}, "more than two decimals"),
         ({"sku": "s", "name": "x", "price": True, "category": "c"}, "price must be a number"),
+        # The server's own rule (shopkit_server.money.parse_amount), so no row the API refuses
+        # is sent: the top price, and more decimals than a float would keep.
+        ({"sku": "s", "name": "x", "price": 10_000_000_000, "category": "c"}, "at most"),
+        ({"sku": "s", "name": "x", "price": "19.999999999999999", "category": "c"}, "decimals"),
         ({"sku": "s", "name": "x", "price": 1, "category": "c", "stock": 1.5}, "whole number"),
         ({"sku": "s", "name": "x", "price": 1, "category": "c", "stock": -1}, ">= 0"),
-        ({"sku": "s", "name": "x", "price": 1, "category": "c", "is_active": "yes"},
-         "true or false"),
+        (
+            {"sku": "s", "name": "x", "price": 1, "category": "c", "is_active": "yes"},
+            "true or false",
+        ),
         ({"sku": "s", "name": "x", "price": 1, "category": "c", "tags": "a,b"}, "list of text"),
         ({"sku": "s", "name": "x", "price": 1, "category": "a >  > b"}, "empty level"),
         ({"sku": "s", "name": "x", "price": 1, "category": "c", "rating": 5}, "unknown field"),
@@ -70,13 +98,21 @@ def test_csv_reads_paths_flags_and_leaves_empty_cells_out() -> None:
     )
     first, second = parsed.rows
     assert first.fields == {
-        "sku": "K-1", "name": "Knife", "price": Decimal("35.00"), "category": "Kitchen",
-        "tags": ["steel", "knife", "sharp"], "stock": 12, "is_active": False,
+        "sku": "K-1",
+        "name": "Knife",
+        "price": Decimal("35.00"),
+        "category": "Kitchen",
+        "tags": ["steel", "knife", "sharp"],
+        "stock": 12,
+        "is_active": False,
     }
     assert first.path == ["Home", "Kitchen"]
     assert second.number == 4  # the blank line is skipped, line numbers stay true
     assert second.fields == {
-        "sku": "K-2", "name": "Board", "price": Decimal("12.5"), "category": "Home",
+        "sku": "K-2",
+        "name": "Board",
+        "price": Decimal("12.5"),
+        "category": "Home",
         "description": "Oak",
     }
 
@@ -105,10 +141,14 @@ def _category(cid: str, name: str, parent: str | None = None) -> Category:
 
 
 def test_category_steps_put_parents_first_and_skip_existing() -> None:
-    parsed = parse_json(json.dumps({
-        "categories": [{"name": "Leaf", "parent": "Mid"}, {"name": "Mid", "parent": "Top"}],
-        "products": [{"sku": "s", "name": "x", "price": 1, "category": "Garden > Tools"}],
-    }))
+    parsed = parse_json(
+        json.dumps(
+            {
+                "categories": [{"name": "Leaf", "parent": "Mid"}, {"name": "Mid", "parent": "Top"}],
+                "products": [{"sku": "s", "name": "x", "price": 1, "category": "Garden > Tools"}],
+            }
+        )
+    )
     existing = {"top": _category("1", "Top")}
     steps = _category_steps(parsed, existing)
     names = [s.name for s in steps]
@@ -116,9 +156,16 @@ def test_category_steps_put_parents_first_and_skip_existing() -> None:
     assert names.index("Garden") < names.index("Tools")
     assert "Top" not in names
 
-    cyclic = parse_json(json.dumps({"categories": [
-        {"name": "A", "parent": "B"}, {"name": "B", "parent": "A"},
-    ]}))
+    cyclic = parse_json(
+        json.dumps(
+            {
+                "categories": [
+                    {"name": "A", "parent": "B"},
+                    {"name": "B", "parent": "A"},
+                ]
+            }
+        )
+    )
     with pytest.raises(CatalogError, match="cycle"):
         _category_steps(cyclic, {})
 
@@ -126,9 +173,19 @@ def test_category_steps_put_parents_first_and_skip_existing() -> None:
 def _product(**overrides: object) -> Product:
     now = datetime.now(UTC)
     data: dict[str, object] = {
-        "id": "p1", "sku": "S", "name": "Lamp", "description": "", "price": Decimal("10.00"),
-        "category": "Home & Garden", "tags": ["light"], "image_url": None, "stock": 1,
-        "is_active": True, "is_featured": False, "created_at": now, "updated_at": now,
+        "id": "p1",
+        "sku": "S",
+        "name": "Lamp",
+        "description": "",
+        "price": Decimal("10.00"),
+        "category": "Home & Garden",
+        "tags": ["light"],
+        "image_url": None,
+        "stock": 1,
+        "is_active": True,
+        "is_featured": False,
+        "created_at": now,
+        "updated_at": now,
     }
     data.update(overrides)
     return Product.model_validate(data)
@@ -136,11 +193,17 @@ def _product(**overrides: object) -> Product:
 
 def test_changed_fields_compares_what_the_row_gives() -> None:
     product = _product()
-    same = {"sku": "S", "name": "Lamp", "price": Decimal("10"), "category": "home-garden",
-            "tags": ["light"]}
+    same = {
+        "sku": "S",
+        "name": "Lamp",
+        "price": Decimal("10"),
+        "category": "home-garden",
+        "tags": ["light"],
+    }
     assert changed_fields(same, product) == []
     assert changed_fields({**same, "price": Decimal("10.01"), "stock": 2}, product) == [
-        "price", "stock"
+        "price",
+        "stock",
     ]
 
 

@@ -22,7 +22,9 @@ async def test_create_list_and_tree(cli: Cli, logged_in: Admin) -> None:
     flat = json.loads((await cli("categories", "list", "--json")).stdout)
     # By sort_order (Audio has the default 0), then name.
     assert [(c["name"], c["parent"]) for c in flat] == [
-        ("Audio", "Electronics"), ("Electronics", None), ("Books", None)
+        ("Audio", "Electronics"),
+        ("Electronics", None),
+        ("Books", None),
     ]
 
     tree = json.loads((await cli("categories", "list", "--tree", "--json")).stdout)
@@ -47,8 +49,9 @@ async def test_delete_needs_yes_and_refuses_categories_in_use(
 ) -> None:
     assert (await cli("categories", "create", "Audio")).exit_code == 0
     assert (await cli("categories", "create", "Empty")).exit_code == 0
-    made = await cli("products", "create", "--name", "Speaker", "--price", "5",
-                     "--category", "Audio")
+    made = await cli(
+        "products", "create", "--name", "Speaker", "--price", "5", "--category", "Audio"
+    )
     assert made.exit_code == 0, made.output
 
     no_yes = await cli("categories", "delete", "Empty")

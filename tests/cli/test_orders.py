@@ -25,8 +25,21 @@ ADDRESS = {
 @pytest.fixture
 async def product_id(cli: Cli, logged_in: Admin) -> str:
     assert (await cli("categories", "create", "Audio")).exit_code == 0
-    result = await cli("products", "create", "--json", "--sku", "AUD-1", "--name", "Headphones",
-                       "--price", "99.99", "--category", "Audio", "--stock", "10")
+    result = await cli(
+        "products",
+        "create",
+        "--json",
+        "--sku",
+        "AUD-1",
+        "--name",
+        "Headphones",
+        "--price",
+        "99.99",
+        "--category",
+        "Audio",
+        "--stock",
+        "10",
+    )
     assert result.exit_code == 0, result.output
     product: dict[str, Any] = json.loads(result.stdout)
     return str(product["id"])
@@ -112,20 +125,24 @@ async def test_list_all_with_status_and_get(
     assert mine == []  # the admin placed none
     everyone = json.loads((await cli("orders", "list", "--all", "--json")).stdout)
     assert [o["id"] for o in everyone] == [second, first]  # newest first
-    pending = json.loads((await cli("orders", "list", "--all", "--status", "pending",
-                                    "--json")).stdout)
+    pending = json.loads(
+        (await cli("orders", "list", "--all", "--status", "pending", "--json")).stdout
+    )
     assert [o["id"] for o in pending] == [second]
     plain = await cli("orders", "list", "--all")
     assert [line.split("\t")[:2] for line in plain.stdout.splitlines()] == [
-        [second, "pending"], [first, "confirmed"]
+        [second, "pending"],
+        [first, "confirmed"],
     ]
 
     shown = await cli("orders", "get", first)
     assert shown.exit_code == 0
     assert f"id\t{first}" in shown.stdout.splitlines()
     assert "status\tconfirmed" in shown.stdout.splitlines()
-    assert any(line.startswith(f"{product_id}\tHeadphones\t99.99\t1\t99.99")
-               for line in shown.stdout.splitlines())
+    assert any(
+        line.startswith(f"{product_id}\tHeadphones\t99.99\t1\t99.99")
+        for line in shown.stdout.splitlines()
+    )
 
     missing = await cli("orders", "get", "f" * 24)
     assert "HTTP 404" in one_line_error(missing)
@@ -136,8 +153,15 @@ async def test_customers_cannot_advance_orders(
 ) -> None:
     customer = await make_user()
     order_id = await place_order(app, customer, product_id)
-    login = await cli("--profile", "shopper", "login", "-e", customer.email, "--password-stdin",
-                      input=customer.password + "\n")
+    login = await cli(
+        "--profile",
+        "shopper",
+        "login",
+        "-e",
+        customer.email,
+        "--password-stdin",
+        input=customer.password + "\n",
+    )
     assert login.exit_code == 0
     own = json.loads((await cli("--profile", "shopper", "orders", "list", "--json")).stdout)
     assert [o["id"] for o in own] == [order_id]
@@ -150,7 +174,10 @@ def test_next_status_follows_the_flow() -> None:
     from shopkit_cli.commands.orders import next_status
 
     assert [next_status(s) for s in ["pending", "confirmed", "processing", "shipped"]] == [
-        "confirmed", "processing", "shipped", "delivered"
+        "confirmed",
+        "processing",
+        "shipped",
+        "delivered",
     ]
     assert next_status("delivered") is None
     assert next_status("cancelled") is None

@@ -22,8 +22,18 @@ async def shop(cli: Cli, logged_in: Admin) -> dict[str, str]:
         ("BOO-1", "Novel [paperback]", "12.00", "Books", ["--stock", "7"]),
     ]:
         result = await cli(
-            "products", "create", "--json", "--sku", sku, "--name", name, "--price", price,
-            "--category", category, *extra,
+            "products",
+            "create",
+            "--json",
+            "--sku",
+            sku,
+            "--name",
+            name,
+            "--price",
+            price,
+            "--category",
+            category,
+            *extra,
         )
         assert result.exit_code == 0, result.output
         ids[sku] = json.loads(result.stdout)["id"]
@@ -72,8 +82,9 @@ async def test_paging(cli: Cli, shop: dict[str, str]) -> None:
     first = await cli("products", "list", "--page-size", "2", "--sort", "name", "--json")
     assert [p["sku"] for p in json.loads(first.stdout)] == ["AUD-1", "BOO-1"]
     assert "--page 2 for more" in first.stderr
-    second = await cli("products", "list", "--page-size", "2", "--page", "2", "--sort", "name",
-                       "--json")
+    second = await cli(
+        "products", "list", "--page-size", "2", "--page", "2", "--sort", "name", "--json"
+    )
     assert [p["sku"] for p in json.loads(second.stdout)] == ["AUD-2"]
     every = await cli("products", "list", "--page-size", "1", "--all-pages", "--json")
     assert len(json.loads(every.stdout)) == 3
@@ -87,7 +98,15 @@ async def test_search(cli: Cli, shop: dict[str, str]) -> None:
 
 async def test_update_changes_only_what_is_given(cli: Cli, shop: dict[str, str]) -> None:
     result = await cli(
-        "products", "update", shop["AUD-2"], "--price", "45", "--stock", "3", "--tags", "",
+        "products",
+        "update",
+        shop["AUD-2"],
+        "--price",
+        "45",
+        "--stock",
+        "3",
+        "--tags",
+        "",
         "--json",
     )
     assert result.exit_code == 0, result.output
@@ -130,23 +149,32 @@ async def test_delete_asks_and_needs_yes_without_a_terminal(
     assert json.loads(revived.stdout)["is_active"] is True
 
 
-async def test_errors_are_one_line_with_the_servers_reason(
-    cli: Cli, shop: dict[str, str]
-) -> None:
+async def test_errors_are_one_line_with_the_servers_reason(cli: Cli, shop: dict[str, str]) -> None:
     missing = await cli("products", "get", "0" * 24)
     assert missing.exit_code == 1
     line = one_line_error(missing)
     assert "HTTP 404" in line and "request id" in line
 
-    taken = await cli("products", "create", "--sku", "AUD-1", "--name", "Dup", "--price", "1",
-                      "--category", "Audio")
+    taken = await cli(
+        "products",
+        "create",
+        "--sku",
+        "AUD-1",
+        "--name",
+        "Dup",
+        "--price",
+        "1",
+        "--category",
+        "Audio",
+    )
     assert "HTTP 409 sku_taken" in one_line_error(taken)
     unknown = await cli("products", "create", "--name", "X", "--price", "1", "--category", "Nope")
     assert unknown.exit_code == 1
     assert "Nope" in one_line_error(unknown)
 
-    bad_price = await cli("products", "create", "--name", "X", "--price", "1.234",
-                          "--category", "Audio")
+    bad_price = await cli(
+        "products", "create", "--name", "X", "--price", "1.234", "--category", "Audio"
+    )
     assert bad_price.exit_code == 2
     assert "more than two decimals" in one_line_error(bad_price)
     bad_sort = await cli("products", "list", "--sort", "cheapest")

@@ -36,8 +36,13 @@ def _shopkit(
     tmp_path: Path, *args: str, input: str | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*SHOPKIT, *args], env=_env(tmp_path), cwd=tmp_path, input=input,
-        capture_output=True, text=True, timeout=60,
+        [*SHOPKIT, *args],
+        env=_env(tmp_path),
+        cwd=tmp_path,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -46,25 +51,50 @@ async def _customer_checkout(base_url: str, sku: str) -> str:
         await shop.auth.register(email="buyer@example.com", password="buyer password", name="B")
         found = [p async for p in shop.products.iterate() if p.sku == sku]
         await shop.cart.add_item(found[0].id, quantity=1)
-        order = await shop.orders.create(shipping_address={
-            "full_name": "B Uyer", "address_line1": "1 Road", "city": "Lahore",
-            "postal_code": "54000", "country": "PK", "phone": "+92 300 0000000",
-        })
+        order = await shop.orders.create(
+            shipping_address={
+                "full_name": "B Uyer",
+                "address_line1": "1 Road",
+                "city": "Lahore",
+                "postal_code": "54000",
+                "country": "PK",
+                "phone": "+92 300 0000000",
+            }
+        )
     return order.id
 
 
 def test_a_new_admin_runs_the_shop_from_the_terminal(tmp_path: Path) -> None:
-    created = _shopkit(tmp_path, "users", "create-admin", "--email", "boss@example.com",
-                       "--password", "admin password 1")
+    created = _shopkit(
+        tmp_path,
+        "users",
+        "create-admin",
+        "--email",
+        "boss@example.com",
+        "--password",
+        "admin password 1",
+    )
     assert created.returncode == 0, created.stderr
     port = free_port()
     base = f"http://127.0.0.1:{port}/api"
-    proc = start([*SHOPKIT, "serve", "--port", str(port)], env=_env(tmp_path), cwd=tmp_path,
-                 log=tmp_path / "serve.log")
+    proc = start(
+        [*SHOPKIT, "serve", "--port", str(port)],
+        env=_env(tmp_path),
+        cwd=tmp_path,
+        log=tmp_path / "serve.log",
+    )
     try:
         wait_healthy(f"http://127.0.0.1:{port}/health", proc)
-        login = _shopkit(tmp_path, "--base-url", base, "login", "--email", "boss@example.com",
-                         "--password-stdin", input="admin password 1\n")
+        login = _shopkit(
+            tmp_path,
+            "--base-url",
+            base,
+            "login",
+            "--email",
+            "boss@example.com",
+            "--password-stdin",
+            input="admin password 1\n",
+        )
         assert login.returncode == 0, login.stderr
         creds = tmp_path / "xdg" / "shopkit" / "credentials.json"
         assert stat.S_IMODE(creds.stat().st_mode) == 0o600
@@ -80,7 +110,10 @@ def test_a_new_admin_runs_the_shop_from_the_terminal(tmp_path: Path) -> None:
         assert created_count > 0
         second = _shopkit(tmp_path, "seed", str(catalog), "--json")
         assert json.loads(second.stdout)["products"] == {
-            "created": 0, "updated": 0, "unchanged": created_count, "failed": 0
+            "created": 0,
+            "updated": 0,
+            "unchanged": created_count,
+            "failed": 0,
         }
 
         listed = _shopkit(tmp_path, "products", "list", "--all-pages", "--json")

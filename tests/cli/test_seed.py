@@ -41,8 +41,13 @@ CATALOG: dict[str, Any] = {
             "is_featured": True,
         },
         {"sku": "AUD-002", "name": "Speaker", "price": 49.5, "category": "Audio", "stock": 5},
-        {"sku": "HOM-001", "name": "Lamp", "price": "19.90", "category": "Home",
-         "tags": ["Light", "light "]},
+        {
+            "sku": "HOM-001",
+            "name": "Lamp",
+            "price": "19.90",
+            "category": "Home",
+            "tags": ["Light", "light "],
+        },
     ],
 }
 
@@ -97,8 +102,10 @@ async def test_seed_json_twice_second_run_changes_nothing(
     again = json.loads(second.stdout)
     assert again["categories_created"] == []
     assert again["products"] == {"created": 0, "updated": 0, "unchanged": 3, "failed": 0}
-    assert cli.writes()[writes_before:] == []  # not a single write request the second time
-    assert await products_by_sku(app) == stored  # updated_at untouched too
+    # The rows go to the bulk endpoint, which finds each equal to the stored product and
+    # writes nothing: no other request, and every product as it was, updated_at included.
+    assert cli.writes()[writes_before:] == ["POST /api/products/bulk"]
+    assert await products_by_sku(app) == stored
 
 
 async def test_dry_run_shows_the_plan_and_writes_nothing(
@@ -170,8 +177,13 @@ async def test_bad_rows_are_listed_and_the_exit_code_is_not_zero(
             {"sku": "BAD-1", "name": "Too precise", "price": 1.999, "category": "Misc"},
             {"name": "No sku", "price": 3, "category": "Misc"},
             {"sku": "OK-1", "name": "Repeat", "price": 4, "category": "Misc"},
-            {"sku": "BAD-2", "name": "Bad url", "price": 5, "category": "Misc",
-             "image_url": "ftp://nope"},  # only the server knows: reported from the bulk answer
+            {
+                "sku": "BAD-2",
+                "name": "Bad url",
+                "price": 5,
+                "category": "Misc",
+                "image_url": "ftp://nope",
+            },  # only the server knows: reported from the bulk answer
             {"sku": "BAD-3", "name": "x", "price": 5, "category": "Misc", "colour": "red"},
         ]
     }
@@ -212,7 +224,9 @@ async def test_bad_csv_cells_fail_their_row_only(
     assert result.exit_code == 1
     report = json.loads(result.stdout)
     assert [(f["row"], f["sku"]) for f in report["failures"]] == [
-        (3, "A-2"), (4, "A-3"), (5, "A-4")
+        (3, "A-2"),
+        (4, "A-3"),
+        (5, "A-4"),
     ]
     assert set(await products_by_sku(app)) == {"A-1"}
 
@@ -278,9 +292,12 @@ async def test_export_reads_back_with_nothing_to_change(
     back = await cli("seed", str(out), "--json")
     assert back.exit_code == 0, back.output
     assert json.loads(back.stdout)["products"] == {
-        "created": 0, "updated": 0, "unchanged": 6, "failed": 0
+        "created": 0,
+        "updated": 0,
+        "unchanged": 6,
+        "failed": 0,
     }
-    assert cli.writes()[writes_before:] == []
+    assert cli.writes()[writes_before:] == ["POST /api/products/bulk"]  # which wrote nothing
 
     # Without -o the same text goes to stdout.
     stdout_export = await cli("products", "export", "--format", fmt)
@@ -305,9 +322,7 @@ async def test_the_example_catalog_seeds_cleanly_twice(
     created = json.loads(first.stdout)["products"]["created"]
     assert created > 0
     second = json.loads((await cli("seed", str(example), "--json")).stdout)
-    assert second["products"] == {
-        "created": 0, "updated": 0, "unchanged": created, "failed": 0
-    }
+    assert second["products"] == {"created": 0, "updated": 0, "unchanged": created, "failed": 0}
 
 
 async def test_on_a_terminal_seed_shows_progress_and_tables(
@@ -334,13 +349,15 @@ async def test_a_refused_batch_fails_its_rows_and_the_rest_still_go(
             if request.url.path.endswith("/products/bulk") and not refused:
                 refused.append(request.url.path)
                 return httpx.Response(
-                    503, json={"detail": "Busy, try later.", "code": "unavailable"},
+                    503,
+                    json={"detail": "Busy, try later.", "code": "unavailable"},
                     headers={"x-request-id": "rid-503"},
                 )
             return await super().handle_async_request(request)
 
     monkeypatch.setattr(
-        session, "http_client_factory",
+        session,
+        "http_client_factory",
         lambda: httpx.AsyncClient(transport=RefuseFirstBulk(app, loop)),
     )
     path = write(tmp_path, "catalog.json", CATALOG)
@@ -359,8 +376,13 @@ async def test_a_refused_batch_fails_its_rows_and_the_rest_still_go(
 
 @pytest.mark.parametrize("fmt", ["json", "csv"])
 async def test_export_rebuilds_the_catalog_in_an_empty_shop(
-    cli: Cli, logged_in: Admin, app: FastAPI, settings: Settings, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch, fmt: str,
+    cli: Cli,
+    logged_in: Admin,
+    app: FastAPI,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fmt: str,
 ) -> None:
     assert (await cli("seed", str(write(tmp_path, "catalog.json", CATALOG)))).exit_code == 0
     assert (await cli("seed", str(write(tmp_path, "more.csv", CSV)))).exit_code == 0
@@ -379,11 +401,19 @@ async def test_export_rebuilds_the_catalog_in_an_empty_shop(
             )
             loop = asyncio.get_running_loop()
             monkeypatch.setattr(
-                session, "http_client_factory",
+                session,
+                "http_client_factory",
                 lambda: httpx.AsyncClient(transport=AppLoopTransport(empty, loop)),
             )
-            login = await cli("--profile", "second", "login", "-e", "second@example.com",
-                              "--password-stdin", input=PASSWORD + "\n")
+            login = await cli(
+                "--profile",
+                "second",
+                "login",
+                "-e",
+                "second@example.com",
+                "--password-stdin",
+                input=PASSWORD + "\n",
+            )
             assert login.exit_code == 0, login.output
             seeded = await cli("--profile", "second", "seed", str(out), "--json")
             assert seeded.exit_code == 0, seeded.output

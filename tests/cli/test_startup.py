@@ -1,4 +1,5 @@
-"""``shopkit --help`` stays fast: no server, web framework, store driver, SDK or httpx."""
+"""``shopkit --help`` stays fast: no server, web framework, store driver, SDK or httpx, and
+no Rich, Markdown or Pygments (the plain help needs none; issue #11 measured them at 230 ms)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,23 @@ import sys
 import pytest
 
 # Not pydantic: Typer itself (>= 0.25) builds its parameter converters with it.
-HEAVY = ("shopkit_server", "fastapi", "starlette", "uvicorn", "aiosqlite", "pymongo", "httpx",
-         "shopkit", "structlog", "bcrypt", "jwt")
+HEAVY = (
+    "shopkit_server",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "aiosqlite",
+    "pymongo",
+    "httpx",
+    "shopkit",
+    "structlog",
+    "bcrypt",
+    "jwt",
+    "rich",
+    "markdown_it",
+    "pygments",
+    "asyncio",
+)
 
 PROBE = """
 import json, sys
@@ -32,6 +48,8 @@ print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.stder
         ["orders", "advance", "--help"],
         ["users", "create-admin", "--help"],
         ["serve", "--help"],
+        ["api", "--help"],
+        ["profiles", "list", "--help"],
     ],
 )
 def test_help_imports_no_heavy_module(args: list[str]) -> None:
@@ -48,7 +66,9 @@ def test_help_imports_no_heavy_module(args: list[str]) -> None:
 def test_usage_errors_exit_2_without_a_traceback() -> None:
     run = subprocess.run(
         [sys.executable, "-m", "shopkit_cli.main", "products", "list", "--page", "0"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert run.returncode == 2
     assert "Traceback" not in run.stderr
@@ -58,7 +78,10 @@ def test_usage_errors_exit_2_without_a_traceback() -> None:
 def test_the_help_documents_the_exit_codes() -> None:
     run = subprocess.run(
         [sys.executable, "-m", "shopkit_cli.main", "--help"],
-        capture_output=True, text=True, timeout=60, env={"COLUMNS": "200", "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"COLUMNS": "200", "PATH": ""},
     )
     text = " ".join(run.stdout.split())
     assert "Exit status: 0 success, 1 error" in text

@@ -35,8 +35,9 @@ async def test_promote_by_email_and_deactivate_by_id(
     off = await cli("users", "deactivate", user.id, "--json")
     assert off.exit_code == 0 and json.loads(off.stdout)["is_active"] is False
     # A deactivated account cannot log in; the server's reason is shown.
-    login = await cli("--profile", "carol", "login", "-e", user.email, "--password-stdin",
-                      input=PASSWORD + "\n")
+    login = await cli(
+        "--profile", "carol", "login", "-e", user.email, "--password-stdin", input=PASSWORD + "\n"
+    )
     assert login.exit_code == 1
     assert "account_disabled" in one_line_error(login)
     on = await cli("users", "activate", "carol@example.com", "--json")

@@ -67,3 +67,20 @@ def stop(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> int:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     return proc.returncode
+
+
+def wait_for_log(path: Path, needle: str, timeout: float = 10.0) -> None:
+    """Wait (a bounded poll) until ``needle`` is in the log at ``path``.
+
+    A service writes its access-log line after it sent the reply, so the client can see the
+    answer before the line is on disk: reading the log at once was a flaky test.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        text = path.read_text() if path.exists() else ""
+        if needle in text:
+            return
+        if time.monotonic() >= deadline:
+            tail = "\n".join(text.splitlines()[-5:])
+            raise AssertionError(f"{needle!r} not in {path.name} after {timeout}s; tail:\n{tail}")
+        time.sleep(0.05)

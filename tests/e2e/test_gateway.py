@@ -26,7 +26,7 @@ from shopkit import AsyncShopClient, InsufficientStockError
 from shopkit.types import Address
 from shopkit_server.ids import new_id
 from shopkit_server.security import TokenCodec
-from tests.e2e.procs import SHOPKIT, free_port, start, stop, wait_healthy
+from tests.e2e.procs import SHOPKIT, free_port, start, stop, wait_for_log, wait_healthy
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "gateway-suite-secret-" + "z" * 40
@@ -263,8 +263,8 @@ def test_request_ids_pass_through_the_gateway_to_every_hop(cluster: Cluster) -> 
         )
         assert reply.status_code == 200
     # Each service logged the id the gateway handed it.
-    assert '"request_id": "gw-trace-2"' in (cluster.tmp / "cart.log").read_text()
-    assert '"request_id": "gw-trace-1"' in (cluster.tmp / "products.log").read_text()
+    wait_for_log(cluster.tmp / "cart.log", '"request_id": "gw-trace-2"')
+    wait_for_log(cluster.tmp / "products.log", '"request_id": "gw-trace-1"')
 
 
 async def test_the_request_id_follows_a_checkout_across_services(
@@ -282,7 +282,7 @@ async def test_the_request_id_follows_a_checkout_across_services(
         )
     assert reply.status_code == 201, reply.text
     for service in ("orders", "cart", "products"):
-        assert '"request_id": "checkout-77"' in (cluster.tmp / f"{service}.log").read_text()
+        wait_for_log(cluster.tmp / f"{service}.log", '"request_id": "checkout-77"')
 
 
 def test_internal_routes_are_not_reachable_through_the_gateway(cluster: Cluster) -> None:

@@ -17,7 +17,7 @@ import pytest
 import respx
 from fastapi import FastAPI
 
-from shopkit import AsyncShopClient, _base_client
+from shopkit import AsyncShopClient, _base_client, _wire
 from shopkit.types import Category, Product
 from tests.conftest import PASSWORD, UserSession
 from tests.sdk.payloads import BASE
@@ -32,7 +32,7 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
         delays.append(seconds)
 
     monkeypatch.setattr(_base_client, "_sleep", record)
-    monkeypatch.setattr(_base_client, "_random", lambda: 0.0)
+    monkeypatch.setattr(_wire, "_random", lambda: 0.0)
     return delays
 
 

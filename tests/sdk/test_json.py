@@ -17,6 +17,8 @@ def test_floats_parse_as_exact_decimals() -> None:
     data = _json.loads('{"total": 209.98, "n": 3, "tiny": 0.1}')
     assert data == {"total": Decimal("209.98"), "n": 3, "tiny": Decimal("0.1")}
     assert isinstance(data["n"], int)
+    # 16 significant digits (91 lines x 99 units at the top price): more than a float keeps.
+    assert _json.loads(b'{"s": 90089999999909.91}')["s"] == Decimal("90089999999909.91")
     # The float path would not be exact: prove the test can tell the difference.
     assert Decimal(json.loads("209.98")) != Decimal("209.98")
 

@@ -170,7 +170,7 @@ async def test_bulk_upserts_by_sku(admin_shop: AsyncShopClient, catalog: Catalog
     again = await admin_shop.products.bulk(
         [{"sku": "MUG-1", "name": "Mug", "price": "7.50", "category": "Kitchen", "stock": 20}]
     )
-    assert (again.created, again.updated, again.failed) == (0, 1, [])
+    assert (again.created, again.updated, again.unchanged, again.failed) == (0, 0, 1, [])
 
 
 async def test_iterate_walks_every_page(admin_shop: AsyncShopClient, catalog: Catalog) -> None:

@@ -11,6 +11,7 @@ import shopkit.types
 
 EXPECTED_ALL = {
     "APIConnectionError",
+    "APIResponse",
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
@@ -46,9 +47,12 @@ EXPECTED_ALL = {
     "ProductNotFoundError",
     "QuantityLimitError",
     "RateLimitError",
+    "RequestOptions",
     "ServiceUnavailableError",
     "ShopkitError",
+    "ShopClient",
     "SkuTakenError",
+    "SyncPage",
     "TokenCallback",
     "UnknownCategoryError",
     "UnknownParentError",

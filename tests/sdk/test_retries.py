@@ -86,9 +86,9 @@ async def test_max_retries_per_call_with_options(
 
 
 def test_jitter_shortens_delays_by_at_most_a_quarter(monkeypatch: pytest.MonkeyPatch) -> None:
-    from shopkit import _base_client
+    from shopkit import _wire
 
-    monkeypatch.setattr(_base_client, "_random", lambda: 0.999)
+    monkeypatch.setattr(_wire, "_random", lambda: 0.999)
     assert 0.375 < backoff_delay(0) <= 0.5
     assert 6.0 < backoff_delay(10) <= 8.0
 

@@ -64,6 +64,18 @@ class Apart:
     to_cart: Tap  # what the order service sends to the cart service
     admin_token: str  # an access token of a real admin account in the shared store
 
+    async def customer(self) -> tuple[str, str]:
+        """A real customer account in the shared store: ``(user id, access token)``.
+
+        State-changing customer routes check the live account, so the customer must exist.
+        """
+        user = await self.products.state.ctx.auth.create_user(
+            email=f"shopper-{uuid.uuid4().hex[:8]}@example.com",
+            password="shopper password",
+            name="Shopper",
+        )
+        return user.id, user_token(Role.CUSTOMER, user.id)
+
     def client(
         self, app: FastAPI, token: str | None = None, *, expect_500: bool = False
     ) -> httpx.AsyncClient:

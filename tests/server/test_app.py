@@ -104,3 +104,33 @@ def test_settings_refuse_bad_values() -> None:
         assert Settings(_env_file=None, database_url=url).is_postgres  # type: ignore[call-arg]
     parsed = Settings(_env_file=None, cors_origins="https://a.example, https://b.example")  # type: ignore[call-arg, arg-type]
     assert parsed.cors_origins == ["https://a.example", "https://b.example"]
+
+
+@sqlite_only
+async def test_a_405_allows_every_method_of_the_path(app: FastAPI) -> None:
+    async with _client(app) as client:
+        cart = await client.put("/api/cart")  # GET and DELETE are two routes of one path
+        item = await client.get("/api/cart/items/" + "a" * 24)
+        order = await client.delete("/api/orders")
+    assert cart.status_code == 405 and cart.json()["code"] == "method_not_allowed"
+    assert cart.headers["allow"] == "DELETE, GET"
+    assert item.headers["allow"] == "DELETE, PATCH"
+    assert order.headers["allow"] == "GET, POST"
+
+
+@sqlite_only
+@pytest.mark.parametrize("service", ["auth", "products", "cart", "orders"])
+async def test_every_health_path_of_the_gateway_answers_all_in_one(
+    app: FastAPI, store: Store, service: str
+) -> None:
+    async with _client(app) as client:
+        ok = await client.get(f"/api/{service}/health")
+        assert ok.status_code == 200, ok.text
+        assert ok.json()["status"] == "ok" and ok.json()["service"] == "shopkit"
+
+        async def broken() -> None:
+            raise OSError("store down")
+
+        store.ping = broken  # never answered from the catalog read cache either
+        down = await client.get(f"/api/{service}/health")
+    assert down.status_code == 503 and down.json()["database"] == "unavailable"

@@ -8,8 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from shopkit_server.cart.models import CartItem, LineLimitExceeded
+from shopkit_server.cart.models import CartItem, CartLinesExceeded, LineLimitExceeded
 from shopkit_server.ids import new_id
+from shopkit_server.products.models import StockLine
 from shopkit_server.store import Store
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, 6000, tzinfo=UTC)
@@ -35,13 +36,13 @@ async def test_a_user_without_a_cart_has_an_empty_one(store: Store) -> None:
 
 async def test_add_creates_then_increments_and_keeps_latest_snapshot(store: Store) -> None:
     user, pid = new_id(), new_id()
-    cart = await store.carts.add_item(user, item(pid, 2), max_quantity=99, now=T0)
+    cart = await store.carts.add_item(user, item(pid, 2), max_quantity=99, max_lines=100, now=T0)
     assert [(i.product_id, i.quantity) for i in cart.items] == [(pid, 2)]
     assert cart.updated_at == T0
 
     later = T0 + timedelta(seconds=1)
     cart = await store.carts.add_item(
-        user, item(pid, 3, price="12.50", name="Big mug"), max_quantity=99, now=later
+        user, item(pid, 3, price="12.50", name="Big mug"), max_quantity=99, max_lines=100, now=later
     )
     (line,) = cart.items
     assert (line.quantity, line.price, line.name) == (5, Decimal("12.50"), "Big mug")
@@ -52,7 +53,9 @@ async def test_add_creates_then_increments_and_keeps_latest_snapshot(store: Stor
 
 async def test_money_comes_back_exact(store: Store) -> None:
     user, pid = new_id(), new_id()
-    await store.carts.add_item(user, item(pid, 3, price="0.10"), max_quantity=99, now=T0)
+    await store.carts.add_item(
+        user, item(pid, 3, price="0.10"), max_quantity=99, max_lines=100, now=T0
+    )
     cart = await store.carts.get(user)
     assert cart.items[0].price == Decimal("0.10")
     assert str(cart.subtotal) == "0.30"
@@ -62,37 +65,39 @@ async def test_lines_keep_the_order_they_were_added_in(store: Store) -> None:
     user = new_id()
     pids = [new_id() for _ in range(4)]
     for pid in pids:
-        await store.carts.add_item(user, item(pid), max_quantity=99, now=T0)
-    await store.carts.add_item(user, item(pids[0]), max_quantity=99, now=T0)  # no reordering
+        await store.carts.add_item(user, item(pid), max_quantity=99, max_lines=100, now=T0)
+    await store.carts.add_item(
+        user, item(pids[0]), max_quantity=99, max_lines=100, now=T0
+    )  # no reordering
     assert [i.product_id for i in (await store.carts.get(user)).items] == pids
 
 
 async def test_add_past_the_limit_raises_and_writes_nothing(store: Store) -> None:
     user, pid = new_id(), new_id()
-    await store.carts.add_item(user, item(pid, 4), max_quantity=5, now=T0)
+    await store.carts.add_item(user, item(pid, 4), max_quantity=5, max_lines=100, now=T0)
     with pytest.raises(LineLimitExceeded) as caught:
-        await store.carts.add_item(user, item(pid, 2), max_quantity=5, now=T0)
+        await store.carts.add_item(user, item(pid, 2), max_quantity=5, max_lines=100, now=T0)
     assert caught.value.current_quantity == 4
     assert (await store.carts.get(user)).items[0].quantity == 4
     # Exactly up to the limit is fine.
-    cart = await store.carts.add_item(user, item(pid, 1), max_quantity=5, now=T0)
+    cart = await store.carts.add_item(user, item(pid, 1), max_quantity=5, max_lines=100, now=T0)
     assert cart.items[0].quantity == 5
 
 
 async def test_a_new_line_over_the_limit_is_refused(store: Store) -> None:
     user, pid = new_id(), new_id()
     with pytest.raises(LineLimitExceeded) as caught:
-        await store.carts.add_item(user, item(pid, 3), max_quantity=2, now=T0)
+        await store.carts.add_item(user, item(pid, 3), max_quantity=2, max_lines=100, now=T0)
     assert caught.value.current_quantity == 0
     assert (await store.carts.get(user)).items == []
     with pytest.raises(LineLimitExceeded):  # zero stock: nothing at all may be added
-        await store.carts.add_item(user, item(pid, 1), max_quantity=0, now=T0)
+        await store.carts.add_item(user, item(pid, 1), max_quantity=0, max_lines=100, now=T0)
 
 
 async def test_set_quantity_updates_removes_and_reports_missing_lines(store: Store) -> None:
     user, a, b = new_id(), new_id(), new_id()
-    await store.carts.add_item(user, item(a, 1), max_quantity=99, now=T0)
-    await store.carts.add_item(user, item(b, 1), max_quantity=99, now=T0)
+    await store.carts.add_item(user, item(a, 1), max_quantity=99, max_lines=100, now=T0)
+    await store.carts.add_item(user, item(b, 1), max_quantity=99, max_lines=100, now=T0)
     later = T0 + timedelta(minutes=1)
     cart = await store.carts.set_quantity(user, a, 7, now=later)
     assert cart is not None
@@ -108,8 +113,8 @@ async def test_set_quantity_updates_removes_and_reports_missing_lines(store: Sto
 
 async def test_remove_item_is_idempotent(store: Store) -> None:
     user, a, b = new_id(), new_id(), new_id()
-    await store.carts.add_item(user, item(a), max_quantity=99, now=T0)
-    await store.carts.add_item(user, item(b), max_quantity=99, now=T0)
+    await store.carts.add_item(user, item(a), max_quantity=99, max_lines=100, now=T0)
+    await store.carts.add_item(user, item(b), max_quantity=99, max_lines=100, now=T0)
     later = T0 + timedelta(minutes=1)
     cart = await store.carts.remove_item(user, a, now=later)
     assert [i.product_id for i in cart.items] == [b]
@@ -121,21 +126,27 @@ async def test_remove_item_is_idempotent(store: Store) -> None:
 
 async def test_clear_empties_only_that_users_cart(store: Store) -> None:
     alice, bob, pid = new_id(), new_id(), new_id()
-    await store.carts.add_item(alice, item(pid, 2), max_quantity=99, now=T0)
-    await store.carts.add_item(bob, item(pid, 3), max_quantity=99, now=T0)
+    await store.carts.add_item(alice, item(pid, 2), max_quantity=99, max_lines=100, now=T0)
+    await store.carts.add_item(bob, item(pid, 3), max_quantity=99, max_lines=100, now=T0)
     await store.carts.clear(alice)
     assert (await store.carts.get(alice)).items == []
     assert (await store.carts.get(bob)).items[0].quantity == 3
     await store.carts.clear(alice)  # clearing an empty cart is fine
-    cart = await store.carts.add_item(alice, item(pid, 1), max_quantity=99, now=T0)
+    cart = await store.carts.add_item(alice, item(pid, 1), max_quantity=99, max_lines=100, now=T0)
     assert cart.total_items == 1
 
 
 async def test_concurrent_adds_all_count(store: Store) -> None:
     user, pid, other = new_id(), new_id(), new_id()
     await asyncio.gather(
-        *(store.carts.add_item(user, item(pid), max_quantity=99, now=T0) for _ in range(25)),
-        *(store.carts.add_item(user, item(other), max_quantity=99, now=T0) for _ in range(5)),
+        *(
+            store.carts.add_item(user, item(pid), max_quantity=99, max_lines=100, now=T0)
+            for _ in range(25)
+        ),
+        *(
+            store.carts.add_item(user, item(other), max_quantity=99, max_lines=100, now=T0)
+            for _ in range(5)
+        ),
     )
     cart = await store.carts.get(user)
     assert {i.product_id: i.quantity for i in cart.items} == {pid: 25, other: 5}
@@ -144,10 +155,96 @@ async def test_concurrent_adds_all_count(store: Store) -> None:
 async def test_concurrent_adds_never_pass_the_limit(store: Store) -> None:
     user, pid = new_id(), new_id()
     results = await asyncio.gather(
-        *(store.carts.add_item(user, item(pid, 2), max_quantity=15, now=T0) for _ in range(12)),
+        *(
+            store.carts.add_item(user, item(pid, 2), max_quantity=15, max_lines=100, now=T0)
+            for _ in range(12)
+        ),
         return_exceptions=True,
     )
     refused = [r for r in results if isinstance(r, LineLimitExceeded)]
     assert len(refused) == 5  # 7 adds of 2 fit in 15; the 8th would make 16
     assert all(r.current_quantity == 14 for r in refused)
     assert (await store.carts.get(user)).items[0].quantity == 14
+
+
+async def _add(store: Store, user: str, pid: str, quantity: int = 1, lines: int = 100) -> None:
+    await store.carts.add_item(user, item(pid, quantity), max_quantity=99, max_lines=lines, now=T0)
+
+
+async def test_a_new_line_beyond_the_line_cap_is_refused(store: Store) -> None:
+    user, pids = new_id(), [new_id() for _ in range(4)]
+    for pid in pids[:3]:
+        await _add(store, user, pid, lines=3)
+    with pytest.raises(CartLinesExceeded):
+        await _add(store, user, pids[3], lines=3)
+    await _add(store, user, pids[0], 2, lines=3)  # more of a line already there is fine
+    cart = await store.carts.get(user)
+    assert [(i.product_id, i.quantity) for i in cart.items] == [
+        (pids[0], 3),
+        (pids[1], 1),
+        (pids[2], 1),
+    ]
+
+
+async def test_concurrent_new_lines_never_pass_the_line_cap(store: Store) -> None:
+    user = new_id()
+    results = await asyncio.gather(
+        *(_add(store, user, new_id(), lines=5) for _ in range(12)), return_exceptions=True
+    )
+    assert sum(r is None for r in results) == 5
+    assert all(isinstance(r, CartLinesExceeded) for r in results if r is not None)
+    assert len((await store.carts.get(user)).items) == 5
+
+
+async def test_one_live_claim_at_a_time(store: Store) -> None:
+    user, pid = new_id(), new_id()
+    await _add(store, user, pid, 2)
+    first, second = new_id(), new_id()
+    stale = T0 - timedelta(seconds=60)
+    claimed = await store.carts.claim_checkout(user, first, now=T0, stale_before=stale)
+    assert claimed is not None and [(i.product_id, i.quantity) for i in claimed.items] == [(pid, 2)]
+    assert await store.carts.claim_checkout(user, second, now=T0, stale_before=stale) is None
+    # The holder may claim again (a retry of the same checkout).
+    assert await store.carts.claim_checkout(user, first, now=T0, stale_before=stale) is not None
+    # Editing the cart stays allowed while it is claimed.
+    await _add(store, user, pid, 1)
+    # A released claim is free for the next checkout.
+    await store.carts.release_checkout(user, second)  # not the holder: no effect
+    assert await store.carts.claim_checkout(user, second, now=T0, stale_before=stale) is None
+    await store.carts.release_checkout(user, first)
+    assert await store.carts.claim_checkout(user, second, now=T0, stale_before=stale) is not None
+
+
+async def test_a_claim_past_its_lease_can_be_taken_over(store: Store) -> None:
+    user = new_id()
+    await _add(store, user, new_id())
+    dead, live = new_id(), new_id()
+    assert await store.carts.claim_checkout(user, dead, now=T0, stale_before=T0)
+    later = T0 + timedelta(seconds=61)
+    taken = await store.carts.claim_checkout(
+        user, live, now=later, stale_before=later - timedelta(seconds=60)
+    )
+    assert taken is not None
+    # The dead attempt's finish then changes nothing: the claim is no longer its own.
+    await store.carts.finish_checkout(
+        user, dead, [StockLine(taken.items[0].product_id, 1)], now=later
+    )
+    assert len((await store.carts.get(user)).items) == 1
+
+
+async def test_a_user_without_a_cart_claims_an_empty_one(store: Store) -> None:
+    user = new_id()
+    claimed = await store.carts.claim_checkout(user, new_id(), now=T0, stale_before=T0)
+    assert claimed is not None and claimed.items == []
+
+
+async def test_concurrent_claims_have_one_winner(store: Store) -> None:
+    user = new_id()
+    await _add(store, user, new_id())
+    results = await asyncio.gather(
+        *(
+            store.carts.claim_checkout(user, new_id(), now=T0, stale_before=T0 - timedelta(60))
+            for _ in range(8)
+        )
+    )
+    assert sum(r is not None for r in results) == 1

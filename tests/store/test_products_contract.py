@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -19,6 +20,7 @@ from shopkit_server.products.models import (
     ReserveStatus,
     StockLine,
 )
+from shopkit_server.products.repository import MissingCategory
 from shopkit_server.store import Store
 from shopkit_server.store.base import DuplicateKeyError
 
@@ -28,8 +30,11 @@ REQUIRED = frozenset({"name", "price", "category", "sku"})
 
 async def make_category(store: Store, name: str, parent: Category | None = None) -> Category:
     category = Category(
-        id=new_id(), name=name, slug=name.lower().replace(" ", "-"),
-        parent_id=parent.id if parent else None, sort_order=0,
+        id=new_id(),
+        name=name,
+        slug=name.lower().replace(" ", "-"),
+        parent_id=parent.id if parent else None,
+        sort_order=0,
     )
     await store.categories.create(category)
     return category
@@ -49,9 +54,19 @@ def product(
     description: str = "",
 ) -> Product:
     return Product(
-        id=new_id(), sku=sku, name=name, description=description, price=Decimal(price),
-        category=category, tags=tags or [], image_url=None, stock=stock, is_active=active,
-        is_featured=featured, created_at=at, updated_at=at,
+        id=new_id(),
+        sku=sku,
+        name=name,
+        description=description,
+        price=Decimal(price),
+        category=category,
+        tags=tags or [],
+        image_url=None,
+        stock=stock,
+        is_active=active,
+        is_featured=featured,
+        created_at=at,
+        updated_at=at,
     )
 
 
@@ -135,8 +150,13 @@ async def shelf(store: Store, kitchen: Category) -> None:
     garden = await make_category(store, "Garden")
     rows = [
         product("Cup", price="5.00", tags=["ceramic"], stock=0, at=T0),
-        product("bowl", price="12.00", tags=["ceramic", "gift"], featured=True,
-                at=T0 + timedelta(seconds=1)),
+        product(
+            "bowl",
+            price="12.00",
+            tags=["ceramic", "gift"],
+            featured=True,
+            at=T0 + timedelta(seconds=1),
+        ),
         product("Apron", price="20.00", tags=["gift"], at=T0 + timedelta(seconds=2)),
         product("Rake", price="30.00", category=garden.name, at=T0 + timedelta(seconds=3)),
         product("Hidden", price="1.00", active=False, at=T0 + timedelta(seconds=4)),
@@ -207,12 +227,23 @@ async def test_upsert_many_creates_and_updates_only_given_fields(
     existing = product("Old name", sku="S-1", stock=7, tags=["keep"])
     await store.products.create(existing)
     rows = [
-        BulkRow(0, ProductDraft(name="New name", price=Decimal("3.00"), category="Kitchen",
-                                sku="S-1"), REQUIRED),
-        BulkRow(1, ProductDraft(name="Fresh", price=Decimal("4.00"), category="Kitchen",
-                                sku="S-2", stock=3), REQUIRED | {"stock"}),
-        BulkRow(2, ProductDraft(name="No sku", price=Decimal("5.00"), category="Kitchen"),
-                frozenset({"name", "price", "category"})),
+        BulkRow(
+            0,
+            ProductDraft(name="New name", price=Decimal("3.00"), category="Kitchen", sku="S-1"),
+            REQUIRED,
+        ),
+        BulkRow(
+            1,
+            ProductDraft(
+                name="Fresh", price=Decimal("4.00"), category="Kitchen", sku="S-2", stock=3
+            ),
+            REQUIRED | {"stock"},
+        ),
+        BulkRow(
+            2,
+            ProductDraft(name="No sku", price=Decimal("5.00"), category="Kitchen"),
+            frozenset({"name", "price", "category"}),
+        ),
     ]
     later = T0 + timedelta(minutes=1)
     outcome = await store.products.upsert_many(rows, later)
@@ -220,14 +251,45 @@ async def test_upsert_many_creates_and_updates_only_given_fields(
     updated = await store.products.get(existing.id)
     assert updated is not None
     assert (updated.name, updated.price, updated.stock, updated.tags) == (
-        "New name", Decimal("3.00"), 7, ["keep"]
+        "New name",
+        Decimal("3.00"),
+        7,
+        ["keep"],
     )
     assert (updated.created_at, updated.updated_at) == (T0, later)
-    listed = {p.name: p for p in (await store.products.find(
-        ProductQuery(sort=ProductSort.NAME), offset=0, limit=10)).items}
+    listed = {
+        p.name: p
+        for p in (
+            await store.products.find(ProductQuery(sort=ProductSort.NAME), offset=0, limit=10)
+        ).items
+    }
     assert listed["Fresh"].stock == 3 and listed["Fresh"].sku == "S-2"
     assert listed["No sku"].sku is None and listed["No sku"].is_active
     assert await store.products.count() == 3
+
+
+async def test_upsert_many_leaves_rows_equal_to_the_stored_product_unwritten(
+    store: Store, kitchen: Category
+) -> None:
+    existing = product("Same", sku="S-1", stock=7, tags=["a", "b"])
+    await store.products.create(existing)
+    fields = REQUIRED | {"stock", "tags"}
+    same = ProductDraft(name="Same", price=existing.price, category="Kitchen", sku="S-1",
+                        stock=7, tags=["a", "b"])
+    later = T0 + timedelta(minutes=1)
+    outcome = await store.products.upsert_many([BulkRow(0, same, fields)], later)
+    assert (outcome.created, outcome.updated, outcome.unchanged, outcome.failed) == (
+        [], [], [0], []
+    )
+    stored = await store.products.get(existing.id)
+    assert stored is not None and stored.updated_at == T0  # not written at all
+
+    # Tags in another order are a change; so is any other carried field.
+    reordered = dataclasses.replace(same, tags=["b", "a"])
+    outcome = await store.products.upsert_many([BulkRow(0, reordered, fields)], later)
+    assert (outcome.updated, outcome.unchanged) == ([0], [])
+    stored = await store.products.get(existing.id)
+    assert stored is not None and stored.tags == ["b", "a"] and stored.updated_at == later
 
 
 # -- stock ---------------------------------------------------------------------------------
@@ -257,8 +319,10 @@ async def test_insufficient_names_every_short_product(store: Store, kitchen: Cat
     a, b, gone = product("A", stock=1), product("B", stock=9, active=False), new_id()
     await store.products.create(a)
     await store.products.create(b)
-    lines = sorted([StockLine(a.id, 2), StockLine(b.id, 1), StockLine(gone, 1),
-                    StockLine("not-an-id", 1)], key=lambda line: line.product_id)
+    lines = sorted(
+        [StockLine(a.id, 2), StockLine(b.id, 1), StockLine(gone, 1), StockLine("not-an-id", 1)],
+        key=lambda line: line.product_id,
+    )
     outcome = await store.products.reserve("r", lines)
     assert outcome.status is ReserveStatus.INSUFFICIENT
     assert sorted(outcome.short) == sorted([a.id, b.id, gone, "not-an-id"])
@@ -314,9 +378,7 @@ async def test_racing_multi_line_reservations_stay_consistent(
     await store.products.create(a)
     await store.products.create(b)
     lines = sorted([StockLine(a.id, 1), StockLine(b.id, 1)], key=lambda line: line.product_id)
-    outcomes = await asyncio.gather(
-        *(store.products.reserve(f"r{i}", lines) for i in range(20))
-    )
+    outcomes = await asyncio.gather(*(store.products.reserve(f"r{i}", lines) for i in range(20)))
     won = sum(o.status is ReserveStatus.RESERVED for o in outcomes)
     assert 1 <= won <= 3
     # Whatever the interleaving, each winner took exactly one of each and nobody else any.
@@ -336,7 +398,9 @@ async def test_category_lookup_subtree_and_uniqueness(store: Store) -> None:
     assert await store.categories.get_by_slug("audio") == audio
     assert await store.categories.get(new_id()) is None
     assert sorted(await store.categories.subtree_names("electronics")) == [
-        "Audio", "Electronics", "Headphones"
+        "Audio",
+        "Electronics",
+        "Headphones",
     ]
     assert sorted(await store.categories.subtree_names("audio")) == ["Audio", "Headphones"]
     assert await store.categories.subtree_names("nope") == []
@@ -348,9 +412,10 @@ async def test_category_lookup_subtree_and_uniqueness(store: Store) -> None:
 async def test_rename_reaches_the_products(store: Store, kitchen: Category) -> None:
     mug = product()
     await store.products.create(mug)
-    renamed = Category(id=kitchen.id, name="Cookware", slug="cookware", parent_id=None,
-                       sort_order=3)
-    await store.categories.update(renamed, old_name="Kitchen")
+    renamed = Category(
+        id=kitchen.id, name="Cookware", slug="cookware", parent_id=None, sort_order=3
+    )
+    await store.categories.update(renamed)
     assert await store.categories.get(kitchen.id) == renamed
     assert (await store.products.get(mug.id)).category == "Cookware"  # type: ignore[union-attr]
     assert await names(store, ProductQuery(categories=("Cookware",))) == ["Mug"]
@@ -403,3 +468,14 @@ async def test_search_folds_accents_and_stems_both_ways(store: Store, kitchen: C
     assert await names(store, ProductQuery(search_terms=("creme",))) == ["Café crème"]
     # "shoes" is not a prefix of "shoe": only stemming can find it.
     assert await names(store, ProductQuery(search_terms=("shoes",))) == ["Shoe rack"]
+
+
+async def test_a_product_in_a_missing_category_is_refused(store: Store, kitchen: Category) -> None:
+    with pytest.raises(MissingCategory):
+        await store.products.create(product(category="Gone"))
+    mug = product()
+    await store.products.create(mug)
+    with pytest.raises(MissingCategory):
+        await store.products.update(mug.id, {"category": "Gone"}, T0)
+    assert (await store.products.get(mug.id)).category == "Kitchen"  # type: ignore[union-attr]
+    assert await store.products.count() == 1

@@ -9,13 +9,15 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 import pytest
 
+from shopkit_server.auth.repository import RefreshOutcome
 from shopkit_server.store.postgres import open_postgres_store
-from shopkit_server.store.postgres.schema import SCHEMA_VERSION, SchemaTooNew
+from shopkit_server.store.postgres.schema import MIGRATIONS, SCHEMA_VERSION, SchemaTooNew
 from tests.conftest import POSTGRES_UNREACHABLE, POSTGRES_URL, _postgres_db_url, _settings
 
 needs_server = pytest.mark.skipif(
@@ -133,3 +135,63 @@ async def test_reopening_keeps_the_data(fresh_database: str) -> None:
         assert [c.name for c in await store.categories.list_all()] == ["Kitchen"]
     finally:
         await store.close()
+
+
+async def _version_1_database(url: str, user_id: str, expires: datetime) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        async with conn.transaction():
+            for statement in MIGRATIONS[0]:
+                assert isinstance(statement, str)
+                await conn.execute(statement)
+            await conn.execute("CREATE TABLE shopkit_schema (version integer NOT NULL)")
+            await conn.execute("INSERT INTO shopkit_schema (version) VALUES (1)")
+            await conn.execute(
+                "INSERT INTO users (id, email, name, role, is_active, password_hash, created_at) "
+                "VALUES ($1, 'old@example.com', 'ÉLODIE STRAßE', 'customer', true, 'x', $2)",
+                user_id,
+                datetime.now(UTC),
+            )
+            for jti in ("old-1", "old-2"):
+                await conn.execute(
+                    "INSERT INTO refresh_tokens (jti, user_id, expires_at) VALUES ($1, $2, $3)",
+                    jti,
+                    user_id,
+                    expires,
+                )
+            await conn.execute(
+                "INSERT INTO carts (user_id, updated_at) VALUES ($1, $2)", user_id, expires
+            )
+    finally:
+        await conn.close()
+
+
+@needs_server
+async def test_a_version_1_database_is_upgraded_in_place(fresh_database: str) -> None:
+    user_id = "a" * 24
+    now = datetime.now(UTC)
+    day = now + timedelta(days=1)
+    await _version_1_database(fresh_database, user_id, day)
+    store = await open_postgres_store(_settings(fresh_database))
+    try:
+        tokens = store.refresh_tokens
+        # Tokens issued before families are each a family of their own.
+        assert await tokens.rotate("old-1", user_id, now, "new-1", day) is RefreshOutcome.ROTATED
+        assert await tokens.rotate("old-1", user_id, now, "x", day) is RefreshOutcome.REUSED
+        assert await tokens.rotate("new-1", user_id, now, "y", day) is RefreshOutcome.REUSED
+        assert await tokens.rotate("old-2", user_id, now, "new-2", day) is RefreshOutcome.ROTATED
+        # A user stored before the case-folded search keys is found without regard to case.
+        for query in ("élodie", "straße", "STRASSE"):
+            found = await store.users.list(query=query, offset=0, limit=10)
+            assert [u.id for u in found.items] == [user_id], query
+        # A cart stored before checkout claims can be claimed.
+        stale = now - timedelta(minutes=1)
+        assert await store.carts.claim_checkout(user_id, "c1", now=now, stale_before=stale)
+        assert await store.carts.claim_checkout(user_id, "c2", now=now, stale_before=stale) is None
+    finally:
+        await store.close()
+    conn = await asyncpg.connect(fresh_database)
+    try:
+        assert await conn.fetchval("SELECT version FROM shopkit_schema") == SCHEMA_VERSION == 2
+    finally:
+        await conn.close()

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shopkit_server.auth.models import User, UserChanges
+from shopkit_server.auth.repository import RefreshOutcome
 from shopkit_server.clock import utc_now
 from shopkit_server.ids import new_id
 from shopkit_server.security import Role
@@ -69,20 +70,52 @@ async def test_list_newest_first_with_query_and_total(store: Store) -> None:
     assert beyond.items == [] and beyond.total == 5
 
 
-async def test_refresh_token_consumed_once_even_concurrently(store: Store) -> None:
+async def _rotate(
+    store: Store, jti: str, user_id: str, now: datetime, successor: str
+) -> RefreshOutcome:
+    return await store.refresh_tokens.rotate(jti, user_id, now, successor, now + timedelta(days=1))
+
+
+async def test_refresh_token_rotated_once_even_concurrently(store: Store) -> None:
     user = _user("tok@example.com")
     await store.users.add(user)
     now = datetime.now(UTC)
     await store.refresh_tokens.add("jti-1", user.id, now + timedelta(days=1))
     results = await asyncio.gather(
-        *(store.refresh_tokens.consume("jti-1", user.id, now) for _ in range(6))
+        *(_rotate(store, "jti-1", user.id, now, f"next-{i}") for i in range(6))
     )
-    assert results.count(True) == 1
-    # Wrong owner or expired: never consumed.
+    assert results.count(RefreshOutcome.ROTATED) <= 1
+    assert set(results) <= {RefreshOutcome.ROTATED, RefreshOutcome.REUSED}
+    # The losers saw reuse: whichever successor was stored is revoked with its family.
+    for i in range(6):
+        assert await _rotate(store, f"next-{i}", user.id, now, f"after-{i}") in (
+            RefreshOutcome.INVALID,  # never stored
+            RefreshOutcome.REUSED,  # stored, then revoked with the family
+        )
+    # Wrong owner or expired: never rotated, and not reuse either.
     await store.refresh_tokens.add("jti-2", user.id, now + timedelta(days=1))
-    assert await store.refresh_tokens.consume("jti-2", "someone-else", now) is False
+    assert await _rotate(store, "jti-2", "someone-else", now, "x2") is RefreshOutcome.INVALID
     await store.refresh_tokens.add("jti-3", user.id, now + timedelta(seconds=1))
-    assert await store.refresh_tokens.consume("jti-3", user.id, now + timedelta(seconds=2)) is False
+    later = now + timedelta(seconds=2)
+    assert await _rotate(store, "jti-3", user.id, later, "x3") is RefreshOutcome.INVALID
+    assert await _rotate(store, "unknown", user.id, now, "x4") is RefreshOutcome.INVALID
+    assert await _rotate(store, "jti-2", user.id, now, "x5") is RefreshOutcome.ROTATED
+
+
+async def test_reusing_a_spent_token_revokes_its_whole_family(store: Store) -> None:
+    user = _user("fam@example.com")
+    await store.users.add(user)
+    now = datetime.now(UTC)
+    await store.refresh_tokens.add("login-1", user.id, now + timedelta(days=1))
+    await store.refresh_tokens.add("login-2", user.id, now + timedelta(days=1))  # another device
+    assert await _rotate(store, "login-1", user.id, now, "gen-2") is RefreshOutcome.ROTATED
+    assert await _rotate(store, "gen-2", user.id, now, "gen-3") is RefreshOutcome.ROTATED
+    # The spent first token comes back (a stolen copy): reuse, and the chain's head dies too.
+    assert await _rotate(store, "login-1", user.id, now, "thief") is RefreshOutcome.REUSED
+    assert await _rotate(store, "gen-3", user.id, now, "gen-4") is RefreshOutcome.REUSED
+    assert await _rotate(store, "thief", user.id, now, "t2") is RefreshOutcome.INVALID
+    # Another login's family is untouched.
+    assert await _rotate(store, "login-2", user.id, now, "other") is RefreshOutcome.ROTATED
 
 
 async def test_revoke_and_revoke_all(store: Store) -> None:
@@ -92,7 +125,27 @@ async def test_revoke_and_revoke_all(store: Store) -> None:
     for jti in ("a", "b", "c"):
         await store.refresh_tokens.add(jti, user.id, now + timedelta(days=1))
     await store.refresh_tokens.revoke("a", user.id)
-    assert await store.refresh_tokens.consume("a", user.id, now) is False
+    assert await _rotate(store, "a", user.id, now, "a2") is not RefreshOutcome.ROTATED
     await store.refresh_tokens.revoke_all(user.id)
-    assert await store.refresh_tokens.consume("b", user.id, now) is False
-    assert await store.refresh_tokens.consume("c", user.id, now) is False
+    assert await _rotate(store, "b", user.id, now, "b2") is not RefreshOutcome.ROTATED
+    assert await _rotate(store, "c", user.id, now, "c2") is not RefreshOutcome.ROTATED
+
+
+async def test_search_ignores_case_beyond_ascii(store: Store) -> None:
+    elodie = _user("elodie@example.com", name="ÉLODIE Martin")
+    strasse = _user("anna@example.com", name="Anna STRAßE")
+    jose = _user("jose@example.com", name="josé ñúñez")
+    for user in (elodie, strasse, jose):
+        await store.users.add(user)
+
+    async def ids(query: str) -> set[str]:
+        return {u.id for u in (await store.users.list(query=query, offset=0, limit=10)).items}
+
+    assert await ids("élodie") == {elodie.id}
+    assert await ids("Élodie") == {elodie.id}
+    assert await ids("straße") == {strasse.id}
+    assert await ids("JOSÉ ÑÚÑEZ") == {jose.id}
+    # A renamed user is found under the new name only.
+    await store.users.update(elodie.id, UserChanges(name="Zoé Ünal"))
+    assert await ids("élodie") == set()
+    assert await ids("ZOÉ ü") == {elodie.id}

@@ -2,31 +2,39 @@
 
 from __future__ import annotations
 
-from shopkit._types import NOT_GIVEN, NotGiven, strip_not_given
+from typing import Unpack
+
+from shopkit._types import NOT_GIVEN, NotGiven, RequestOptions, strip_not_given
 from shopkit.resources._resource import AsyncAPIResource
 from shopkit.types.auth import AuthResult, TokenPair, User
 
 
 class AsyncAuth(AsyncAPIResource):
-    async def register(self, *, email: str, password: str, name: str) -> AuthResult:
+    async def register(
+        self, *, email: str, password: str, name: str, **options: Unpack[RequestOptions]
+    ) -> AuthResult:
         """Create a customer account; the client keeps the tokens it gets back."""
         response = await self._client.request(
             "POST",
             "/auth/register",
             json={"email": email, "password": password, "name": name},
             authenticated=False,
+            options=options,
         )
         result: AuthResult = self._client.parse(AuthResult, response)
         await self._client.set_tokens(result.tokens)
         return result
 
-    async def login(self, *, email: str, password: str) -> AuthResult:
+    async def login(
+        self, *, email: str, password: str, **options: Unpack[RequestOptions]
+    ) -> AuthResult:
         """Log in; the client keeps the tokens and sends them from now on."""
         response = await self._client.request(
             "POST",
             "/auth/login",
             json={"email": email, "password": password},
             authenticated=False,
+            options=options,
         )
         result: AuthResult = self._client.parse(AuthResult, response)
         await self._client.set_tokens(result.tokens)
@@ -39,31 +47,41 @@ class AsyncAuth(AsyncAPIResource):
         """
         return await self._client.refresh_tokens(refresh_token)
 
-    async def logout(self, *, refresh_token: str | None = None) -> None:
+    async def logout(
+        self, *, refresh_token: str | None = None, **options: Unpack[RequestOptions]
+    ) -> None:
         """Revoke the refresh token on the server and forget both tokens."""
         token = refresh_token or self._client.refresh_token
         if token is None:
             raise ValueError("no refresh token to revoke: log in first, or pass refresh_token=")
-        await self._client.request("POST", "/auth/logout", json={"refresh_token": token})
+        await self._client.request(
+            "POST", "/auth/logout", json={"refresh_token": token}, options=options
+        )
         if token == self._client.refresh_token:
             self._client.clear_tokens()
 
-    async def me(self) -> User:
+    async def me(self, **options: Unpack[RequestOptions]) -> User:
         """The logged-in user."""
-        response = await self._client.request("GET", "/auth/me")
+        response = await self._client.request("GET", "/auth/me", options=options)
         user: User = self._client.parse(User, response)
         return user
 
     async def update_me(
-        self, *, name: str | NotGiven = NOT_GIVEN, email: str | NotGiven = NOT_GIVEN
+        self,
+        *,
+        name: str | NotGiven = NOT_GIVEN,
+        email: str | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> User:
         """Change the caller's name and/or email (only the fields given are sent)."""
         body = strip_not_given({"name": name, "email": email})
-        response = await self._client.request("PATCH", "/auth/me", json=body)
+        response = await self._client.request("PATCH", "/auth/me", json=body, options=options)
         user: User = self._client.parse(User, response)
         return user
 
-    async def change_password(self, *, current_password: str, new_password: str) -> TokenPair:
+    async def change_password(
+        self, *, current_password: str, new_password: str, **options: Unpack[RequestOptions]
+    ) -> TokenPair:
         """Change the password; every other session's refresh token stops working.
 
         The server answers with a fresh pair, which the client keeps.
@@ -72,6 +90,7 @@ class AsyncAuth(AsyncAPIResource):
             "POST",
             "/auth/change-password",
             json={"current_password": current_password, "new_password": new_password},
+            options=options,
         )
         tokens: TokenPair = self._client.parse(TokenPair, response)
         await self._client.set_tokens(tokens)

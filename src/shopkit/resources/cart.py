@@ -2,39 +2,56 @@
 
 from __future__ import annotations
 
+from typing import Unpack
+
+from shopkit._types import RequestOptions
 from shopkit.resources._resource import AsyncAPIResource, segment
 from shopkit.types.cart import Cart
 
 
 class AsyncCart(AsyncAPIResource):
-    async def get(self) -> Cart:
+    async def get(self, **options: Unpack[RequestOptions]) -> Cart:
         """The cart (empty if the user never had one)."""
-        return await self._send("GET", "/cart")
+        return await self._send("GET", "/cart", options=options)
 
-    async def add_item(self, product_id: str, *, quantity: int = 1) -> Cart:
+    async def add_item(
+        self, product_id: str, *, quantity: int = 1, **options: Unpack[RequestOptions]
+    ) -> Cart:
         """Add ``quantity`` of a product, on top of what the cart already holds."""
         return await self._send(
-            "POST", "/cart/items", {"product_id": product_id, "quantity": quantity}
+            "POST",
+            "/cart/items",
+            {"product_id": product_id, "quantity": quantity},
+            options=options,
         )
 
-    async def update_item(self, product_id: str, *, quantity: int) -> Cart:
+    async def update_item(
+        self, product_id: str, *, quantity: int, **options: Unpack[RequestOptions]
+    ) -> Cart:
         """Set a line's quantity; 0 removes the line."""
         return await self._send(
-            "PATCH", f"/cart/items/{segment(product_id)}", {"quantity": quantity}
+            "PATCH", f"/cart/items/{segment(product_id)}", {"quantity": quantity}, options=options
         )
 
-    async def remove_item(self, product_id: str) -> Cart:
+    async def remove_item(self, product_id: str, **options: Unpack[RequestOptions]) -> Cart:
         """Remove a line (fine if it is not there)."""
-        return await self._send("DELETE", f"/cart/items/{segment(product_id)}")
+        return await self._send("DELETE", f"/cart/items/{segment(product_id)}", options=options)
 
-    async def clear(self) -> None:
+    async def clear(self, **options: Unpack[RequestOptions]) -> None:
         """Empty the cart."""
-        await self._client.request("DELETE", "/cart")
+        await self._client.request("DELETE", "/cart", options=options)
 
-    async def _send(self, method: str, path: str, body: dict[str, object] | None = None) -> Cart:
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, object] | None = None,
+        *,
+        options: RequestOptions,
+    ) -> Cart:
         if body is None:
-            response = await self._client.request(method, path)
+            response = await self._client.request(method, path, options=options)
         else:
-            response = await self._client.request(method, path, json=body)
+            response = await self._client.request(method, path, json=body, options=options)
         cart: Cart = self._client.parse(Cart, response)
         return cart

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import Any, Unpack
 
 from shopkit._constants import IDEMPOTENCY_KEY_HEADER
-from shopkit._types import query
-from shopkit.pagination import AsyncPage, walk_pages
+from shopkit._pagination import AsyncPage, walk_pages
+from shopkit._types import RequestOptions, query
 from shopkit.resources._resource import AsyncAPIResource, segment
 from shopkit.types.orders import Address, Order, OrderStatus
 
@@ -19,6 +19,7 @@ class AsyncOrders(AsyncAPIResource):
         *,
         shipping_address: Address | Mapping[str, Any],
         idempotency_key: str | None = None,
+        **options: Unpack[RequestOptions],
     ) -> Order:
         """Check out the cart: reserve stock, freeze prices, clear the cart.
 
@@ -37,6 +38,7 @@ class AsyncOrders(AsyncAPIResource):
             "/orders",
             json={"shipping_address": address},
             headers={IDEMPOTENCY_KEY_HEADER: key},
+            options=options,
         )
         order: Order = self._client.parse(Order, response)
         return order
@@ -48,37 +50,56 @@ class AsyncOrders(AsyncAPIResource):
         all: bool = False,
         page: int = 1,
         page_size: int = 20,
+        **options: Unpack[RequestOptions],
     ) -> AsyncPage[Order]:
         """The caller's orders, newest first; ``all=True`` (admins) lists everyone's."""
         params = query({"status": status, "all": all or None, "page": page, "page_size": page_size})
-        response = await self._client.request("GET", "/orders", params=params)
+        response = await self._client.request("GET", "/orders", params=params, options=options)
         result: AsyncPage[Order] = self._client.parse(AsyncPage[Order], response)
-        result._fetch = lambda n: self.list(status=status, all=all, page=n, page_size=page_size)
+        result._fetch = lambda n: self.list(
+            status=status, all=all, page=n, page_size=page_size, **options
+        )
         return result
 
     def iterate(
-        self, *, status: OrderStatus | None = None, all: bool = False, page_size: int = 100
+        self,
+        *,
+        status: OrderStatus | None = None,
+        all: bool = False,
+        page_size: int = 100,
+        **options: Unpack[RequestOptions],
     ) -> AsyncIterator[Order]:
         """Every order :meth:`list` would return, a page at a time as the loop needs them."""
-        return walk_pages(lambda n: self.list(status=status, all=all, page=n, page_size=page_size))
+        return walk_pages(
+            lambda n: self.list(status=status, all=all, page=n, page_size=page_size, **options)
+        )
 
-    async def get(self, order_id: str) -> Order:
+    async def get(self, order_id: str, **options: Unpack[RequestOptions]) -> Order:
         """One of the caller's orders (admins: anyone's)."""
-        response = await self._client.request("GET", f"/orders/{segment(order_id)}")
-        order: Order = self._client.parse(Order, response)
-        return order
-
-    async def update_status(self, order_id: str, *, status: OrderStatus) -> Order:
-        """Move an order along ``pending -> confirmed -> processing -> shipped -> delivered``
-        (admins); any other move is an :class:`~shopkit.InvalidTransitionError`."""
         response = await self._client.request(
-            "PATCH", f"/orders/{segment(order_id)}/status", json={"status": status}
+            "GET", f"/orders/{segment(order_id)}", options=options
         )
         order: Order = self._client.parse(Order, response)
         return order
 
-    async def cancel(self, order_id: str) -> Order:
+    async def update_status(
+        self, order_id: str, *, status: OrderStatus, **options: Unpack[RequestOptions]
+    ) -> Order:
+        """Move an order along ``pending -> confirmed -> processing -> shipped -> delivered``
+        (admins); any other move is an :class:`~shopkit.InvalidTransitionError`."""
+        response = await self._client.request(
+            "PATCH",
+            f"/orders/{segment(order_id)}/status",
+            json={"status": status},
+            options=options,
+        )
+        order: Order = self._client.parse(Order, response)
+        return order
+
+    async def cancel(self, order_id: str, **options: Unpack[RequestOptions]) -> Order:
         """Cancel a ``pending`` or ``confirmed`` order; its stock goes back on the shelf."""
-        response = await self._client.request("POST", f"/orders/{segment(order_id)}/cancel")
+        response = await self._client.request(
+            "POST", f"/orders/{segment(order_id)}/cancel", options=options
+        )
         order: Order = self._client.parse(Order, response)
         return order

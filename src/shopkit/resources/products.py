@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Unpack
 
-from shopkit._types import NOT_GIVEN, NotGiven, query, strip_not_given
-from shopkit.pagination import AsyncPage, walk_pages
+from shopkit._pagination import AsyncPage, walk_pages
+from shopkit._types import NOT_GIVEN, NotGiven, RequestOptions, query, strip_not_given
 from shopkit.resources._resource import AsyncAPIResource, money, segment
 from shopkit.types.products import BulkResult, Product, ProductInput, ProductSort, SearchSort
 
@@ -28,6 +28,7 @@ class AsyncProducts(AsyncAPIResource):
         include_inactive: bool | None = None,
         page: int = 1,
         page_size: int = 20,
+        **options: Unpack[RequestOptions],
     ) -> AsyncPage[Product]:
         """One page of active products, filtered and sorted (``newest`` first by default).
 
@@ -37,7 +38,7 @@ class AsyncProducts(AsyncAPIResource):
         filters = _filters(
             category, min_price, max_price, tags, in_stock, featured, sort, include_inactive
         )
-        return await self._page("/products", filters, page, page_size)
+        return await self._page("/products", filters, page, page_size, options)
 
     async def search(
         self,
@@ -53,6 +54,7 @@ class AsyncProducts(AsyncAPIResource):
         include_inactive: bool | None = None,
         page: int = 1,
         page_size: int = 20,
+        **options: Unpack[RequestOptions],
     ) -> AsyncPage[Product]:
         """Full-text search over name, description and tags, best match first (``relevance``);
         the filters of :meth:`list` apply too."""
@@ -62,7 +64,7 @@ class AsyncProducts(AsyncAPIResource):
                 category, min_price, max_price, tags, in_stock, featured, sort, include_inactive
             ),
         }
-        return await self._page("/products/search", filters, page, page_size)
+        return await self._page("/products/search", filters, page, page_size, options)
 
     async def featured(
         self,
@@ -75,10 +77,11 @@ class AsyncProducts(AsyncAPIResource):
         sort: ProductSort | None = None,
         page: int = 1,
         page_size: int = 20,
+        **options: Unpack[RequestOptions],
     ) -> AsyncPage[Product]:
         """Active, featured products (the filters of :meth:`list` apply too)."""
         filters = _filters(category, min_price, max_price, tags, in_stock, None, sort, None)
-        return await self._page("/products/featured", filters, page, page_size)
+        return await self._page("/products/featured", filters, page, page_size, options)
 
     def iterate(
         self,
@@ -92,6 +95,7 @@ class AsyncProducts(AsyncAPIResource):
         sort: ProductSort | None = None,
         include_inactive: bool | None = None,
         page_size: int = 100,
+        **options: Unpack[RequestOptions],
     ) -> AsyncIterator[Product]:
         """Every product :meth:`list` would return, one page fetched at a time, lazily::
 
@@ -101,14 +105,21 @@ class AsyncProducts(AsyncAPIResource):
         filters = _filters(
             category, min_price, max_price, tags, in_stock, featured, sort, include_inactive
         )
-        return walk_pages(lambda n: self._page("/products", filters, n, page_size))
+        return walk_pages(lambda n: self._page("/products", filters, n, page_size, options))
 
-    async def get(self, product_id: str, *, include_inactive: bool | None = None) -> Product:
+    async def get(
+        self,
+        product_id: str,
+        *,
+        include_inactive: bool | None = None,
+        **options: Unpack[RequestOptions],
+    ) -> Product:
         """One product (404 when missing or inactive, unless an admin asks for inactive ones)."""
         response = await self._client.request(
             "GET",
             f"/products/{segment(product_id)}",
             params=query({"include_inactive": include_inactive}),
+            options=options,
         )
         product: Product = self._client.parse(Product, response)
         return product
@@ -126,6 +137,7 @@ class AsyncProducts(AsyncAPIResource):
         stock: int | NotGiven = NOT_GIVEN,
         is_active: bool | NotGiven = NOT_GIVEN,
         is_featured: bool | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> Product:
         """Add a product (admins). ``category`` must name an existing category."""
         body = _product_body(
@@ -140,17 +152,19 @@ class AsyncProducts(AsyncAPIResource):
             is_active=is_active,
             is_featured=is_featured,
         )
-        response = await self._client.request("POST", "/products", json=body)
+        response = await self._client.request("POST", "/products", json=body, options=options)
         product: Product = self._client.parse(Product, response)
         return product
 
-    async def bulk(self, rows: Iterable[ProductInput | Mapping[str, Any]]) -> BulkResult:
+    async def bulk(
+        self, rows: Iterable[ProductInput | Mapping[str, Any]], **options: Unpack[RequestOptions]
+    ) -> BulkResult:
         """Upsert up to 500 products by ``sku`` in one call (admins).
 
         A bad row does not stop the others: it comes back in ``failed`` with its index.
         """
         body = [_row(row) for row in rows]
-        response = await self._client.request("POST", "/products/bulk", json=body)
+        response = await self._client.request("POST", "/products/bulk", json=body, options=options)
         result: BulkResult = self._client.parse(BulkResult, response)
         return result
 
@@ -168,6 +182,7 @@ class AsyncProducts(AsyncAPIResource):
         stock: int | NotGiven = NOT_GIVEN,
         is_active: bool | NotGiven = NOT_GIVEN,
         is_featured: bool | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> Product:
         """Change only the fields given (admins); ``is_active=True`` revives a deleted product."""
         body = _product_body(
@@ -183,22 +198,27 @@ class AsyncProducts(AsyncAPIResource):
             is_featured=is_featured,
         )
         response = await self._client.request(
-            "PATCH", f"/products/{segment(product_id)}", json=body
+            "PATCH", f"/products/{segment(product_id)}", json=body, options=options
         )
         product: Product = self._client.parse(Product, response)
         return product
 
-    async def delete(self, product_id: str) -> None:
+    async def delete(self, product_id: str, **options: Unpack[RequestOptions]) -> None:
         """Soft-delete (``is_active=false``); deleting twice is fine."""
-        await self._client.request("DELETE", f"/products/{segment(product_id)}")
+        await self._client.request("DELETE", f"/products/{segment(product_id)}", options=options)
 
     async def _page(
-        self, path: str, filters: dict[str, Any], page: int, page_size: int
+        self,
+        path: str,
+        filters: dict[str, Any],
+        page: int,
+        page_size: int,
+        options: RequestOptions,
     ) -> AsyncPage[Product]:
         params = {**filters, "page": page, "page_size": page_size}
-        response = await self._client.request("GET", path, params=params)
+        response = await self._client.request("GET", path, params=params, options=options)
         result: AsyncPage[Product] = self._client.parse(AsyncPage[Product], response)
-        result._fetch = lambda n: self._page(path, filters, n, page_size)
+        result._fetch = lambda n: self._page(path, filters, n, page_size, options)
         return result
 
 

@@ -3,27 +3,37 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Unpack
 
-from shopkit._types import NOT_GIVEN, NotGiven, query, strip_not_given
-from shopkit.pagination import AsyncPage, walk_pages
+from shopkit._pagination import AsyncPage, walk_pages
+from shopkit._types import NOT_GIVEN, NotGiven, RequestOptions, query, strip_not_given
 from shopkit.resources._resource import AsyncAPIResource, segment
 from shopkit.types.auth import Role, User
 
 
 class AsyncUsers(AsyncAPIResource):
     async def list(
-        self, *, q: str | None = None, page: int = 1, page_size: int = 20
+        self,
+        *,
+        q: str | None = None,
+        page: int = 1,
+        page_size: int = 20,
+        **options: Unpack[RequestOptions],
     ) -> AsyncPage[User]:
         """One page of users; ``q`` matches email or name."""
         params = query({"q": q, "page": page, "page_size": page_size})
-        response = await self._client.request("GET", "/auth/users", params=params)
+        response = await self._client.request("GET", "/auth/users", params=params, options=options)
         result: AsyncPage[User] = self._client.parse(AsyncPage[User], response)
-        result._fetch = lambda n: self.list(q=q, page=n, page_size=page_size)
+        result._fetch = lambda n: self.list(q=q, page=n, page_size=page_size, **options)
         return result
 
-    def iterate(self, *, q: str | None = None, page_size: int = 100) -> AsyncIterator[User]:
+    def iterate(
+        self, *, q: str | None = None, page_size: int = 100, **options: Unpack[RequestOptions]
+    ) -> AsyncIterator[User]:
         """Every matching user, fetched a page at a time as the loop needs them."""
-        return walk_pages(lambda page_no: self.list(q=q, page=page_no, page_size=page_size))
+        return walk_pages(
+            lambda page_no: self.list(q=q, page=page_no, page_size=page_size, **options)
+        )
 
     async def update(
         self,
@@ -31,9 +41,12 @@ class AsyncUsers(AsyncAPIResource):
         *,
         role: Role | NotGiven = NOT_GIVEN,
         is_active: bool | NotGiven = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
     ) -> User:
         """Promote or demote a user, or (de)activate the account."""
         body = strip_not_given({"role": role, "is_active": is_active})
-        response = await self._client.request("PATCH", f"/auth/users/{segment(user_id)}", json=body)
+        response = await self._client.request(
+            "PATCH", f"/auth/users/{segment(user_id)}", json=body, options=options
+        )
         user: User = self._client.parse(User, response)
         return user

@@ -18,7 +18,8 @@ class ShopkitModel(BaseModel):
     same reason; the ``Literal`` aliases type what the SDK *sends*.
     """
 
-    model_config = ConfigDict(extra="allow", protected_namespaces=())
+    # defer_build: each schema is built on first use, not at `import shopkit`.
+    model_config = ConfigDict(extra="allow", protected_namespaces=(), defer_build=True)
 
 
 def _to_cents(value: Decimal) -> Decimal:

@@ -53,10 +53,12 @@ class BulkFailure(ShopkitModel):
 
 
 class BulkResult(ShopkitModel):
-    """The report of a bulk upsert: how many rows were created and updated, and which failed."""
+    """The report of a bulk upsert: how many rows were created, updated or already equal
+    (``unchanged``: not written), and which failed."""
 
     created: int
     updated: int
+    unchanged: int = 0
     failed: list[BulkFailure] = Field(default_factory=list)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import replace
 from typing import Annotated
 
@@ -13,14 +12,16 @@ from shopkit_cli import config
 from shopkit_cli.output import (
     EXIT_USAGE,
     Column,
+    ask_secret,
     emit_object,
     fail,
     info,
     print_json,
+    read_secret_from_stdin,
     success,
     warn,
 )
-from shopkit_cli.params import JsonOption
+from shopkit_cli.params import JsonOption, examples
 from shopkit_cli.session import (
     ENV_ACCESS_TOKEN,
     Connection,
@@ -30,6 +31,14 @@ from shopkit_cli.session import (
     resolve,
     want_json,
 )
+
+LOGIN_EXAMPLES = examples(
+    "shopkit login --email admin@example.com     # asks for the password",
+    "shopkit --profile staging login --base-url https://staging.example/api",
+    'echo "$PW" | shopkit login -e admin@example.com --password-stdin',
+)
+LOGOUT_EXAMPLES = examples("shopkit logout", "shopkit --profile staging logout")
+WHOAMI_EXAMPLES = examples("shopkit whoami", "shopkit whoami --json | jq -r .user.role")
 
 USER_FIELDS = [
     Column("id", "id"),
@@ -59,10 +68,7 @@ def login(
     conn = resolve(base_url=base_url)
     if email is None:
         email = typer.prompt("Email", err=True)
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = typer.prompt("Password", hide_input=True, err=True)
+    password = read_secret_from_stdin("password") if password_stdin else ask_secret("Password")
     if not email.strip() or not password:
         fail("email and password must not be empty", EXIT_USAGE)
     _login(conn, email.strip(), password)

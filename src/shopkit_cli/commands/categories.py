@@ -14,11 +14,11 @@ from shopkit_cli.output import (
     fail,
     is_terminal,
     print_json,
+    print_rich,
     require_yes_or_terminal,
-    stdout,
     success,
 )
-from shopkit_cli.params import JsonOption, YesOption
+from shopkit_cli.params import JsonOption, YesOption, examples
 from shopkit_cli.session import async_command, open_client, want_json
 
 if TYPE_CHECKING:
@@ -37,7 +37,13 @@ COLUMNS = [
 FIELDS = [Column(c.key, c.header) for c in COLUMNS]
 
 
-@app.command("list")
+@app.command(
+    "list",
+    epilog=examples(
+        "shopkit categories list --tree",
+        "shopkit --json categories list | jq -r '.[].name'",
+    ),
+)
 @async_command
 async def list_categories(
     tree: Annotated[bool, typer.Option("--tree", help="Show sub-categories nested.")] = False,
@@ -81,7 +87,7 @@ def _print_tree(roots: list[Category]) -> None:
                 grow(node.add(f"{escape(item.name)} [dim]{item.id}[/dim]"), item.children)
 
         grow(top, roots)
-        stdout.print(top)
+        print_rich(top)
         return
 
     def walk(items: list[Category], depth: int) -> None:
@@ -92,7 +98,13 @@ def _print_tree(roots: list[Category]) -> None:
     walk(roots, 0)
 
 
-@app.command("create")
+@app.command(
+    "create",
+    epilog=examples(
+        "shopkit categories create Headphones --parent Audio",
+        "shopkit categories create Toys --sort-order 5",
+    ),
+)
 @async_command
 async def create_category(
     name: Annotated[str, typer.Argument(help="The new category's name.", show_default=False)],
@@ -112,7 +124,13 @@ async def create_category(
     emit_object(_row(category, names), FIELDS, as_json=want_json(as_json))
 
 
-@app.command("delete")
+@app.command(
+    "delete",
+    epilog=examples(
+        "shopkit categories delete Headphones",
+        "shopkit categories delete Toys --yes   # in a script",
+    ),
+)
 @async_command
 async def delete_category(
     category: Annotated[str, typer.Argument(help="Name or id.", show_default=False)],

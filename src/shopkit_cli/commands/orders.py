@@ -19,7 +19,14 @@ from shopkit_cli.output import (
     require_yes_or_terminal,
     success,
 )
-from shopkit_cli.params import AllPagesOption, JsonOption, PageOption, PageSizeOption, YesOption
+from shopkit_cli.params import (
+    AllPagesOption,
+    JsonOption,
+    PageOption,
+    PageSizeOption,
+    YesOption,
+    examples,
+)
 from shopkit_cli.session import async_command, open_client, want_json
 
 if TYPE_CHECKING:
@@ -87,7 +94,13 @@ def _summary(order: Order) -> dict[str, Any]:
     return data
 
 
-@app.command("list")
+@app.command(
+    "list",
+    epilog=examples(
+        "shopkit orders list --all --status pending",
+        "shopkit orders list --all | cut -f1",
+    ),
+)
 @async_command
 async def list_orders(
     status: Annotated[Status | None, typer.Option(help="Only orders in this status.")] = None,
@@ -103,7 +116,14 @@ async def list_orders(
     wanted: OrderStatus | None = status.value if status else None
     async with open_client() as client:
         if all_pages:
-            orders = [o async for o in client.orders.iterate(status=wanted, all=all_users)]
+            from shopkit_cli.paging import PAGE_SIZE, fetch_all
+
+            orders = await fetch_all(
+                lambda n: client.orders.list(
+                    status=wanted, all=all_users, page=n, page_size=PAGE_SIZE
+                ),
+                "orders",
+            )
             has_more = None
         else:
             result = await client.orders.list(
@@ -121,7 +141,13 @@ async def list_orders(
         )
 
 
-@app.command("get")
+@app.command(
+    "get",
+    epilog=examples(
+        "shopkit orders get ORDER_ID",
+        "shopkit orders get ORDER_ID --json | jq .total",
+    ),
+)
 @async_command
 async def get_order(order_id: IdArg, as_json: JsonOption = False) -> None:
     """Show an order with its lines and status history."""
@@ -143,7 +169,13 @@ def _show(order: Order, *, as_json: bool) -> None:
     )
 
 
-@app.command("advance")
+@app.command(
+    "advance",
+    epilog=examples(
+        "shopkit orders advance ORDER_ID              # to the next status",
+        "shopkit orders advance ORDER_ID --to shipped",
+    ),
+)
 @async_command
 async def advance_order(
     order_id: IdArg,
@@ -165,7 +197,13 @@ async def advance_order(
     _show(updated, as_json=want_json(as_json))
 
 
-@app.command("cancel")
+@app.command(
+    "cancel",
+    epilog=examples(
+        "shopkit orders cancel ORDER_ID",
+        "shopkit orders cancel ORDER_ID --yes         # in a script",
+    ),
+)
 @async_command
 async def cancel_order(
     order_id: IdArg, yes: YesOption = False, as_json: JsonOption = False

@@ -16,6 +16,7 @@ from shopkit_cli.output import (
     emit_object,
     fail,
     info,
+    progress,
     require_yes_or_terminal,
     success,
     warn,
@@ -26,6 +27,7 @@ from shopkit_cli.params import (
     PageOption,
     PageSizeOption,
     YesOption,
+    examples,
     money,
     tag_list,
 )
@@ -88,7 +90,14 @@ ImageOpt = Annotated[str | None, typer.Option(help='Image URL ("" removes it).')
 StockOpt = Annotated[int | None, typer.Option(min=0, help="Units in stock.")]
 
 
-@app.command("list")
+@app.command(
+    "list",
+    epilog=examples(
+        "shopkit products list --category Audio --sort price_asc",
+        "shopkit products list -q headphones --in-stock",
+        "shopkit products list --all-pages | cut -f2    # every sku",
+    ),
+)
 @async_command
 async def list_products(
     category: Annotated[
@@ -131,12 +140,20 @@ async def list_products(
         filters["include_inactive"] = include_inactive or None
     async with open_client(login_required=include_inactive) as client:
         if all_pages:
+            from shopkit_cli.paging import PAGE_SIZE, fetch_all
+
             if search is not None:
-                items = await _every(
-                    lambda n: client.products.search(search, **filters, page=n, page_size=100)
+                items = await fetch_all(
+                    lambda n: client.products.search(
+                        search, **filters, page=n, page_size=PAGE_SIZE
+                    ),
+                    "products",
                 )
             else:
-                items = [p async for p in client.products.iterate(**filters)]
+                items = await fetch_all(
+                    lambda n: client.products.list(**filters, page=n, page_size=PAGE_SIZE),
+                    "products",
+                )
             emit_list(items, LIST_COLUMNS, as_json=want_json(as_json), empty="no products")
             return
         if search is not None:
@@ -147,17 +164,6 @@ async def list_products(
     _page_note(result, "products")
 
 
-async def _every(fetch: Any) -> list[Any]:
-    items: list[Any] = []
-    number = 1
-    while True:
-        result = await fetch(number)
-        items.extend(result.items)
-        if not result.has_next or not result.items:
-            return items
-        number += 1
-
-
 def _page_note(result: AsyncPage[Any], noun: str) -> None:
     if result.has_next:
         info(
@@ -166,7 +172,13 @@ def _page_note(result: AsyncPage[Any], noun: str) -> None:
         )
 
 
-@app.command("get")
+@app.command(
+    "get",
+    epilog=examples(
+        "shopkit products get PRODUCT_ID",
+        "shopkit products get PRODUCT_ID --include-inactive --json",
+    ),
+)
 @async_command
 async def get_product(
     product_id: IdArg,
@@ -181,7 +193,12 @@ async def get_product(
     emit_object(product, FIELDS, as_json=want_json(as_json))
 
 
-@app.command("create")
+@app.command(
+    "create",
+    epilog=examples(
+        "shopkit products create --name Cable --price 9.99 --category Audio",
+    ),
+)
 @async_command
 async def create_product(
     name: Annotated[str, typer.Option(help="Product name.")],
@@ -217,7 +234,13 @@ async def create_product(
     emit_object(product, FIELDS, as_json=want_json(as_json))
 
 
-@app.command("update")
+@app.command(
+    "update",
+    epilog=examples(
+        "shopkit products update PRODUCT_ID --price 17.50 --stock 12",
+        "shopkit products update PRODUCT_ID --active   # revive a deleted one",
+    ),
+)
 @async_command
 async def update_product(
     product_id: IdArg,
@@ -268,7 +291,13 @@ async def update_product(
     emit_object(product, FIELDS, as_json=want_json(as_json))
 
 
-@app.command("delete")
+@app.command(
+    "delete",
+    epilog=examples(
+        "shopkit products delete PRODUCT_ID",
+        "shopkit products delete PRODUCT_ID --yes   # in a script",
+    ),
+)
 @async_command
 async def delete_product(product_id: IdArg, yes: YesOption = False) -> None:
     """Delete a product (soft: it is hidden, `update --active` brings it back)."""
@@ -284,7 +313,13 @@ async def delete_product(product_id: IdArg, yes: YesOption = False) -> None:
     )
 
 
-@app.command("export")
+@app.command(
+    "export",
+    epilog=examples(
+        "shopkit products export -o catalog.csv",
+        "shopkit products export --active-only > catalog.json",
+    ),
+)
 @async_command
 async def export_products(
     output: Annotated[
@@ -302,26 +337,32 @@ async def export_products(
     ] = False,
 ) -> None:
     """Write the catalog in the format `shopkit seed` reads back."""
+    import time
+
     from shopkit_cli import catalog, export
+    from shopkit_cli.seeding import read_products
 
     chosen = format.value if format else catalog.format_for(output, default="json")
+    started = time.monotonic()
     async with open_client() as client:
         categories = await client.categories.list()
-        products = [
-            p async for p in client.products.iterate(include_inactive=None if active_only else True)
-        ]
+        with progress("exporting products") as bar:
+            products = await read_products(client, bar, include_inactive=not active_only)
     text = export.dump(chosen, categories, products)
+    took = time.monotonic() - started
     without_sku = sum(1 for p in products if not p.sku)
     if without_sku:
         warn(
             f"{without_sku} product(s) have no sku: `shopkit seed` cannot match them and will "
             "report them as failed rows"
         )
+    summary = f"{len(products)} products and {len(categories)} categories in {took:.1f} s"
     if output is None:
         typer.echo(text, nl=False)
+        info(f"exported {summary}")
         return
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror or exc}")
-    success(f"exported {len(products)} products and {len(categories)} categories to {output}")
+    success(f"exported {summary} to {output}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -19,11 +20,18 @@ from shopkit_cli.output import (
     success,
     warn,
 )
-from shopkit_cli.params import JsonOption
+from shopkit_cli.params import JsonOption, examples
 from shopkit_cli.session import async_command, open_client, want_json
 
 if TYPE_CHECKING:
     from shopkit_cli.seeding import Report
+
+
+EXAMPLES = examples(
+    "shopkit seed examples/catalog.json --dry-run   # what would change",
+    "shopkit seed examples/catalog.json   # again: nothing changes",
+    "shopkit seed products.csv --batch-size 200",
+)
 
 
 class FileFormat(StrEnum):
@@ -79,17 +87,19 @@ async def seed(
         fail(str(exc))
     if not parsed.rows and not parsed.categories:
         warn(f"{file} has no products and no categories")
+    started = time.monotonic()
     async with open_client() as client:
         try:
-            plan = await seeding.make_plan(client, parsed)
+            with progress("reading the shop's products") as reading:
+                plan = await seeding.make_plan(client, parsed, compare=dry_run, progress=reading)
         except catalog.CatalogError as exc:
             fail(f"{file}: {exc}")
         if dry_run:
             report = seeding.dry_run_report(plan)
         else:
-            sending = plan.count("create") + plan.count("update")
-            with progress("seeding products", sending) as bar:
+            with progress("seeding products", plan.count("send")) as bar:
                 report = await seeding.apply(client, plan, batch_size=batch_size, progress=bar)
+    report.seconds = time.monotonic() - started
     _show(report, as_json=want_json(as_json))
     if report.failures:
         raise typer.Exit(EXIT_ERROR)
@@ -144,5 +154,5 @@ def _show(report: Report, *, as_json: bool) -> None:
     else:
         success(
             f"seeded: {report.created} created, {report.updated} updated, "
-            f"{report.unchanged} unchanged"
+            f"{report.unchanged} unchanged in {report.seconds:.1f} s"
         )

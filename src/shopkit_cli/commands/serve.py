@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import signal
+import errno
+import os
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from shopkit_cli.output import EXIT_USAGE, fail, info
+from shopkit_cli.output import EXIT_INTERRUPTED, EXIT_USAGE, fail, info
+from shopkit_cli.params import examples
+from shopkit_cli.server_extra import require_server
 from shopkit_cli.settings import load_settings
 
 if TYPE_CHECKING:
+    import socket
     from collections.abc import Coroutine, Iterator
     from typing import Any
 
     from shopkit_server.settings import Settings
     from shopkit_server.store import Store
+
+
+EXAMPLES = examples(
+    "shopkit serve --demo                 # on http://127.0.0.1:8000/api",
+    "shopkit serve --host 0.0.0.0 --port 9000 --database-url sqlite:///shop.db",
+    "shopkit serve --service products     # one service alone, on 8002",
+)
 
 
 class Service(StrEnum):
@@ -61,24 +71,70 @@ def serve(
         Path | None, typer.Option(help="Catalog to load with --demo (default: the bundled one).")
     ] = None,
 ) -> None:
-    """Serve the shop's REST API."""
+    """Serve the shop's REST API (Ctrl-C stops it cleanly: exit 130; SIGTERM: exit 0)."""
+    require_server("shopkit serve")
+    import signal
+
     settings = load_settings(database_url=database_url)
     if port is None:
         port = DEFAULT_PORTS[service] if service else 8000
     if not 0 < port < 65536:
         fail(f"invalid port {port}", EXIT_USAGE)
     services = [service.value] if service else ["auth", "products", "cart", "orders"]
-    with contextlib.suppress(KeyboardInterrupt):
-        _run(_serve(settings, services, host, port, demo, demo_file))
+    # The socket is bound before anything else and handed to uvicorn as is: a busy port is
+    # one line and exit 1 before any banner, and nothing can take the port in between.
+    sock = _bind(host, port)
+    try:
+        stopped_by = _run(_serve(settings, services, host, port, sock, demo, demo_file))
+    except KeyboardInterrupt:  # Ctrl-C before the server installed its own handlers
+        stopped_by = signal.SIGINT
+    finally:
+        sock.close()
+    if stopped_by == signal.SIGINT:
+        raise typer.Exit(EXIT_INTERRUPTED)
 
 
-def _run(main: Coroutine[Any, Any, None]) -> None:
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening-ready socket on host:port, or one line saying why not (exit 1)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        fail(f"cannot listen on {host}:{port}: unknown host ({exc.strerror})")
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        if os.name != "nt":  # a restart may reuse a port in TIME_WAIT, never a live one
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            fail(
+                f"cannot listen on {host}:{port}: the port is in use (another `shopkit serve`?); "
+                "stop it or pick another with --port"
+            )
+        if exc.errno == errno.EACCES:
+            fail(
+                f"cannot listen on {host}:{port}: permission denied (ports below 1024 need "
+                "privileges); pick another with --port"
+            )
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    return sock
+
+
+def _run(main: Coroutine[Any, Any, int | None]) -> int | None:
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is not on Windows
-        asyncio.run(main)
+        import asyncio
+
+        return asyncio.run(main)
     else:
-        uvloop.run(main)
+        return uvloop.run(main)
 
 
 async def _serve(
@@ -86,9 +142,11 @@ async def _serve(
     services: list[str],
     host: str,
     port: int,
+    sock: socket.socket,
     demo: bool,
     demo_file: Path | None,
-) -> None:
+) -> int | None:
+    """Serve until a signal; the signal that stopped it (None: it ended on its own)."""
     import uvicorn
 
     from shopkit_server.app import create_app
@@ -111,10 +169,11 @@ async def _serve(
         app = create_app(services, settings, store=store)
         if demo:
             await _load_demo(store, settings, jwt_secret, demo_file)
-        base = f"http://{host}:{port}" + ("/api" if all_in_one else "")
+        shown = f"[{host}]" if ":" in host else host
+        base = f"http://{shown}:{port}" + ("/api" if all_in_one else "")
         info(
             f"shopkit {'+'.join(services)} on {base} "
-            f"(store: {store.backend}, docs: http://{host}:{port}/docs)"
+            f"(store: {store.backend}, docs: http://{shown}:{port}/docs)"
         )
         for line in _peer_lines(settings, services):
             info(line)
@@ -128,9 +187,11 @@ async def _serve(
             server_header=False,
         )
         server = _server_class()(config)
-        await server.serve()
+        await server.serve(sockets=[sock])
         if not server.started:
-            fail(f"could not listen on {host}:{port} (in use, or not allowed)")
+            fail(f"could not serve on {host}:{port}")
+        stopped_by: int | None = getattr(server, "stopped_by", None)
+        return stopped_by
     finally:
         await store.close()
 
@@ -157,8 +218,17 @@ def _server_class() -> type:
         before ``serve`` closes the store; here the signal just ends ``serve()`` cleanly.
         """
 
+        stopped_by: int | None = None
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            self.stopped_by = sig
+            super().handle_exit(sig, frame)
+
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:
+            import asyncio
+            import signal
+
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, self.handle_exit, sig, None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
 
 from shopkit_server.auth.models import User, UserChanges
@@ -27,15 +28,36 @@ class UserRepository(Protocol):
         """Newest first; ``query`` matches a substring of the email or the name."""
 
 
+class RefreshOutcome(StrEnum):
+    """What presenting a refresh token did (:meth:`RefreshTokenRepository.rotate`)."""
+
+    ROTATED = "rotated"  # it was live: now spent, and its successor is stored in its family
+    REUSED = "reused"  # it was already spent or revoked: its whole family is now revoked
+    INVALID = "invalid"  # unknown, another user's, or expired: nothing changed
+
+
 class RefreshTokenRepository(Protocol):
-    """Issued refresh tokens, by ``jti``: what makes rotation and revocation possible."""
+    """Issued refresh tokens, by ``jti``: what makes rotation and revocation possible.
 
-    async def add(self, jti: str, user_id: str, expires_at: datetime) -> None: ...
+    Every token belongs to a *family*: the chain of rotations that started with one login
+    (the first token's ``family`` is its own ``jti``). Presenting a spent token again is reuse
+    (OAuth 2.0 Security BCP): someone holds a copy, so the whole family is revoked, including
+    the token the legitimate rotation issued.
+    """
 
-    async def consume(self, jti: str, user_id: str, now: datetime) -> bool:
-        """Revoke the token if it is live; ``True`` only for the one caller that did.
+    async def add(
+        self, jti: str, user_id: str, expires_at: datetime, *, family: str | None = None
+    ) -> None:
+        """Store a live token; ``family`` defaults to ``jti`` (a new login starts a family)."""
 
-        Atomic: two concurrent refreshes with one token cannot both succeed.
+    async def rotate(
+        self, jti: str, user_id: str, now: datetime, successor: str, successor_expires_at: datetime
+    ) -> RefreshOutcome:
+        """Spend ``jti`` and store ``successor`` in its family, as one atomic step.
+
+        Atomic against concurrent calls: of two rotations of one token at most one is
+        ``ROTATED``; the other is ``REUSED`` and revokes the family, successor included, in
+        whichever order the two run.
         """
 
     async def revoke(self, jti: str, user_id: str) -> None: ...

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 
 from shopkit_server.auth.schemas import (
     AuthResult,
@@ -17,7 +17,7 @@ from shopkit_server.auth.schemas import (
     UpdateUserRequest,
     UserPublic,
 )
-from shopkit_server.deps import AdminUser, Context, CurrentUser
+from shopkit_server.deps import ActiveUser, AdminUser, Context, CurrentUser
 from shopkit_server.errors import NotFound
 from shopkit_server.ids import is_valid_id
 from shopkit_server.pagination import Page, PageQuery
@@ -27,16 +27,20 @@ router = APIRouter(prefix="/auth", tags=["auth"], route_class=ShopRoute)
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED)
-async def register(body: RegisterRequest, ctx: Context) -> AuthResult:
-    """Create a customer account and sign it in."""
-    user, issued = await ctx.auth.register(email=body.email, password=body.password, name=body.name)
+async def register(body: RegisterRequest, ctx: Context, request: Request) -> AuthResult:
+    """Create a customer account and sign it in (throttled per client address: 429)."""
+    user, issued = await ctx.auth.register(
+        email=body.email, password=body.password, name=body.name, client=ctx.client_of(request)
+    )
     return AuthResult(user=UserPublic.of(user), tokens=Tokens.of(issued))
 
 
 @router.post("/login")
-async def login(body: LoginRequest, ctx: Context) -> AuthResult:
-    """Exchange email and password for a token pair."""
-    user, issued = await ctx.auth.login(email=body.email, password=body.password)
+async def login(body: LoginRequest, ctx: Context, request: Request) -> AuthResult:
+    """Exchange email and password for a token pair (throttled per address and account: 429)."""
+    user, issued = await ctx.auth.login(
+        email=body.email, password=body.password, client=ctx.client_of(request)
+    )
     return AuthResult(user=UserPublic.of(user), tokens=Tokens.of(issued))
 
 
@@ -60,17 +64,22 @@ async def get_me(user: CurrentUser, ctx: Context) -> UserPublic:
 
 
 @router.patch("/me")
-async def update_me(body: UpdateMeRequest, user: CurrentUser, ctx: Context) -> UserPublic:
+async def update_me(body: UpdateMeRequest, user: ActiveUser, ctx: Context) -> UserPublic:
     """Change the caller's name or email."""
     updated = await ctx.auth.update_me(user.id, name=body.name, email=body.email)
     return UserPublic.of(updated)
 
 
 @router.post("/change-password")
-async def change_password(body: ChangePasswordRequest, user: CurrentUser, ctx: Context) -> Tokens:
+async def change_password(
+    body: ChangePasswordRequest, user: ActiveUser, ctx: Context, request: Request
+) -> Tokens:
     """Set a new password; every earlier refresh token is revoked and a fresh pair returned."""
     issued = await ctx.auth.change_password(
-        user.id, current_password=body.current_password, new_password=body.new_password
+        user.id,
+        current_password=body.current_password,
+        new_password=body.new_password,
+        client=ctx.client_of(request),
     )
     return Tokens.of(issued)
 

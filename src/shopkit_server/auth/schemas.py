@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from shopkit_server.auth.models import User
+from shopkit_server.fields import Flag, Text
 from shopkit_server.security import BCRYPT_MAX_BYTES, IssuedTokens, Role
 
 
@@ -31,7 +32,7 @@ Email = Annotated[str, Field(max_length=254), AfterValidator(_normalise_email)]
 NewPassword = Annotated[str, Field(min_length=8), AfterValidator(_check_password_bytes)]
 # Login accepts any string: a wrong one is a 401, not a hint about the password rules.
 AnyPassword = Annotated[str, Field(min_length=1, max_length=1024)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Name = Annotated[str, Text(100)]
 
 
 class _Strict(BaseModel):
@@ -67,7 +68,7 @@ class ChangePasswordRequest(_Strict):
 
 class UpdateUserRequest(_Strict):
     role: Role | None = None
-    is_active: bool | None = None
+    is_active: Flag | None = None
 
 
 class UserPublic(BaseModel):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import structlog
+
 from shopkit_server.auth.errors import (
     AccountDisabled,
     CannotChangeSelf,
@@ -11,7 +13,8 @@ from shopkit_server.auth.errors import (
     UserNotFound,
 )
 from shopkit_server.auth.models import User, UserChanges
-from shopkit_server.auth.repository import RefreshTokenRepository, UserRepository
+from shopkit_server.auth.repository import RefreshOutcome, RefreshTokenRepository, UserRepository
+from shopkit_server.auth.throttle import SignInThrottle, ThrottlePolicy
 from shopkit_server.clock import utc_now
 from shopkit_server.ids import new_id
 from shopkit_server.pagination import PageParams, PageResult
@@ -24,6 +27,9 @@ from shopkit_server.security import (
     TokenType,
 )
 from shopkit_server.store.base import DuplicateKeyError
+from shopkit_server.throttle import MemoryThrottleStore
+
+log = structlog.get_logger("shopkit.auth")
 
 
 class AuthService:
@@ -34,16 +40,25 @@ class AuthService:
         refresh_tokens: RefreshTokenRepository,
         tokens: TokenCodec,
         passwords: PasswordHasher,
+        throttle: SignInThrottle | None = None,
     ) -> None:
         self.users = users
         self.refresh_tokens = refresh_tokens
         self.tokens = tokens
         self.passwords = passwords
+        self.throttle = throttle or SignInThrottle(MemoryThrottleStore(), ThrottlePolicy())
 
     async def create_user(
-        self, *, email: str, password: str, name: str, role: Role = Role.CUSTOMER
+        self,
+        *,
+        email: str,
+        password: str,
+        name: str,
+        role: Role = Role.CUSTOMER,
+        client: str | None = None,
     ) -> User:
         """Create an account. ``email`` must already be normalised (trimmed, lower-cased)."""
+        password_hash = await self.passwords.hash(password, client=client)
         user = User(
             id=new_id(),
             email=email,
@@ -52,7 +67,7 @@ class AuthService:
             is_active=True,
             created_at=utc_now(),
             last_login=None,
-            password_hash=await self.passwords.hash(password),
+            password_hash=password_hash,
         )
         try:
             await self.users.add(user)
@@ -60,16 +75,30 @@ class AuthService:
             raise EmailTaken() from None
         return user
 
-    async def register(self, *, email: str, password: str, name: str) -> tuple[User, IssuedTokens]:
-        user = await self.create_user(email=email, password=password, name=name)
+    async def register(
+        self, *, email: str, password: str, name: str, client: str | None = None
+    ) -> tuple[User, IssuedTokens]:
+        """Sign up; ``client`` (the caller's address) is throttled and shares the hash queue."""
+        await self.throttle.before_register(client)
+        user = await self.create_user(email=email, password=password, name=name, client=client)
         return user, await self._issue(user)
 
-    async def login(self, *, email: str, password: str) -> tuple[User, IssuedTokens]:
-        user = await self.users.get_by_email(email.strip().lower())
+    async def login(
+        self, *, email: str, password: str, client: str | None = None
+    ) -> tuple[User, IssuedTokens]:
+        account = email.strip().lower()
+        # Throttled by address and by account before any work; an unknown email is an account
+        # key like any other, so a 429 tells nothing about which emails exist.
+        await self.throttle.before_password_check(account, client)
+        user = await self.users.get_by_email(account)
         # verify() runs even for an unknown email, so both failures take the same time.
-        if not await self.passwords.verify(password, user.password_hash if user else None):
+        if not await self.passwords.verify(
+            password, user.password_hash if user else None, client=client
+        ):
+            await self.throttle.failed(account)
             raise InvalidCredentials()
         assert user is not None
+        await self.throttle.succeeded(account)
         if not user.is_active:
             raise AccountDisabled()
         updated = await self.users.update(user.id, UserChanges(last_login=utc_now()))
@@ -77,17 +106,27 @@ class AuthService:
         return user, await self._issue(user)
 
     async def refresh(self, refresh_token: str) -> IssuedTokens:
-        """Rotate: the presented token is spent, a new pair comes back (with the current role)."""
+        """Rotate: the presented token is spent, a new pair comes back (with the current role).
+
+        A token that was already spent is reuse: its whole family (every token descended from
+        the same login) is revoked, so a stolen copy and the legitimate chain both stop.
+        """
         try:
             claims = self.tokens.decode(refresh_token, TokenType.REFRESH)
         except InvalidToken:
             raise InvalidRefreshToken() from None
-        if not await self.refresh_tokens.consume(claims.jti, claims.sub, utc_now()):
-            raise InvalidRefreshToken()
         user = await self.users.get(claims.sub)
         if user is None or not user.is_active:
             raise InvalidRefreshToken()
-        return await self._issue(user)
+        issued = self.tokens.issue(user.id, user.role)
+        outcome = await self.refresh_tokens.rotate(
+            claims.jti, user.id, utc_now(), issued.refresh_jti, issued.refresh_expires_at
+        )
+        if outcome is RefreshOutcome.REUSED:
+            log.warning("refresh_token_reused", user_id=user.id)
+        if outcome is not RefreshOutcome.ROTATED:
+            raise InvalidRefreshToken()
+        return issued
 
     async def logout(self, *, user_id: str, refresh_token: str) -> None:
         try:
@@ -119,12 +158,22 @@ class AuthService:
         return updated
 
     async def change_password(
-        self, user_id: str, *, current_password: str, new_password: str
+        self,
+        user_id: str,
+        *,
+        current_password: str,
+        new_password: str,
+        client: str | None = None,
     ) -> IssuedTokens:
         user = await self.me(user_id)
-        if not await self.passwords.verify(current_password, user.password_hash):
+        # The same limits as a login, on the same account key: an access token alone cannot
+        # be used to guess the password faster than the login form allows.
+        await self.throttle.before_password_check(user.email, client)
+        if not await self.passwords.verify(current_password, user.password_hash, client=client):
+            await self.throttle.failed(user.email)
             raise InvalidCredentials("The current password is wrong.")
-        new_hash = await self.passwords.hash(new_password)
+        await self.throttle.succeeded(user.email)
+        new_hash = await self.passwords.hash(new_password, client=client)
         await self.users.update(user_id, UserChanges(password_hash=new_hash))
         # Every session started with the old password ends; this one gets a fresh pair.
         await self.refresh_tokens.revoke_all(user_id)

@@ -16,10 +16,6 @@ from shopkit_server.products.service import ProductService
 
 
 class ProductsClient(Protocol):
-    async def get_product(self, product_id: str) -> Product:
-        """An active product; raises ``ProductNotFound`` when missing, inactive or malformed."""
-        ...
-
     async def get_products(self, product_ids: Sequence[str]) -> dict[str, Product]:
         """Several products in one round trip, keyed by id; inactive ones included, unknown
         (or malformed) ids left out. Callers check ``is_active``."""
@@ -31,9 +27,6 @@ class InProcessProductsClient:
 
     def __init__(self, products: ProductService) -> None:
         self._products = products
-
-    async def get_product(self, product_id: str) -> Product:
-        return await self._products.get_product(product_id)
 
     async def get_products(self, product_ids: Sequence[str]) -> dict[str, Product]:
         return await self._products.get_products(product_ids)

@@ -1,8 +1,8 @@
 """The product service over HTTP, for a cart (or order) service running apart from it.
 
 Answers are mapped back to what :class:`~shopkit_server.cart.clients.InProcessProductsClient`
-would raise: a 404 is ``ProductNotFound``; anything else unexpected (a 500, a body that is not
-a product) is ``UpstreamUnavailable`` (503), never a 500 and never the peer's own text.
+would raise: anything unexpected (a 500, a body that is not a product) is
+``UpstreamUnavailable`` (503), never a 500 and never the peer's own text.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from pydantic import BaseModel, ValidationError
 
 from shopkit_server.ids import is_valid_id
 from shopkit_server.money import quantize
-from shopkit_server.products.errors import ProductNotFound
 from shopkit_server.products.models import Product
 from shopkit_server.upstream import ServiceToken, Upstream
 
@@ -54,24 +53,11 @@ def _product(upstream: Upstream, reply: httpx.Response, raw: Any) -> Product:
 
 
 class HttpProductsClient:
-    """Reads products from the product service: one product publicly, many via ``/internal``."""
+    """Reads products from the product service, in batches via ``/internal``."""
 
     def __init__(self, upstream: Upstream, token: ServiceToken) -> None:
         self._upstream = upstream
         self._token = token
-
-    async def get_product(self, product_id: str) -> Product:
-        if not is_valid_id(product_id):  # never put arbitrary text into the peer's URL
-            raise ProductNotFound()
-        reply = await self._upstream.request("GET", f"/products/{product_id}", idempotent=True)
-        if reply.status_code == 404:
-            raise ProductNotFound()
-        if reply.status_code != 200:
-            raise self._upstream.unexpected(reply)
-        product = _product(self._upstream, reply, self._upstream.json(reply))
-        if product.id != product_id or not product.is_active:
-            raise self._upstream.unexpected(reply)
-        return product
 
     async def get_products(self, product_ids: Sequence[str]) -> dict[str, Product]:
         wanted = list(dict.fromkeys(pid for pid in product_ids if is_valid_id(pid)))

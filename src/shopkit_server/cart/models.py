@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from shopkit_server.money import ZERO
 
 # The most units of one product a cart line may hold (API.md, Cart service).
 MAX_LINE_QUANTITY = 99
+# The most distinct products a cart may hold: every checkout reads, reserves and orders them
+# all in one go, so it must stay well inside what one request between services may carry.
+MAX_CART_LINES = 100
+# A checkout's claim on a cart lasts this long; an attempt that died holding it (a crashed
+# process) blocks checkout of that cart no longer than this.
+CHECKOUT_CLAIM_LEASE = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,10 @@ class Cart:
 
     def line(self, product_id: str) -> CartItem | None:
         return next((item for item in self.items if item.product_id == product_id), None)
+
+
+class CartLinesExceeded(Exception):
+    """Raised by a repository when an add would give the cart a line beyond ``max_lines``."""
 
 
 class LineLimitExceeded(Exception):

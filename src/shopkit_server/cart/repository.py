@@ -18,13 +18,21 @@ class CartRepository(Protocol):
         ...
 
     async def add_item(
-        self, user_id: str, item: CartItem, *, max_quantity: int, now: datetime
+        self,
+        user_id: str,
+        item: CartItem,
+        *,
+        max_quantity: int,
+        max_lines: int,
+        now: datetime,
     ) -> Cart:
         """Add ``item.quantity`` units to the line (creating line and cart as needed).
 
         The line's name, price and image are replaced by the item's. Raises
         :class:`~shopkit_server.cart.models.LineLimitExceeded` (writing nothing) when the line
-        would then hold more than ``max_quantity``. Two concurrent adds both count.
+        would then hold more than ``max_quantity``, and
+        :class:`~shopkit_server.cart.models.CartLinesExceeded` when the product is not in the
+        cart yet and the cart already holds ``max_lines`` lines. Two concurrent adds both count.
         """
         ...
 
@@ -42,9 +50,29 @@ class CartRepository(Protocol):
         """Empty the cart."""
         ...
 
-    async def remove_ordered(
-        self, user_id: str, lines: Sequence[StockLine], *, now: datetime
+    async def claim_checkout(
+        self, user_id: str, checkout_id: str, *, now: datetime, stale_before: datetime
+    ) -> Cart | None:
+        """Claim the cart for one checkout and return its contents, in one atomic step.
+
+        The claim succeeds when the cart is unclaimed, already claimed by ``checkout_id`` (a
+        retry of the same checkout), or claimed before ``stale_before`` (a dead attempt).
+        ``None`` when another live checkout holds it. A user without a cart gets an empty one.
+        Adding to or editing the cart stays allowed while it is claimed.
+        """
+        ...
+
+    async def finish_checkout(
+        self, user_id: str, checkout_id: str, lines: Sequence[StockLine], *, now: datetime
     ) -> None:
-        """Take what an order took out of the cart: subtract each line's quantity, dropping
-        lines that reach zero. Units added while the checkout ran stay in the cart."""
+        """Take what the order took out of the cart and drop the claim, in one atomic step.
+
+        Each line's quantity is subtracted (a line reaching zero goes), so units added while the
+        checkout ran stay. Only while ``checkout_id`` holds the claim: a retry after success
+        is a no-op.
+        """
+        ...
+
+    async def release_checkout(self, user_id: str, checkout_id: str) -> None:
+        """Drop the claim if ``checkout_id`` holds it (a checkout that made no order)."""
         ...

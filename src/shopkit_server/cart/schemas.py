@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shopkit_server.cart.models import MAX_LINE_QUANTITY, Cart
+from shopkit_server.cart.models import MAX_CART_LINES, MAX_LINE_QUANTITY, Cart
 from shopkit_server.money import Money
 
 
@@ -29,8 +29,8 @@ class OrderedLine(_Strict):
     quantity: Annotated[int, Field(ge=1, le=MAX_LINE_QUANTITY)]
 
 
-class RemoveOrderedRequest(_Strict):
-    items: Annotated[list[OrderedLine], Field(max_length=500)]
+class FinishCheckoutRequest(_Strict):
+    items: Annotated[list[OrderedLine], Field(max_length=MAX_CART_LINES)]
 
 
 class CartItemOut(BaseModel):

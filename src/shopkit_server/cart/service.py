@@ -8,17 +8,33 @@ longer sells are flagged ``available=False`` instead of silently vanishing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from shopkit_server.cart.clients import ProductsClient
-from shopkit_server.cart.errors import CartItemNotFound, LineQuantityLimit
-from shopkit_server.cart.models import MAX_LINE_QUANTITY, Cart, CartItem, LineLimitExceeded
+from shopkit_server.cart.errors import (
+    CartItemNotFound,
+    CartLineLimit,
+    CheckoutInProgress,
+    LineQuantityLimit,
+)
+from shopkit_server.cart.models import (
+    CHECKOUT_CLAIM_LEASE,
+    MAX_CART_LINES,
+    MAX_LINE_QUANTITY,
+    Cart,
+    CartItem,
+    CartLinesExceeded,
+    LineLimitExceeded,
+)
 from shopkit_server.cart.repository import CartRepository
 from shopkit_server.clock import utc_now
 from shopkit_server.ids import is_valid_id
 from shopkit_server.products.errors import InsufficientStock, ProductNotFound
-from shopkit_server.products.models import StockLine
+from shopkit_server.products.models import Product, StockLine
+
+# What the catalog said of each product asked about: None when it does not know the id.
+Catalog = Mapping[str, Product | None]
 
 
 class CartService:
@@ -28,16 +44,20 @@ class CartService:
 
     async def get_cart(self, user_id: str) -> Cart:
         """The user's cart with current catalog names and prices."""
-        return await self._refresh(await self.carts.get(user_id))
+        cart = await self.carts.get(user_id)
+        return _priced(cart, await self._catalog(cart))
 
-    async def get_stored_cart(self, user_id: str) -> Cart:
-        """The cart as stored, without asking the catalog (checkout re-reads products itself)."""
-        return await self.carts.get(user_id)
+    # Every change below asks the catalog before it writes, never after: when the product
+    # service cannot be reached the answer is a 503 and nothing was changed, and a change that
+    # was written is always answered with success (priced from what was read before it).
 
     async def add_item(self, user_id: str, product_id: str, quantity: int) -> Cart:
         if not is_valid_id(product_id):
             raise ProductNotFound()
-        product = await self.products.get_product(product_id)
+        catalog = await self._catalog(await self.carts.get(user_id), product_id)
+        product = catalog.get(product_id)
+        if product is None or not product.is_active:
+            raise ProductNotFound()
         item = CartItem(
             product_id=product.id,
             name=product.name,
@@ -45,11 +65,15 @@ class CartService:
             quantity=quantity,
             image_url=product.image_url,
         )
-        # The repository checks the limit and adds in one atomic step: a concurrent add to the
-        # same line cannot slip between a read of the current quantity and the write.
+        # The repository checks the limits and adds in one atomic step: a concurrent add to the
+        # same line (or cart) cannot slip between a read of the current state and the write.
         limit = min(MAX_LINE_QUANTITY, product.stock)
         try:
-            cart = await self.carts.add_item(user_id, item, max_quantity=limit, now=utc_now())
+            cart = await self.carts.add_item(
+                user_id, item, max_quantity=limit, max_lines=MAX_CART_LINES, now=utc_now()
+            )
+        except CartLinesExceeded:
+            raise CartLineLimit() from None
         except LineLimitExceeded as exc:
             if exc.current_quantity + quantity > product.stock:
                 raise InsufficientStock(
@@ -58,16 +82,20 @@ class CartService:
                     f"your cart already holds {exc.current_quantity}.",
                 ) from None
             raise LineQuantityLimit() from None
-        return await self._refresh(cart)
+        return _priced(cart, catalog)
 
     async def set_quantity(self, user_id: str, product_id: str, quantity: int) -> Cart:
         """Set a line's quantity; 0 removes it. The line must be in the cart."""
         if not is_valid_id(product_id):
             raise CartItemNotFound()
+        before = await self.carts.get(user_id)
+        if quantity > 0 and before.line(product_id) is None:
+            raise CartItemNotFound()
+        catalog = await self._catalog(before)
         if quantity > 0:
-            if (await self.carts.get(user_id)).line(product_id) is None:
-                raise CartItemNotFound()
-            product = await self.products.get_product(product_id)
+            product = catalog.get(product_id)
+            if product is None or not product.is_active:
+                raise ProductNotFound()
             if quantity > product.stock:
                 raise InsufficientStock(
                     [product.id], f"Only {product.stock} of product {product.id} in stock."
@@ -75,38 +103,75 @@ class CartService:
         cart = await self.carts.set_quantity(user_id, product_id, quantity, now=utc_now())
         if cart is None:
             raise CartItemNotFound()
-        return await self._refresh(cart)
+        return _priced(cart, catalog)
 
     async def remove_item(self, user_id: str, product_id: str) -> Cart:
         """Remove a line; removing a line that is not there is not an error."""
         if not is_valid_id(product_id):
             return await self.get_cart(user_id)
-        return await self._refresh(await self.carts.remove_item(user_id, product_id, now=utc_now()))
+        catalog = await self._catalog(await self.carts.get(user_id))
+        return _priced(await self.carts.remove_item(user_id, product_id, now=utc_now()), catalog)
 
     async def clear(self, user_id: str) -> None:
         await self.carts.clear(user_id)
 
-    async def remove_ordered(self, user_id: str, lines: Sequence[StockLine]) -> None:
-        """Take an order's lines out of the cart, keeping anything added meanwhile."""
-        await self.carts.remove_ordered(user_id, lines, now=utc_now())
+    # -- checkout -----------------------------------------------------------------------------
 
-    async def _refresh(self, cart: Cart) -> Cart:
-        if not cart.items:
-            return cart
-        current = await self.products.get_products([item.product_id for item in cart.items])
-        items: list[CartItem] = []
-        for item in cart.items:
-            product = current.get(item.product_id)
-            if product is None or not product.is_active:
-                items.append(replace(item, available=False))
-                continue
-            items.append(
-                replace(
-                    item,
-                    name=product.name,
-                    price=product.price,
-                    image_url=product.image_url,
-                    available=product.stock >= item.quantity,
-                )
+    async def claim_checkout(self, user_id: str, checkout_id: str) -> Cart:
+        """Claim the cart for one checkout and return it as stored (checkout prices it itself).
+
+        While a checkout holds the claim, another one is refused with
+        :class:`CheckoutInProgress`, so one cart's contents become at most one order.
+        """
+        now = utc_now()
+        cart = await self.carts.claim_checkout(
+            user_id, checkout_id, now=now, stale_before=now - CHECKOUT_CLAIM_LEASE
+        )
+        if cart is None:
+            raise CheckoutInProgress()
+        return cart
+
+    async def finish_checkout(
+        self, user_id: str, checkout_id: str, lines: Sequence[StockLine]
+    ) -> None:
+        """Take an order's lines out of the cart (keeping anything added meanwhile) and drop
+        the claim; a no-op once done, so it is safe to retry."""
+        await self.carts.finish_checkout(user_id, checkout_id, lines, now=utc_now())
+
+    async def release_checkout(self, user_id: str, checkout_id: str) -> None:
+        """Drop the claim of a checkout that made no order."""
+        await self.carts.release_checkout(user_id, checkout_id)
+
+    async def _catalog(self, cart: Cart, *extra: str) -> Catalog:
+        wanted = [item.product_id for item in cart.items] + list(extra)
+        if not wanted:
+            return {}
+        found = await self.products.get_products(wanted)
+        return {product_id: found.get(product_id) for product_id in wanted}
+
+
+def _priced(cart: Cart, catalog: Catalog) -> Cart:
+    """The cart with the catalog's names and prices on every line the catalog was asked about.
+
+    A line it was not asked about (added by a concurrent request after the catalog was read)
+    keeps the values it was just stored with.
+    """
+    items: list[CartItem] = []
+    for item in cart.items:
+        if item.product_id not in catalog:
+            items.append(item)
+            continue
+        product = catalog[item.product_id]
+        if product is None or not product.is_active:
+            items.append(replace(item, available=False))
+            continue
+        items.append(
+            replace(
+                item,
+                name=product.name,
+                price=product.price,
+                image_url=product.image_url,
+                available=product.stock >= item.quantity,
             )
-        return replace(cart, items=items)
+        )
+    return replace(cart, items=items)

@@ -19,13 +19,24 @@ from shopkit_server.products.service import ProductService
 
 
 class CartClient(Protocol):
-    async def get_cart(self, user: Principal) -> Cart:
-        """The user's cart (lines and quantities; checkout re-reads prices itself)."""
+    """A checkout's hold on the user's cart: claim it, then finish or release the claim.
+
+    ``checkout_id`` is the order id, so a retried attempt of one checkout (same Idempotency-
+    Key) claims again what it already holds, and a second checkout gets ``CheckoutInProgress``.
+    """
+
+    async def claim(self, user: Principal, checkout_id: str) -> Cart:
+        """Claim the cart and return its lines (checkout re-reads prices itself); raises
+        ``CheckoutInProgress`` while another checkout holds it."""
         ...
 
-    async def remove_ordered(self, user: Principal, lines: Sequence[StockLine]) -> None:
-        """Take what an order took out of the user's cart (subtracting quantities), so a line
-        added while the checkout ran is kept rather than cleared with the rest."""
+    async def finish(self, user: Principal, checkout_id: str, lines: Sequence[StockLine]) -> None:
+        """Take what the order took out of the cart (subtracting quantities, so a line added
+        while the checkout ran is kept) and drop the claim. Idempotent."""
+        ...
+
+    async def release(self, user: Principal, checkout_id: str) -> None:
+        """Drop the claim of a checkout that stored no order. Idempotent."""
         ...
 
 
@@ -44,11 +55,14 @@ class InProcessCartClient:
     def __init__(self, cart: CartService) -> None:
         self._cart = cart
 
-    async def get_cart(self, user: Principal) -> Cart:
-        return await self._cart.get_stored_cart(user.id)
+    async def claim(self, user: Principal, checkout_id: str) -> Cart:
+        return await self._cart.claim_checkout(user.id, checkout_id)
 
-    async def remove_ordered(self, user: Principal, lines: Sequence[StockLine]) -> None:
-        await self._cart.remove_ordered(user.id, lines)
+    async def finish(self, user: Principal, checkout_id: str, lines: Sequence[StockLine]) -> None:
+        await self._cart.finish_checkout(user.id, checkout_id, lines)
+
+    async def release(self, user: Principal, checkout_id: str) -> None:
+        await self._cart.release_checkout(user.id, checkout_id)
 
 
 class InProcessStockClient:

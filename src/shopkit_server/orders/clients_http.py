@@ -3,8 +3,8 @@
 Each peer answer is mapped back to the error the in-process client would raise
 (``InsufficientStock`` with its product ids, ``ReservationReleased`` ...); anything the order
 service cannot map is ``UpstreamUnavailable`` (503), never a 500 and never the peer's body.
-Every call here but removing ordered lines is safe to retry: reads, and stock calls keyed by the
-reservation id (the order id), which the product service applies at most once.
+Every call here is safe to retry: the cart calls are keyed by the checkout id and the stock
+calls by the reservation id (both the order id), which the peers apply at most once.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import httpx
 import structlog
 from pydantic import BaseModel, ValidationError
 
+from shopkit_server.cart.errors import CheckoutInProgress
 from shopkit_server.cart.models import Cart, CartItem
 from shopkit_server.deps import Principal
 from shopkit_server.errors import NotAuthenticated, ShopError
@@ -65,8 +66,12 @@ class HttpCartClient:
     def __init__(self, upstream: Upstream) -> None:
         self._upstream = upstream
 
-    async def get_cart(self, user: Principal) -> Cart:
-        reply = await self._upstream.request("GET", "/cart", idempotent=True, headers=_bearer(user))
+    async def claim(self, user: Principal, checkout_id: str) -> Cart:
+        reply = await self._upstream.request(
+            "POST", f"/cart/checkouts/{checkout_id}", idempotent=True, headers=_bearer(user)
+        )
+        if reply.status_code == 409 and self._upstream.error_code(reply) == "checkout_in_progress":
+            raise CheckoutInProgress()
         self._check(reply, 200)
         try:
             wire = _CartWire.model_validate(self._upstream.json(reply))
@@ -85,12 +90,21 @@ class HttpCartClient:
         ]
         return Cart(items=items, updated_at=wire.updated_at)
 
-    async def remove_ordered(self, user: Principal, lines: Sequence[StockLine]) -> None:
-        # Not idempotent (it subtracts), so never retried: a lost reply leaves units in the
-        # cart, which the checkout logs; taking them twice would be worse.
+    async def finish(self, user: Principal, checkout_id: str, lines: Sequence[StockLine]) -> None:
+        # Retried safely: the cart subtracts only while this checkout holds the claim.
         body = {"items": [{"product_id": x.product_id, "quantity": x.quantity} for x in lines]}
         reply = await self._upstream.request(
-            "POST", "/cart/remove-ordered", idempotent=False, json=body, headers=_bearer(user)
+            "POST",
+            f"/cart/checkouts/{checkout_id}/finish",
+            idempotent=True,
+            json=body,
+            headers=_bearer(user),
+        )
+        self._check(reply, 204)
+
+    async def release(self, user: Principal, checkout_id: str) -> None:
+        reply = await self._upstream.request(
+            "DELETE", f"/cart/checkouts/{checkout_id}", idempotent=True, headers=_bearer(user)
         )
         self._check(reply, 204)
 

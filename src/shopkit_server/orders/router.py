@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from shopkit_server.deps import AdminUser, Context, CurrentUser
+from shopkit_server.deps import ActiveUser, AdminUser, Context, CurrentUser
+from shopkit_server.fields import QueryFlag
 from shopkit_server.orders.models import OrderStatus
 from shopkit_server.orders.schemas import CheckoutRequest, OrderOut, StatusChangeRequest
 from shopkit_server.pagination import Page, PageQuery
@@ -31,7 +32,7 @@ IdempotencyKey = Annotated[
 async def checkout(
     body: CheckoutRequest,
     ctx: Context,
-    user: CurrentUser,
+    user: ActiveUser,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> OrderOut:
@@ -57,7 +58,7 @@ async def list_orders(
     user: CurrentUser,
     page: PageQuery,
     status_: Annotated[OrderStatus | None, Query(alias="status")] = None,
-    all_: Annotated[bool, Query(alias="all", description="admins: everyone's orders")] = False,
+    all_: Annotated[QueryFlag, Query(alias="all", description="admins: everyone's orders")] = False,
 ) -> Page[OrderOut]:
     """Your orders, newest first (admins: ``?all=true`` for everyone's)."""
     result = await ctx.orders.list_orders(user, page, status=status_, everyone=all_)
@@ -79,6 +80,6 @@ async def change_status(
 
 
 @router.post("/{order_id}/cancel", response_model=OrderOut)
-async def cancel_order(order_id: str, ctx: Context, user: CurrentUser) -> OrderOut:
+async def cancel_order(order_id: str, ctx: Context, user: ActiveUser) -> OrderOut:
     """Cancel a pending or confirmed order; its stock goes back to the catalog."""
     return OrderOut.of(await ctx.orders.cancel(user, order_id))

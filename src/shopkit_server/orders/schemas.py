@@ -6,15 +6,9 @@ import re
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    StringConstraints,
-)
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from shopkit_server.fields import Text
 from shopkit_server.money import Money
 from shopkit_server.orders.countries import COUNTRY_CODES
 from shopkit_server.orders.models import Address, Order, OrderStatus
@@ -35,25 +29,18 @@ def _phone(value: str) -> str:
     return value
 
 
-def _blank_to_none(value: object) -> object:
-    return None if isinstance(value, str) and not value.strip() else value
-
-
-def _text(max_length: int) -> StringConstraints:
-    return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)
-
-
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
 class AddressIn(_Strict):
-    full_name: Annotated[str, _text(100)]
-    address_line1: Annotated[str, _text(200)]
-    address_line2: Annotated[str | None, BeforeValidator(_blank_to_none), _text(200)] = None
-    city: Annotated[str, _text(100)]
-    state: Annotated[str | None, BeforeValidator(_blank_to_none), _text(100)] = None
-    postal_code: Annotated[str, _text(20)]
+    full_name: Annotated[str, Text(100)]
+    address_line1: Annotated[str, Text(200)]
+    # Optional: "", blanks and null are all stored as null (forms send empty fields).
+    address_line2: Annotated[str | None, Text(200, optional=True)] = None
+    city: Annotated[str, Text(100)]
+    state: Annotated[str | None, Text(100, optional=True)] = None
+    postal_code: Annotated[str, Text(20)]
     country: Annotated[str, Field(max_length=8), AfterValidator(_country)]
     phone: Annotated[
         str, StringConstraints(strip_whitespace=True, max_length=30), AfterValidator(_phone)

@@ -1,10 +1,13 @@
 """Order service logic (no HTTP, no database driver).
 
-Checkout: read the cart, re-read every product in one batch, reserve stock for all lines or
-none (the reservation id is the order id, so a retried attempt can never take stock twice),
-store the order, clear the cart. If storing fails after the reservation, the stock is given
-back. An Idempotency-Key is claimed (unique per user and key) before any of that, so racing
-duplicates wait for the one attempt doing the work and return its order.
+Checkout: claim the cart (so a double tap cannot order one cart twice: the second checkout gets
+409 ``checkout_in_progress`` while the first holds the claim, and finds the ordered lines gone
+after it), re-read every product in one batch, reserve stock for all lines or none (the
+reservation id is the order id, so a retried attempt can never take stock twice), store the
+order, take its lines out of the cart and drop the claim. If anything fails before the order is
+stored, the stock is given back and the claim released. An Idempotency-Key is claimed (unique
+per user and key) before any of that, so racing duplicates wait for the one attempt doing the
+work and return its order.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import anyio
 import structlog
 
 from shopkit_server.cart.clients import ProductsClient
+from shopkit_server.cart.errors import CartLineLimit
+from shopkit_server.cart.models import MAX_CART_LINES, Cart
 from shopkit_server.clock import utc_now
 from shopkit_server.deps import Principal
 from shopkit_server.errors import PermissionDenied
@@ -181,9 +186,40 @@ class OrderService:
             raise
 
     async def _place(self, user: Principal, address: Address, order_id: str) -> Order:
-        cart = await self.cart.get_cart(user)
+        # The claim is keyed by the order id: a takeover under the same Idempotency-Key
+        # re-claims what its dead attempt held; any other checkout of this cart is refused.
+        cart = await self.cart.claim(user, order_id)
+        try:
+            order = await self._order(user, address, order_id, cart)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                stored = await self._find(order_id)
+                if stored is None:
+                    await self._release_claim(user, order_id)
+                else:  # stored, then interrupted: its lines still leave the cart
+                    await self._finish_claim(user, stored)
+            raise
+        await self._finish_claim(user, order)
+        log.info("order_placed", order_id=order_id, total=str(order.total))
+        return order
+
+    async def _finish_claim(self, user: Principal, order: Order) -> None:
+        try:
+            await self.cart.finish(
+                user, order.id, [StockLine(i.product_id, i.quantity) for i in order.items]
+            )
+        except Exception:
+            # The order is stored and its stock taken; failing now would invite a retry that
+            # orders twice. The claim stays (until its lease ends), so a double tap still
+            # cannot order these lines again meanwhile; a cart left full is the lesser harm.
+            log.warning("cart_clear_failed", order_id=order.id, exc_info=True)
+
+    async def _order(self, user: Principal, address: Address, order_id: str, cart: Cart) -> Order:
+        """Price the claimed cart, reserve its stock and store the order."""
         if not cart.items:
             raise CartEmpty()
+        if len(cart.items) > MAX_CART_LINES:  # a cart filled before the cap existed
+            raise CartLineLimit()
         quantities = {item.product_id: item.quantity for item in cart.items}
         products = await self.products.get_products(list(quantities))
         gone = [pid for pid in quantities if pid not in products or not products[pid].is_active]
@@ -234,16 +270,14 @@ class OrderService:
             if stored is None or not isinstance(exc, Exception):
                 raise
             order = stored
-        try:
-            await self.cart.remove_ordered(
-                user, [StockLine(i.product_id, i.quantity) for i in order.items]
-            )
-        except Exception:
-            # The order is stored and its stock taken; failing now would invite a retry that
-            # orders twice. A cart left full is the lesser harm.
-            log.warning("cart_clear_failed", order_id=order_id, exc_info=True)
-        log.info("order_placed", order_id=order_id, total=str(order.total))
         return order
+
+    async def _release_claim(self, user: Principal, order_id: str) -> None:
+        try:
+            await self.cart.release(user, order_id)
+        except Exception:
+            # The claim then lapses with its lease; until then this cart cannot be checked out.
+            log.warning("cart_claim_release_failed", order_id=order_id, exc_info=True)
 
     async def _reserve(self, order_id: str, lines: list[StockLine]) -> None:
         """Reserve, and give back whatever a reserve with an unknown outcome may have taken.
@@ -330,7 +364,10 @@ class OrderService:
             )
             if moved is not None:
                 if new is OrderStatus.CANCELLED:
-                    await self.stock.release(order.id)
+                    # The move is what the caller asked for, and it happened: a release that
+                    # fails now is logged and re-driven by the next cancel (it is idempotent).
+                    with anyio.CancelScope(shield=True):
+                        await self._release_quietly(order.id)
                 log.info("order_status_changed", order_id=order.id, status=new.value)
                 return moved
             fresh = await self.orders.get(order.id)

@@ -122,7 +122,7 @@ class CategoryCatalog:
         if changed == current:
             return current
         try:
-            await self.repository.update(changed, old_name=current.name)
+            await self.repository.update(changed)
         except DuplicateKeyError:
             raise self._exists(changed.name) from None
         except MissingCategory:

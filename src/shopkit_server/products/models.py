@@ -131,6 +131,24 @@ class BulkRow:
     fields: frozenset[str]
 
 
+def bulk_row_changes(row: BulkRow, current: Product) -> bool:
+    """Whether upserting ``row`` onto ``current`` would change any field the row carries.
+
+    The one rule every store applies: a row equal to the stored product is reported as
+    unchanged and not written (its ``updated_at`` stays), so re-importing a catalog costs a
+    read, never a write.
+    """
+    for name in PRODUCT_FIELDS:
+        if name == "sku" or name not in row.fields:
+            continue
+        new, old = getattr(row.draft, name), getattr(current, name)
+        if name == "tags":
+            new, old = list(new), list(old)
+        if new != old:
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class BulkFailure:
     index: int
@@ -145,6 +163,7 @@ class BulkOutcome:
     created: list[int]
     updated: list[int]
     failed: list[BulkFailure]
+    unchanged: list[int] = field(default_factory=list)  # equal to the stored product: not written
 
 
 @dataclass(frozen=True)
@@ -152,6 +171,7 @@ class BulkReport:
     created: int
     updated: int
     failed: list[BulkFailure]
+    unchanged: int = 0
 
 
 class ReserveStatus(StrEnum):

@@ -78,8 +78,8 @@ class CategoryRepository(Protocol):
     async def create(self, category: Category) -> None:
         """Insert; DuplicateKeyError("slug") when the name (or its slug) is taken."""
 
-    async def update(self, category: Category, *, old_name: str) -> None:
-        """Store the new state; a rename is carried over to the products of the category."""
+    async def update(self, category: Category) -> None:
+        """Store the new state; the products of a renamed category show the new name at once."""
 
     async def delete_if_unused(self, category_id: str) -> CategoryUsage:
         """Delete the category unless products or sub-categories use it; say what uses it."""

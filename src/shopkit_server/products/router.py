@@ -16,6 +16,7 @@ from pydantic import TypeAdapter
 
 from shopkit_server.deps import AdminUser, Context, OptionalUser
 from shopkit_server.errors import NotAuthenticated, Unprocessable
+from shopkit_server.fields import QueryFlag
 from shopkit_server.money import MAX_AMOUNT
 from shopkit_server.pagination import Page, PageParams, PageQuery
 from shopkit_server.products.errors import InactiveNeedsAdmin
@@ -76,11 +77,11 @@ async def _filters(
         Query(description="Repeatable or comma-separated; every tag must be on the product"),
     ] = None,
     in_stock: Annotated[
-        bool | None, Query(description="true: stock > 0; false: out of stock only")
+        QueryFlag | None, Query(description="true: stock > 0; false: out of stock only")
     ] = None,
-    featured: bool | None = None,
+    featured: QueryFlag | None = None,
     include_inactive: Annotated[
-        bool, Query(description="Admins only: include soft-deleted products")
+        QueryFlag, Query(description="Admins only: include soft-deleted products")
     ] = False,
 ) -> ProductQuery:
     wanted: list[str] = []
@@ -178,7 +179,7 @@ async def get_product(
     product_id: str,
     user: OptionalUser,
     include_inactive: Annotated[
-        bool, Query(description="Admins only: also find a soft-deleted product")
+        QueryFlag, Query(description="Admins only: also find a soft-deleted product")
     ] = False,
 ) -> Product:
     """One product; 404 when it is missing, inactive or the id is malformed."""
@@ -229,7 +230,7 @@ async def delete_product(ctx: Context, _: AdminUser, product_id: str) -> Respons
 )
 async def list_categories(
     ctx: Context,
-    tree: Annotated[bool, Query(description="Nest sub-categories under ``children``")] = False,
+    tree: Annotated[QueryFlag, Query(description="Nest sub-categories under ``children``")] = False,
 ) -> Response:
     """Every category, by ``sort_order`` then name; ``tree=true`` nests the children."""
     if tree:

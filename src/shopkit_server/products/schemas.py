@@ -1,8 +1,10 @@
 """Request and response models of the product service (validation at the edge).
 
-Strings are trimmed; unknown fields are refused (a client cannot set ``id``, ``created_at``
-...); ``stock`` and the flags are strict (``"5"`` or ``1`` for ``true`` are refused); tags are
-lower-cased, trimmed and de-duplicated, so ``Audio`` and ``audio `` are one tag.
+Strings are trimmed and hold no control characters (``shopkit_server.fields``); unknown fields
+are refused (a client cannot set ``id``, ``created_at`` ...); ``stock`` and the flags are strict
+(``"5"`` or ``1`` for ``true`` are refused); tags are lower-cased, trimmed and de-duplicated, so
+``Audio`` and ``audio `` are one tag. An optional ``sku``, ``image_url`` or ``parent_id`` sent
+empty (``""`` or blanks, as forms do) is ``null``.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ from urllib.parse import urlsplit
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
-    StringConstraints,
     ValidationError,
     model_validator,
 )
 
+from shopkit_server.fields import Flag, Text, blank_to_none, check_line
 from shopkit_server.money import Money, Price
 from shopkit_server.products.models import (
     BulkFailure,
@@ -46,7 +49,8 @@ def normalize_tag(tag: str) -> str:
 def _check_tags(tags: list[str]) -> list[str]:
     clean: list[str] = []
     for raw in tags:
-        tag = normalize_tag(raw)
+        # Before normalising: split() would quietly turn a tab or a newline into a space.
+        tag = normalize_tag(check_line(raw.strip()))
         if not tag:
             raise ValueError("tags cannot be empty")
         if len(tag) > MAX_TAG_LENGTH:
@@ -65,23 +69,17 @@ def _check_url(url: str) -> str:
     return url
 
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=10_000)]
-Sku = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$"
-    ),
-]
-CategoryName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
-]
+Name = Annotated[str, Text(200)]
+Description = Annotated[str, Text(10_000, min_length=0, multiline=True)]
+Sku = Annotated[str, Text(64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")]
+# Optional on the wire: "" and blanks are null, like an absent sku.
+OptionalSku = Annotated[Sku | None, BeforeValidator(blank_to_none)]
+CategoryName = Annotated[str, Text(100)]
 Tags = Annotated[list[str], Field(max_length=MAX_TAGS), AfterValidator(_check_tags)]
-ImageUrl = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=2048), AfterValidator(_check_url)
-]
+ImageUrl = Annotated[str, Text(2048), AfterValidator(_check_url)]
+OptionalImageUrl = Annotated[ImageUrl | None, BeforeValidator(blank_to_none)]
+ParentId = Annotated[str | None, Text(64, optional=True)]
 Stock = Annotated[int, Field(strict=True, ge=0, le=1_000_000_000)]
-Flag = Annotated[bool, Field(strict=True)]
 SortOrder = Annotated[int, Field(strict=True, ge=-1_000_000, le=1_000_000)]
 
 
@@ -109,13 +107,13 @@ class ProductCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    sku: Sku | None = None
+    sku: OptionalSku = None
     name: Name
     description: Description = ""
     price: Price
     category: CategoryName
     tags: Tags = Field(default_factory=list)
-    image_url: ImageUrl | None = None
+    image_url: OptionalImageUrl = None
     stock: Stock = 0
     is_active: Flag = True
     is_featured: Flag = False
@@ -152,13 +150,13 @@ class ProductUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    sku: Sku | None = None
+    sku: OptionalSku = None
     name: Name | None = None
     description: Description | None = None
     price: Price | None = None
     category: CategoryName | None = None
     tags: Tags | None = None
-    image_url: ImageUrl | None = None
+    image_url: OptionalImageUrl = None
     stock: Stock | None = None
     is_active: Flag | None = None
     is_featured: Flag | None = None
@@ -209,6 +207,7 @@ class BulkReportOut(BaseModel):
 
     created: int
     updated: int
+    unchanged: int  # rows equal to the stored product: not written, updated_at untouched
     failed: list[BulkFailureOut]
 
 
@@ -246,7 +245,7 @@ class CategoryCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: CategoryName
-    parent_id: str | None = Field(default=None, max_length=64)
+    parent_id: ParentId = None
     sort_order: SortOrder = 0
 
     def to_draft(self) -> CategoryDraft:
@@ -259,7 +258,7 @@ class CategoryUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: CategoryName | None = None
-    parent_id: str | None = Field(default=None, max_length=64)
+    parent_id: ParentId = None
     sort_order: SortOrder | None = None
 
     @model_validator(mode="after")

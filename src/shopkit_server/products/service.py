@@ -222,7 +222,7 @@ class ProductService:
                 continue
             draft = dataclasses.replace(row.draft, category=category)
             good.append(dataclasses.replace(row, draft=draft))
-        created = updated = 0
+        created = updated = unchanged = 0
         if good:
             try:
                 outcome = await self.products.upsert_many(good, utc_now())
@@ -231,9 +231,10 @@ class ProductService:
                     "A category of this import was deleted meanwhile; nothing was imported."
                 ) from None
             created, updated = len(outcome.created), len(outcome.updated)
+            unchanged = len(outcome.unchanged)
             failures.extend(outcome.failed)
         failures.sort(key=lambda failure: failure.index)
-        return BulkReport(created=created, updated=updated, failed=failures)
+        return BulkReport(created=created, updated=updated, unchanged=unchanged, failed=failures)
 
     # -- stock (called by the order service) -------------------------------------------------
 

@@ -6,10 +6,12 @@ import asyncio
 import base64
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import jwt
 import pytest
+from fastapi import FastAPI
 
 from shopkit_server.security import Role
 from tests.conftest import PASSWORD, TEST_SECRET, MakeUser, UserSession
@@ -136,23 +138,67 @@ async def test_refresh_rotates_and_old_token_stops_working(
     tokens = first.json()
     assert set(tokens) == {"access_token", "refresh_token", "token_type", "expires_in"}
     assert tokens["refresh_token"] != customer.refresh_token
-    again = await client.post("/auth/refresh", json={"refresh_token": customer.refresh_token})
-    assert again.status_code == 401
-    assert again.json()["code"] == "invalid_token"
     chained = await client.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
     assert chained.status_code == 200
 
 
-async def test_concurrent_refreshes_with_one_token_succeed_once(
-    client: httpx.AsyncClient, customer: UserSession
+async def test_reusing_a_spent_refresh_token_revokes_the_tokens_rotated_from_it(
+    client: httpx.AsyncClient, customer: UserSession, make_user: MakeUser
 ) -> None:
-    replies = await asyncio.gather(
-        *(
-            client.post("/auth/refresh", json={"refresh_token": customer.refresh_token})
-            for _ in range(5)
-        )
+    other_device = await client.post(
+        "/auth/login", json={"email": customer.email, "password": PASSWORD}
     )
-    assert sorted(r.status_code for r in replies) == [200, 401, 401, 401, 401]
+    rotated = await client.post("/auth/refresh", json={"refresh_token": customer.refresh_token})
+    assert rotated.status_code == 200
+    head = rotated.json()["refresh_token"]
+    # A copy of the spent token comes back: reuse. The whole chain of that login is revoked.
+    again = await client.post("/auth/refresh", json={"refresh_token": customer.refresh_token})
+    assert again.status_code == 401
+    assert again.json()["code"] == "invalid_token"
+    stolen = await client.post("/auth/refresh", json={"refresh_token": head})
+    assert stolen.status_code == 401
+    # Another login's chain (another device) is not that family: it keeps working.
+    elsewhere = other_device.json()["tokens"]["refresh_token"]
+    other = await client.post("/auth/refresh", json={"refresh_token": elsewhere})
+    assert other.status_code == 200
+
+
+async def test_concurrent_refreshes_with_one_token_succeed_at_most_once_and_revoke_the_family(
+    app: FastAPI, client: httpx.AsyncClient, customer: UserSession, backend: str
+) -> None:
+    repo = app.state.ctx.store.refresh_tokens
+    rotate = repo.rotate
+    in_flight = peak = 0
+
+    async def counted(*args: Any) -> Any:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        try:
+            return await rotate(*args)
+        finally:
+            in_flight -= 1
+
+    repo.rotate = counted
+    try:
+        replies = await asyncio.gather(
+            *(
+                client.post("/auth/refresh", json={"refresh_token": customer.refresh_token})
+                for _ in range(5)
+            )
+        )
+    finally:
+        repo.rotate = rotate
+    if backend != "mongo-standin":  # mongomock-motor never yields, so nothing interleaves there
+        assert peak > 1  # the rotations really overlapped
+    statuses = [r.status_code for r in replies]
+    assert statuses.count(200) <= 1 and statuses.count(401) >= 4
+    # The others were reuse: the family is revoked, so what the winner got is dead as well.
+    for reply in replies:
+        if reply.status_code == 200:
+            winner = reply.json()["refresh_token"]
+            late = await client.post("/auth/refresh", json={"refresh_token": winner})
+            assert late.status_code == 401
 
 
 async def test_refresh_refuses_access_token_and_garbage(

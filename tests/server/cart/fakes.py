@@ -11,8 +11,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from shopkit_server.ids import is_valid_id, new_id
-from shopkit_server.products.errors import InsufficientStock, ProductNotFound
+from shopkit_server.ids import new_id
+from shopkit_server.products.errors import InsufficientStock
 from shopkit_server.products.models import Product, StockLine
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -59,12 +59,6 @@ class FakeCatalog:
         return self.products[product_id].stock
 
     # ProductsClient
-    async def get_product(self, product_id: str) -> Product:
-        product = self.products.get(product_id) if is_valid_id(product_id) else None
-        if product is None or not product.is_active:
-            raise ProductNotFound()
-        return product
-
     async def get_products(self, product_ids: Sequence[str]) -> dict[str, Product]:
         self.batch_calls += 1
         return {pid: self.products[pid] for pid in product_ids if pid in self.products}

@@ -225,9 +225,6 @@ async def test_concurrent_adds_never_pass_stock(customer: UserSession, shop: Sho
 
 
 class _DownProducts:
-    async def get_product(self, product_id: str) -> Product:
-        raise UpstreamUnavailable()
-
     async def get_products(self, product_ids: Sequence[str]) -> dict[str, Product]:
         raise UpstreamUnavailable()
 
@@ -245,3 +242,16 @@ async def test_a_silent_product_service_is_a_503(
     ):
         assert reply.status_code == 503
         assert reply.json()["code"] == "upstream_unavailable"
+
+
+async def test_a_new_line_past_the_cart_line_cap_is_a_409(
+    customer: UserSession, shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("shopkit_server.cart.service.MAX_CART_LINES", 2)
+    products = [await shop.product() for _ in range(3)]
+    for product in products[:2]:
+        assert (await add(customer.client, product["id"])).status_code == 200
+    refused = await add(customer.client, products[2]["id"])
+    assert (refused.status_code, refused.json()["code"]) == (409, "cart_line_limit")
+    cart = (await customer.client.get("/cart")).json()
+    assert [i["product_id"] for i in cart["items"]] == [p["id"] for p in products[:2]]

@@ -11,7 +11,7 @@ import pytest
 from shopkit_server.ids import new_id
 from shopkit_server.settings import Settings
 from shopkit_server.store import Store
-from tests.server.apart import Apart, Fault, make_product, services_apart, user_token
+from tests.server.apart import Apart, Fault, make_product, services_apart
 
 
 @pytest.fixture
@@ -22,7 +22,8 @@ async def apart(settings: Settings, store: Store) -> AsyncIterator[Apart]:
 
 @pytest.fixture
 async def shopper(apart: Apart) -> AsyncIterator[httpx.AsyncClient]:
-    async with apart.client(apart.cart, user_token()) as client:
+    _, token = await apart.customer()
+    async with apart.client(apart.cart, token) as client:
         yield client
 
 
@@ -37,7 +38,8 @@ async def test_adding_reads_the_product_over_http(apart: Apart, shopper: httpx.A
     cart = reply.json()
     assert cart["items"][0]["name"] == product["name"]
     assert '"subtotal":39.98' in reply.text.replace(" ", "")  # exact money across two hops
-    assert f"GET /products/{product['id']}" in apart.to_products.paths()
+    # One catalog read, before the write: the add and its priced answer need no second call.
+    assert apart.to_products.paths() == ["POST /internal/products/lookup"]
 
 
 async def test_a_cart_of_many_lines_is_refreshed_in_one_call(
@@ -83,8 +85,8 @@ async def test_the_request_id_goes_to_the_peer(apart: Apart, shopper: httpx.Asyn
         "/cart/items", json={"product_id": product["id"]}, headers={"X-Request-ID": "trace-42"}
     )
     assert reply.status_code == 200
-    assert len(apart.to_products.seen) >= 2  # the product, then the cart's refresh
-    assert {r.headers["x-request-id"] for r in apart.to_products.seen[-2:]} == {"trace-42"}
+    assert apart.to_products.seen  # the catalog read the add made
+    assert {r.headers["x-request-id"] for r in apart.to_products.seen} == {"trace-42"}
 
 
 def _answer(status: int, content: bytes) -> Fault:
@@ -131,3 +133,57 @@ async def test_a_peer_that_cannot_be_reached_is_503_after_bounded_retries(
     assert len(apart.to_products.seen) == 2  # one attempt plus upstream_retries=1
     apart.to_products.fault = None
     assert (await _add(shopper, product["id"])).status_code == 200
+
+
+def _fail_after(ok_calls: int) -> Fault:
+    """Let the first ``ok_calls`` requests to the product service through, fail the rest."""
+    seen = 0
+
+    async def fault(request: httpx.Request) -> httpx.Response | None:
+        nonlocal seen
+        seen += 1
+        return None if seen <= ok_calls else httpx.Response(503, content=b"down")
+
+    return fault
+
+
+@pytest.mark.parametrize("ok_calls", [0, 1])
+async def test_an_add_is_never_answered_failed_once_applied(
+    apart: Apart, shopper: httpx.AsyncClient, ok_calls: int
+) -> None:
+    product = await make_product(apart)
+    apart.to_products.fault = _fail_after(ok_calls)
+    reply = await _add(shopper, product["id"], 2)
+    apart.to_products.fault = None
+    lines = [(i["product_id"], i["quantity"]) for i in (await shopper.get("/cart")).json()["items"]]
+    if reply.status_code == 503:
+        assert lines == []  # answered failed: not applied
+    else:
+        assert reply.status_code == 200 and lines == [(product["id"], 2)]
+    # The product service failing only after its first answer no longer fails the add.
+    assert reply.status_code == (503 if ok_calls == 0 else 200)
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(409, "some_conflict"), (422, "validation_error"), (404, "not_found"), (400, "bad_request")],
+)
+async def test_a_peer_refusal_is_passed_on_not_disguised_as_a_503(
+    apart: Apart, shopper: httpx.AsyncClient, status: int, code: str
+) -> None:
+    product = await make_product(apart)
+    body = json.dumps({"detail": "internal words /srv/x", "code": code}).encode()
+    apart.to_products.fault = _answer(status, body)
+    reply = await _add(shopper, product["id"])
+    assert (reply.status_code, reply.json()["code"]) == (status, code)
+    assert "/srv/x" not in reply.text  # the peer's own text stays behind
+    assert len(apart.to_products.seen) == 1  # a refusal is not retried
+
+
+async def test_a_peer_refusing_this_services_credentials_is_a_500_not_a_503(
+    apart: Apart, shopper: httpx.AsyncClient
+) -> None:
+    product = await make_product(apart)
+    apart.to_products.fault = _answer(401, b'{"detail": "bad token", "code": "invalid_token"}')
+    reply = await _add(shopper, product["id"])
+    assert (reply.status_code, reply.json()["code"]) == (500, "upstream_refused")

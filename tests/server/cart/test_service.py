@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from decimal import Decimal
 
 import pytest
 
-from shopkit_server.cart.errors import CartItemNotFound, LineQuantityLimit
+from shopkit_server.cart.errors import CartItemNotFound, CartLineLimit, LineQuantityLimit
+from shopkit_server.cart.models import MAX_CART_LINES
 from shopkit_server.cart.service import CartService
+from shopkit_server.errors import UpstreamUnavailable
 from shopkit_server.ids import new_id
 from shopkit_server.products.errors import InsufficientStock, ProductNotFound
+from shopkit_server.products.models import Product
 from shopkit_server.store import Store
 from tests.server.cart.fakes import FakeCatalog, make_product
 
@@ -49,7 +53,7 @@ async def test_the_cart_shows_current_catalog_prices(
     assert cart.total_items == 3
     assert all(item.available for item in cart.items)
     # The stored snapshot is untouched by a read; checkout re-reads the catalog itself.
-    stored = await service.get_stored_cart(user)
+    stored = await service.carts.get(user)
     assert stored.line(mug.id) is not None
     assert stored.line(mug.id).price == Decimal("9.99")  # type: ignore[union-attr]
 
@@ -126,3 +130,61 @@ async def test_concurrent_adds_through_the_service_all_count(
     user = new_id()
     await asyncio.gather(*(service.add_item(user, product.id, 1) for _ in range(25)))
     assert (await service.get_cart(user)).line(product.id).quantity == 25  # type: ignore[union-attr]
+
+
+class _FailingFrom:
+    """The catalog, answering its first ``ok_calls`` calls and failing every later one."""
+
+    def __init__(self, inner: FakeCatalog, ok_calls: int) -> None:
+        self._inner = inner
+        self._ok_calls = ok_calls
+        self.calls = 0
+
+    async def get_products(self, product_ids: Sequence[str]) -> dict[str, Product]:
+        self.calls += 1
+        if self.calls > self._ok_calls:
+            raise UpstreamUnavailable()
+        return await self._inner.get_products(product_ids)
+
+
+@pytest.mark.parametrize("ok_calls", [0, 1])
+@pytest.mark.parametrize("change", ["add", "set", "remove"])
+async def test_a_change_answered_as_failed_was_not_applied(
+    store: Store, catalog: FakeCatalog, ok_calls: int, change: str
+) -> None:
+    kept, added = catalog.add(make_product(name="Kept")), catalog.add(make_product(name="New"))
+    user = new_id()
+    await CartService(carts=store.carts, products=catalog).add_item(user, kept.id, 1)
+    service = CartService(carts=store.carts, products=_FailingFrom(catalog, ok_calls))
+    calls = {
+        "add": (lambda: service.add_item(user, added.id, 2), {kept.id: 1, added.id: 2}),
+        "set": (lambda: service.set_quantity(user, kept.id, 3), {kept.id: 3}),
+        "remove": (lambda: service.remove_item(user, kept.id), {}),
+    }
+    run, expected = calls[change]
+
+    async def lines() -> dict[str, int]:
+        return {i.product_id: i.quantity for i in (await store.carts.get(user)).items}
+
+    if ok_calls == 0:  # the catalog is down from the start: refused, and nothing changed
+        with pytest.raises(UpstreamUnavailable):
+            await run()
+        assert await lines() == {kept.id: 1}
+    else:  # the catalog fails only after its first answer: the change is applied and answered
+        cart = await run()
+        assert await lines() == expected
+        assert {i.product_id: i.quantity for i in cart.items} == expected
+
+
+async def test_a_cart_holds_at_most_100_lines(service: CartService, catalog: FakeCatalog) -> None:
+    user = new_id()
+    products = [catalog.add(make_product()) for _ in range(MAX_CART_LINES + 1)]
+    assert MAX_CART_LINES == 100
+    for product in products[:-1]:
+        await service.add_item(user, product.id, 1)
+    with pytest.raises(CartLineLimit) as refused:
+        await service.add_item(user, products[-1].id, 1)
+    assert (refused.value.status_code, refused.value.code) == (409, "cart_line_limit")
+    assert len((await service.carts.get(user)).items) == MAX_CART_LINES
+    cart = await service.add_item(user, products[0].id, 1)  # more of a line it holds: fine
+    assert cart.total_items == MAX_CART_LINES + 1

@@ -202,3 +202,28 @@ async def test_a_malformed_key_is_422(customer: UserSession, key: str) -> None:
         "/orders", json={"shipping_address": ADDRESS}, headers={"Idempotency-Key": key}
     )
     assert reply.status_code == 422
+
+
+@pytest.mark.parametrize(
+    "blank",
+    [
+        {"state": ""},
+        {"state": None},
+        {"state": "   "},
+        {"address_line2": ""},
+        {"address_line2": "   "},
+        {"address_line2": None},
+        {"address_line2": "\t", "state": " "},
+    ],
+)
+async def test_blank_optional_address_fields_are_stored_as_null(
+    customer: UserSession, shop: Shop, blank: dict[str, Any]
+) -> None:
+    # Web and mobile forms send an empty optional field as "", blanks or null (was a 500).
+    product = await shop.product("5.00", stock=4)
+    await add(customer.client, product["id"], 1)
+    reply = await checkout(customer.client, address={**ADDRESS, **blank})
+    assert reply.status_code == 201, reply.text
+    stored = (await customer.client.get(f"/orders/{reply.json()['id']}")).json()
+    assert stored["shipping_address"]["state"] is None
+    assert stored["shipping_address"]["address_line2"] is None

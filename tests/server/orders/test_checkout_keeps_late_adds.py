@@ -44,22 +44,27 @@ async def test_an_add_racing_a_checkout_is_never_lost(
     assert lost == 0
 
 
-async def test_remove_ordered_subtracts_and_keeps_extra_units(store: Store) -> None:
+async def test_finishing_a_checkout_subtracts_and_keeps_extra_units(store: Store) -> None:
     from decimal import Decimal
 
     from shopkit_server.cart.models import CartItem
     from shopkit_server.clock import utc_now
 
-    user = "0" * 24
+    user, checkout = "0" * 24, "9" * 24
     for pid, qty in (("a" * 24, 3), ("b" * 24, 2)):
         item = CartItem(product_id=pid, name=pid[:1], price=Decimal("1.00"), quantity=qty)
-        await store.carts.add_item(user, item, max_quantity=99, now=utc_now())
-    await store.carts.remove_ordered(
-        user,
-        [StockLine("a" * 24, 1), StockLine("b" * 24, 2), StockLine("c" * 24, 5)],
-        now=utc_now(),
-    )
+        await store.carts.add_item(user, item, max_quantity=99, max_lines=100, now=utc_now())
+    now = utc_now()
+    assert await store.carts.claim_checkout(user, checkout, now=now, stale_before=now)
+    lines = [StockLine("a" * 24, 1), StockLine("b" * 24, 2), StockLine("c" * 24, 5)]
+    await store.carts.finish_checkout(user, checkout, lines, now=utc_now())
     cart = await store.carts.get(user)
     assert [(i.product_id, i.quantity) for i in cart.items] == [("a" * 24, 2)]
-    await store.carts.remove_ordered(user, [StockLine("a" * 24, 2)], now=utc_now())
+    # Finishing again (a retried call) changes nothing: the claim is gone.
+    await store.carts.finish_checkout(user, checkout, lines, now=utc_now())
+    assert [(i.product_id, i.quantity) for i in (await store.carts.get(user)).items] == [
+        ("a" * 24, 2)
+    ]
+    assert await store.carts.claim_checkout(user, checkout, now=now, stale_before=now)
+    await store.carts.finish_checkout(user, checkout, [StockLine("a" * 24, 2)], now=utc_now())
     assert (await store.carts.get(user)).items == []

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Sequence
 
 import pytest
+from fastapi import FastAPI
 
+from shopkit_server.products.models import ReserveOutcome, StockLine
+from shopkit_server.store import Store
 from tests.conftest import MakeUser, UserSession
 from tests.server.cart.shop import Shop, add, checkout
+from tests.server.orders.gate import OverlapGate
 
 
 @pytest.fixture
@@ -49,6 +54,40 @@ async def test_5_concurrent_checkouts_with_one_key_make_one_order(
     assert sum(r.headers.get("idempotent-replayed") == "true" for r in replies) == 4
     assert await shop.stock(product["id"]) == 7
     assert (await customer.client.get("/orders")).json()["total"] == 1
+
+
+async def test_a_double_tap_without_a_key_orders_once(
+    app: FastAPI, customer: UserSession, shop: Shop
+) -> None:
+    product = await shop.product(stock=10)
+    await add(customer.client, product["id"], 1)
+    service = app.state.ctx.orders
+    gate = OverlapGate(service.products, racers=5)
+    service.products = gate
+
+    replies = await asyncio.gather(*(gate.answer(checkout(customer.client)) for _ in range(5)))
+
+    assert gate.opened_at == (1, 4)  # one checkout inside while the four others answered
+    assert Counter(r.status_code for r in replies) == {201: 1, 409: 4}
+    assert {r.json()["code"] for r in replies if r.status_code == 409} == {"checkout_in_progress"}
+    assert await shop.stock(product["id"]) == 9  # taken once
+    assert (await customer.client.get("/orders")).json()["total"] == 1
+    assert (await customer.client.get("/cart")).json()["items"] == []
+    # The cart snapshot is spent: tapping again finds nothing to order.
+    again = await checkout(customer.client)
+    assert (again.status_code, again.json()["code"]) == (400, "cart_empty")
+
+
+async def test_a_failed_checkout_releases_its_claim(
+    app: FastAPI, customer: UserSession, shop: Shop, admin: UserSession
+) -> None:
+    product = await shop.product(stock=1)
+    await add(customer.client, product["id"], 1)
+    await shop.update(product["id"], stock=0)
+    refused = await checkout(customer.client)
+    assert (refused.status_code, refused.json()["code"]) == (409, "insufficient_stock")
+    await shop.update(product["id"], stock=1)
+    assert (await checkout(customer.client)).status_code == 201  # not "checkout_in_progress"
 
 
 async def test_cancel_sent_twice_at_once_restocks_once(customer: UserSession, shop: Shop) -> None:
@@ -107,3 +146,35 @@ async def test_racing_moves_each_apply_to_the_status_they_saw(
         ["pending", "confirmed", "cancelled"],
     )
     assert await shop.stock(product["id"]) == 8  # cancelled once, restocked once
+
+
+async def test_concurrent_checkouts_really_overlap_on_every_store(
+    make_user: MakeUser, shop: Shop, store: Store
+) -> None:
+    """The race tests above prove something only if the requests overlap in the store.
+
+    On the mongo stand-in that needs every call to yield (tests/conftest.py): unpatched,
+    mongomock-motor never suspends, and the checkouts ran one after another.
+    """
+    product = await shop.product("3.00", stock=100)
+    users = [await make_user() for _ in range(8)]
+    for user in users:
+        assert (await add(user.client, product["id"])).status_code == 200
+    in_flight = peak = 0
+    reserve = store.products.reserve
+
+    async def counting(reservation_id: str, lines: Sequence[StockLine]) -> ReserveOutcome:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        try:
+            return await reserve(reservation_id, lines)
+        finally:
+            in_flight -= 1
+
+    store.products.reserve = counting  # type: ignore[method-assign]
+    replies = await asyncio.gather(*(checkout(user.client) for user in users))
+
+    assert [r.status_code for r in replies] == [201] * len(users)
+    assert peak >= 2, f"at most {peak} reserve in flight: the checkouts did not overlap"
+    assert await shop.stock(product["id"]) == 100 - len(users)

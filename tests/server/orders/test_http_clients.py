@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+from collections import Counter
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 
+from shopkit_server.cart.models import CartItem
+from shopkit_server.clock import utc_now
 from shopkit_server.ids import new_id
 from shopkit_server.orders.clients_http import HttpStockClient
 from shopkit_server.orders.models import Order
@@ -29,9 +34,9 @@ from tests.server.apart import (
     make_product,
     services_apart,
     stock_of,
-    user_token,
 )
 from tests.server.cart.shop import ADDRESS
+from tests.server.orders.gate import OverlapGate
 
 RESERVE_PATH = "/internal/stock/reservations"
 
@@ -51,8 +56,7 @@ async def apart(settings: Settings, store: Store) -> AsyncIterator[Apart]:
 
 @pytest.fixture
 async def shopper(apart: Apart) -> AsyncIterator[Shopper]:
-    user_id = new_id()
-    token = user_token(user_id=user_id)
+    user_id, token = await apart.customer()
     async with apart.client(apart.cart, token) as cart, apart.client(apart.orders, token) as orders:
         yield Shopper(user_id, cart, orders)
 
@@ -77,10 +81,13 @@ async def test_checkout_over_http(apart: Apart, shopper: Shopper) -> None:
     assert (order["subtotal"], order["tax"], order["total"]) == (199.98, 10.0, 209.98)
     assert await stock_of(apart, product["id"]) == 3
     assert (await shopper.cart.get("/cart")).json()["items"] == []
-    # The cart was read and cleared with the user's own token...
+    # The cart was claimed and the claim finished with the user's own token...
     cart_calls = apart.to_cart.seen
     calls = [f"{r.method} {r.url.path}" for r in cart_calls]
-    assert calls == ["GET /cart", "POST /cart/remove-ordered"]
+    assert calls == [
+        f"POST /cart/checkouts/{order['id']}",
+        f"POST /cart/checkouts/{order['id']}/finish",
+    ]
     assert all(
         r.headers["authorization"] == shopper.cart.headers["authorization"] for r in cart_calls
     )
@@ -127,7 +134,7 @@ async def test_an_order_store_failure_after_reserving_gives_the_stock_back(
     broken = dataclasses.replace(store, orders=_FailingOrders(store.orders))
     async with services_apart(settings, store, orders_store=broken) as apart:
         product = await make_product(apart, stock=4)
-        token = user_token()
+        _, token = await apart.customer()
         async with apart.client(apart.cart, token) as cart:
             reply = await cart.post(
                 "/cart/items", json={"product_id": product["id"], "quantity": 3}
@@ -216,3 +223,48 @@ async def test_the_stock_client_maps_every_refusal_back(apart: Apart) -> None:
         with pytest.raises(ReservationReleased):
             await stock.reserve(reservation, [StockLine(product["id"], 1)])
     assert await stock_of(apart, product["id"]) == 2
+
+
+async def test_a_double_tap_over_http_orders_once(apart: Apart, shopper: Shopper) -> None:
+    product = await make_product(apart, stock=10)
+    await _fill(shopper, product, 1)
+    service = apart.orders.state.ctx.orders
+    gate = OverlapGate(service.products, racers=5)
+    service.products = gate
+
+    replies = await asyncio.gather(*(gate.answer(_checkout(shopper)) for _ in range(5)))
+
+    assert gate.opened_at == (1, 4)  # one checkout inside while the four others answered
+    assert Counter(r.status_code for r in replies) == {201: 1, 409: 4}
+    assert {r.json()["code"] for r in replies if r.status_code == 409} == {"checkout_in_progress"}
+    assert await stock_of(apart, product["id"]) == 9
+    assert (await shopper.orders.get("/orders")).json()["total"] == 1
+    assert (await shopper.cart.get("/cart")).json()["items"] == []
+
+
+async def test_a_checkout_refused_by_the_catalog_releases_the_cart_over_http(
+    apart: Apart, shopper: Shopper
+) -> None:
+    product = await make_product(apart, stock=1)
+    await _fill(shopper, product, 1)
+    async with apart.client(apart.products, apart.admin_token) as admin:
+        reply = await admin.patch(f"/products/{product['id']}", json={"stock": 0})
+        assert reply.status_code == 200
+        refused = await _checkout(shopper)
+        assert (refused.status_code, refused.json()["code"]) == (409, "insufficient_stock")
+        assert apart.to_cart.paths()[-1].startswith("DELETE /cart/checkouts/")
+        await admin.patch(f"/products/{product['id']}", json={"stock": 1})
+    assert (await _checkout(shopper)).status_code == 201
+
+
+async def test_a_cart_over_the_line_cap_gets_a_clear_409_not_a_503(
+    apart: Apart, shopper: Shopper, store: Store
+) -> None:
+    # A cart filled before the cap existed (600 lines, written past the service's check).
+    for _ in range(600):
+        line = CartItem(product_id=new_id(), name="x", price=Decimal("1.00"), quantity=1)
+        await store.carts.add_item(shopper.id, line, max_quantity=99, max_lines=1000, now=utc_now())
+    reply = await _checkout(shopper)
+    assert (reply.status_code, reply.json()["code"]) == (409, "cart_line_limit")
+    # The claim was released: once the cart is trimmed it can be checked out.
+    assert apart.to_cart.paths()[-1].startswith("DELETE /cart/checkouts/")

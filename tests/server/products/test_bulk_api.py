@@ -67,12 +67,34 @@ async def test_mixed_rows_are_reported_one_by_one(
     assert not any(p["sku"] in ("K-2", "K-3", "K-4", "K-5") for p in listing["items"])
 
 
-async def test_reimporting_the_same_rows_updates_them(admin: UserSession) -> None:
+async def test_reimporting_the_same_rows_writes_nothing(
+    admin: UserSession, client: httpx.AsyncClient
+) -> None:
     rows = [row(f"R-{i}", stock=i) for i in range(5)]
     first = (await admin.client.post("/products/bulk", json=rows)).json()
+    assert (first["created"], first["updated"], first["unchanged"], first["failed"]) == (
+        5, 0, 0, []
+    )
+    before = {p["sku"]: p for p in (await client.get("/products", params={"page_size": 100})
+                                    ).json()["items"]}
     again = (await admin.client.post("/products/bulk", json=rows)).json()
-    assert (first["created"], first["updated"], first["failed"]) == (5, 0, [])
-    assert (again["created"], again["updated"], again["failed"]) == (0, 5, [])
+    assert (again["created"], again["updated"], again["unchanged"], again["failed"]) == (
+        0, 0, 5, []
+    )
+    after = {p["sku"]: p for p in (await client.get("/products", params={"page_size": 100})
+                                   ).json()["items"]}
+    assert after == before  # updated_at untouched: nothing was written
+
+    # One field differs in one row: that row is updated, the others stay unchanged.
+    rows[2] = row("R-2", stock=99)
+    third = (await admin.client.post("/products/bulk", json=rows)).json()
+    assert (third["created"], third["updated"], third["unchanged"]) == (0, 1, 4)
+    changed = {p["sku"]: p for p in (await client.get("/products", params={"page_size": 100})
+                                     ).json()["items"]}
+    assert changed["R-2"]["stock"] == 99 and changed["R-2"]["updated_at"] != before["R-2"][
+        "updated_at"
+    ]
+    assert changed["R-1"] == before["R-1"]
 
 
 async def test_import_can_revive_and_hide(admin: UserSession, client: httpx.AsyncClient) -> None:
@@ -91,7 +113,7 @@ async def test_import_can_revive_and_hide(admin: UserSession, client: httpx.Asyn
 async def test_a_full_batch_of_500(admin: UserSession, client: httpx.AsyncClient) -> None:
     rows = [row(f"B-{i:03}", price=f"{i + 1}.99") for i in range(500)]
     reply = await admin.client.post("/products/bulk", json=rows)
-    assert reply.json() == {"created": 500, "updated": 0, "failed": []}
+    assert reply.json() == {"created": 500, "updated": 0, "unchanged": 0, "failed": []}
     total = (await client.get("/products", params={"category": "Kitchen"})).json()["total"]
     assert total == 502
 

@@ -286,3 +286,28 @@ async def test_racing_creates_with_one_sku_make_one_product(
     assert all(r.json()["code"] == "sku_taken" for r in replies if r.status_code == 409)
     listing = (await client.get("/products", params={"category": "Kitchen"})).json()
     assert [p["sku"] for p in listing["items"]].count("RACE-1") == 1
+
+
+async def test_blank_optional_fields_are_null(admin: UserSession) -> None:
+    # Forms send an empty optional field as "" or blanks: stored as null, like an absent one.
+    root = await admin.client.post("/categories", json={"name": "Blank Root", "parent_id": " "})
+    assert root.status_code == 201, root.text
+    assert root.json()["parent_id"] is None
+    reply = await admin.client.post(
+        "/products",
+        json={
+            "name": "Lamp",
+            "price": "1.00",
+            "category": "Blank Root",
+            "sku": "",
+            "image_url": " ",
+        },
+    )
+    assert reply.status_code == 201, reply.text
+    assert (reply.json()["sku"], reply.json()["image_url"]) == (None, None)
+    pid = reply.json()["id"]
+    changed = await admin.client.patch(f"/products/{pid}", json={"sku": "LAMP-1"})
+    assert changed.json()["sku"] == "LAMP-1"
+    cleared = await admin.client.patch(f"/products/{pid}", json={"sku": "  ", "image_url": ""})
+    assert cleared.status_code == 200, cleared.text
+    assert (cleared.json()["sku"], cleared.json()["image_url"]) == (None, None)

@@ -3,7 +3,9 @@
 Every change is one single-document atomic update, so no transaction is needed: an add
 increments the matching array element under a guard on its quantity, or pushes a new element
 under a guard that the line is absent (upserting the cart; the unique ``user_id`` index turns a
-lost race into a duplicate-key error, and the add simply tries again).
+lost race into a duplicate-key error, and the add simply tries again). Every change also bumps
+the document's ``version``, so finishing a checkout can replace the lines in one compare-and-
+set. A checkout's claim on the cart is the document's ``checkout`` field (``{id, at}``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError as MongoDuplicateKey
 
-from shopkit_server.cart.models import Cart, CartItem, LineLimitExceeded
+from shopkit_server.cart.models import Cart, CartItem, CartLinesExceeded, LineLimitExceeded
 from shopkit_server.errors import Conflict
 from shopkit_server.products.models import StockLine
 from shopkit_server.store.mongo.db import (
@@ -29,7 +31,7 @@ from shopkit_server.store.mongo.db import (
 _ADD_ATTEMPTS = 8
 
 
-_REMOVE_ATTEMPTS = 5
+_FINISH_ATTEMPTS = 8
 
 
 async def ensure_indexes(db: MongoDatabase) -> None:
@@ -74,7 +76,13 @@ class MongoCartRepository:
         return _cart(await self._carts.find_one({"user_id": user_id}))
 
     async def add_item(
-        self, user_id: str, item: CartItem, *, max_quantity: int, now: datetime
+        self,
+        user_id: str,
+        item: CartItem,
+        *,
+        max_quantity: int,
+        max_lines: int,
+        now: datetime,
     ) -> Cart:
         price = to_decimal128(item.price)
         room = max_quantity - item.quantity  # the line may hold at most this many before the add
@@ -93,7 +101,7 @@ class MongoCartRepository:
                         },
                     },
                     {
-                        "$inc": {"items.$.quantity": item.quantity},
+                        "$inc": {"items.$.quantity": item.quantity, "version": 1},
                         "$set": {
                             "items.$.name": item.name,
                             "items.$.price": price,
@@ -113,19 +121,29 @@ class MongoCartRepository:
                 }
                 try:
                     doc = await self._carts.find_one_and_update(
-                        {"user_id": user_id, "items.product_id": {"$ne": item.product_id}},
-                        {"$push": {"items": line}, "$set": {"updated_at": now}},
+                        {
+                            "user_id": user_id,
+                            "items.product_id": {"$ne": item.product_id},
+                            # fewer than max_lines lines: the one at index max_lines-1 is absent
+                            f"items.{max_lines - 1}": {"$exists": False},
+                        },
+                        {
+                            "$push": {"items": line},
+                            "$set": {"updated_at": now},
+                            "$inc": {"version": 1},
+                        },
                         upsert=True,
                         return_document=ReturnDocument.AFTER,
                     )
                     return _cart(doc)
                 except MongoDuplicateKey:
-                    pass  # the cart exists and already holds the line: look again
-            current = _line_quantity(
-                await self._carts.find_one({"user_id": user_id}), item.product_id
-            )
+                    pass  # the cart exists and holds the line, or is full: look again
+            doc = await self._carts.find_one({"user_id": user_id})
+            current = _line_quantity(doc, item.product_id)
             if current + item.quantity > max_quantity:
                 raise LineLimitExceeded(current)
+            if current == 0 and len((doc or {}).get("items", [])) >= max_lines:
+                raise CartLinesExceeded()
             # The line changed between our updates (a concurrent add or removal): go again.
         raise Conflict("Your cart changed while it was being updated; try again.")
 
@@ -137,16 +155,24 @@ class MongoCartRepository:
             update: Document = {
                 "$pull": {"items": {"product_id": product_id}},
                 "$set": {"updated_at": now},
+                "$inc": {"version": 1},
             }
         else:
-            update = {"$set": {"items.$.quantity": quantity, "updated_at": now}}
+            update = {
+                "$set": {"items.$.quantity": quantity, "updated_at": now},
+                "$inc": {"version": 1},
+            }
         result = await self._carts.update_one(match, update)
         return await self.get(user_id) if result.matched_count else None
 
     async def remove_item(self, user_id: str, product_id: str, *, now: datetime) -> Cart:
         doc = await self._carts.find_one_and_update(
             {"user_id": user_id, "items.product_id": product_id},
-            {"$pull": {"items": {"product_id": product_id}}, "$set": {"updated_at": now}},
+            {
+                "$pull": {"items": {"product_id": product_id}},
+                "$set": {"updated_at": now},
+                "$inc": {"version": 1},
+            },
             return_document=ReturnDocument.AFTER,
         )
         if doc is None:  # the line was not there: nothing changed
@@ -156,32 +182,59 @@ class MongoCartRepository:
     async def clear(self, user_id: str) -> None:
         await self._carts.delete_one({"user_id": user_id})
 
-    async def remove_ordered(
-        self, user_id: str, lines: Sequence[StockLine], *, now: datetime
+    async def claim_checkout(
+        self, user_id: str, checkout_id: str, *, now: datetime, stale_before: datetime
+    ) -> Cart | None:
+        doc = await self._carts.find_one_and_update(
+            {
+                "user_id": user_id,
+                "$or": [
+                    {"checkout": None},
+                    {"checkout.id": checkout_id},
+                    {"checkout.at": {"$lt": stale_before}},
+                ],
+            },
+            {"$set": {"checkout": {"id": checkout_id, "at": now}}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is not None:
+            return _cart(doc)
+        if await self._carts.find_one({"user_id": user_id}, {"_id": 1}) is not None:
+            return None  # another live checkout holds it
+        return Cart()
+
+    async def finish_checkout(
+        self, user_id: str, checkout_id: str, lines: Sequence[StockLine], *, now: datetime
     ) -> None:
-        for line in lines:
-            # Subtract if more remains, else pull the line; a concurrent add between the two
-            # single-document updates makes both miss, so try again (each try is atomic).
-            for _ in range(_REMOVE_ATTEMPTS):
-                match = {"product_id": line.product_id, "quantity": {"$gt": line.quantity}}
-                less = await self._carts.update_one(
-                    {"user_id": user_id, "items": {"$elemMatch": match}},
-                    {"$inc": {"items.$.quantity": -line.quantity}, "$set": {"updated_at": now}},
-                )
-                if less.modified_count:
-                    break
-                pulled = await self._carts.update_one(
-                    {"user_id": user_id, "items.product_id": line.product_id},
+        taken = {line.product_id: line.quantity for line in lines}
+        for _ in range(_FINISH_ATTEMPTS):
+            doc = await self._carts.find_one({"user_id": user_id, "checkout.id": checkout_id})
+            if doc is None:
+                return  # finished already (a retry), or the claim was lost: change nothing
+            kept: list[Document] = []
+            for line in doc.get("items", []):
+                left = int(line["quantity"]) - taken.get(line["product_id"], 0)
+                if left > 0:
+                    kept.append({**line, "quantity": left})
+            # Only the version read above: a concurrent add in between makes this miss, and
+            # the next round subtracts from the lines as they are then.
+            guard = {"_id": doc["_id"], "checkout.id": checkout_id, "version": doc.get("version")}
+            if kept:
+                result = await self._carts.update_one(
+                    guard,
                     {
-                        "$pull": {
-                            "items": {
-                                "product_id": line.product_id,
-                                "quantity": {"$lte": line.quantity},
-                            }
-                        },
-                        "$set": {"updated_at": now},
+                        "$set": {"items": kept, "updated_at": now},
+                        "$unset": {"checkout": ""},
+                        "$inc": {"version": 1},
                     },
                 )
-                if pulled.matched_count == 0 or pulled.modified_count:
-                    break
-        await self._carts.delete_one({"user_id": user_id, "items": {"$size": 0}})
+                if result.matched_count:
+                    return
+            elif (await self._carts.delete_one(guard)).deleted_count:
+                return
+        raise Conflict("Your cart changed while the order was being placed.")
+
+    async def release_checkout(self, user_id: str, checkout_id: str) -> None:
+        await self._carts.update_one(
+            {"user_id": user_id, "checkout.id": checkout_id}, {"$unset": {"checkout": ""}}
+        )

@@ -1,7 +1,9 @@
 """MongoDB storage for products (categories and stock reservations live beside it).
 
 A product document: ``{_id: ObjectId, sku?, name, name_key, description, price: Decimal128,
-category, tags: [..], image_url, stock: int, is_active, is_featured, created_at, updated_at}``.
+category_id: ObjectId, tags: [..], image_url, stock: int, is_active, is_featured, created_at,
+updated_at, stock_ops}``. The category is held by id and its name resolved on read, so a rename
+is one write (see categories.py); ``stock_ops`` is reservation bookkeeping (see stock.py).
 ``sku`` is absent (not null) when unset, so the sparse unique index lets any number of products
 go without one. ``name_key`` is the case-folded name the ``name`` sort uses.
 """
@@ -14,8 +16,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import anyio
 from bson import ObjectId
-from pymongo import ASCENDING, DESCENDING, TEXT, InsertOne, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING, TEXT, InsertOne, UpdateOne
 from pymongo.errors import BulkWriteError
 from pymongo.errors import DuplicateKeyError as MongoDuplicateKey
 
@@ -34,10 +37,18 @@ from shopkit_server.products.models import (
     ProductSort,
     ReserveOutcome,
     StockLine,
+    bulk_row_changes,
 )
+from shopkit_server.products.repository import MissingCategory
 from shopkit_server.store.base import DuplicateKeyError
 from shopkit_server.store.mongo import stock
-from shopkit_server.store.mongo.categories import MongoCategoryRepository
+from shopkit_server.store.mongo.categories import (
+    MongoCategoryRepository,
+    ids_by_name,
+    migrate_product_categories,
+    names_by_id,
+    still_usable,
+)
 from shopkit_server.store.mongo.categories import ensure_indexes as ensure_category_indexes
 from shopkit_server.store.mongo.db import (
     Document,
@@ -68,8 +79,8 @@ async def ensure_indexes(db: MongoDatabase) -> None:
         ("active_newest", [("is_active", 1), ("created_at", -1), ("_id", -1)]),
         ("active_price", [("is_active", 1), ("price", 1), ("_id", 1)]),
         ("active_name", [("is_active", 1), ("name_key", 1), ("_id", 1)]),
-        ("category_newest", [("category", 1), ("is_active", 1), ("created_at", -1)]),
-        ("category_price", [("category", 1), ("is_active", 1), ("price", 1)]),
+        ("category_id_newest", [("category_id", 1), ("is_active", 1), ("created_at", -1)]),
+        ("category_id_price", [("category_id", 1), ("is_active", 1), ("price", 1)]),
         ("featured_newest", [("is_featured", 1), ("is_active", 1), ("created_at", -1)]),
         ("tags", [("tags", 1)]),
     ):
@@ -82,20 +93,21 @@ async def ensure_indexes(db: MongoDatabase) -> None:
         name="text",
     )
     await ensure_category_indexes(db)
+    await migrate_product_categories(db)
 
 
 def _aware(moment: datetime) -> datetime:
     return moment.astimezone(UTC) if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _product(doc: Document) -> Product:
+def _product(doc: Document, names: dict[ObjectId, str]) -> Product:
     return Product(
         id=str(doc["_id"]),
         sku=doc.get("sku"),
         name=doc["name"],
         description=doc.get("description", ""),
         price=quantize(from_decimal128(doc["price"])),
-        category=doc["category"],
+        category=names.get(doc["category_id"], ""),
         tags=list(doc.get("tags", [])),
         image_url=doc.get("image_url"),
         stock=int(doc["stock"]),
@@ -106,11 +118,14 @@ def _product(doc: Document) -> Product:
     )
 
 
-def _fields(values: dict[str, Any]) -> Document:
-    """Domain values -> document fields (price -> Decimal128, name -> name_key too)."""
+def _fields(values: dict[str, Any], ids: dict[str, ObjectId]) -> Document:
+    """Domain values -> document fields (price -> Decimal128, name -> name_key too, category
+    name -> category_id through ``ids``)."""
     doc: Document = {}
     for key, value in values.items():
-        if key == "price":
+        if key == "category":
+            doc["category_id"] = ids[value]
+        elif key == "price":
             doc["price"] = to_decimal128(value)
         elif key == "tags":
             doc["tags"] = list(value)
@@ -121,8 +136,8 @@ def _fields(values: dict[str, Any]) -> Document:
     return doc
 
 
-def _document(product: Product) -> Document:
-    doc = _fields({name: getattr(product, name) for name in PRODUCT_FIELDS})
+def _document(product: Product, ids: dict[str, ObjectId]) -> Document:
+    doc = _fields({name: getattr(product, name) for name in PRODUCT_FIELDS}, ids)
     if doc["sku"] is None:
         del doc["sku"]
     doc.update(
@@ -131,7 +146,8 @@ def _document(product: Product) -> Document:
     return doc
 
 
-def build_filter(query: ProductQuery) -> Document:
+def build_filter(query: ProductQuery, category_ids: Sequence[ObjectId] = ()) -> Document:
+    """The filter of ``query``; ``category_ids`` are the ids of ``query.categories``."""
     spec: Document = {}
     if query.search_terms:
         # $text ORs the words and ranks by textScore; the terms carry no syntax (no quotes,
@@ -140,7 +156,7 @@ def build_filter(query: ProductQuery) -> Document:
     if not query.include_inactive:
         spec["is_active"] = True
     if query.categories is not None:
-        spec["category"] = {"$in": list(query.categories)}
+        spec["category_id"] = {"$in": list(category_ids)}
     price: Document = {}
     if query.min_price is not None:
         price["$gte"] = to_decimal128(query.min_price)
@@ -165,65 +181,118 @@ def _duplicate(exc: MongoDuplicateKey) -> Exception:
 class MongoProductRepository:
     def __init__(self, db: MongoDatabase) -> None:
         self._products = db["products"]
+        self._categories = db["categories"]
         self._reservations = db["stock_reservations"]
 
+    async def _products_of(self, docs: list[Document]) -> list[Product]:
+        names = await names_by_id(self._categories, (doc["category_id"] for doc in docs))
+        return [_product(doc, names) for doc in docs]
+
+    async def _ids(self, names: Sequence[str]) -> dict[str, ObjectId]:
+        """Category ids by name; MissingCategory when one of ``names`` does not exist."""
+        ids = await ids_by_name(self._categories, names)
+        if len(ids) != len(set(names)):
+            raise MissingCategory()
+        return ids
+
     async def get(self, product_id: str) -> Product | None:
-        doc = await self._products.find_one({"_id": ObjectId(product_id)})
-        return _product(doc) if doc is not None else None
+        doc = await self._products.find_one({"_id": ObjectId(product_id)}, stock.WITHOUT_OPS)
+        return (await self._products_of([doc]))[0] if doc is not None else None
 
     async def get_many(self, product_ids: Sequence[str]) -> list[Product]:
         ids = [ObjectId(pid) for pid in product_ids if is_valid_id(pid)]
-        docs = await self._products.find({"_id": {"$in": ids}}).to_list(None)
-        return [_product(doc) for doc in docs]
+        docs = await self._products.find({"_id": {"$in": ids}}, stock.WITHOUT_OPS).to_list(None)
+        return await self._products_of(docs)
 
     async def find(self, query: ProductQuery, *, offset: int, limit: int) -> PageResult[Product]:
-        spec = build_filter(query)
+        category_ids: list[ObjectId] = []
+        if query.categories is not None:
+            category_ids = list((await ids_by_name(self._categories, query.categories)).values())
+        spec = build_filter(query, category_ids)
         if query.search_terms and query.sort is ProductSort.RELEVANCE:
-            cursor = self._products.find(spec, {"score": _TEXT_SCORE})
+            cursor = self._products.find(spec, {"score": _TEXT_SCORE, **stock.WITHOUT_OPS})
             cursor = cursor.sort([("score", _TEXT_SCORE), ("_id", DESCENDING)])
         else:
             sort = _SORTS.get(query.sort, _SORTS[ProductSort.NEWEST])
-            cursor = self._products.find(spec).sort(sort)
+            cursor = self._products.find(spec, stock.WITHOUT_OPS).sort(sort)
         docs, total = await asyncio.gather(
             cursor.skip(offset).limit(limit).to_list(None),
             self._products.count_documents(spec),
         )
-        return PageResult(items=[_product(doc) for doc in docs], total=int(total))
+        return PageResult(items=await self._products_of(docs), total=int(total))
 
     async def count(self) -> int:
         return int(await self._products.count_documents({}))
 
     async def create(self, product: Product) -> None:
+        ids = await self._ids([product.category])
         try:
-            await self._products.insert_one(_document(product))
+            await self._products.insert_one(_document(product, ids))
         except MongoDuplicateKey as exc:
             raise _duplicate(exc) from exc
+        if not await still_usable(self._categories, ids.values()):
+            # The category was deleted (or is being deleted) meanwhile: withdraw the product.
+            with anyio.CancelScope(shield=True):
+                await self._products.delete_one({"_id": ObjectId(product.id)})
+            raise MissingCategory()
 
     async def update(
         self, product_id: str, changes: ProductChanges, updated_at: datetime
     ) -> Product | None:
         values: dict[str, Any] = dict(changes)
+        ids = await self._ids([values["category"]]) if "category" in values else {}
         update: Document = {}
         if "sku" in values and values["sku"] is None:
             del values["sku"]
             update["$unset"] = {"sku": ""}
-        update["$set"] = {**_fields(values), "updated_at": updated_at}
+        update["$set"] = {**_fields(values, ids), "updated_at": updated_at}
+        oid = ObjectId(product_id)
         try:
-            doc = await self._products.find_one_and_update(
-                {"_id": ObjectId(product_id)}, update, return_document=ReturnDocument.AFTER
+            before = await self._products.find_one_and_update(
+                {"_id": oid}, update, projection=stock.WITHOUT_OPS
             )
         except MongoDuplicateKey as exc:
             raise _duplicate(exc) from exc
-        return _product(doc) if doc is not None else None
+        if before is None:
+            return None
+        after = {**before, **update["$set"]}
+        for field in update.get("$unset", {}):
+            after.pop(field, None)
+        if ids and not await still_usable(self._categories, ids.values()):
+            # Moved into a category deleted meanwhile: put the product back where it was.
+            with anyio.CancelScope(shield=True):
+                await self._products.update_one(
+                    {"_id": oid, "category_id": after["category_id"]},
+                    {"$set": {"category_id": before.get("category_id")}},
+                )
+            raise MissingCategory()
+        return (await self._products_of([after]))[0]
 
     async def upsert_many(self, rows: Sequence[BulkRow], now: datetime) -> BulkOutcome:
-        operations = [_upsert(row, now) for row in rows]
+        ids = await self._ids([row.draft.category for row in rows])
+        # One read of the rows' skus: a row equal to the stored product is not written, and
+        # the stored documents are kept to undo a row whose category is deleted meanwhile.
+        skus = [row.draft.sku for row in rows if row.draft.sku is not None]
+        docs = await self._products.find({"sku": {"$in": skus}}).to_list(None) if skus else []
+        prior = {doc["sku"]: doc for doc in docs}
+        stored = {product.sku: product for product in await self._products_of(docs)}
+        unchanged = [
+            row.index
+            for row in rows
+            if row.draft.sku in stored and not bulk_row_changes(row, stored[row.draft.sku])
+        ]
+        skipped = set(unchanged)
+        rows = [row for row in rows if row.index not in skipped]
+        if not rows:
+            return BulkOutcome(created=[], updated=[], failed=[], unchanged=unchanged)
+        planned = [_upsert(row, now, ids) for row in rows]
+        operations = [operation for operation, _ in planned]
         try:
             result = await self._products.bulk_write(operations, ordered=False)
-            upserted = set(result.upserted_ids)
+            upserted_ids = dict(result.upserted_ids)
             errors: dict[int, str] = {}
         except BulkWriteError as exc:  # ordered=False: every other row was still written
-            upserted = {item["index"] for item in exc.details.get("upserted", [])}
+            upserted_ids = {item["index"]: item["_id"] for item in exc.details.get("upserted", [])}
             errors = {
                 item["index"]: (
                     "Another write took this sku at the same time; retry the row."
@@ -232,6 +301,14 @@ class MongoProductRepository:
                 )
                 for item in exc.details.get("writeErrors", [])
             }
+        upserted = set(upserted_ids)
+        usable = await still_usable(self._categories, ids.values())
+        gone = {name for name, oid in ids.items() if oid not in usable}
+        for position, row in enumerate(rows):
+            if row.draft.category in gone and position not in errors:
+                with anyio.CancelScope(shield=True):
+                    await self._withdraw(row, planned[position][1], prior, ids)
+                errors[position] = f"Category {row.draft.category!r} was deleted meanwhile."
         created, updated, failed = [], [], []
         for position, row in enumerate(rows):
             if position in errors:
@@ -240,7 +317,25 @@ class MongoProductRepository:
                 created.append(row.index)
             else:
                 updated.append(row.index)
-        return BulkOutcome(created=created, updated=updated, failed=failed)
+        return BulkOutcome(created=created, updated=updated, failed=failed, unchanged=unchanged)
+
+    async def _withdraw(
+        self,
+        row: BulkRow,
+        inserted: ObjectId | None,
+        prior: dict[str, Document],
+        ids: dict[str, ObjectId],
+    ) -> None:
+        """Undo one written import row: remove what it created, restore what it updated."""
+        if inserted is not None:
+            await self._products.delete_one({"_id": inserted})
+            return
+        spec = {"sku": row.draft.sku, "category_id": ids[row.draft.category]}
+        before = prior.get(row.draft.sku or "")
+        if before is None:
+            await self._products.delete_one(spec)
+        else:
+            await self._products.replace_one(spec, before)
 
     async def reserve(self, reservation_id: str, lines: Sequence[StockLine]) -> ReserveOutcome:
         return await stock.reserve(self._products, self._reservations, reservation_id, lines)
@@ -249,8 +344,13 @@ class MongoProductRepository:
         await stock.release(self._products, self._reservations, reservation_id)
 
 
-def _upsert(row: BulkRow, now: datetime) -> UpdateOne | InsertOne[Document]:
-    """Fields the row carries are set; the others take their defaults only on insert."""
+def _upsert(
+    row: BulkRow, now: datetime, ids: dict[str, ObjectId]
+) -> tuple[UpdateOne | InsertOne[Document], ObjectId | None]:
+    """The write of one row, and the id it inserts when it always inserts (no sku).
+
+    Fields the row carries are set; the others take their defaults only on insert.
+    """
     if row.draft.sku is None:  # nothing to match on: always a new product
         product = Product(
             id=new_id(),
@@ -259,18 +359,20 @@ def _upsert(row: BulkRow, now: datetime) -> UpdateOne | InsertOne[Document]:
             updated_at=now,
             **{name: getattr(row.draft, name) for name in PRODUCT_FIELDS if name != "sku"},
         )
-        return InsertOne(_document(product))
+        doc = _document(product, ids)
+        return InsertOne(doc), doc["_id"]
     present = {
         name: getattr(row.draft, name)
         for name in PRODUCT_FIELDS
         if name in row.fields and name != "sku"
     }
     absent = {name: getattr(_DEFAULTS, name) for name in _OPTIONAL if name not in row.fields}
-    return UpdateOne(
+    operation = UpdateOne(
         {"sku": row.draft.sku},
         {
-            "$set": {**_fields(present), "updated_at": now},
-            "$setOnInsert": {**_fields(absent), "_id": ObjectId(), "created_at": now},
+            "$set": {**_fields(present, ids), "updated_at": now},
+            "$setOnInsert": {**_fields(absent, ids), "_id": ObjectId(), "created_at": now},
         },
         upsert=True,
     )
+    return operation, None

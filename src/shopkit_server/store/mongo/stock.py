@@ -1,24 +1,41 @@
 """Stock reservations on MongoDB, without multi-document transactions.
 
-A reservation is a document ``{_id: reservation_id, state, lines}`` whose unique ``_id`` is the
-claim: only one caller can insert it. States move one way, each move a single conditional
-update:
+A reservation is a document ``{_id: reservation_id, state, token, lines, taken, returned}``
+whose unique ``_id`` is the claim: only one caller can insert it. States move one way, each
+move a single conditional update:
 
     pending --(every line taken)--> held --(release)--> released
-    pending --(release meanwhile)--> released   (the reserver gives back what it took)
+    pending --(release meanwhile)--> released
     (unknown) --(release)--> released           (a tombstone: a late reserve takes nothing)
 
-Each line is taken by one conditional ``$inc`` (``stock >= q``), so stock never goes below
-zero; when a line falls short the lines already taken are given back (compensation) and the
-claim is removed, so a later retry with the same id may try again. Because the flip out of
-``held`` happens once, a release gives stock back exactly once however often it is called.
+The bookkeeping is durable, so a reserve that stops part-way (a network error, a
+cancellation, a crash) loses nothing:
+
+- Each line's stock moves in one conditional update of its product (``stock >= q`` for a
+  take, so stock never goes below zero) that also pushes an *operation marker* onto the
+  product's ``stock_ops`` (``<token>:t<i>`` for the take of line ``i``, ``<token>:g<i>`` for its
+  give-back; ``token`` is fresh per claim). The decrement and the record that it happened are
+  one atomic write of one document.
+- After the move the reservation journals the line (``taken`` / ``returned``), conditional on
+  its state, so a take that lands after a release is seen by the reserver, who gives it back.
+- A reserve stops taking at its first short line (the rest are only read, to name them all):
+  units held just to be given back would make racing reserves fail each other.
+- Giving back is guarded by the give-back marker (applied at most once) and, for a line the
+  journal does not list, by the take marker (only what was taken comes back).
+
+``release()`` flips the state to released and then gives back every line taken and not yet
+given back; a release that fails part-way leaves its work visible, and the next release (it is
+idempotent) finishes it. Only the last ``OPS_KEPT`` markers of a product are kept: enough for
+a release to find a take whose journal entry was lost, without growing the document forever.
 """
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from bson import ObjectId
 from pymongo import ReturnDocument
@@ -31,10 +48,26 @@ from shopkit_server.store.mongo.db import Document, MongoCollection
 # How long a second caller with the same id waits for the first to finish reserving.
 PENDING_WAIT_SECONDS = 2.0
 _POLL_SECONDS = 0.02
+# Operation markers kept per product (the newest); each is a few dozen bytes.
+OPS_KEPT = 64
+# What product reads leave out: the markers are bookkeeping, never part of a product.
+WITHOUT_OPS: Document = {"stock_ops": 0}
 
 
 def _encode(lines: Sequence[StockLine]) -> list[list[object]]:
     return [[line.product_id, line.quantity] for line in lines]
+
+
+def _take_op(token: str, index: int) -> str:
+    return f"{token}:t{index}"
+
+
+def _give_op(token: str, index: int) -> str:
+    return f"{token}:g{index}"
+
+
+def _push_op(op: str) -> Document:
+    return {"stock_ops": {"$each": [op], "$slice": -OPS_KEPT}}
 
 
 def _settled(doc: Document, lines: Sequence[StockLine]) -> ReserveOutcome | None:
@@ -47,16 +80,60 @@ def _settled(doc: Document, lines: Sequence[StockLine]) -> ReserveOutcome | None
     return None
 
 
-async def _give_back(products: MongoCollection, lines: Sequence[StockLine], now: datetime) -> None:
-    for line in lines:
-        await products.update_one(
-            {"_id": ObjectId(line.product_id)},
-            {"$inc": {"stock": line.quantity}, "$set": {"updated_at": now}},
-        )
+async def _give_back_line(
+    products: MongoCollection,
+    reservations: MongoCollection,
+    reservation_id: str,
+    token: str,
+    index: int,
+    line: tuple[str, int],
+    *,
+    journaled: bool,
+    now: datetime,
+) -> None:
+    """Give back line ``index`` once, if it was taken; journal it as returned."""
+    product_id, quantity = line
+    if not is_valid_id(product_id):
+        return
+    give = _give_op(token, index)
+    ops: Document = (
+        {"$nin": [give]} if journaled else {"$all": [_take_op(token, index)], "$nin": [give]}
+    )
+    gave = await products.update_one(
+        {"_id": ObjectId(product_id), "stock_ops": ops},
+        {"$inc": {"stock": quantity}, "$set": {"updated_at": now}, "$push": _push_op(give)},
+    )
+    if gave.modified_count == 1 or journaled:
+        # Not modified while journaled as taken: an earlier give-back applied (its marker stops
+        # a second one) and only its journal entry was lost.
+        await reservations.update_one({"_id": reservation_id}, {"$addToSet": {"returned": index}})
+
+
+async def _give_back(
+    products: MongoCollection, reservations: MongoCollection, doc: Document, now: datetime
+) -> None:
+    """Give back every line of ``doc`` that was taken and not yet given back."""
+    token = doc.get("token")
+    if token is None:  # a tombstone: it never took anything
+        return
+    taken = set(doc.get("taken", []))
+    returned = set(doc.get("returned", []))
+    for index, (product_id, quantity) in enumerate(doc["lines"]):
+        if index not in returned:
+            await _give_back_line(
+                products,
+                reservations,
+                doc["_id"],
+                token,
+                index,
+                (product_id, quantity),
+                journaled=index in taken,
+                now=now,
+            )
 
 
 async def _claim(
-    reservations: MongoCollection, reservation_id: str, lines: Sequence[StockLine]
+    reservations: MongoCollection, reservation_id: str, lines: Sequence[StockLine], token: str
 ) -> ReserveOutcome | None:
     """Insert the pending claim (None), or answer for the caller who holds it already."""
     deadline = asyncio.get_running_loop().time() + PENDING_WAIT_SECONDS
@@ -66,7 +143,10 @@ async def _claim(
                 {
                     "_id": reservation_id,
                     "state": "pending",
+                    "token": token,
                     "lines": _encode(lines),
+                    "taken": [],
+                    "returned": [],
                     "created_at": datetime.now(UTC),
                 }
             )
@@ -80,7 +160,7 @@ async def _claim(
             if asyncio.get_running_loop().time() >= deadline:
                 return ReserveOutcome(ReserveStatus.PENDING)
             await asyncio.sleep(_POLL_SECONDS)
-        # doc is None: the other caller failed and removed its claim; try to claim again.
+        # doc is None: the other caller gave up and removed its claim; try to claim again.
 
 
 async def reserve(
@@ -89,46 +169,88 @@ async def reserve(
     reservation_id: str,
     lines: Sequence[StockLine],
 ) -> ReserveOutcome:
-    answer = await _claim(reservations, reservation_id, lines)
+    token = uuid.uuid4().hex
+    answer = await _claim(reservations, reservation_id, lines, token)
     if answer is not None:
         return answer
     now = datetime.now(UTC)
-    taken: list[StockLine] = []
+    mine: Document = {"_id": reservation_id, "token": token, "state": "pending"}
+    taken: list[int] = []
     short: list[str] = []
-    for line in lines:
-        doc = None
+    for index, line in enumerate(lines):
+        if short:
+            break  # stop taking: holding units we will give back would starve other reserves
+        took: Any = None
         if is_valid_id(line.product_id):
-            doc = await products.find_one_and_update(
+            took = await products.update_one(
                 {
                     "_id": ObjectId(line.product_id),
                     "is_active": True,
                     "stock": {"$gte": line.quantity},
                 },
-                {"$inc": {"stock": -line.quantity}, "$set": {"updated_at": now}},
-                projection={"_id": 1},
-                return_document=ReturnDocument.AFTER,
+                {
+                    "$inc": {"stock": -line.quantity},
+                    "$set": {"updated_at": now},
+                    "$push": _push_op(_take_op(token, index)),
+                },
             )
-        if doc is None:
+        if took is None or took.modified_count != 1:
             short.append(line.product_id)
-        else:
-            taken.append(line)
+            continue
+        journal = await reservations.update_one(mine, {"$addToSet": {"taken": index}})
+        if journal.modified_count != 1:
+            # Released while we were taking: the release gave back what the journal listed;
+            # this line it could not see, so it comes back here.
+            await _give_back_line(
+                products,
+                reservations,
+                reservation_id,
+                token,
+                index,
+                (line.product_id, line.quantity),
+                journaled=True,
+                now=now,
+            )
+            return ReserveOutcome(ReserveStatus.RELEASED)
+        taken.append(index)
     if short:
-        await _give_back(products, taken, now)
-        # Remove the claim only if still pending (a release meanwhile leaves its tombstone).
-        await reservations.delete_one({"_id": reservation_id, "state": "pending"})
+        short += await _also_short(products, lines[len(taken) + len(short) :])
+        doc = {"_id": reservation_id, "token": token, "lines": _encode(lines), "taken": taken}
+        await _give_back(products, reservations, doc, now)
+        # Remove the claim only if still pending (a release meanwhile leaves its tombstone),
+        # so a later retry with the same id may try again.
+        await reservations.delete_one(mine)
         return ReserveOutcome(ReserveStatus.INSUFFICIENT, short=short)
-    held = await reservations.update_one(
-        {"_id": reservation_id, "state": "pending"}, {"$set": {"state": "held"}}
-    )
-    if held.modified_count != 1:  # released while we were taking: give it all back
-        await _give_back(products, taken, now)
+    held = await reservations.update_one(mine, {"$set": {"state": "held"}})
+    if held.modified_count != 1:  # released meanwhile: the release gives back every line
         return ReserveOutcome(ReserveStatus.RELEASED)
     return ReserveOutcome(ReserveStatus.RESERVED)
+
+
+async def _also_short(products: MongoCollection, rest: Sequence[StockLine]) -> list[str]:
+    """The lines after the first short one that would fall short too (read, not taken)."""
+    ids = [ObjectId(line.product_id) for line in rest if is_valid_id(line.product_id)]
+    docs = await products.find({"_id": {"$in": ids}, "is_active": True}, {"stock": 1}).to_list(None)
+    stock = {str(doc["_id"]): int(doc["stock"]) for doc in docs}
+    return [line.product_id for line in rest if stock.get(line.product_id, 0) < line.quantity]
+
+
+async def _legacy_give_back(
+    products: MongoCollection, lines: list[list[Any]], now: datetime
+) -> None:
+    """A reservation held before markers existed: every line was taken, give each back once."""
+    for product_id, quantity in lines:
+        if is_valid_id(product_id):
+            await products.update_one(
+                {"_id": ObjectId(product_id)},
+                {"$inc": {"stock": quantity}, "$set": {"updated_at": now}},
+            )
 
 
 async def release(
     products: MongoCollection, reservations: MongoCollection, reservation_id: str
 ) -> None:
+    """Mark the reservation released and give back exactly what it took (idempotent)."""
     now = datetime.now(UTC)
     for _ in range(3):
         before = await reservations.find_one_and_update(
@@ -137,25 +259,39 @@ async def release(
             return_document=ReturnDocument.BEFORE,
         )
         if before is not None:
-            if before["state"] == "held":
-                lines = [StockLine(pid, qty) for pid, qty in before["lines"]]
-                await _give_back(products, lines, now)
-            # A pending reserver sees the flip and gives back what it took itself.
+            if "token" not in before:
+                if before["state"] == "held":
+                    await _legacy_give_back(products, before["lines"], now)
+                return
+            await _finish(products, reservations, before, now)
             return
-        try:  # unknown or already released: leave a tombstone so a late reserve takes nothing
+        doc = await reservations.find_one({"_id": reservation_id})
+        if doc is not None:
+            if doc["state"] == "released":
+                if not doc.get("settled"):  # a release that stopped part-way: finish it
+                    await _finish(products, reservations, doc, now)
+                return
+            continue  # claimed between our two steps: go round and release it
+        try:  # unknown: leave a tombstone so a late reserve takes nothing
             await reservations.insert_one(
                 {
                     "_id": reservation_id,
                     "state": "released",
                     "lines": [],
+                    "settled": True,
                     "created_at": now,
                     "released_at": now,
                 }
             )
             return
         except DuplicateKeyError:
-            doc = await reservations.find_one({"_id": reservation_id}, {"state": 1})
-            if doc is not None and doc["state"] == "released":
-                return
-            # A reserve claimed the id between our two steps (or failed and dropped its
-            # claim): go round, and release it or leave the tombstone.
+            continue  # a reserve claimed the id between our two steps: release it
+
+
+async def _finish(
+    products: MongoCollection, reservations: MongoCollection, doc: Document, now: datetime
+) -> None:
+    # Read again after the flip: every line journaled before it is listed now.
+    fresh = await reservations.find_one({"_id": doc["_id"]}) or doc
+    await _give_back(products, reservations, fresh, now)
+    await reservations.update_one({"_id": doc["_id"]}, {"$set": {"settled": True}})

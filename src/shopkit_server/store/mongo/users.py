@@ -11,6 +11,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError as MongoDuplicateKey
 
 from shopkit_server.auth.models import User, UserChanges
+from shopkit_server.auth.repository import RefreshOutcome
 from shopkit_server.ids import is_valid_id
 from shopkit_server.pagination import PageResult
 from shopkit_server.security import Role
@@ -22,6 +23,10 @@ async def ensure_indexes(db: MongoDatabase) -> None:
     await db["users"].create_index([("email", ASCENDING)], unique=True, name="users_email")
     await db["users"].create_index([("created_at", DESCENDING)], name="users_created")
     await db["refresh_tokens"].create_index([("user_id", ASCENDING)], name="refresh_user")
+    await db["refresh_tokens"].create_index([("family", ASCENDING)], name="refresh_family")
+    await db["refresh_families"].create_index(
+        [("expires_at", ASCENDING)], expireAfterSeconds=0, name="refresh_families_ttl"
+    )
     # TTL: the server deletes expired refresh tokens by itself.
     await db["refresh_tokens"].create_index(
         [("expires_at", ASCENDING)], expireAfterSeconds=0, name="refresh_ttl"
@@ -123,20 +128,60 @@ class MongoUserRepository:
 
 
 class MongoRefreshTokenRepository:
+    """Refresh tokens, one document each, plus ``refresh_families``: revoked families.
+
+    Without multi-document transactions, reuse is made safe by ordering: the reuse path marks
+    the family revoked *before* revoking its tokens, and a rotation stores its successor
+    *before* reading that mark. Whatever the interleaving, either the rotation sees the mark
+    (and revokes its own successor) or the successor exists when the tokens are revoked.
+    """
+
     def __init__(self, db: MongoDatabase) -> None:
         self._tokens = db["refresh_tokens"]
+        self._families = db["refresh_families"]
 
-    async def add(self, jti: str, user_id: str, expires_at: datetime) -> None:
+    async def add(
+        self, jti: str, user_id: str, expires_at: datetime, *, family: str | None = None
+    ) -> None:
         await self._tokens.insert_one(
-            {"_id": jti, "user_id": user_id, "expires_at": expires_at, "revoked": False}
+            {
+                "_id": jti,
+                "user_id": user_id,
+                "expires_at": expires_at,
+                "revoked": False,
+                "family": family or jti,
+            }
         )
 
-    async def consume(self, jti: str, user_id: str, now: datetime) -> bool:
-        doc = await self._tokens.find_one_and_update(
+    async def rotate(
+        self, jti: str, user_id: str, now: datetime, successor: str, successor_expires_at: datetime
+    ) -> RefreshOutcome:
+        spent = await self._tokens.find_one_and_update(
             {"_id": jti, "user_id": user_id, "revoked": False, "expires_at": {"$gt": now}},
             {"$set": {"revoked": True}},
         )
-        return doc is not None
+        if spent is None:
+            doc = await self._tokens.find_one({"_id": jti, "user_id": user_id})
+            if doc is None or not doc["revoked"]:
+                return RefreshOutcome.INVALID  # unknown, another user's, or expired
+            await self._revoke_family(doc.get("family") or jti, _utc(doc["expires_at"]))
+            return RefreshOutcome.REUSED
+        family = spent.get("family") or jti
+        await self.add(successor, user_id, successor_expires_at, family=family)
+        if await self._families.find_one({"_id": family}) is not None:
+            # The family was revoked while this rotation ran: its successor goes too.
+            await self._tokens.update_one({"_id": successor}, {"$set": {"revoked": True}})
+            return RefreshOutcome.REUSED
+        return RefreshOutcome.ROTATED
+
+    async def _revoke_family(self, family: str, until: datetime) -> None:
+        # The mark only has to outlive rotations in flight; it expires with the reused token.
+        await self._families.update_one(
+            {"_id": family}, {"$set": {"expires_at": until}}, upsert=True
+        )
+        await self._tokens.update_many(
+            {"family": family, "revoked": False}, {"$set": {"revoked": True}}
+        )
 
     async def revoke(self, jti: str, user_id: str) -> None:
         await self._tokens.update_one({"_id": jti, "user_id": user_id}, {"$set": {"revoked": True}})

@@ -4,6 +4,9 @@ Every write first upserts (or locks) the user's ``carts`` row, which serialises 
 one cart across every connection and process: the limit check and the increment of an add, or
 the subtraction of a checkout, see the committed quantity and cannot lose a concurrent add.
 Writes to different carts never wait for each other.
+
+A checkout's claim on the cart is the row's ``checkout_id`` and ``checkout_at``; claiming,
+finishing and releasing it are each one transaction on that locked row.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from shopkit_server.cart.models import Cart, CartItem, LineLimitExceeded
+from shopkit_server.cart.models import Cart, CartItem, CartLinesExceeded, LineLimitExceeded
 from shopkit_server.products.models import StockLine
 from shopkit_server.store.postgres.db import Connection, Database, affected
 
@@ -32,6 +35,12 @@ SCHEMA: tuple[str, ...] = (
         PRIMARY KEY (user_id, product_id)
     )""",
     "CREATE INDEX cart_items_order ON cart_items (user_id, seq)",
+)
+
+# Migration 2: the checkout claim (see the module docstring).
+CHECKOUT_CLAIM: tuple[str, ...] = (
+    'ALTER TABLE carts ADD COLUMN checkout_id text COLLATE "C"',
+    "ALTER TABLE carts ADD COLUMN checkout_at timestamptz",
 )
 
 
@@ -83,20 +92,34 @@ class PostgresCartRepository:
         return await _load(self._db, user_id)
 
     async def add_item(
-        self, user_id: str, item: CartItem, *, max_quantity: int, now: datetime
+        self,
+        user_id: str,
+        item: CartItem,
+        *,
+        max_quantity: int,
+        max_lines: int,
+        now: datetime,
     ) -> Cart:
         async def run(conn: Connection) -> Cart:
             # The upsert locks the cart row (creating it if needed): a concurrent add of the
             # same user waits here, then reads the quantity this one committed.
             await _touch(conn, user_id, now)
-            current = await conn.fetchval(
+            found = await conn.fetchval(
                 "SELECT quantity FROM cart_items WHERE user_id = $1 AND product_id = $2",
                 user_id,
                 item.product_id,
             )
-            current = int(current or 0)
+            current = int(found or 0)
             if current + item.quantity > max_quantity:
                 raise LineLimitExceeded(current)
+            if found is None:
+                # A new line: counted under the same cart-row lock, so concurrent adds of new
+                # products can never pass the cap together.
+                lines = await conn.fetchval(
+                    "SELECT count(*) FROM cart_items WHERE user_id = $1", user_id
+                )
+                if int(lines) >= max_lines:
+                    raise CartLinesExceeded()
             await conn.execute(
                 "INSERT INTO cart_items (user_id, product_id, name, price, image_url, quantity) "
                 "VALUES ($1, $2, $3, $4, $5, $6) "
@@ -112,8 +135,8 @@ class PostgresCartRepository:
             )
             return await _load(conn, user_id)
 
-        # LineLimitExceeded rolls back the transaction: a refused add writes nothing, not even
-        # a new empty cart.
+        # LineLimitExceeded or CartLinesExceeded rolls back the transaction: a refused add
+        # writes nothing, not even a new empty cart.
         return await self._db.transaction(run)
 
     async def set_quantity(
@@ -160,12 +183,37 @@ class PostgresCartRepository:
     async def clear(self, user_id: str) -> None:
         await self._db.execute("DELETE FROM carts WHERE user_id = $1", user_id)
 
-    async def remove_ordered(
-        self, user_id: str, lines: Sequence[StockLine], *, now: datetime
+    async def claim_checkout(
+        self, user_id: str, checkout_id: str, *, now: datetime, stale_before: datetime
+    ) -> Cart | None:
+        async def run(conn: Connection) -> Cart | None:
+            # A concurrent claim waits for this row lock, then re-checks the condition on the
+            # committed row and finds it held: of racing claims exactly one wins.
+            status = await conn.execute(
+                "UPDATE carts SET checkout_id = $2, checkout_at = $3 WHERE user_id = $1 AND "
+                "(checkout_id IS NULL OR checkout_id = $2 OR checkout_at < $4)",
+                user_id,
+                checkout_id,
+                now,
+                stale_before,
+            )
+            if not affected(status) and await _lock(conn, user_id):
+                return None  # another live checkout holds it
+            return await _load(conn, user_id)
+
+        return await self._db.transaction(run)
+
+    async def finish_checkout(
+        self, user_id: str, checkout_id: str, lines: Sequence[StockLine], *, now: datetime
     ) -> None:
         async def run(conn: Connection) -> None:
-            if not await _lock(conn, user_id):
-                return
+            claimed = await conn.fetchval(
+                "SELECT 1 FROM carts WHERE user_id = $1 AND checkout_id = $2 FOR UPDATE",
+                user_id,
+                checkout_id,
+            )
+            if claimed is None:
+                return  # finished already (a retry), or the claim was lost: change nothing
             ids = [line.product_id for line in lines]
             quantities = [line.quantity for line in lines]
             await conn.execute(
@@ -190,7 +238,18 @@ class PostgresCartRepository:
             )
             if not affected(emptied):
                 await conn.execute(
-                    "UPDATE carts SET updated_at = $2 WHERE user_id = $1", user_id, now
+                    "UPDATE carts SET updated_at = $2, checkout_id = NULL, checkout_at = NULL "
+                    "WHERE user_id = $1",
+                    user_id,
+                    now,
                 )
 
         await self._db.transaction(run)
+
+    async def release_checkout(self, user_id: str, checkout_id: str) -> None:
+        await self._db.execute(
+            "UPDATE carts SET checkout_id = NULL, checkout_at = NULL "
+            "WHERE user_id = $1 AND checkout_id = $2",
+            user_id,
+            checkout_id,
+        )

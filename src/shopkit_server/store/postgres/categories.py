@@ -90,8 +90,8 @@ class PostgresCategoryRepository:
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise _integrity(exc) from exc
 
-    async def update(self, category: Category, *, old_name: str) -> None:
-        # old_name is not needed here: the foreign key cascades the rename to the products.
+    async def update(self, category: Category) -> None:
+        # The foreign key cascades a rename to the products in the same statement.
         try:
             await self._db.execute(
                 "UPDATE categories SET name = $2, slug = $3, parent_id = $4, sort_order = $5 "

@@ -99,6 +99,20 @@ class Database:
                 raise
         raise AssertionError("unreachable")
 
+    async def snapshot(self, work: Callable[[Connection], Awaitable[T]]) -> T:
+        """Run the reads of ``work`` in one ``REPEATABLE READ READ ONLY`` transaction: every
+        statement sees the same committed state (``READ COMMITTED`` takes a new one for each)."""
+        try:
+            async with (
+                self._pool.acquire() as conn,
+                conn.transaction(isolation="repeatable_read", readonly=True),
+            ):
+                return await work(conn)
+        except Exception as exc:
+            if _lost(exc):
+                raise StoreUnreachable() from exc
+            raise
+
     async def fetch(self, sql: str, *args: Any) -> list[Record]:
         try:
             return await self._pool.fetch(sql, *args)

@@ -204,19 +204,24 @@ class PostgresOrderRepository:
             clauses.append(f"status = ${len(params)}")
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
         n = len(params)
-        rows = await self._db.fetch(
-            f"SELECT (SELECT count(*) FROM orders {where}) AS full_count, {_ORDER_COLUMNS} "
-            f"FROM orders {where} ORDER BY created_at DESC, id DESC "
-            f"LIMIT ${n + 1} OFFSET ${n + 2}",
-            *params,
-            limit,
-            offset,
-        )
-        if rows:
-            total = int(rows[0]["full_count"])
-        else:
-            total = int(await self._db.fetchval(f"SELECT count(*) FROM orders {where}", *params))
-        return PageResult(items=await _load(self._db, rows), total=total)
+
+        async def run(conn: Connection) -> PageResult[Order]:
+            rows = await conn.fetch(
+                f"SELECT (SELECT count(*) FROM orders {where}) AS full_count, {_ORDER_COLUMNS} "
+                f"FROM orders {where} ORDER BY created_at DESC, id DESC "
+                f"LIMIT ${n + 1} OFFSET ${n + 2}",
+                *params,
+                limit,
+                offset,
+            )
+            if rows:
+                total = int(rows[0]["full_count"])
+            else:
+                total = int(await conn.fetchval(f"SELECT count(*) FROM orders {where}", *params))
+            return PageResult(items=await _load(conn, rows), total=total)
+
+        # One snapshot: the total, the page, its lines and status histories all from one state.
+        return await self._db.snapshot(run)
 
     async def transition(
         self, order_id: str, *, expected: OrderStatus, new: OrderStatus, at: datetime

@@ -32,6 +32,7 @@ from shopkit_server.products.models import (
     ProductQuery,
     ReserveOutcome,
     StockLine,
+    bulk_row_changes,
 )
 from shopkit_server.products.repository import MissingCategory
 from shopkit_server.store.base import DuplicateKeyError
@@ -220,24 +221,30 @@ class PostgresProductRepository:
         async def run(conn: Connection) -> BulkOutcome:
             created: list[int] = []
             updated: list[int] = []
+            unchanged: list[int] = []
             failed: list[BulkFailure] = []
             skus = [row.draft.sku for row in rows if row.draft.sku]
-            # Locked in sku order, so two imports touching the same products never deadlock.
+            # Locked in sku order, so two imports touching the same products never deadlock;
+            # the lock also keeps the compared state the one the row would overwrite.
             found = await conn.fetch(
-                "SELECT sku, id FROM products WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE",
+                f"SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.sku = ANY($1::text[]) "
+                "ORDER BY p.sku FOR UPDATE",
                 skus,
             )
-            existing = {row[0]: row[1] for row in found}
+            existing = {product.sku: product for product in map(_product, found)}
             for row in rows:
+                current = existing.get(row.draft.sku or "")
+                if current is not None and not bulk_row_changes(row, current):
+                    unchanged.append(row.index)
+                    continue
                 # A savepoint per row: a row the database refuses is reported, the rest stay.
                 try:
                     async with conn.transaction():
-                        product_id = existing.get(row.draft.sku or "")
-                        if product_id is None:
+                        if current is None:
                             await conn.execute(_INSERT, *_insert_args(_new_product(row, now)))
                             created.append(row.index)
                         else:
-                            await _update_fields(conn, product_id, row, now)
+                            await _update_fields(conn, current.id, row, now)
                             updated.append(row.index)
                 except asyncpg.IntegrityConstraintViolationError as exc:
                     reason = _integrity(exc)
@@ -247,7 +254,7 @@ class PostgresProductRepository:
                         else "The database refused this row."
                     )
                     failed.append(BulkFailure(row.index, row.draft.sku, detail))
-            return BulkOutcome(created=created, updated=updated, failed=failed)
+            return BulkOutcome(created=created, updated=updated, failed=failed, unchanged=unchanged)
 
         return await self._db.transaction(run)
 

@@ -2,7 +2,9 @@
 
 Each domain module (users.py, products.py, carts.py, orders.py) owns the DDL of its tables as
 a ``SCHEMA`` tuple; migration 1 creates them all. Later changes append a migration here, so an
-existing database is upgraded in place at start. The ``shopkit_schema`` table records where a
+existing database is upgraded in place at start. A migration step is a SQL statement, or a
+function run on the migrating connection when the new data must be computed in Python (the
+case-folded search keys). The ``shopkit_schema`` table records where a
 database stands, as SQLite's ``PRAGMA user_version`` does for a file.
 
 DDL is transactional in PostgreSQL: each migration and the new version commit together or not
@@ -12,15 +14,20 @@ advisory lock first, so exactly one of them migrates and the others then find th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import asyncpg
 
 from shopkit_server.store.postgres import carts, orders, products, users
 from shopkit_server.store.postgres.db import Connection, Database, Record
 
-MIGRATIONS: tuple[Sequence[str], ...] = (
+Step = str | Callable[[Connection], Awaitable[None]]
+
+MIGRATIONS: tuple[Sequence[Step], ...] = (
     (*users.SCHEMA, *products.SCHEMA, *carts.SCHEMA, *orders.SCHEMA),
+    # 2: refresh-token families; a checkout's claim on the cart; users searchable without
+    # regard to case in any script.
+    (*users.FAMILIES, *carts.CHECKOUT_CLAIM, *users.SEARCH_KEY),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -55,8 +62,11 @@ async def migrate(db: Database) -> None:
         if current == SCHEMA_VERSION:
             return
         for version in range(current, SCHEMA_VERSION):
-            for statement in MIGRATIONS[version]:
-                await conn.execute(statement)
+            for step in MIGRATIONS[version]:
+                if isinstance(step, str):
+                    await conn.execute(step)
+                else:
+                    await step(conn)
         await conn.execute("DELETE FROM shopkit_schema")
         await conn.execute("INSERT INTO shopkit_schema (version) VALUES ($1)", SCHEMA_VERSION)
 

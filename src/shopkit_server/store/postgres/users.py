@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from shopkit_server.auth.models import User, UserChanges
+from shopkit_server.auth.repository import RefreshOutcome
 from shopkit_server.clock import utc_now
 from shopkit_server.pagination import PageResult
 from shopkit_server.security import Role
 from shopkit_server.store.base import DuplicateKeyError
-from shopkit_server.store.postgres.db import Connection, Database, Record, affected
+from shopkit_server.store.postgres.db import Connection, Database, Record
 
 SCHEMA: tuple[str, ...] = (
     """CREATE TABLE users (
@@ -38,6 +40,35 @@ SCHEMA: tuple[str, ...] = (
     "CREATE INDEX refresh_tokens_expiry ON refresh_tokens (expires_at)",
 )
 
+# Migration 2: refresh-token families (reuse of a spent token revokes its login's chain). A
+# token issued before it is a family of its own.
+FAMILIES: tuple[str, ...] = (
+    'ALTER TABLE refresh_tokens ADD COLUMN family text COLLATE "C"',
+    "UPDATE refresh_tokens SET family = jti",
+    "ALTER TABLE refresh_tokens ALTER COLUMN family SET NOT NULL",
+    "CREATE INDEX refresh_tokens_family ON refresh_tokens (family)",
+)
+
+
+async def _fold_existing_users(conn: Connection) -> None:
+    rows = await conn.fetch("SELECT id, email, name FROM users")
+    if rows:
+        await conn.executemany(
+            "UPDATE users SET email_folded = $2, name_folded = $3 WHERE id = $1",
+            [(row["id"], row["email"].casefold(), row["name"].casefold()) for row in rows],
+        )
+
+
+# Migration 2 too: case-folded copies of the searchable fields, written from Python's
+# str.casefold on every insert and rename, so the search folds every script ("ÉLODIE" ->
+# "élodie", "Straße" -> "strasse") exactly as the SQLite store does, whatever the server's
+# locale or collation provider (lower() folds only ASCII under the C locale, and never ß).
+SEARCH_KEY: tuple[str | Callable[[Connection], Awaitable[None]], ...] = (
+    "ALTER TABLE users ADD COLUMN email_folded text NOT NULL DEFAULT ''",
+    "ALTER TABLE users ADD COLUMN name_folded text NOT NULL DEFAULT ''",
+    _fold_existing_users,
+)
+
 _COLUMNS = "id, email, name, role, is_active, password_hash, created_at, last_login"
 
 
@@ -55,7 +86,7 @@ def _user(row: Record) -> User:
 
 
 def _like(text: str) -> str:
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    escaped = text.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
@@ -66,7 +97,8 @@ class PostgresUserRepository:
     async def add(self, user: User) -> None:
         try:
             await self._db.execute(
-                f"INSERT INTO users ({_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                f"INSERT INTO users ({_COLUMNS}, email_folded, name_folded) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 user.id,
                 user.email,
                 user.name,
@@ -75,6 +107,8 @@ class PostgresUserRepository:
                 user.password_hash,
                 user.created_at,
                 user.last_login,
+                user.email.casefold(),
+                user.name.casefold(),
             )
         except asyncpg.UniqueViolationError as exc:
             raise DuplicateKeyError("email") from exc
@@ -99,6 +133,10 @@ class PostgresUserRepository:
             "last_login": changes.last_login,
         }
         sets = {column: value for column, value in values.items() if value is not None}
+        if changes.name is not None:
+            sets["name_folded"] = changes.name.casefold()
+        if changes.email is not None:
+            sets["email_folded"] = changes.email.casefold()
         try:
             if not sets:
                 return await self.get(user_id)
@@ -117,7 +155,7 @@ class PostgresUserRepository:
         where = ""
         params: tuple[str, ...] = ()
         if query:
-            where = "WHERE lower(email) LIKE $1 OR lower(name) LIKE $1"
+            where = "WHERE email_folded LIKE $1 ESCAPE '\\' OR name_folded LIKE $1 ESCAPE '\\'"
             params = (_like(query),)
         n = len(params)
         rows = await self._db.fetch(
@@ -133,11 +171,17 @@ class PostgresUserRepository:
         return PageResult(items=[], total=int(total or 0))
 
 
+# pg_advisory_xact_lock's first key for refresh-token families ("rt" in ASCII).
+_FAMILY_LOCK = 0x7274
+
+
 class PostgresRefreshTokenRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def add(self, jti: str, user_id: str, expires_at: datetime) -> None:
+    async def add(
+        self, jti: str, user_id: str, expires_at: datetime, *, family: str | None = None
+    ) -> None:
         async def run(conn: Connection) -> None:
             # Expired rows are useless; pruning a few here keeps the table small. SKIP LOCKED:
             # concurrent logins never wait on each other's pruning.
@@ -147,25 +191,62 @@ class PostgresRefreshTokenRepository:
                 utc_now(),
             )
             await conn.execute(
-                "INSERT INTO refresh_tokens (jti, user_id, expires_at) VALUES ($1, $2, $3)",
+                "INSERT INTO refresh_tokens (jti, user_id, expires_at, family) "
+                "VALUES ($1, $2, $3, $4)",
                 jti,
                 user_id,
                 expires_at,
+                family or jti,
             )
 
         await self._db.transaction(run)
 
-    async def consume(self, jti: str, user_id: str, now: datetime) -> bool:
-        # One guarded UPDATE: of two concurrent refreshes, the second waits for the row and
-        # then finds revoked_at set, so only one wins.
-        status = await self._db.execute(
-            "UPDATE refresh_tokens SET revoked_at = $3 WHERE jti = $1 AND user_id = $2 "
-            "AND revoked_at IS NULL AND expires_at > $3",
-            jti,
-            user_id,
-            now,
-        )
-        return affected(status) == 1
+    async def rotate(
+        self, jti: str, user_id: str, now: datetime, successor: str, successor_expires_at: datetime
+    ) -> RefreshOutcome:
+        async def run(conn: Connection) -> RefreshOutcome:
+            family = await conn.fetchval(
+                "SELECT family FROM refresh_tokens WHERE jti = $1 AND user_id = $2", jti, user_id
+            )
+            if family is None:
+                return RefreshOutcome.INVALID
+            # Every rotation and reuse in one family runs one at a time (a lock on the family,
+            # released at commit): a reuse revoking the family then sees the successor a
+            # concurrent rotation stored, whichever of the two came first, as on SQLite's
+            # single writer. Each statement below reads what committed before it.
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock($1, hashtext($2))", _FAMILY_LOCK, family
+            )
+            row = await conn.fetchrow(
+                "SELECT revoked_at IS NOT NULL AS spent, expires_at > $2 AS live "
+                "FROM refresh_tokens WHERE jti = $1 FOR UPDATE",
+                jti,
+                now,
+            )
+            if row is None:  # pruned in between: it had expired
+                return RefreshOutcome.INVALID
+            if row["spent"]:
+                await conn.execute(
+                    "UPDATE refresh_tokens SET revoked_at = $2 "
+                    "WHERE family = $1 AND revoked_at IS NULL",
+                    family,
+                    now,
+                )
+                return RefreshOutcome.REUSED
+            if not row["live"]:
+                return RefreshOutcome.INVALID
+            await conn.execute("UPDATE refresh_tokens SET revoked_at = $2 WHERE jti = $1", jti, now)
+            await conn.execute(
+                "INSERT INTO refresh_tokens (jti, user_id, expires_at, family) "
+                "VALUES ($1, $2, $3, $4)",
+                successor,
+                user_id,
+                successor_expires_at,
+                family,
+            )
+            return RefreshOutcome.ROTATED
+
+        return await self._db.transaction(run)
 
     async def revoke(self, jti: str, user_id: str) -> None:
         await self._db.execute(

@@ -1,4 +1,8 @@
-"""SQLite storage for carts: a ``carts`` row per user and a ``cart_items`` row per line."""
+"""SQLite storage for carts: a ``carts`` row per user and a ``cart_items`` row per line.
+
+A checkout's claim on the cart is the row's ``checkout_id`` and ``checkout_at``; claiming,
+finishing and releasing it are each one write transaction.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from shopkit_server.cart.models import Cart, CartItem, LineLimitExceeded
+from shopkit_server.cart.models import Cart, CartItem, CartLinesExceeded, LineLimitExceeded
 from shopkit_server.money import from_cents, to_cents
 from shopkit_server.products.models import StockLine
 from shopkit_server.store.sqlite.db import Database, from_db_time, to_db_time
@@ -27,6 +31,12 @@ SCHEMA: tuple[str, ...] = (
         quantity INTEGER NOT NULL CHECK (quantity >= 1),
         UNIQUE (user_id, product_id)
     )""",
+)
+
+# Migration 2: the checkout claim (see the module docstring).
+CHECKOUT_CLAIM: tuple[str, ...] = (
+    "ALTER TABLE carts ADD COLUMN checkout_id TEXT",
+    "ALTER TABLE carts ADD COLUMN checkout_at TEXT",
 )
 
 
@@ -73,7 +83,13 @@ class SqliteCartRepository:
             return await _load(conn, user_id)
 
     async def add_item(
-        self, user_id: str, item: CartItem, *, max_quantity: int, now: datetime
+        self,
+        user_id: str,
+        item: CartItem,
+        *,
+        max_quantity: int,
+        max_lines: int,
+        now: datetime,
     ) -> Cart:
         # One write transaction: the writer lock (and BEGIN IMMEDIATE across processes) makes
         # the check and the increment a single atomic step.
@@ -87,6 +103,14 @@ class SqliteCartRepository:
             current = int(rows[0]["quantity"]) if rows else 0
             if current + item.quantity > max_quantity:
                 raise LineLimitExceeded(current)
+            if not rows:
+                counted = list(
+                    await conn.execute_fetchall(
+                        "SELECT count(*) FROM cart_items WHERE user_id = ?", (user_id,)
+                    )
+                )
+                if int(counted[0][0]) >= max_lines:
+                    raise CartLinesExceeded()
             await _touch(conn, user_id, now)
             await conn.execute(
                 "INSERT INTO cart_items (user_id, product_id, name, price_cents, image_url, "
@@ -138,25 +162,59 @@ class SqliteCartRepository:
         async with self._db.write() as conn:
             await conn.execute("DELETE FROM carts WHERE user_id = ?", (user_id,))
 
-    async def remove_ordered(
-        self, user_id: str, lines: Sequence[StockLine], *, now: datetime
+    async def claim_checkout(
+        self, user_id: str, checkout_id: str, *, now: datetime, stale_before: datetime
+    ) -> Cart | None:
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                "UPDATE carts SET checkout_id = ?, checkout_at = ? WHERE user_id = ? AND "
+                "(checkout_id IS NULL OR checkout_id = ? OR checkout_at < ?)",
+                (checkout_id, to_db_time(now), user_id, checkout_id, to_db_time(stale_before)),
+            )
+            if cursor.rowcount == 0:
+                held = list(
+                    await conn.execute_fetchall("SELECT 1 FROM carts WHERE user_id = ?", (user_id,))
+                )
+                if held:
+                    return None  # another live checkout holds it
+            return await _load(conn, user_id)
+
+    async def finish_checkout(
+        self, user_id: str, checkout_id: str, lines: Sequence[StockLine], *, now: datetime
     ) -> None:
         async with self._db.write() as conn:
-            for line in lines:
-                await conn.execute(
-                    "DELETE FROM cart_items WHERE user_id = ? AND product_id = ? AND quantity <= ?",
-                    (user_id, line.product_id, line.quantity),
+            claimed = list(
+                await conn.execute_fetchall(
+                    "SELECT 1 FROM carts WHERE user_id = ? AND checkout_id = ?",
+                    (user_id, checkout_id),
                 )
-                await conn.execute(
-                    "UPDATE cart_items SET quantity = quantity - ? "
-                    "WHERE user_id = ? AND product_id = ?",
-                    (line.quantity, user_id, line.product_id),
-                )
+            )
+            if not claimed:
+                return  # finished already (a retry), or the claim was lost: change nothing
+            await conn.executemany(
+                "DELETE FROM cart_items WHERE user_id = ? AND product_id = ? AND quantity <= ?",
+                [(user_id, line.product_id, line.quantity) for line in lines],
+            )
+            await conn.executemany(
+                "UPDATE cart_items SET quantity = quantity - ? "
+                "WHERE user_id = ? AND product_id = ?",
+                [(line.quantity, user_id, line.product_id) for line in lines],
+            )
             await conn.execute(
                 "DELETE FROM carts WHERE user_id = ? AND NOT EXISTS "
                 "(SELECT 1 FROM cart_items WHERE user_id = ?)",
                 (user_id, user_id),
             )
             await conn.execute(
-                "UPDATE carts SET updated_at = ? WHERE user_id = ?", (to_db_time(now), user_id)
+                "UPDATE carts SET updated_at = ?, checkout_id = NULL, checkout_at = NULL "
+                "WHERE user_id = ?",
+                (to_db_time(now), user_id),
+            )
+
+    async def release_checkout(self, user_id: str, checkout_id: str) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(
+                "UPDATE carts SET checkout_id = NULL, checkout_at = NULL "
+                "WHERE user_id = ? AND checkout_id = ?",
+                (user_id, checkout_id),
             )

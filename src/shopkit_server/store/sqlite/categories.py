@@ -94,8 +94,8 @@ class SqliteCategoryRepository:
         except sqlite3.IntegrityError as exc:
             raise _integrity(exc) from exc
 
-    async def update(self, category: Category, *, old_name: str) -> None:
-        # old_name is not needed here: the foreign key cascades the rename to the products.
+    async def update(self, category: Category) -> None:
+        # The foreign key cascades a rename to the products in the same statement.
         try:
             async with self._db.write() as conn:
                 await conn.execute(

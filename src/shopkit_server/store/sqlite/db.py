@@ -4,6 +4,13 @@ Writes are serialised through one connection behind an ``asyncio.Lock`` and run 
 ``BEGIN IMMEDIATE`` transactions, so a read-check-write inside :meth:`Database.write` is atomic
 with respect to every other write of this process; ``busy_timeout`` covers other processes
 sharing the file. Reads take any idle reader connection and see the last committed state.
+
+Cancellation: aiosqlite runs each statement on the connection's own thread, so cancelling the
+task that awaits one does not stop the statement. A ``BEGIN`` whose waiter was cancelled still
+opens a transaction, and one nobody rolls back makes every later ``BEGIN`` fail ("cannot start
+a transaction within a transaction"). So ``BEGIN``, ``COMMIT`` and ``ROLLBACK`` are always
+waited for to their end (a cancellation is delivered once they are done), a cancelled or failed
+write is rolled back, and the writer's ``in_transaction`` is checked before every ``BEGIN``.
 """
 
 from __future__ import annotations
@@ -17,6 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import structlog
+
+log = structlog.get_logger("shopkit.store.sqlite")
 
 Row = sqlite3.Row
 Params = Sequence[Any] | dict[str, Any]
@@ -31,9 +41,22 @@ _PRAGMAS = (
 )
 
 
+def _casefold(text: str | None) -> str | None:
+    return None if text is None else str(text).casefold()
+
+
 async def _connect(path: str) -> aiosqlite.Connection:
-    conn = await aiosqlite.connect(path, isolation_level=None)  # we issue BEGIN ourselves
+    pending = aiosqlite.connect(path, isolation_level=None)  # we issue BEGIN ourselves
+    # A store nobody closed (an embedded shop started on its first request, whose host never
+    # stops it) must not keep the process alive at exit: every transaction is already
+    # committed, so the worker thread may die with the process.
+    thread = getattr(pending, "_thread", None)
+    if thread is not None:
+        thread.daemon = True
+    conn = await pending
     conn.row_factory = sqlite3.Row
+    # Unicode case folding for searches (SQLite's own lower() folds ASCII only).
+    await conn.create_function("shopkit_casefold", 1, _casefold, deterministic=True)
     for pragma in _PRAGMAS:
         await conn.execute(pragma)
     return conn
@@ -59,21 +82,57 @@ class Database:
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:
         conn = await self._readers.get()
         try:
+            if conn.in_transaction:  # left open by a cancelled snapshot: never read stale data
+                await _abort(conn)
             yield conn
         finally:
             self._readers.put_nowait(conn)
 
     @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A reader inside one read transaction: every query sees the same committed state."""
+        async with self.read() as conn:
+            cancelled = await _control(conn, "BEGIN")
+            try:
+                if cancelled is not None:
+                    raise cancelled
+                yield conn
+            finally:
+                await _abort(conn)  # a read transaction has nothing to keep: end it
+
+    @asynccontextmanager
     async def write(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One all-or-nothing transaction: committed on exit, rolled back on any exception."""
+        """One all-or-nothing transaction: committed on exit, rolled back on any exception.
+
+        Safe under cancellation at every point: waiting for the lock, during ``BEGIN``, in the
+        body, during ``COMMIT``. The transaction is then either committed whole or rolled back,
+        and the writer is left ready for the next write.
+        """
         async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
+            if self._writer.in_transaction:
+                # Only a bug could leave one open; repair it rather than wedge every write.
+                log.error("sqlite_writer_left_in_transaction")
+                await _control(self._writer, "ROLLBACK")
+            try:
+                cancelled = await _control(self._writer, "BEGIN IMMEDIATE")
+            except BaseException:
+                await _abort(self._writer)
+                raise
+            if cancelled is not None:
+                await _abort(self._writer)
+                raise cancelled
             try:
                 yield self._writer
             except BaseException:
-                await self._writer.execute("ROLLBACK")
+                await _abort(self._writer)
                 raise
-            await self._writer.execute("COMMIT")
+            try:
+                cancelled = await _control(self._writer, "COMMIT")
+            except BaseException:
+                await _abort(self._writer)  # a failed COMMIT (SQLITE_BUSY...) leaves it open
+                raise
+            if cancelled is not None:
+                raise cancelled  # committed: the caller was cancelled after the fact
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         async with self.read() as conn:
@@ -95,6 +154,36 @@ class Database:
     async def close(self) -> None:
         for conn in [self._writer, *self._all_readers]:
             await conn.close()
+
+
+async def _control(conn: aiosqlite.Connection, sql: str) -> asyncio.CancelledError | None:
+    """Run a transaction-control statement to its end, even if this task is cancelled.
+
+    Returns the cancellation that arrived meanwhile (the caller re-raises it once the
+    connection is consistent), or None. The statement's own error is raised.
+    """
+    statement = asyncio.ensure_future(conn.execute(sql))
+    cancelled: asyncio.CancelledError | None = None
+    while not statement.done():
+        try:
+            await asyncio.shield(statement)
+        except asyncio.CancelledError as exc:
+            if statement.cancelled():  # the statement itself was cancelled (loop closing)
+                raise
+            cancelled = exc  # wait on: the statement runs on its thread regardless
+        except Exception:
+            break
+    statement.result()  # the statement's own error, if it failed
+    return cancelled
+
+
+async def _abort(conn: aiosqlite.Connection) -> None:
+    """Roll back whatever transaction the connection has open (shielded; errors logged)."""
+    try:
+        if conn.in_transaction:
+            await _control(conn, "ROLLBACK")
+    except Exception:
+        log.exception("sqlite_rollback_failed")
 
 
 def to_db_time(moment: datetime) -> str:

@@ -230,7 +230,8 @@ class SqliteOrderRepository:
             clauses.append("status = ?")
             params.append(status.value)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        async with self._db.read() as conn:
+        # One read transaction: the total, the page and its lines all from the same state.
+        async with self._db.snapshot() as conn:
             total_rows = list(
                 await conn.execute_fetchall(f"SELECT count(*) FROM orders {where}", params)
             )

@@ -29,6 +29,7 @@ from shopkit_server.products.models import (
     ProductQuery,
     ReserveOutcome,
     StockLine,
+    bulk_row_changes,
 )
 from shopkit_server.products.repository import MissingCategory
 from shopkit_server.store.base import DuplicateKeyError
@@ -230,20 +231,24 @@ class SqliteProductRepository:
     async def upsert_many(self, rows: Sequence[BulkRow], now: datetime) -> BulkOutcome:
         created: list[int] = []
         updated: list[int] = []
+        unchanged: list[int] = []
         failed: list[BulkFailure] = []
         stamp = to_db_time(now)
         async with self._db.write() as conn:
-            existing = await _ids_by_sku(conn, [row.draft.sku for row in rows if row.draft.sku])
+            existing = await _by_sku(conn, [row.draft.sku for row in rows if row.draft.sku])
             for row in rows:
+                current = existing.get(row.draft.sku or "")
+                if current is not None and not bulk_row_changes(row, current):
+                    unchanged.append(row.index)
+                    continue
                 # A savepoint per row: a row the database refuses is reported, the rest stay.
                 await conn.execute("SAVEPOINT bulk_row")
                 try:
-                    product_id = existing.get(row.draft.sku or "")
-                    if product_id is None:
+                    if current is None:
                         await _insert(conn, _new_product(row, now))
                         created.append(row.index)
                     else:
-                        await _update_fields(conn, product_id, row, stamp)
+                        await _update_fields(conn, current.id, row, stamp)
                         updated.append(row.index)
                 except sqlite3.IntegrityError as exc:
                     await conn.execute("ROLLBACK TO bulk_row")
@@ -255,7 +260,7 @@ class SqliteProductRepository:
                     )
                     failed.append(BulkFailure(row.index, row.draft.sku, detail))
                 await conn.execute("RELEASE bulk_row")
-        return BulkOutcome(created=created, updated=updated, failed=failed)
+        return BulkOutcome(created=created, updated=updated, failed=failed, unchanged=unchanged)
 
     async def reserve(self, reservation_id: str, lines: Sequence[StockLine]) -> ReserveOutcome:
         return await stock.reserve(self._db, reservation_id, lines)
@@ -307,15 +312,19 @@ async def _insert(conn: aiosqlite.Connection, product: Product) -> None:
     )
 
 
-async def _ids_by_sku(conn: aiosqlite.Connection, skus: list[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
+async def _by_sku(conn: aiosqlite.Connection, skus: list[str]) -> dict[str, Product]:
+    """The stored products with these skus, in one query per 500 (never one per row)."""
+    found: dict[str, Product] = {}
     for start in range(0, len(skus), 500):
         chunk = skus[start : start + 500]
         marks = ", ".join("?" * len(chunk))
         rows = await conn.execute_fetchall(
-            f"SELECT sku, id FROM products WHERE sku IN ({marks})", chunk
+            f"SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.sku IN ({marks})", chunk
         )
-        found.update({row[0]: row[1] for row in rows})
+        for row in rows:
+            product = _product(row)
+            if product.sku is not None:
+                found[product.sku] = product
     return found
 
 

@@ -15,6 +15,9 @@ from shopkit_server.store.sqlite.db import Database
 
 MIGRATIONS: tuple[Sequence[str], ...] = (
     (*users.SCHEMA, *products.SCHEMA, *carts.SCHEMA, *orders.SCHEMA),
+    users.FAMILIES,
+    # 3: a checkout's claim on the cart; users searchable without regard to case in any script.
+    (*carts.CHECKOUT_CLAIM, *users.SEARCH_KEY),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

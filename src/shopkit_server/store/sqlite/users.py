@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shopkit_server.auth.models import User, UserChanges
+from shopkit_server.auth.repository import RefreshOutcome
 from shopkit_server.pagination import PageResult
 from shopkit_server.security import Role
 from shopkit_server.store.base import DuplicateKeyError
@@ -36,6 +37,27 @@ SCHEMA: tuple[str, ...] = (
     "CREATE INDEX refresh_tokens_expiry ON refresh_tokens (expires_at)",
 )
 
+# Migration 2: refresh-token families (reuse of a spent token revokes its login's chain). A
+# token issued before it is a family of its own.
+FAMILIES: tuple[str, ...] = (
+    "ALTER TABLE refresh_tokens ADD COLUMN family TEXT",
+    "UPDATE refresh_tokens SET family = jti WHERE family IS NULL",
+    "CREATE INDEX refresh_tokens_family ON refresh_tokens (family)",
+)
+
+# Migration 3: case-folded copies of the searchable fields. SQLite's lower() and LIKE fold
+# ASCII only; Python's str.casefold (registered on every connection as ``shopkit_casefold``)
+# folds every script ("ÉLODIE" -> "élodie", "Straße" -> "strasse"), as Mongo's search does.
+SEARCH_KEY: tuple[str, ...] = (
+    "ALTER TABLE users ADD COLUMN email_folded TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE users ADD COLUMN name_folded TEXT NOT NULL DEFAULT ''",
+    "UPDATE users SET email_folded = shopkit_casefold(email), name_folded = shopkit_casefold(name)",
+)
+_REFOLD = (
+    "UPDATE users SET email_folded = shopkit_casefold(email), "
+    "name_folded = shopkit_casefold(name) WHERE id = ?"
+)
+
 _COLUMNS = "id, email, name, role, is_active, password_hash, created_at, last_login"
 
 
@@ -53,7 +75,7 @@ def _user(row: Row) -> User:
 
 
 def _like(text: str) -> str:
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    escaped = text.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
@@ -77,6 +99,7 @@ class SqliteUserRepository:
                         to_db_time(user.last_login) if user.last_login else None,
                     ),
                 )
+                await conn.execute(_REFOLD, (user.id,))
         except sqlite3.IntegrityError as exc:
             raise DuplicateKeyError("email") from exc
 
@@ -108,6 +131,8 @@ class SqliteUserRepository:
                         f"UPDATE users SET {assignments} WHERE id = ?",
                         (*sets.values(), user_id),
                     )
+                    if "name" in sets or "email" in sets:
+                        await conn.execute(_REFOLD, (user_id,))
                 rows = list(
                     await conn.execute_fetchall(
                         f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,)
@@ -121,7 +146,7 @@ class SqliteUserRepository:
         where: str = ""
         params: tuple[str, ...] = ()
         if query:
-            where = "WHERE lower(email) LIKE ? ESCAPE '\\' OR lower(name) LIKE ? ESCAPE '\\'"
+            where = "WHERE email_folded LIKE ? ESCAPE '\\' OR name_folded LIKE ? ESCAPE '\\'"
             params = (_like(query), _like(query))
         rows = await self._db.fetch_all(
             f"SELECT {_COLUMNS}, count(*) OVER () AS total FROM users {where} "
@@ -138,7 +163,9 @@ class SqliteRefreshTokenRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def add(self, jti: str, user_id: str, expires_at: datetime) -> None:
+    async def add(
+        self, jti: str, user_id: str, expires_at: datetime, *, family: str | None = None
+    ) -> None:
         async with self._db.write() as conn:
             # Expired rows are useless; pruning them here keeps the table small (indexed).
             await conn.execute(
@@ -146,18 +173,44 @@ class SqliteRefreshTokenRepository:
                 (to_db_time(datetime.now(UTC)),),
             )
             await conn.execute(
-                "INSERT INTO refresh_tokens (jti, user_id, expires_at) VALUES (?, ?, ?)",
-                (jti, user_id, to_db_time(expires_at)),
+                "INSERT INTO refresh_tokens (jti, user_id, expires_at, family) VALUES (?, ?, ?, ?)",
+                (jti, user_id, to_db_time(expires_at), family or jti),
             )
 
-    async def consume(self, jti: str, user_id: str, now: datetime) -> bool:
+    async def rotate(
+        self, jti: str, user_id: str, now: datetime, successor: str, successor_expires_at: datetime
+    ) -> RefreshOutcome:
+        stamp = to_db_time(now)
+        # One write transaction (SQLite has a single writer): a concurrent rotation of the same
+        # token runs wholly before or after this one, never in between.
         async with self._db.write() as conn:
-            cursor = await conn.execute(
-                "UPDATE refresh_tokens SET revoked_at = ? WHERE jti = ? AND user_id = ? "
-                "AND revoked_at IS NULL AND expires_at > ?",
-                (to_db_time(now), jti, user_id, to_db_time(now)),
+            rows = list(
+                await conn.execute_fetchall(
+                    "SELECT family, revoked_at IS NOT NULL AS spent, expires_at > ? AS live "
+                    "FROM refresh_tokens WHERE jti = ? AND user_id = ?",
+                    (stamp, jti, user_id),
+                )
             )
-            return cursor.rowcount == 1
+            if not rows:
+                return RefreshOutcome.INVALID
+            family = rows[0]["family"] or jti
+            if rows[0]["spent"]:
+                await conn.execute(
+                    "UPDATE refresh_tokens SET revoked_at = ? "
+                    "WHERE family = ? AND revoked_at IS NULL",
+                    (stamp, family),
+                )
+                return RefreshOutcome.REUSED
+            if not rows[0]["live"]:
+                return RefreshOutcome.INVALID
+            await conn.execute(
+                "UPDATE refresh_tokens SET revoked_at = ? WHERE jti = ?", (stamp, jti)
+            )
+            await conn.execute(
+                "INSERT INTO refresh_tokens (jti, user_id, expires_at, family) VALUES (?, ?, ?, ?)",
+                (successor, user_id, to_db_time(successor_expires_at), family),
+            )
+            return RefreshOutcome.ROTATED
 
     async def revoke(self, jti: str, user_id: str) -> None:
         async with self._db.write() as conn:

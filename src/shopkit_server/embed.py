@@ -1,0 +1,355 @@
+"""Putting shopkit's services into a FastAPI app of your own.
+
+:class:`Shop` owns the store, the peer HTTP client and the :class:`AppContext` of a set of
+services, and can put them into a host app in two ways::
+
+    shop = Shop(services=["products", "cart"])      # settings from the SHOPKIT_ environment
+    app = FastAPI()
+    shop.include_in(app, prefix="/shop")            # routers under the host's own prefix
+    # or, as a whole sub-application with its own docs, error handlers and request log:
+    shop.mount_in(app, "/shop")
+
+Both chain the shop's lifespan onto the host's, so the store opens when the host starts and
+closes when it stops. ``FastAPI(lifespan=shop.lifespan)`` composes it by hand instead. A shop
+app mounted with plain ``app.mount(path, create_app(...))`` (whose lifespan Starlette never
+runs) starts itself on its first request and says so once in the log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import httpx
+import structlog
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from shopkit_server import __version__
+from shopkit_server.body_limit import (
+    BULK_IMPORT_PATH,
+    MAX_BODY_BYTES,
+    MAX_BULK_BODY_BYTES,
+    BodyLimitMiddleware,
+)
+from shopkit_server.context import AppContext, build_context, remote_peers
+from shopkit_server.deps import CONTEXT_SCOPE_KEY
+from shopkit_server.errors import install_error_handlers
+from shopkit_server.jwt_secret import resolve_jwt_secret
+from shopkit_server.logging import RequestLogMiddleware, ensure_logging
+from shopkit_server.read_cache import CatalogReadCache
+from shopkit_server.settings import ALL_SERVICES, ServiceName, Settings
+from shopkit_server.store import Store, open_store
+from shopkit_server.upstream import make_http_client
+
+log = structlog.get_logger("shopkit.app")
+API_PREFIX = "/api"
+
+
+def router_for(service: ServiceName) -> APIRouter:
+    # Imported here so a one-service process loads only its own routes.
+    if service is ServiceName.AUTH:
+        from shopkit_server.auth.router import router
+    elif service is ServiceName.PRODUCTS:
+        from shopkit_server.products.router import router
+    elif service is ServiceName.CART:
+        from shopkit_server.cart.router import router
+    else:
+        from shopkit_server.orders.router import router
+    return router
+
+
+class NotStarted(RuntimeError):
+    """The shop's context was asked for before its store was opened."""
+
+
+class Shop:
+    """Services over one store, their context, and the ways to serve them.
+
+    ``store`` and ``http`` may be handed in (tests, the demo loader); the shop then leaves
+    closing them to the caller. Otherwise it opens the store from ``settings`` on start and,
+    only when some peer is called over HTTP, one pooled client.
+    """
+
+    def __init__(
+        self,
+        services: Iterable[ServiceName | str] = ALL_SERVICES,
+        settings: Settings | None = None,
+        *,
+        store: Store | None = None,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.services = tuple(dict.fromkeys(ServiceName(s) for s in services))
+        if not self.services:
+            raise ValueError("a shop needs at least one service")
+        self.all_in_one = set(self.services) == set(ALL_SERVICES)
+        self.name = "shopkit" if self.all_in_one else "+".join(s.value for s in self.services)
+        # Resolved now, not on start, so a missing secret stops `serve` before it binds.
+        self._jwt_secret = resolve_jwt_secret(self.settings, all_in_one=self.all_in_one)
+        self._given_store = store
+        self._given_http = http
+        self._ctx: AppContext | None = None
+        self._opened_store: Store | None = None
+        self._own_http: httpx.AsyncClient | None = None
+        self._holders = 0
+        self._lazy = False
+        self._lock: asyncio.Lock | None = None
+        self._apps: list[FastAPI] = []
+        ensure_logging()
+
+    # -- life -----------------------------------------------------------------------------
+
+    @property
+    def started(self) -> bool:
+        return self._ctx is not None
+
+    @property
+    def ctx(self) -> AppContext:
+        if self._ctx is None:
+            raise NotStarted(
+                "shopkit is not started: run its lifespan (FastAPI(lifespan=shop.lifespan)) "
+                "or use shop.include_in / shop.mount_in"
+            )
+        return self._ctx
+
+    def _guard(self) -> asyncio.Lock:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        return self._lock
+
+    async def start(self) -> None:
+        """Open the store and build the context (nested starts share one; see :meth:`stop`)."""
+        async with self._guard():
+            self._holders += 1
+            if self._ctx is None:
+                await self._open()
+
+    async def stop(self) -> None:
+        """Undo one :meth:`start`; the last one closes what the shop opened."""
+        async with self._guard():
+            self._holders = max(0, self._holders - 1)
+            if self._holders == 0 and not self._lazy and self._ctx is not None:
+                await self._close()
+
+    async def ensure_started(self) -> None:
+        """Start on first use when no lifespan did (a mounted app's lifespan never runs)."""
+        if self._ctx is not None:
+            return
+        async with self._guard():
+            if self._ctx is None:
+                await self._open()
+                self._lazy = True
+                log.warning(
+                    "started_on_first_request",
+                    service=self.name,
+                    hint="no lifespan started shopkit; use shop.mount_in(app, path) or "
+                    "FastAPI(lifespan=shop.lifespan) so the store also closes on shutdown",
+                )
+
+    @asynccontextmanager
+    async def lifespan(self, app: Any = None) -> AsyncIterator[None]:
+        """The shop's lifespan: ``FastAPI(lifespan=shop.lifespan)`` or inside your own."""
+        await self.start()
+        try:
+            yield
+        finally:
+            await self.stop()
+
+    async def _open(self) -> None:
+        store = self._given_store or await open_store(self.settings)
+        if self._given_store is None:
+            self._opened_store = store
+        peers = remote_peers(self.settings, self.services)
+        client = self._given_http
+        if client is None and peers:
+            client = self._own_http = make_http_client(self.settings.upstream_timeout)
+        try:
+            ctx = build_context(
+                self.settings, store, self._jwt_secret, services=self.services, http=client
+            )
+        except BaseException:
+            await self._close()
+            raise
+        self._ctx = ctx
+        for app in self._apps:
+            app.state.ctx = ctx
+        log.info(
+            "started",
+            services=[s.value for s in self.services],
+            store=store.backend,
+            peers_over_http=dict(peers.items()),
+        )
+
+    async def _close(self) -> None:
+        self._ctx = None
+        self._lazy = False
+        own_http, self._own_http = self._own_http, None
+        opened, self._opened_store = self._opened_store, None
+        try:
+            if own_http is not None:
+                await own_http.aclose()
+        finally:
+            if opened is not None:
+                await opened.close()
+
+    # -- serving --------------------------------------------------------------------------
+
+    def _context_of(self, scope: Scope) -> AppContext | None:
+        return self._ctx
+
+    async def health(self) -> JSONResponse:
+        """Liveness and store reachability (503 when the database does not answer)."""
+        database = "ok"
+        try:
+            await self.ctx.store.ping()
+        except Exception as exc:  # any failure to answer is "degraded"; say why in the log only
+            log.warning("health_store_unavailable", error=type(exc).__name__)
+            database = "unavailable"
+        body: dict[str, Any] = {
+            "status": "ok" if database == "ok" else "degraded",
+            "service": self.name,
+            "version": __version__,
+            "database": database,
+        }
+        return JSONResponse(body, status_code=200 if database == "ok" else 503)
+
+    def include_in(self, app: FastAPI, *, prefix: str = "") -> None:
+        """Add the services' routes to ``app`` under ``prefix``, ``{prefix}/health`` too, and
+        chain the shop's lifespan onto the app's.
+
+        Errors keep shopkit's ``{"detail", "code"}`` bodies (the routes render them
+        themselves); the host's own routes and handlers are left alone.
+        """
+        prefix = _clean_prefix(prefix)
+        for service in self.services:
+            app.include_router(router_for(service), prefix=prefix)
+            if service is ServiceName.PRODUCTS:
+                from shopkit_server.products.internal_router import router as internal
+
+                app.include_router(internal, prefix=prefix)
+
+        async def health(_: None = Depends(self.ensure_started)) -> JSONResponse:
+            return await self.health()
+
+        app.add_api_route(f"{prefix}/health", health, methods=["GET"], tags=["health"])
+        self._add_middleware(app, prefix, health_paths=frozenset({f"{prefix}/health"}))
+        # Outermost: every request below the prefix gets the shop's context (started first).
+        app.add_middleware(_StartOnFirstRequest, shop=self, under=prefix)
+        compose_lifespan(app, self.lifespan)
+
+    def mount_in(self, app: FastAPI, path: str) -> FastAPI:
+        """Mount the shop's own app at ``path`` and chain its lifespan onto ``app``'s."""
+        sub = self.create_app()
+        app.mount(_clean_prefix(path), sub)
+        compose_lifespan(app, self.lifespan)
+        return sub
+
+    def _add_middleware(
+        self, app: FastAPI, prefix: str, *, health_paths: frozenset[str], own: bool = False
+    ) -> None:
+        """The body cap and the catalog read cache, for this shop's routes under ``prefix``
+        (the whole app when ``own``: the shop's own app, where internal routes sit outside it).
+        """
+        # Inside CORS and the request log: a 413 carries CORS headers and is logged with its id.
+        app.add_middleware(
+            BodyLimitMiddleware,
+            default=MAX_BODY_BYTES,
+            paths={f"{prefix}{BULK_IMPORT_PATH}": MAX_BULK_BODY_BYTES},
+            under="" if own else prefix,
+        )
+        if ServiceName.PRODUCTS in self.services and self.settings.catalog_cache_seconds > 0:
+            app.add_middleware(
+                CatalogReadCache,
+                prefixes=(f"{prefix}/products", f"{prefix}/categories"),
+                exclude=health_paths,  # health is never served from a cache
+                ttl=self.settings.catalog_cache_seconds,
+                context=None if own else self._context_of,
+            )
+
+    def create_app(self) -> FastAPI:
+        """The shop as an app of its own (what :func:`shopkit_server.app.create_app` builds)."""
+        prefix = API_PREFIX if self.all_in_one else ""
+        app = FastAPI(
+            title="shopkit" if self.all_in_one else f"shopkit {self.name}",
+            version=__version__,
+            description="An e-commerce backend: auth, products, cart and orders.",
+            lifespan=self.lifespan,
+        )
+        install_error_handlers(app)
+        # Before the routers: "/api/products/health" must not reach "/api/products/{product_id}".
+        health_paths = ["/health"]
+        if self.all_in_one:  # the paths the gateway serves (deploy/nginx.conf), answered here too
+            health_paths += [f"{API_PREFIX}/health"]
+            health_paths += [f"{API_PREFIX}/{service.value}/health" for service in self.services]
+        for path in health_paths:
+            app.add_api_route(
+                path,
+                self.health,
+                methods=["GET"],
+                tags=["health"],
+                include_in_schema=path == "/health",
+            )
+        for service in self.services:
+            app.include_router(router_for(service), prefix=prefix)
+            if service is ServiceName.PRODUCTS:
+                # Service-to-service routes: never under /api, never routed by the gateway.
+                from shopkit_server.products.internal_router import router as internal
+
+                app.include_router(internal)
+        self._add_middleware(app, prefix, health_paths=frozenset(health_paths), own=True)
+        if self.settings.cors_origins:
+            app.add_middleware(
+                CORSMiddleware,
+                allow_origins=self.settings.cors_origins,
+                allow_methods=["*"],
+                allow_headers=["*"],
+                expose_headers=["X-Request-ID"],
+            )
+        app.add_middleware(RequestLogMiddleware)
+        app.add_middleware(_StartOnFirstRequest, shop=self)  # outermost of ours
+        if self._ctx is not None:
+            app.state.ctx = self._ctx
+        self._apps.append(app)
+        return app
+
+
+class _StartOnFirstRequest:
+    """Hands every request the shop's context, starting the shop first if no lifespan did."""
+
+    def __init__(self, app: ASGIApp, *, shop: Shop, under: str = "") -> None:
+        self.app = app
+        self.shop = shop
+        self.under = under  # only requests below this path (routes included in a host app)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and scope["path"].startswith(self.under):
+            await self.shop.ensure_started()
+            scope[CONTEXT_SCOPE_KEY] = self.shop.ctx
+        await self.app(scope, receive, send)
+
+
+def compose_lifespan(app: FastAPI, inner: Any) -> None:
+    """Run ``inner(app)`` around ``app``'s own lifespan (its state passes through)."""
+    outer = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def both(host: Any) -> AsyncIterator[Any]:
+        shop_life: AbstractAsyncContextManager[Any] = inner(host)
+        async with shop_life, outer(host) as state:
+            yield state
+
+    app.router.lifespan_context = both
+
+
+def _clean_prefix(prefix: str) -> str:
+    prefix = prefix.strip()
+    if prefix in ("", "/"):
+        return ""
+    if not prefix.startswith("/"):
+        prefix = "/" + prefix
+    return prefix.rstrip("/")

@@ -1,0 +1,99 @@
+"""JSON on the wire, exact for money in both directions.
+
+**In.** Every request body is parsed here (:func:`loads`, called by ``routing.ShopRoute``): a JSON
+number with a fraction or an exponent becomes a :class:`~decimal.Decimal` of exactly the digits
+the client sent, never a float, so ``19.999999999999999`` reaches the money validator as itself
+and is refused (more than two decimals) instead of arriving as the float ``20.0``. ``NaN`` and
+``Infinity`` (not JSON, RFC 8259 section 6), lone UTF-16 surrogates (no store can keep them),
+bytes that are not UTF-8 and integers too long to parse are refused as invalid JSON: FastAPI's
+usual 422 ``json_invalid``, never a 500.
+
+**Out.** JSON has one number type, and the float FastAPI/pydantic would write loses digits past
+the 15th or 16th (``90089999999909.91`` came out as ``90089999999909.9``). pydantic writes a
+``Decimal`` as a JSON *string*, and neither it nor FastAPI offers a hook that writes the raw text
+of a number (pydantic/pydantic#7457). So money is written in two steps: while a route renders its
+reply, :data:`~shopkit_server.money.Money` serializes to a string ``"<marker><digits>"``, and
+:func:`write_exact` then replaces each such string, quotes included, by its bare digits. The
+marker is 128 random bits drawn for each response, so nothing a client stored can forge it, and
+the digits are matched as ``-?[0-9]+(\\.[0-9]+)?`` only. Outside a route (a test dumping a
+model), money serializes as a plain JSON number through ``float``, as pydantic would.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from decimal import Decimal
+from typing import Any
+
+# -- in -------------------------------------------------------------------------------------
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(item) for item in value)
+    return False
+
+
+def loads(body: bytes) -> Any:
+    """Parse a request body: fractions as exact ``Decimal``; anything that is not valid JSON
+    text (see the module docstring) raises :class:`json.JSONDecodeError`."""
+    try:
+        value = json.loads(body, parse_float=Decimal, parse_constant=_refuse_constant)
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:  # not UTF-8, NaN/Infinity, an integer past Python's digit limit
+        raise json.JSONDecodeError(str(exc), "", 0) from None
+    if _has_lone_surrogate(value):
+        raise json.JSONDecodeError("lone surrogate: not valid Unicode text", "", 0)
+    return value
+
+
+# -- out ------------------------------------------------------------------------------------
+
+_marker: ContextVar[str | None] = ContextVar("shopkit_exact_number_marker", default=None)
+
+
+def json_number(value: Decimal) -> str | float:
+    """What a money field serializes to in JSON mode (see the module docstring)."""
+    if not value.is_finite():
+        raise ValueError(f"cannot write a non-finite amount: {value}")
+    marker = _marker.get()
+    if marker is None:
+        return float(value)
+    return marker + format(value, "f")
+
+
+@contextmanager
+def exact_numbers() -> Iterator[bytes]:
+    """Within the block, money serializes to marked strings; yields the marker to replace."""
+    marker = secrets.token_hex(16)
+    token = _marker.set(marker)
+    try:
+        yield marker.encode()
+    finally:
+        _marker.reset(token)
+
+
+def write_exact(body: bytes, marker: bytes) -> bytes:
+    """Turn every ``"<marker><digits>"`` string in a JSON text into the number ``<digits>``."""
+    if marker not in body:
+        return body
+    pattern = re.compile(b'"' + re.escape(marker) + rb'(-?[0-9]+(?:\.[0-9]+)?)"')
+    return pattern.sub(rb"\1", body)
