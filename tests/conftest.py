@@ -37,6 +37,9 @@ from shopkit_server.security import Role
 from shopkit_server.settings import Settings
 from shopkit_server.store import Store, open_store
 
+# The Redis fixtures (redis_url, redis_prefix) and their report line.
+pytest_plugins = ["tests.redis_support"]
+
 MONGODB_URI = os.environ.get("SHOPKIT_TEST_MONGODB_URI")
 POSTGRES_URL = os.environ.get(
     "SHOPKIT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

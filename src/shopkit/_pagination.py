@@ -12,41 +12,57 @@ from shopkit.types._base import ShopkitModel
 T = TypeVar("T")
 
 
+# Where a page starts: a page number, or the ``next_cursor`` of the page before.
+Position = int | str
+
+
 class AsyncPage(ShopkitModel, Generic[T]):
-    """One page: ``items``, the exact ``total``, and whether another page follows."""
+    """One page: ``items``, the exact ``total``, whether another page follows, and
+    ``next_cursor`` (lists that page by cursor: where the next page starts)."""
 
     items: list[T]
     total: int
-    page: int
+    page: int | None = None  # None on a page fetched by cursor
     page_size: int
     has_next: bool
+    next_cursor: str | None = None
 
-    _fetch: Callable[[int], Awaitable[AsyncPage[T]]] | None = PrivateAttr(default=None)
+    _fetch: Callable[[Position], Awaitable[AsyncPage[T]]] | None = PrivateAttr(default=None)
+
+    def _next_position(self) -> Position | None:
+        if not self.has_next:
+            return None
+        if self.next_cursor is not None:
+            return self.next_cursor
+        return self.page + 1 if self.page is not None else None
 
     async def next_page(self) -> AsyncPage[T] | None:
-        """The following page with the same filters, or ``None`` after the last one."""
-        if not self.has_next or self._fetch is None:
+        """The following page with the same filters (by cursor when the list offers one), or
+        ``None`` after the last one."""
+        position = self._next_position()
+        if position is None or self._fetch is None:
             return None
-        return await self._fetch(self.page + 1)
+        return await self._fetch(position)
 
 
-def walk_pages(fetch: Callable[[int], Awaitable[AsyncPage[T]]]) -> AsyncIterator[T]:
+def walk_pages(fetch: Callable[[Position], Awaitable[AsyncPage[T]]]) -> AsyncIterator[T]:
     """Every item of every page, fetching a page only when the previous one is used up.
 
-    Page-number pagination: an item created or deleted while walking can shift the pages, so
-    a walk over a changing list may see an item twice or miss one (the server orders every list
-    stably, so a quiet list is walked exactly).
+    Lists that offer ``next_cursor`` (products, search, orders) are walked by cursor: items
+    created or deleted meanwhile shift nothing, so every item that stays in the list is seen
+    exactly once. Other lists are walked by page number, where a write while walking can make
+    the walk see an item twice or miss one.
     """
 
     async def items() -> AsyncIterator[T]:
-        page_no = 1
-        while True:
-            page = await fetch(page_no)
+        position: Position | None = 1
+        while position is not None:
+            page = await fetch(position)
             for item in page.items:
                 yield item
             # An empty page ends the walk even if the server claims more: never loop forever.
-            if not page.has_next or not page.items:
+            if not page.items:
                 return
-            page_no = page.page + 1
+            position = page._next_position()
 
     return items()

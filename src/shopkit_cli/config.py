@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -108,6 +110,29 @@ def _read(path: Path) -> tuple[dict[str, Profile], str | None]:
         raise ConfigError(
             f"{path} is not a shopkit credentials file; remove it and log in again"
         ) from None
+
+
+@asynccontextmanager
+async def profile_lock(path: Path | None = None) -> AsyncIterator[None]:
+    """Hold an exclusive lock on a file beside the credentials file (all shopkit processes)."""
+    import asyncio  # here, not at import time: `shopkit --help` never needs them
+
+    try:
+        import fcntl
+    except ImportError:  # Windows has no flock: one process at a time is up to the user
+        fcntl = None  # type: ignore[assignment]
+    lock_path = (path or credentials_path()).with_name(f"{CREDENTIALS_FILE}.lock")
+    try:
+        lock_path.parent.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), _FILE_MODE)
+    except OSError as exc:
+        raise ConfigError(f"cannot lock {lock_path}: {exc.strerror or exc}") from None
+    try:
+        if fcntl is not None:
+            await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor lets the lock go
 
 
 def load_profile(name: str, path: Path | None = None) -> Profile | None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
+import secrets
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -122,9 +124,32 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def _exact(value: Any, marker: str) -> Any:
+    """Like :func:`jsonable`, but money (``Decimal``) becomes a marked string to unquote."""
+    if hasattr(value, "model_dump"):
+        return _exact(value.model_dump(mode="python"), marker)
+    if isinstance(value, Mapping):
+        return {str(k): _exact(v, marker) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_exact(v, marker) for v in value]
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"cannot write a non-finite amount: {value}")
+        return marker + format(value, "f")
+    return jsonable(value)
+
+
 def print_json(data: Any) -> None:
-    """Data as JSON on stdout: indented, UTF-8, one trailing newline."""
-    typer.echo(json.dumps(jsonable(data), indent=2, ensure_ascii=False))
+    """Data as JSON on stdout: indented, UTF-8, one trailing newline.
+
+    Money is a JSON number with its exact digits (``19.99``), as the API writes it: one
+    convention on every surface. (The digits are written from the decimal text, never through a
+    float; a random marker stands for them while ``json`` renders the rest.)
+    """
+    marker = secrets.token_hex(16)
+    text = json.dumps(_exact(data, marker), indent=2, ensure_ascii=False)
+    pattern = re.compile('"' + marker + r'(-?[0-9]+(?:\.[0-9]+)?)"')
+    typer.echo(pattern.sub(r"\1", text))
 
 
 @dataclass(frozen=True)
@@ -159,10 +184,10 @@ def emit_list(
     empty: str = "nothing to show",
 ) -> None:
     """A listing: JSON array, Rich table or tab-separated lines."""
-    rows = [jsonable(r) for r in records]
     if as_json:
-        print_json(rows)
+        print_json(list(records))
         return
+    rows = [jsonable(r) for r in records]
     if not rows:
         info(empty)
         return
@@ -175,10 +200,10 @@ def emit_list(
 
 def emit_object(record: Any, fields: Sequence[Column], *, as_json: bool) -> None:
     """One object: JSON object, a two-column Rich table, or ``field<TAB>value`` lines."""
-    data = jsonable(record)
     if as_json:
-        print_json(data)
+        print_json(record)
         return
+    data = jsonable(record)
     if is_terminal():
         from rich.table import Table
 

@@ -18,6 +18,8 @@ SERVER_MODULES = (
     "pymongo",
     "structlog",
     "asyncpg",
+    "fastapi_offline",
+    "redis",
 )
 
 

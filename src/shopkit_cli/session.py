@@ -140,17 +140,30 @@ async def open_client(
         fail(_not_logged_in(conn))
     http = http_client_factory() if http_client_factory is not None else None
     on_tokens = _token_saver(conn) if conn.persist_tokens else None
+    sdk_http = http
+    if conn.persist_tokens:
+        # Saved tokens are shared with every other `shopkit` process on this profile.
+        import httpx
+
+        from shopkit_cli.shared_refresh import SharedRefresh
+
+        http = http or httpx.AsyncClient()
+        sdk_http = httpx.AsyncClient(
+            transport=SharedRefresh(http, conn.profile_name, conn.base_url)
+        )
     client = AsyncShopClient(
         base_url=conn.base_url,
         access_token=conn.access_token,
         refresh_token=conn.refresh_token,
-        http_client=http,
+        http_client=sdk_http,
         on_tokens=on_tokens,
     )
     try:
         async with client:
             yield client
     finally:
+        if sdk_http is not None and sdk_http is not http:
+            await sdk_http.aclose()
         if http is not None:
             await http.aclose()
 

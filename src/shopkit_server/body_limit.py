@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shopkit_server.paths import is_under, route_path
+
 MAX_BODY_BYTES = 2 * 1024 * 1024  # nginx: client_max_body_size 2m
 MAX_BULK_BODY_BYTES = 24 * 1024 * 1024  # nginx: client_max_body_size 24m on /api/products/bulk
 BULK_IMPORT_PATH = "/products/bulk"  # under the app's prefix (/api when all-in-one)
@@ -63,10 +65,11 @@ class BodyLimitMiddleware:
         self.under = under
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self.under):
+        path = route_path(scope) if scope["type"] == "http" else ""
+        if scope["type"] != "http" or not is_under(path, self.under):
             await self.app(scope, receive, send)
             return
-        limit = self.paths.get(scope["path"].rstrip("/") or "/", self.default)
+        limit = self.paths.get(path.rstrip("/") or "/", self.default)
         declared = _content_length(scope)
         if declared is not None and (declared < 0 or declared > limit):
             if declared < 0:

@@ -7,13 +7,18 @@ it (then both share the store); otherwise over HTTP (API.md, "Service to service
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 from starlette.requests import HTTPConnection
 
-from shopkit_server.accounts import AccountDirectory, StoreAccountDirectory
+from shopkit_server.accounts import (
+    AccountDirectory,
+    CachingAccountDirectory,
+    StoreAccountDirectory,
+)
 from shopkit_server.auth.service import AuthService
 from shopkit_server.auth.throttle import SignInThrottle, ThrottlePolicy
 from shopkit_server.cart.clients import InProcessProductsClient, ProductsClient
@@ -29,11 +34,15 @@ from shopkit_server.orders.clients import (
 from shopkit_server.orders.clients_http import HttpCartClient, HttpStockClient
 from shopkit_server.orders.service import OrderService
 from shopkit_server.products.service import ProductService
+from shopkit_server.revocations import RevokedFamilies
 from shopkit_server.security import PasswordHasher, TokenCodec
 from shopkit_server.settings import ALL_SERVICES, ServiceName, Settings
 from shopkit_server.store.base import Store
 from shopkit_server.throttle import MemoryThrottleStore, ThrottleStore
 from shopkit_server.upstream import ServiceToken, Upstream
+
+if TYPE_CHECKING:
+    from shopkit_server.replicas.bus import ReplicaBus
 
 # Which peers each service calls; auth and products call nobody.
 PEERS: dict[ServiceName, tuple[ServiceName, ...]] = {
@@ -80,8 +89,13 @@ def build_context(
     services: Iterable[ServiceName] = ALL_SERVICES,
     http: httpx.AsyncClient | None = None,
     throttle_store: ThrottleStore | None = None,
+    bus: ReplicaBus | None = None,
 ) -> AppContext:
-    """Wire the services over one store; peers in ``remote_peers`` are called through ``http``."""
+    """Wire the services over one store; peers in ``remote_peers`` are called through ``http``.
+
+    With a ``bus`` (``SHOPKIT_REDIS_URL``) throttling counts in Redis, and catalog writes,
+    account changes and revoked families are published to, and heard from, every process.
+    """
     services = tuple(services)
     remote = remote_peers(settings, services)
     if remote and http is None:
@@ -97,6 +111,18 @@ def build_context(
         queue=settings.password_hash_queue,
         per_client=settings.password_checks_per_address,
     )
+    store_accounts = StoreAccountDirectory(store.users)
+    accounts: AccountDirectory = store_accounts
+    caching: CachingAccountDirectory | None = None
+    if bus is not None:
+        from shopkit_server.replicas.throttle import FailoverThrottleStore, RedisThrottleStore
+
+        throttle_store = throttle_store or FailoverThrottleStore(
+            RedisThrottleStore(bus.redis, bus.prefix)
+        )
+        caching = CachingAccountDirectory(store_accounts, lambda: bus.up)
+        accounts = caching
+    revoked = RevokedFamilies(tokens.refresh_ttl.total_seconds())
     throttle = SignInThrottle(
         throttle_store or MemoryThrottleStore(),
         ThrottlePolicy(
@@ -106,6 +132,8 @@ def build_context(
             failures_before_backoff=settings.login_failures_before_backoff,
             backoff_seconds=settings.login_backoff_seconds,
             backoff_max_seconds=settings.login_backoff_max_seconds,
+            per_account=settings.login_attempts_per_account,
+            account_window_seconds=settings.login_account_window_seconds,
         ),
     )
     auth = AuthService(
@@ -114,9 +142,18 @@ def build_context(
         tokens=tokens,
         passwords=passwords,
         throttle=throttle,
+        revoked=revoked,
     )
     peers = _Peers(settings, remote, http, tokens, caller=_caller_name(services))
     products = ProductService(products=store.products, categories=store.categories)
+    if bus is not None:
+        assert caching is not None
+        from shopkit_server.replicas.wiring import attach
+
+        on_change: Callable[[str], Awaitable[object]] = attach(
+            bus, version=products.version, accounts=caching, revoked=revoked
+        )
+        auth.on_account_change = on_change
     products_client = peers.products_client(products)
     cart = CartService(carts=store.carts, products=products_client)
     orders = OrderService(
@@ -132,7 +169,7 @@ def build_context(
         store=store,
         tokens=tokens,
         passwords=passwords,
-        accounts=StoreAccountDirectory(store.users),
+        accounts=accounts,
         auth=auth,
         products=products,
         cart=cart,
@@ -184,7 +221,7 @@ class _Peers:
         upstream = self._upstream(ServiceName.CART)
         if upstream is None:
             return InProcessCartClient(cart)
-        return HttpCartClient(upstream)
+        return HttpCartClient(upstream, self._token)
 
     def stock_client(self, products: ProductService) -> StockClient:
         upstream = self._upstream(ServiceName.PRODUCTS)

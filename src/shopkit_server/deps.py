@@ -22,7 +22,13 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from shopkit_server.errors import NotAuthenticated, PermissionDenied
+from shopkit_server.errors import (
+    AccountDisabled,
+    AdminOnly,
+    InvalidAccessToken,
+    NotAuthenticated,
+    raises,
+)
 from shopkit_server.security import InvalidToken, Role, TokenType
 
 if TYPE_CHECKING:
@@ -51,7 +57,9 @@ async def get_context(request: Request) -> AppContext:
 
 Context = Annotated["AppContext", Depends(get_context)]
 
-_bearer = HTTPBearer(auto_error=False, description="An access token from /auth/login")
+_bearer = HTTPBearer(
+    auto_error=False, scheme_name="bearer", description="An access token from /auth/login"
+)
 _PRINCIPAL = "shopkit.principal"  # where an early check leaves its answer in the request state
 
 
@@ -92,7 +100,7 @@ async def _principal(
         principal = await _check(ctx, credentials, level)
         state[_PRINCIPAL] = principal
     if level is Level.ADMIN and not principal.is_admin:
-        raise PermissionDenied("Admins only.")
+        raise AdminOnly()
     return principal
 
 
@@ -104,11 +112,14 @@ async def _check(
     try:
         claims = ctx.tokens.decode(credentials.credentials, TokenType.ACCESS)
     except InvalidToken:
-        raise NotAuthenticated("Invalid or expired access token.", code="invalid_token") from None
+        raise InvalidAccessToken() from None
+    if claims.family in ctx.auth.revoked:
+        # Its refresh token was reused: the whole session is revoked (revocations.py).
+        raise InvalidAccessToken("This session was revoked.")
     assert claims.role is not None
     role = claims.role
     if level is Level.ADMIN and role is not Role.ADMIN:
-        raise PermissionDenied("Admins only.")
+        raise AdminOnly()
     if role is not Role.ADMIN and level is Level.TOKEN:
         # Customers ride on the token alone where nothing changes (no database trip).
         return Principal(id=claims.sub, role=role, token=credentials.credentials)
@@ -116,12 +127,13 @@ async def _check(
     # disabled admin loses admin powers at once on every route, not when the token expires.
     account = await ctx.accounts.state(claims.sub)
     if account is None or not account.is_active:
-        raise PermissionDenied("This account is disabled.", code="account_disabled")
+        raise AccountDisabled()
     if role is Role.ADMIN:
         role = account.role  # a demoted admin; a customer's token never gains a role
     return Principal(id=claims.sub, role=role, token=credentials.credentials, live=True)
 
 
+@raises(NotAuthenticated, InvalidAccessToken, AccountDisabled)
 async def current_user(
     request: Request,
     ctx: Context,
@@ -130,6 +142,7 @@ async def current_user(
     return await _principal(request, ctx, credentials, Level.TOKEN)
 
 
+@raises(NotAuthenticated, InvalidAccessToken, AccountDisabled)
 async def active_user(
     request: Request,
     ctx: Context,
@@ -139,6 +152,7 @@ async def active_user(
     return await _principal(request, ctx, credentials, Level.ACTIVE)
 
 
+@raises(NotAuthenticated, InvalidAccessToken, AccountDisabled, AdminOnly)
 async def admin_user(
     request: Request,
     ctx: Context,
@@ -148,6 +162,7 @@ async def admin_user(
     return await _principal(request, ctx, credentials, Level.ADMIN)
 
 
+@raises(NotAuthenticated, InvalidAccessToken, AccountDisabled)
 async def optional_user(
     request: Request,
     ctx: Context,
@@ -159,6 +174,7 @@ async def optional_user(
     return await _principal(request, ctx, credentials, Level.TOKEN)
 
 
+@raises(NotAuthenticated, InvalidAccessToken)
 async def service_caller(
     ctx: Context,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -169,7 +185,7 @@ async def service_caller(
     try:
         claims = ctx.tokens.decode(credentials.credentials, TokenType.SERVICE)
     except InvalidToken:
-        raise NotAuthenticated("A service token is required.", code="invalid_token") from None
+        raise InvalidAccessToken("A service token is required.") from None
     return claims.sub
 
 

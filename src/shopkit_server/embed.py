@@ -20,13 +20,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import structlog
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shopkit_server import __version__
@@ -38,13 +39,20 @@ from shopkit_server.body_limit import (
 )
 from shopkit_server.context import AppContext, build_context, remote_peers
 from shopkit_server.deps import CONTEXT_SCOPE_KEY
+from shopkit_server.docs import install_docs
 from shopkit_server.errors import install_error_handlers
+from shopkit_server.http_cache import HttpCache
 from shopkit_server.jwt_secret import resolve_jwt_secret
 from shopkit_server.logging import RequestLogMiddleware, ensure_logging
+from shopkit_server.openapi import build_openapi, install_openapi, operation_id
+from shopkit_server.paths import is_under, route_path
 from shopkit_server.read_cache import CatalogReadCache
 from shopkit_server.settings import ALL_SERVICES, ServiceName, Settings
 from shopkit_server.store import Store, open_store
 from shopkit_server.upstream import make_http_client
+
+if TYPE_CHECKING:
+    from shopkit_server.replicas.bus import ReplicaBus
 
 log = structlog.get_logger("shopkit.app")
 API_PREFIX = "/api"
@@ -61,6 +69,24 @@ def router_for(service: ServiceName) -> APIRouter:
     else:
         from shopkit_server.orders.router import router
     return router
+
+
+def internal_router_for(service: ServiceName) -> APIRouter | None:
+    """A service's ``/internal`` routes (service tokens only), if it has any."""
+    if service is ServiceName.PRODUCTS:
+        from shopkit_server.products.internal_router import router
+    elif service is ServiceName.CART:
+        from shopkit_server.cart.internal_router import router
+    else:
+        return None
+    return router
+
+
+class Health(BaseModel):
+    status: str
+    service: str
+    version: str
+    database: str
 
 
 class NotStarted(RuntimeError):
@@ -96,6 +122,7 @@ class Shop:
         self._ctx: AppContext | None = None
         self._opened_store: Store | None = None
         self._own_http: httpx.AsyncClient | None = None
+        self.bus: ReplicaBus | None = None  # with SHOPKIT_REDIS_URL, while started
         self._holders = 0
         self._lazy = False
         self._lock: asyncio.Lock | None = None
@@ -168,10 +195,26 @@ class Shop:
         client = self._given_http
         if client is None and peers:
             client = self._own_http = make_http_client(self.settings.upstream_timeout)
+        settings = self.settings
         try:
+            if settings.redis_url:
+                from shopkit_server.replicas.bus import ReplicaBus
+
+                self.bus = ReplicaBus(
+                    settings.redis_url,
+                    settings.redis_prefix,
+                    timeout=settings.redis_timeout_seconds,
+                )
             ctx = build_context(
-                self.settings, store, self._jwt_secret, services=self.services, http=client
+                settings,
+                store,
+                self._jwt_secret,
+                services=self.services,
+                http=client,
+                bus=self.bus,
             )
+            if self.bus is not None:
+                await self.bus.start()
         except BaseException:
             await self._close()
             raise
@@ -183,6 +226,7 @@ class Shop:
             services=[s.value for s in self.services],
             store=store.backend,
             peers_over_http=dict(peers.items()),
+            replicas_share="redis" if self.bus is not None else "nothing (in-process state)",
         )
 
     async def _close(self) -> None:
@@ -190,12 +234,17 @@ class Shop:
         self._lazy = False
         own_http, self._own_http = self._own_http, None
         opened, self._opened_store = self._opened_store, None
+        bus, self.bus = self.bus, None
         try:
-            if own_http is not None:
-                await own_http.aclose()
+            if bus is not None:
+                await bus.stop()
         finally:
-            if opened is not None:
-                await opened.close()
+            try:
+                if own_http is not None:
+                    await own_http.aclose()
+            finally:
+                if opened is not None:
+                    await opened.close()
 
     # -- serving --------------------------------------------------------------------------
 
@@ -226,18 +275,39 @@ class Shop:
         themselves); the host's own routes and handlers are left alone.
         """
         prefix = _clean_prefix(prefix)
+        before = len(app.router.routes)
         for service in self.services:
-            app.include_router(router_for(service), prefix=prefix)
-            if service is ServiceName.PRODUCTS:
-                from shopkit_server.products.internal_router import router as internal
-
+            # The shop's stable operation ids (list_products, checkout...) in the host's document.
+            app.include_router(
+                router_for(service), prefix=prefix, generate_unique_id_function=operation_id
+            )
+            internal = internal_router_for(service)
+            if internal is not None:
                 app.include_router(internal, prefix=prefix)
 
-        async def health(_: None = Depends(self.ensure_started)) -> JSONResponse:
+        async def get_health(_: None = Depends(self.ensure_started)) -> JSONResponse:
             return await self.health()
 
-        app.add_api_route(f"{prefix}/health", health, methods=["GET"], tags=["health"])
-        self._add_middleware(app, prefix, health_paths=frozenset({f"{prefix}/health"}))
+        app.add_api_route(
+            f"{prefix}/health",
+            get_health,
+            methods=["GET"],
+            tags=["health"],
+            generate_unique_id_function=operation_id,
+        )
+        shop_routes = list(app.router.routes[before:])
+        health_paths = frozenset({f"{prefix}/health"})
+        self._add_middleware(app, prefix, health_paths=health_paths)
+        if prefix:
+            # The shop's own document and offline docs under its prefix; the host's /docs and
+            # /openapi.json stay the host's.
+            self._add_docs(app, prefix, shop_routes)
+        app.add_middleware(
+            HttpCache,
+            catalog_prefixes=self._catalog_prefixes(prefix),
+            under=prefix,
+            exclude=health_paths,
+        )
         # Outermost: every request below the prefix gets the shop's context (started first).
         app.add_middleware(_StartOnFirstRequest, shop=self, under=prefix)
         compose_lifespan(app, self.lifespan)
@@ -271,6 +341,35 @@ class Shop:
                 context=None if own else self._context_of,
             )
 
+    def _catalog_prefixes(self, prefix: str) -> tuple[str, ...]:
+        if ServiceName.PRODUCTS not in self.services:
+            return ()
+        return (f"{prefix}/products", f"{prefix}/categories")
+
+    def _add_docs(self, app: FastAPI, prefix: str, routes: list[Any]) -> None:
+        """``{prefix}/openapi.json`` (the shop's routes only, built by shopkit_server.openapi)
+        and Swagger UI / ReDoc for it at ``{prefix}/docs`` and ``{prefix}/redoc``."""
+        probe = HttpCache(app, catalog_prefixes=self._catalog_prefixes(prefix))
+        document: dict[str, Any] = {}
+
+        async def shop_openapi() -> JSONResponse:
+            if not document:
+                built = build_openapi(
+                    app, cacheable=lambda path: probe.max_age(path) is not None, routes=routes
+                )
+                built["info"] = {
+                    "title": "shopkit",
+                    "version": __version__,
+                    "description": "An e-commerce backend: auth, products, cart and orders.",
+                }
+                document.update(built)
+            return JSONResponse(document)
+
+        app.add_api_route(
+            f"{prefix}/openapi.json", shop_openapi, methods=["GET"], include_in_schema=False
+        )
+        install_docs(app, openapi_url=f"{prefix}/openapi.json", prefix=prefix, title="shopkit")
+
     def create_app(self) -> FastAPI:
         """The shop as an app of its own (what :func:`shopkit_server.app.create_app` builds)."""
         prefix = API_PREFIX if self.all_in_one else ""
@@ -279,8 +378,12 @@ class Shop:
             version=__version__,
             description="An e-commerce backend: auth, products, cart and orders.",
             lifespan=self.lifespan,
+            docs_url=None,  # served from the package below, no CDN (shopkit_server.docs)
+            redoc_url=None,
+            generate_unique_id_function=operation_id,
         )
         install_error_handlers(app)
+        install_docs(app)
         # Before the routers: "/api/products/health" must not reach "/api/products/{product_id}".
         health_paths = ["/health"]
         if self.all_in_one:  # the paths the gateway serves (deploy/nginx.conf), answered here too
@@ -292,14 +395,17 @@ class Shop:
                 self.health,
                 methods=["GET"],
                 tags=["health"],
+                name="get_health",
+                response_model=Health,
+                responses={503: {"model": Health, "description": "The database does not answer"}},
+                summary="Health",
                 include_in_schema=path == "/health",
             )
         for service in self.services:
             app.include_router(router_for(service), prefix=prefix)
-            if service is ServiceName.PRODUCTS:
+            internal = internal_router_for(service)
+            if internal is not None:
                 # Service-to-service routes: never under /api, never routed by the gateway.
-                from shopkit_server.products.internal_router import router as internal
-
                 app.include_router(internal)
         self._add_middleware(app, prefix, health_paths=frozenset(health_paths), own=True)
         if self.settings.cors_origins:
@@ -310,8 +416,14 @@ class Shop:
                 allow_headers=["*"],
                 expose_headers=["X-Request-ID"],
             )
+        catalog_prefixes = self._catalog_prefixes(prefix)
+        app.add_middleware(
+            HttpCache, catalog_prefixes=catalog_prefixes, exclude=frozenset(health_paths)
+        )
         app.add_middleware(RequestLogMiddleware)
         app.add_middleware(_StartOnFirstRequest, shop=self)  # outermost of ours
+        probe = HttpCache(app, catalog_prefixes=catalog_prefixes, exclude=frozenset(health_paths))
+        install_openapi(app, cacheable=lambda path: probe.max_age(path) is not None)
         if self._ctx is not None:
             app.state.ctx = self._ctx
         self._apps.append(app)
@@ -327,7 +439,7 @@ class _StartOnFirstRequest:
         self.under = under  # only requests below this path (routes included in a host app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket") and scope["path"].startswith(self.under):
+        if scope["type"] in ("http", "websocket") and is_under(route_path(scope), self.under):
             await self.shop.ensure_started()
             scope[CONTEXT_SCOPE_KEY] = self.shop.ctx
         await self.app(scope, receive, send)

@@ -9,7 +9,8 @@ under the request id and sends a bare 500 (:data:`INTERNAL_ERROR_BODY`) that nam
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 import structlog
 from fastapi import FastAPI, Request
@@ -56,10 +57,24 @@ class NotAuthenticated(ShopError):
         super().__init__(detail, code=code, headers={"WWW-Authenticate": "Bearer"})
 
 
+class InvalidAccessToken(NotAuthenticated):
+    code = "invalid_token"
+    detail = "Invalid or expired access token."
+
+
 class PermissionDenied(ShopError):
     status_code = 403
     code = "forbidden"
     detail = "You are not allowed to do this."
+
+
+class AdminOnly(PermissionDenied):
+    detail = "Admins only."
+
+
+class AccountDisabled(PermissionDenied):
+    code = "account_disabled"
+    detail = "This account is disabled."
 
 
 class NotFound(ShopError):
@@ -75,9 +90,16 @@ class Conflict(ShopError):
 
 
 class Unprocessable(ShopError):
+    """A request that passed validation but names something impossible.
+
+    Sent in the validation errors' shape (``detail`` a list of ``{type, loc, msg}``), so every
+    422 of the API has one shape: ``type`` is the code, ``loc`` where the problem is.
+    """
+
     status_code = 422
     code = "unprocessable"
     detail = "The request is well-formed but cannot be processed."
+    loc: tuple[str, ...] = ("body",)
 
 
 class TooManyRequests(ShopError):
@@ -117,6 +139,11 @@ class StoreUnavailable(ShopError):
     detail = "The database did not answer."
 
 
+class InvalidCursor(BadRequest):
+    code = "invalid_cursor"
+    detail = "The cursor is malformed or belongs to another sort; start again without one."
+
+
 class UpstreamRefused(ShopError):
     """A peer service refused a call for good: its status and code for a refusal of what the
     client asked, else 500 (the services disagree on credentials or routes)."""
@@ -132,6 +159,24 @@ class UpstreamRefused(ShopError):
         self.status_code = status_code
 
 
+E = TypeVar("E", bound=Callable[..., object])
+
+
+def raises(*errors: type[ShopError]) -> Callable[[E], E]:
+    """Declare the errors a route (or a dependency) can answer with, for the OpenAPI document.
+
+    ``shopkit_server.openapi`` reads the declarations of a route's endpoint and of every
+    dependency it uses, and documents each status with the codes these classes carry.
+    """
+
+    def mark(func: E) -> E:
+        declared: tuple[type[ShopError], ...] = getattr(func, "__shop_errors__", ())
+        func.__shop_errors__ = (*declared, *errors)  # type: ignore[attr-defined]
+        return func
+
+    return mark
+
+
 INTERNAL_ERROR_BODY = {"detail": "Internal server error.", "code": "internal_error"}
 
 
@@ -140,8 +185,11 @@ def _error_body(detail: object, code: str) -> dict[str, object]:
 
 
 def shop_error_response(exc: ShopError) -> JSONResponse:
+    detail: object = exc.detail
+    if isinstance(exc, Unprocessable):
+        detail = [{"type": exc.code, "loc": list(exc.loc), "msg": exc.detail}]
     return JSONResponse(
-        _error_body(exc.detail, exc.code), status_code=exc.status_code, headers=exc.headers
+        _error_body(detail, exc.code), status_code=exc.status_code, headers=exc.headers
     )
 
 

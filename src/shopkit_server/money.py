@@ -69,9 +69,33 @@ def _check_price(value: Decimal) -> Decimal:
     return parse_amount(value, positive=True)
 
 
+def _check_bound(value: Decimal) -> Decimal:
+    return parse_amount(value)
+
+
 _serialize = PlainSerializer(json_number, return_type=Any, when_used="json")
-# The OpenAPI schema of money a server writes: a JSON number.
-_number = WithJsonSchema({"type": "number"}, mode="serialization")
+# The OpenAPI schema of money: a JSON number with at most two decimals, written and read
+# exactly (never through a float). ``format: decimal`` tells generators to map it to a decimal
+# type where they can; parse it from the raw JSON text to keep every cent of huge amounts.
+_MONEY_NOTE = (
+    "Money: a JSON number with at most two decimal places (e.g. 19.99), exact on the wire; "
+    "read it as a decimal, not a binary float."
+)
+_number = WithJsonSchema(
+    {"type": "number", "format": "decimal", "description": _MONEY_NOTE}, mode="serialization"
+)
+
+
+def _input_schema(minimum: str) -> WithJsonSchema:
+    schema: dict[str, Any] = {
+        "type": "number",
+        "format": "decimal",
+        minimum: 0,
+        "maximum": float(MAX_AMOUNT),
+        "description": f"{_MONEY_NOTE} A string of the same digits is accepted too.",
+    }
+    return WithJsonSchema(schema, mode="validation")
+
 
 # A price a client may send: > 0, two decimals at most, finite.
 Price = Annotated[
@@ -80,6 +104,14 @@ Price = Annotated[
     AfterValidator(_check_price),
     _serialize,
     _number,
+    _input_schema("exclusiveMinimum"),
 ]
 # Any amount the server reports (may be zero).
 Money = Annotated[Decimal, _serialize, _number]
+# A bound in a price filter (>= 0).
+PriceBound = Annotated[
+    Decimal,
+    Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False),
+    AfterValidator(_check_bound),
+    _input_schema("minimum"),
+]

@@ -8,6 +8,8 @@ routing, validation, a database trip or serialisation. Correctness rests on two 
   products, stock or categories through this process bumps it, see ``products/version.py``);
 - and for at most ``SHOPKIT_CATALOG_CACHE_SECONDS`` (default 2): the bound on staleness when
   *another* process writes the same store (several products replicas). ``0`` turns caching off.
+  With ``SHOPKIT_REDIS_URL`` every write is published and every process bumps its version on
+  receipt, so the TTL bounds staleness only while a process's subscription is down.
 
 Admin reads (``include_inactive``) always go through. A request with a bearer token is served
 from the cache only when the token is a valid access token, so a bad token is still a 401.
@@ -25,17 +27,11 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shopkit_server.deps import CONTEXT_SCOPE_KEY
+from shopkit_server.paths import is_under, route_path
 from shopkit_server.security import InvalidToken, Role, TokenType
 
 if TYPE_CHECKING:
     from shopkit_server.context import AppContext
-
-
-def _route_path(scope: Scope) -> str:
-    """The path below the app's mount point (Starlette keeps the full path in a mounted app)."""
-    path: str = scope["path"]
-    root: str = scope.get("root_path", "")
-    return path[len(root) :] if root and path.startswith(root) else path
 
 
 def _context_on_scope(scope: Scope) -> AppContext | None:
@@ -83,8 +79,8 @@ class CatalogReadCache:
         if (
             scope["type"] != "http"
             or scope["method"] != "GET"
-            or not _route_path(scope).startswith(self.prefixes)
-            or _route_path(scope) in self.exclude
+            or not any(is_under(route_path(scope), prefix) for prefix in self.prefixes)
+            or route_path(scope) in self.exclude
             or _asks_for_inactive(scope["query_string"])
         ):
             await self.app(scope, receive, send)
@@ -142,7 +138,7 @@ class CatalogReadCache:
             self._bytes -= len(evicted.body)
 
     @staticmethod
-    def _token_acceptable(scope: Scope, ctx: object) -> bool:
+    def _token_acceptable(scope: Scope, ctx: AppContext) -> bool:
         """No token, or a valid customer access token; admins always go through the app."""
         for name, value in scope["headers"]:
             if name == b"authorization":
@@ -150,10 +146,10 @@ class CatalogReadCache:
                 if scheme.lower() != "bearer":
                     return False
                 try:
-                    claims = ctx.tokens.decode(token.strip(), TokenType.ACCESS)  # type: ignore[attr-defined]
+                    claims = ctx.tokens.decode(token.strip(), TokenType.ACCESS)
                 except InvalidToken:
                     return False
-                if claims.role is not Role.CUSTOMER:
+                if claims.role is not Role.CUSTOMER or claims.family in ctx.auth.revoked:
                     return False
         return True
 

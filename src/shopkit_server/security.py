@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ ALGORITHM = "HS256"
 _T = TypeVar("_T")
 BCRYPT_MAX_BYTES = 72
 SERVICE_TOKEN_SECONDS = 60
+VERIFIED_TOKENS_KEPT = 4096  # per codec: decoded tokens answered without a signature check
 
 
 class Role(StrEnum):
@@ -46,6 +49,7 @@ class Claims:
     exp: datetime
     iat: datetime
     role: Role | None = None
+    family: str | None = None  # the refresh-token family a user's token belongs to (revocations.py)
 
 
 @dataclass(frozen=True)
@@ -140,13 +144,18 @@ class TokenCodec:
         self._secret = secret
         self.access_ttl = timedelta(minutes=access_minutes)
         self.refresh_ttl = timedelta(days=refresh_days)
+        # Tokens this codec verified, with their expiry: a client sends the same access token
+        # on every request, and checking its signature again cost more than a cached read.
+        self._verified: dict[tuple[str, TokenType], tuple[float, Claims]] = {}
 
     def _encode(self, claims: dict[str, Any]) -> str:
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
-    def issue(self, user_id: str, role: Role) -> IssuedTokens:
+    def issue(self, user_id: str, role: Role, *, family: str | None = None) -> IssuedTokens:
+        """A token pair; both carry ``family`` (default: a new login's, the refresh jti)."""
         now = datetime.now(UTC)
         refresh_jti = uuid.uuid4().hex
+        family = family or refresh_jti
         refresh_exp = now + self.refresh_ttl
         access = self._encode(
             {
@@ -156,6 +165,7 @@ class TokenCodec:
                 "iat": now,
                 "exp": now + self.access_ttl,
                 "jti": uuid.uuid4().hex,
+                "fam": family,
             }
         )
         refresh = self._encode(
@@ -166,6 +176,7 @@ class TokenCodec:
                 "iat": now,
                 "exp": refresh_exp,
                 "jti": refresh_jti,
+                "fam": family,
             }
         )
         return IssuedTokens(
@@ -190,7 +201,25 @@ class TokenCodec:
         )
 
     def decode(self, token: str, expected: TokenType) -> Claims:
-        """Verify signature, expiry and type. Raises :class:`InvalidToken` on any doubt."""
+        """Verify signature, expiry and type. Raises :class:`InvalidToken` on any doubt.
+
+        A token verified before is answered from a bounded cache until it expires (only
+        successes are kept, so a bad token is checked, and refused, every time)."""
+        key = (token, expected)
+        hit = self._verified.get(key)
+        if hit is not None:
+            if time.time() < hit[0]:
+                return hit[1]
+            self._verified.pop(key, None)
+            raise InvalidToken("Signature has expired")
+        claims = self._verify(token, expected)
+        if len(self._verified) >= VERIFIED_TOKENS_KEPT:
+            with contextlib.suppress(KeyError, StopIteration, RuntimeError):
+                del self._verified[next(iter(self._verified))]  # forget the oldest
+        self._verified[key] = (claims.exp.timestamp(), claims)
+        return claims
+
+    def _verify(self, token: str, expected: TokenType) -> Claims:
         try:
             payload = jwt.decode(
                 token,
@@ -211,11 +240,13 @@ class TokenCodec:
                 role = Role(str(payload.get("role")))
             except ValueError as exc:
                 raise InvalidToken("unknown role") from exc
+        family = payload.get("fam")
         return Claims(
             sub=sub,
             type=expected,
             jti=jti,
             role=role,
+            family=family if isinstance(family, str) else None,
             exp=datetime.fromtimestamp(payload["exp"], UTC),
             iat=datetime.fromtimestamp(payload["iat"], UTC),
         )

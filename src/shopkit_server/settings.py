@@ -56,13 +56,16 @@ class Settings(BaseSettings):
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
 
     # Sign-in throttling (auth/throttle.py): attempts per client address per window, and the
-    # per-account back-off after repeated failed password checks.
+    # back-off per (account, client address) after repeated failed password checks.
     auth_throttle_window_seconds: float = Field(default=60.0, gt=0, le=24 * 3600)
     login_attempts_per_address: int = Field(default=30, ge=0)  # 0: no per-address limit
     register_attempts_per_address: int = Field(default=10, ge=0)
     login_failures_before_backoff: int = Field(default=5, ge=1, le=1000)
     login_backoff_seconds: float = Field(default=1.0, gt=0, le=3600)
     login_backoff_max_seconds: float = Field(default=900.0, gt=0, le=24 * 3600)
+    # A loose account-wide ceiling on password checks (the back-off is per account and address).
+    login_attempts_per_account: int = Field(default=100, ge=0)  # 0: no account-wide ceiling
+    login_account_window_seconds: float = Field(default=900.0, gt=0, le=24 * 3600)
     # bcrypt runs at most this many at once (0: one per core), with this many queued behind;
     # past that, or past the per-address share, a check is refused (429 server_busy).
     password_hash_concurrency: int = Field(default=0, ge=0, le=256)
@@ -75,6 +78,14 @@ class Settings(BaseSettings):
 
     # Public catalog reads are cached this long at most (0: off); see read_cache.py.
     catalog_cache_seconds: float = Field(default=2.0, ge=0, le=300)
+
+    # Redis, for what replicas share (replicas/): sign-in throttling, catalog invalidations,
+    # account changes and revoked token families. None: everything stays in this process.
+    redis_url: str | None = None
+    # Every key and channel shopkit uses starts with this (several shops on one Redis).
+    redis_prefix: str = Field(default="shopkit:", min_length=1, max_length=100)
+    # One Redis call waits this long at most before the in-process fallback answers.
+    redis_timeout_seconds: float = Field(default=0.5, gt=0, le=30)
 
     # SQLite read connections kept open beside the single writer.
     sqlite_read_connections: int = Field(default=4, ge=1, le=32)
@@ -131,6 +142,17 @@ class Settings(BaseSettings):
             "the database URL must start with sqlite:///, postgresql://, postgres://, "
             "mongodb:// or mongodb+srv://"
         )
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        value = value.strip()
+        parts = urlsplit(value)
+        if parts.scheme not in ("redis", "rediss", "unix") or not (parts.netloc or parts.path):
+            raise ValueError("must be a Redis URL such as redis://localhost:6379/0")
+        return value
 
     @field_validator("jwt_secret_key")
     @classmethod

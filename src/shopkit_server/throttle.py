@@ -3,15 +3,17 @@
 The policy (which keys, which limits) lives with its user (auth/throttle.py); this module only
 keeps counts. :class:`ThrottleStore` is the interface, async and keyed, so that a store shared
 by every replica (Redis: ``INCR`` + ``PEXPIRE`` for a window, a lock key with a TTL for a
-back-off) drops in for :class:`MemoryThrottleStore`, which serves one process.
+back-off; ``replicas/throttle.py``, used when ``SHOPKIT_REDIS_URL`` is set) drops in for
+:class:`MemoryThrottleStore`, which serves one process.
 """
 
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 
 class ThrottleStore(Protocol):
@@ -41,6 +43,10 @@ class _Window:
     ends: float
     count: int
 
+    @property
+    def expires(self) -> float:
+        return self.ends
+
 
 @dataclass
 class _Failures:
@@ -48,24 +54,82 @@ class _Failures:
     locked_until: float
     forget_at: float
 
+    @property
+    def expires(self) -> float:
+        return self.forget_at
+
+
+class _Expiring(Protocol):
+    @property
+    def expires(self) -> float: ...
+
+
+_E = TypeVar("_E", bound=_Expiring)
+
+
+class _Table(Generic[_E]):
+    """Entries by key, least recently written first, in bounded memory.
+
+    Expired entries are swept once the table has doubled since the last sweep (so a sweep's
+    cost is paid for by the inserts that preceded it: amortized O(1) per insert, where sweeping
+    on every insert past a threshold was O(n) each). Past ``max_keys`` live entries the least
+    recently written one is dropped: a flood of fresh keys costs bounded memory, at the price of
+    forgetting its oldest counts (a store shared by replicas, such as Redis, has its own bound).
+    """
+
+    def __init__(self, *, prune_above: int, max_keys: int) -> None:
+        self.entries: OrderedDict[str, _E] = OrderedDict()
+        self._prune_above = prune_above
+        self._next_prune = prune_above
+        self._max_keys = max_keys
+        self.prune_passes = 0  # sweeps so far, and entries they looked at (for tests)
+        self.scanned = 0
+
+    def get(self, key: str) -> _E | None:
+        return self.entries.get(key)
+
+    def put(self, key: str, entry: _E, now: float) -> _E:
+        self.entries.pop(key, None)
+        if len(self.entries) >= self._next_prune:
+            self._prune(now)
+        while len(self.entries) >= self._max_keys:
+            self.entries.popitem(last=False)
+        self.entries[key] = entry
+        return entry
+
+    def touch(self, key: str) -> None:
+        self.entries.move_to_end(key)
+
+    def pop(self, key: str) -> None:
+        self.entries.pop(key, None)
+
+    def _prune(self, now: float) -> None:
+        self.prune_passes += 1
+        self.scanned += len(self.entries)
+        self.entries = OrderedDict((k, e) for k, e in self.entries.items() if e.expires > now)
+        self._next_prune = max(self._prune_above, 2 * len(self.entries))
+
 
 class MemoryThrottleStore:
-    """One process's throttle state, in dicts; expired entries are pruned as it grows."""
+    """One process's throttle state, in memory: expired entries are swept as it grows
+    (amortized), and at most ``max_keys`` keys are kept per kind (the oldest go first)."""
 
     def __init__(
-        self, *, clock: Callable[[], float] = time.monotonic, prune_above: int = 10_000
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        prune_above: int = 10_000,
+        max_keys: int = 200_000,
     ) -> None:
         self._clock = clock
-        self._windows: dict[str, _Window] = {}
-        self._failures: dict[str, _Failures] = {}
-        self._prune_above = prune_above
+        self._windows: _Table[_Window] = _Table(prune_above=prune_above, max_keys=max_keys)
+        self._failures: _Table[_Failures] = _Table(prune_above=prune_above, max_keys=max_keys)
 
     async def hit(self, key: str, *, limit: int, window: float) -> float:
         now = self._clock()
         current = self._windows.get(key)
         if current is None or current.ends <= now:
-            self._prune(now)
-            current = self._windows[key] = _Window(ends=now + window, count=0)
+            current = self._windows.put(key, _Window(ends=now + window, count=0), now)
         if current.count >= limit:
             return current.ends - now
         current.count += 1
@@ -81,8 +145,11 @@ class MemoryThrottleStore:
         now = self._clock()
         entry = self._failures.get(key)
         if entry is None or entry.forget_at <= now:
-            self._prune(now)
-            entry = self._failures[key] = _Failures(count=0, locked_until=now, forget_at=now)
+            entry = self._failures.put(
+                key, _Failures(count=0, locked_until=now, forget_at=now), now
+            )
+        else:
+            self._failures.touch(key)
         entry.count += 1
         entry.forget_at = now + cap
         over = entry.count - free
@@ -93,10 +160,4 @@ class MemoryThrottleStore:
         return length
 
     async def clear(self, key: str) -> None:
-        self._failures.pop(key, None)
-
-    def _prune(self, now: float) -> None:
-        if len(self._windows) > self._prune_above:
-            self._windows = {k: w for k, w in self._windows.items() if w.ends > now}
-        if len(self._failures) > self._prune_above:
-            self._failures = {k: f for k, f in self._failures.items() if f.forget_at > now}
+        self._failures.pop(key)

@@ -14,7 +14,8 @@ the 15th or 16th (``90089999999909.91`` came out as ``90089999999909.9``). pydan
 of a number (pydantic/pydantic#7457). So money is written in two steps: while a route renders its
 reply, :data:`~shopkit_server.money.Money` serializes to a string ``"<marker><digits>"``, and
 :func:`write_exact` then replaces each such string, quotes included, by its bare digits. The
-marker is 128 random bits drawn for each response, so nothing a client stored can forge it, and
+marker is 128 random bits drawn for each response (from a generator seeded by the OS), so
+nothing a client stored can forge it, and
 the digits are matched as ``-?[0-9]+(\\.[0-9]+)?`` only. Outside a route (a test dumping a
 model), money serializes as a plain JSON number through ``float``, as pydantic would.
 """
@@ -22,8 +23,9 @@ model), money serializes as a plain JSON number through ``float``, as pydantic w
 from __future__ import annotations
 
 import json
+import os
+import random
 import re
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -68,6 +70,9 @@ def loads(body: bytes) -> Any:
 # -- out ------------------------------------------------------------------------------------
 
 _marker: ContextVar[str | None] = ContextVar("shopkit_exact_number_marker", default=None)
+# Markers come from a generator seeded with 256 bits from the OS: no system call per response,
+# and a marker never reaches a client (each one is replaced before the reply leaves).
+_markers = random.Random(os.urandom(32))  # noqa: S311 - the seed is the secret
 
 
 def json_number(value: Decimal) -> str | float:
@@ -83,7 +88,7 @@ def json_number(value: Decimal) -> str | float:
 @contextmanager
 def exact_numbers() -> Iterator[bytes]:
     """Within the block, money serializes to marked strings; yields the marker to replace."""
-    marker = secrets.token_hex(16)
+    marker = f"{_markers.getrandbits(128):032x}"
     token = _marker.set(marker)
     try:
         yield marker.encode()
@@ -91,9 +96,23 @@ def exact_numbers() -> Iterator[bytes]:
         _marker.reset(token)
 
 
+# What follows a marker in a money string: its digits, then the closing quote. One pattern for
+# every response (compiling one per marker cost more than the rest of a product read).
+_DIGITS_THEN_QUOTE = re.compile(rb"-?[0-9]+(?:\.[0-9]+)?\"")
+
+
 def write_exact(body: bytes, marker: bytes) -> bytes:
     """Turn every ``"<marker><digits>"`` string in a JSON text into the number ``<digits>``."""
     if marker not in body:
         return body
-    pattern = re.compile(b'"' + re.escape(marker) + rb'(-?[0-9]+(?:\.[0-9]+)?)"')
-    return pattern.sub(rb"\1", body)
+    opening = b'"' + marker
+    pieces = body.split(opening)
+    out = [pieces[0]]
+    for piece in pieces[1:]:
+        digits = _DIGITS_THEN_QUOTE.match(piece)
+        if digits is None:  # not a money string after all: left as it was
+            out += (opening, piece)
+        else:
+            end = digits.end()
+            out += (piece[: end - 1], piece[end:])
+    return b"".join(out)

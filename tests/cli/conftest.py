@@ -53,8 +53,13 @@ class AppLoopTransport(httpx.AsyncBaseTransport):
 
     async def _on_app_loop(self, request: httpx.Request) -> httpx.Response:
         response = await self._asgi.handle_async_request(request)
-        body = await response.aread()
-        return httpx.Response(response.status_code, headers=response.headers, content=body)
+        body = await response.aread()  # decoded: say so, or the client would gunzip it again
+        headers = [
+            (name, value)
+            for name, value in response.headers.multi_items()
+            if name.lower() not in ("content-encoding", "content-length")
+        ]
+        return httpx.Response(response.status_code, headers=headers, content=body)
 
 
 @dataclass

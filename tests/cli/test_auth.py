@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import stat
+import threading
 
 import pytest
 from fastapi import FastAPI
 
-from shopkit_cli import config
+from shopkit_cli import config, session
 from shopkit_server.security import Role
 from tests.cli.conftest import BASE_URL, Admin, Cli, one_line_error
 from tests.conftest import PASSWORD, MakeUser, api_client
@@ -193,3 +195,30 @@ async def test_logout_with_an_expired_access_token_leaves_no_live_session(
         for token in revoked:
             reply = await anon.post("/auth/refresh", json={"refresh_token": token})
             assert reply.status_code == 401
+
+
+async def test_two_processes_refreshing_one_profile_at_once_stay_logged_in(
+    cli: Cli, logged_in: Admin
+) -> None:
+    saved = config.load_profile("default", cli.credentials)
+    assert saved is not None
+    saved.access_token = "not-a-valid-token"  # both sessions must refresh on their first call
+    config.save_profile("default", saved, cli.credentials)
+    both_loaded = threading.Barrier(2, timeout=10)
+
+    async def one_session() -> str:
+        conn = session.resolve(session.GlobalOptions())
+        both_loaded.wait()  # each holds the same saved (stale) pair before either refreshes
+        async with session.open_client(conn=conn) as client:
+            return (await client.auth.me()).email
+
+    def run_in_thread() -> str:  # a loop (and a lock file descriptor) of its own, as a process
+        return asyncio.run(one_session())
+
+    emails = await asyncio.gather(
+        asyncio.to_thread(run_in_thread), asyncio.to_thread(run_in_thread)
+    )
+    assert emails == [logged_in.email] * 2  # neither was logged out as a "reuse"
+    refreshes = [r for r in cli.requests if r.url.path == "/api/auth/refresh"]
+    assert len(refreshes) == 1  # the second used the pair the first had saved
+    assert (await cli("whoami")).exit_code == 0  # the token family is still alive

@@ -40,13 +40,15 @@ async def shop(cli: Cli, logged_in: Admin) -> dict[str, str]:
     return ids
 
 
-async def test_create_prints_the_product_as_json_with_money_as_strings(
+async def test_create_prints_the_product_as_json_with_money_as_exact_numbers(
     cli: Cli, shop: dict[str, str]
 ) -> None:
     result = await cli("products", "get", shop["AUD-1"], "--json")
     assert result.exit_code == 0, result.output
-    product = json.loads(result.stdout)
-    assert product["price"] == "99.99"  # a string: exact, never a float
+    # A JSON number with its exact digits, as the API writes it (one convention everywhere).
+    assert '"price": 99.99,' in result.stdout
+    product = json.loads(result.stdout, parse_float=Decimal)
+    assert product["price"] == Decimal("99.99")
     assert product["tags"] == ["audio", "wireless"]
     assert product["is_featured"] is True
     assert product["category"] == "Audio"
@@ -56,7 +58,7 @@ async def test_create_prints_the_product_as_json_with_money_as_strings(
 async def test_list_json_filters_and_plain_output(cli: Cli, shop: dict[str, str]) -> None:
     everything = json.loads((await cli("products", "list", "--json")).stdout)
     assert {p["sku"] for p in everything} == {"AUD-1", "AUD-2", "BOO-1"}
-    assert all(isinstance(p["price"], str) for p in everything)
+    assert all(isinstance(p["price"], float) for p in everything)
 
     audio = json.loads((await cli("products", "list", "-c", "audio", "--json")).stdout)
     assert {p["sku"] for p in audio} == {"AUD-1", "AUD-2"}

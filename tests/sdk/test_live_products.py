@@ -192,3 +192,33 @@ async def test_iterate_walks_every_page(admin_shop: AsyncShopClient, catalog: Ca
     assert len(seen) == 46 and len(set(seen)) == 46
     widgets = [s for s in seen if s and s.startswith("BULK-")]
     assert widgets == sorted(widgets)
+
+
+async def test_iterate_scrolls_by_cursor_over_a_changing_catalog(
+    admin_shop: AsyncShopClient, catalog: Catalog
+) -> None:
+    """While a walk runs, products it has passed are deleted and new ones are added: a walk by
+    page number would then skip products; the cursor walk sees each survivor exactly once."""
+    rows = [
+        {"sku": f"CUR-{i:03}", "name": f"Cursor {i:03}", "price": Decimal("2.00"),
+         "category": "Kitchen", "stock": 1}
+        for i in range(30)
+    ]  # fmt: skip
+    assert (await admin_shop.products.bulk(rows)).created == 30
+    before = {p.id for p in (await admin_shop.products.list(page_size=100)).items}
+    first = await admin_shop.products.list(sort="name", page_size=7)
+    assert first.page == 1 and first.next_cursor
+    seen = [p.id for p in first.items]
+    page = first
+    deleted: set[str] = set()
+    while (page := await page.next_page()) is not None:  # type: ignore[assignment]
+        assert page.page is None  # fetched by cursor
+        seen.extend(p.id for p in page.items)
+        # Retire two products already seen (shifts every later page number by two).
+        for pid in [pid for pid in seen if pid not in deleted][:2]:
+            await admin_shop.products.delete(pid)
+            deleted.add(pid)
+    assert len(seen) == len(set(seen))
+    assert before - deleted <= set(seen)
+    walked = [p.id async for p in admin_shop.products.iterate(page_size=5)]
+    assert sorted(walked) == sorted(before - deleted)

@@ -8,9 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 
 from shopkit_server.body_limit import MAX_BODY_BYTES, MAX_BULK_BODY_BYTES
+from shopkit_server.embed import Shop
+from shopkit_server.paths import is_under, route_path
+from shopkit_server.settings import Settings
+from shopkit_server.store import Store
 from tests.conftest import UserSession
 
 CHUNK = 64 * 1024
@@ -157,3 +161,42 @@ def test_the_caps_are_the_gateways() -> None:
     assert default and bulk
     assert megabytes(default.group(1)) == MAX_BODY_BYTES
     assert megabytes(bulk.group(1)) == MAX_BULK_BODY_BYTES
+
+
+async def test_a_mounted_shop_keeps_the_bulk_import_cap(app: FastAPI, admin: UserSession) -> None:
+    host = FastAPI()
+    host.mount("/shop", app)  # scope["path"] keeps "/shop"; the cap is looked up below it
+    over_default = MAX_BODY_BYTES // CHUNK + 8
+    reply = await call(
+        host, "/shop/api/products/bulk", chunks=over_default, token=admin.access_token
+    )
+    assert reply.status == 422, reply.body  # read to the end and parsed: not a 413
+    assert reply.chunks_read == over_default
+    capped = await call(host, "/shop/api/auth/login", chunks=over_default)
+    assert capped.status == 413  # and every other path keeps the default cap
+
+
+def test_prefixes_match_whole_path_segments() -> None:
+    assert is_under("/shop", "/shop") and is_under("/shop/cart", "/shop")
+    assert is_under("/shop/", "/shop/") and is_under("/anything", "")
+    assert not is_under("/shopping", "/shop") and not is_under("/sho", "/shop")
+    assert route_path({"path": "/shop/api/cart", "root_path": "/shop"}) == "/api/cart"
+    assert route_path({"path": "/api/cart", "root_path": ""}) == "/api/cart"
+
+
+async def test_a_host_route_sharing_the_shops_prefix_text_is_not_the_shops(
+    settings: Settings, store: Store
+) -> None:
+    host = FastAPI()
+
+    @host.post("/shopping")
+    async def shopping(request: Request) -> dict[str, int]:
+        return {"read": len(await request.body())}
+
+    shop = Shop(["products"], settings, store=store)
+    shop.include_in(host, prefix="/shop")
+    over_default = MAX_BODY_BYTES // CHUNK + 8
+    reply = await call(host, "/shopping", chunks=over_default)  # no lifespan has run
+    assert reply.status == 200, reply.body  # the host's route, not capped by the shop
+    assert reply.json() == {"read": over_default * CHUNK}
+    assert not shop.started  # and it did not start the shop either

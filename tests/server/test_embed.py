@@ -219,3 +219,36 @@ def test_an_error_in_a_mounted_app_logs_one_short_traceback(tmp_path: Path) -> N
     assert output.count("Traceback (most recent call last)") == 1, output[-3000:]
     assert "RuntimeError: the disk is on fire" in output
     assert len(output.splitlines()) < 80, len(output.splitlines())
+
+
+async def test_included_shop_caches_its_catalog_and_serves_its_own_offline_docs(
+    included: tuple[FastAPI, Shop],
+) -> None:
+    app, shop = included
+    await _seed(shop)
+    async with _client(app) as http:
+        listed = await http.get("/shop/products")
+        assert listed.headers["cache-control"] == "public, max-age=10"
+        again = await http.get("/shop/products", headers={"If-None-Match": listed.headers["etag"]})
+        assert again.status_code == 304 and again.content == b""
+        health = await http.get("/shop/health")  # never cacheable, though under the shop
+        assert (
+            health.headers["cache-control"] == "private, no-store" and "etag" not in health.headers
+        )
+        hello = await http.get("/hello")  # the host's own routes are left alone
+        assert "cache-control" not in hello.headers and "etag" not in hello.headers
+        document = (await http.get("/shop/openapi.json")).json()
+        ops = {op["operationId"] for path in document["paths"].values() for op in path.values()}
+        assert {"list_products", "add_cart_item", "get_health"} <= ops
+        assert "hello" not in ops and not any("/internal" in p for p in document["paths"])
+        assert document["paths"]["/shop/products"]["get"]["security"] == [{}, {"bearer": []}]
+        page = await http.get("/shop/docs")
+        assert "/shop/docs-assets/swagger-ui-bundle.js" in page.text
+        assert "/shop/openapi.json" in page.text and "cdn" not in page.text.lower()
+        asset = await http.get("/shop/docs-assets/swagger-ui-bundle.js")
+        assert asset.status_code == 200 and "max-age=86400" in asset.headers["cache-control"]
+        # The host's own document names the shop's operations by their stable ids too.
+        host_ops = {
+            op["operationId"] for path in app.openapi()["paths"].values() for op in path.values()
+        }
+        assert {"list_products", "add_cart_item"} <= host_ops

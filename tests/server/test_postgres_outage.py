@@ -86,3 +86,41 @@ async def test_every_pooled_connection_dropped_at_once_is_not_an_error(
     reply = await client.get(f"/products/{product['id']}")
     assert reply.status_code == 200, reply.text
     assert (await client.get("/health")).status_code == 200
+
+
+async def test_a_stale_pooled_connection_is_replaced_not_an_error(
+    client: httpx.AsyncClient,
+    admin: UserSession,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # What the test above runs into under load: a pooled connection whose server process was
+    # terminated, the farewell error already read but not yet the socket's end. asyncpg then
+    # refuses the next statement (InternalClientError) before sending anything. Here that
+    # state is forced on the first statement of a request; the store closes that connection
+    # and runs the statement on another.
+    shop = Shop(admin.client)
+    product = await shop.product(stock=5)
+    original = asyncpg.connection.Connection._get_statement
+    stale: list[asyncpg.Connection[object]] = []
+
+    async def first_is_stale(
+        self: asyncpg.Connection[object], *args: object, **kw: object
+    ) -> object:
+        if not stale:
+            stale.append(self)
+            raise asyncpg.exceptions.InternalClientError(
+                "cannot switch to state 11; another operation (2) is in progress"
+            )
+        return await original(self, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(asyncpg.connection.Connection, "_get_statement", first_is_stale)
+    reply = await client.get(f"/products/{product['id']}")
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["id"] == product["id"]
+    assert len(stale) == 1 and stale[0].is_closed()
+    # A transaction too (the cart's writes) runs again on a fresh connection.
+    stale.clear()
+    reply = await add(admin.client, product["id"])
+    assert reply.status_code in (200, 201), reply.text
+    assert len(stale) == 1 and stale[0].is_closed()

@@ -12,6 +12,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from bson import ObjectId
 from pymongo.errors import AutoReconnect
 
 from shopkit_server.products.models import Category, ReserveStatus, StockLine
@@ -137,7 +138,8 @@ async def test_a_release_that_fails_part_way_is_finished_by_the_next(
     lines = [StockLine(pid, 4) for pid in ids]
     assert (await store.products.reserve("order-1", lines)).status is ReserveStatus.RESERVED
     assert await stocks(store, ids) == [6, 6, 6]
-    breaking(store, at=2, mode="after")  # the second give-back lands, its reply is lost
+    # Writes: give-back of line 0, its markers pulled, give-back of line 1 (lands, reply lost).
+    breaking(store, at=3, mode="after")
 
     with pytest.raises(AutoReconnect):
         await store.products.release("order-1")
@@ -176,3 +178,28 @@ async def test_a_reservation_held_before_markers_existed_is_released_once(
         {"_id": "order-1", "state": "held", "lines": [[pid, 3] for pid in ids]}
     )
     await released_twice_gives_back_once(store, ids)
+
+
+async def test_a_release_re_driven_after_many_other_operations_gives_back_once(
+    store: Store, kitchen: Category
+) -> None:
+    ids = await three(store)
+    first = ids[0]
+    assert (await store.products.reserve("order-1", [StockLine(first, 3)])).status is (
+        ReserveStatus.RESERVED
+    )
+    broken = breaking(store, at=1, mode="after")  # the give-back lands, `returned` is not written
+    with pytest.raises(AutoReconnect):
+        await store.products.release("order-1")
+    assert await stock_of(store, first) == 10
+    # Far more than 64 other stock operations on the product (a take and a give-back each).
+    for n in range(2, 42):
+        await store.products.reserve(f"order-{n}", [StockLine(first, 1)])
+        await store.products.release(f"order-{n}")
+    assert broken.calls > 64
+    await store.products.release("order-1")  # the re-drive
+    assert await stock_of(store, first) == 10  # given back exactly once
+    await released_twice_gives_back_once(store, ids)
+    # Settled reservations leave no bookkeeping on the product.
+    raw = await broken.inner.find_one({"_id": ObjectId(first)})
+    assert raw["stock_ops"] == []

@@ -274,12 +274,16 @@ async def test_upsert_many_leaves_rows_equal_to_the_stored_product_unwritten(
     existing = product("Same", sku="S-1", stock=7, tags=["a", "b"])
     await store.products.create(existing)
     fields = REQUIRED | {"stock", "tags"}
-    same = ProductDraft(name="Same", price=existing.price, category="Kitchen", sku="S-1",
-                        stock=7, tags=["a", "b"])
+    same = ProductDraft(
+        name="Same", price=existing.price, category="Kitchen", sku="S-1", stock=7, tags=["a", "b"]
+    )
     later = T0 + timedelta(minutes=1)
     outcome = await store.products.upsert_many([BulkRow(0, same, fields)], later)
     assert (outcome.created, outcome.updated, outcome.unchanged, outcome.failed) == (
-        [], [], [0], []
+        [],
+        [],
+        [0],
+        [],
     )
     stored = await store.products.get(existing.id)
     assert stored is not None and stored.updated_at == T0  # not written at all

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any, Unpack
 
 from shopkit._constants import IDEMPOTENCY_KEY_HEADER
-from shopkit._pagination import AsyncPage, walk_pages
+from shopkit._pagination import AsyncPage, Position, walk_pages
 from shopkit._types import RequestOptions, query
 from shopkit.resources._resource import AsyncAPIResource, segment
 from shopkit.types.orders import Address, Order, OrderStatus
@@ -50,16 +50,36 @@ class AsyncOrders(AsyncAPIResource):
         all: bool = False,
         page: int = 1,
         page_size: int = 20,
+        cursor: str | None = None,
         **options: Unpack[RequestOptions],
     ) -> AsyncPage[Order]:
-        """The caller's orders, newest first; ``all=True`` (admins) lists everyone's."""
-        params = query({"status": status, "all": all or None, "page": page, "page_size": page_size})
+        """The caller's orders, newest first; ``all=True`` (admins) lists everyone's.
+        ``cursor``: the ``next_cursor`` of a page before (then ``page`` is not used)."""
+        where = {"cursor": cursor} if cursor else {"page": page}
+        params = query({"status": status, "all": all or None, **where, "page_size": page_size})
         response = await self._client.request("GET", "/orders", params=params, options=options)
         result: AsyncPage[Order] = self._client.parse(AsyncPage[Order], response)
-        result._fetch = lambda n: self.list(
-            status=status, all=all, page=n, page_size=page_size, **options
+        result._fetch = lambda at: self._at(
+            at, status=status, all=all, page_size=page_size, options=options
         )
         return result
+
+    async def _at(
+        self,
+        position: Position,
+        *,
+        status: OrderStatus | None,
+        all: bool,
+        page_size: int,
+        options: RequestOptions,
+    ) -> AsyncPage[Order]:
+        if isinstance(position, str):
+            return await self.list(
+                status=status, all=all, cursor=position, page_size=page_size, **options
+            )
+        return await self.list(
+            status=status, all=all, page=position, page_size=page_size, **options
+        )
 
     def iterate(
         self,
@@ -71,7 +91,7 @@ class AsyncOrders(AsyncAPIResource):
     ) -> AsyncIterator[Order]:
         """Every order :meth:`list` would return, a page at a time as the loop needs them."""
         return walk_pages(
-            lambda n: self.list(status=status, all=all, page=n, page_size=page_size, **options)
+            lambda at: self._at(at, status=status, all=all, page_size=page_size, options=options)
         )
 
     async def get(self, order_id: str, **options: Unpack[RequestOptions]) -> Order:

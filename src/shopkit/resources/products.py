@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Unpack
 
-from shopkit._pagination import AsyncPage, walk_pages
+from shopkit._pagination import AsyncPage, Position, walk_pages
 from shopkit._types import NOT_GIVEN, NotGiven, RequestOptions, query, strip_not_given
 from shopkit.resources._resource import AsyncAPIResource, money, segment
 from shopkit.types.products import BulkResult, Product, ProductInput, ProductSort, SearchSort
@@ -28,6 +28,7 @@ class AsyncProducts(AsyncAPIResource):
         include_inactive: bool | None = None,
         page: int = 1,
         page_size: int = 20,
+        cursor: str | None = None,
         **options: Unpack[RequestOptions],
     ) -> AsyncPage[Product]:
         """One page of active products, filtered and sorted (``newest`` first by default).
@@ -38,7 +39,7 @@ class AsyncProducts(AsyncAPIResource):
         filters = _filters(
             category, min_price, max_price, tags, in_stock, featured, sort, include_inactive
         )
-        return await self._page("/products", filters, page, page_size, options)
+        return await self._page("/products", filters, cursor or page, page_size, options)
 
     async def search(
         self,
@@ -54,6 +55,7 @@ class AsyncProducts(AsyncAPIResource):
         include_inactive: bool | None = None,
         page: int = 1,
         page_size: int = 20,
+        cursor: str | None = None,
         **options: Unpack[RequestOptions],
     ) -> AsyncPage[Product]:
         """Full-text search over name, description and tags, best match first (``relevance``);
@@ -64,7 +66,7 @@ class AsyncProducts(AsyncAPIResource):
                 category, min_price, max_price, tags, in_stock, featured, sort, include_inactive
             ),
         }
-        return await self._page("/products/search", filters, page, page_size, options)
+        return await self._page("/products/search", filters, cursor or page, page_size, options)
 
     async def featured(
         self,
@@ -77,11 +79,12 @@ class AsyncProducts(AsyncAPIResource):
         sort: ProductSort | None = None,
         page: int = 1,
         page_size: int = 20,
+        cursor: str | None = None,
         **options: Unpack[RequestOptions],
     ) -> AsyncPage[Product]:
         """Active, featured products (the filters of :meth:`list` apply too)."""
         filters = _filters(category, min_price, max_price, tags, in_stock, None, sort, None)
-        return await self._page("/products/featured", filters, page, page_size, options)
+        return await self._page("/products/featured", filters, cursor or page, page_size, options)
 
     def iterate(
         self,
@@ -211,11 +214,12 @@ class AsyncProducts(AsyncAPIResource):
         self,
         path: str,
         filters: dict[str, Any],
-        page: int,
+        position: Position,
         page_size: int,
         options: RequestOptions,
     ) -> AsyncPage[Product]:
-        params = {**filters, "page": page, "page_size": page_size}
+        where = {"cursor": position} if isinstance(position, str) else {"page": position}
+        params = {**filters, **where, "page_size": page_size}
         response = await self._client.request("GET", path, params=params, options=options)
         result: AsyncPage[Product] = self._client.parse(AsyncPage[Product], response)
         result._fetch = lambda n: self._page(path, filters, n, page_size, options)

@@ -24,7 +24,7 @@ class AsyncUsers(AsyncAPIResource):
         params = query({"q": q, "page": page, "page_size": page_size})
         response = await self._client.request("GET", "/auth/users", params=params, options=options)
         result: AsyncPage[User] = self._client.parse(AsyncPage[User], response)
-        result._fetch = lambda n: self.list(q=q, page=n, page_size=page_size, **options)
+        result._fetch = lambda n: self.list(q=q, page=int(n), page_size=page_size, **options)
         return result
 
     def iterate(
@@ -32,7 +32,7 @@ class AsyncUsers(AsyncAPIResource):
     ) -> AsyncIterator[User]:
         """Every matching user, fetched a page at a time as the loop needs them."""
         return walk_pages(
-            lambda page_no: self.list(q=q, page=page_no, page_size=page_size, **options)
+            lambda page_no: self.list(q=q, page=int(page_no), page_size=page_size, **options)
         )
 
     async def update(

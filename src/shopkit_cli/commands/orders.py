@@ -136,8 +136,8 @@ async def list_orders(
         emit_list([_summary(o) for o in orders], LIST_COLUMNS, as_json=False, empty="no orders")
     if has_more is not None and has_more.has_next:
         info(
-            f"page {has_more.page}, {len(orders)} of {has_more.total} orders; "
-            f"--page {has_more.page + 1} for more, or --all-pages"
+            f"page {page}, {len(orders)} of {has_more.total} orders; "
+            f"--page {page + 1} for more, or --all-pages"
         )
 
 

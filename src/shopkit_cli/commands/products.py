@@ -168,7 +168,7 @@ def _page_note(result: AsyncPage[Any], noun: str) -> None:
     if result.has_next:
         info(
             f"page {result.page}, {len(result.items)} of {result.total} {noun}; "
-            f"--page {result.page + 1} for more, or --all-pages"
+            f"--page {(result.page or 1) + 1} for more, or --all-pages"
         )
 
 

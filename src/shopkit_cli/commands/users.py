@@ -73,8 +73,8 @@ async def list_users(
     emit_list(result.items, COLUMNS, as_json=want_json(as_json), empty="no users")
     if result.has_next:
         info(
-            f"page {result.page}, {len(result.items)} of {result.total} users; "
-            f"--page {result.page + 1} for more, or --all-pages"
+            f"page {page}, {len(result.items)} of {result.total} users; "
+            f"--page {page + 1} for more, or --all-pages"
         )
 
 

@@ -1,6 +1,15 @@
 """Errors of the auth service."""
 
-from shopkit_server.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied
+from shopkit_server.errors import AccountDisabled, Conflict, NotAuthenticated, NotFound
+
+__all__ = [
+    "AccountDisabled",
+    "CannotChangeSelf",
+    "EmailTaken",
+    "InvalidCredentials",
+    "InvalidRefreshToken",
+    "UserNotFound",
+]
 
 
 class EmailTaken(Conflict):
@@ -16,11 +25,6 @@ class InvalidCredentials(NotAuthenticated):
 class InvalidRefreshToken(NotAuthenticated):
     code = "invalid_token"
     detail = "The refresh token is invalid, expired or revoked."
-
-
-class AccountDisabled(PermissionDenied):
-    code = "account_disabled"
-    detail = "This account is disabled."
 
 
 class UserNotFound(NotFound):

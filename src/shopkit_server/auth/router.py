@@ -6,6 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
+from shopkit_server.auth.errors import (
+    AccountDisabled,
+    CannotChangeSelf,
+    EmailTaken,
+    InvalidCredentials,
+    InvalidRefreshToken,
+    UserNotFound,
+)
 from shopkit_server.auth.schemas import (
     AuthResult,
     ChangePasswordRequest,
@@ -18,7 +26,7 @@ from shopkit_server.auth.schemas import (
     UserPublic,
 )
 from shopkit_server.deps import ActiveUser, AdminUser, Context, CurrentUser
-from shopkit_server.errors import NotFound
+from shopkit_server.errors import NotFound, ServerBusy, TooManyAttempts, raises
 from shopkit_server.ids import is_valid_id
 from shopkit_server.pagination import Page, PageQuery
 from shopkit_server.routing import ShopRoute
@@ -27,6 +35,7 @@ router = APIRouter(prefix="/auth", tags=["auth"], route_class=ShopRoute)
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED)
+@raises(EmailTaken, TooManyAttempts, ServerBusy)
 async def register(body: RegisterRequest, ctx: Context, request: Request) -> AuthResult:
     """Create a customer account and sign it in (throttled per client address: 429)."""
     user, issued = await ctx.auth.register(
@@ -36,6 +45,7 @@ async def register(body: RegisterRequest, ctx: Context, request: Request) -> Aut
 
 
 @router.post("/login")
+@raises(InvalidCredentials, AccountDisabled, TooManyAttempts, ServerBusy)
 async def login(body: LoginRequest, ctx: Context, request: Request) -> AuthResult:
     """Exchange email and password for a token pair (throttled per address and account: 429)."""
     user, issued = await ctx.auth.login(
@@ -45,12 +55,14 @@ async def login(body: LoginRequest, ctx: Context, request: Request) -> AuthResul
 
 
 @router.post("/refresh")
-async def refresh(body: RefreshRequest, ctx: Context) -> Tokens:
+@raises(InvalidRefreshToken, AccountDisabled)
+async def refresh_tokens(body: RefreshRequest, ctx: Context) -> Tokens:
     """Trade a refresh token for a new pair; the old refresh token stops working."""
     return Tokens.of(await ctx.auth.refresh(body.refresh_token))
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+@raises(InvalidRefreshToken)
 async def logout(body: RefreshRequest, user: CurrentUser, ctx: Context) -> Response:
     """Revoke a refresh token of the caller's."""
     await ctx.auth.logout(user_id=user.id, refresh_token=body.refresh_token)
@@ -58,12 +70,14 @@ async def logout(body: RefreshRequest, user: CurrentUser, ctx: Context) -> Respo
 
 
 @router.get("/me")
+@raises(AccountDisabled, UserNotFound)
 async def get_me(user: CurrentUser, ctx: Context) -> UserPublic:
     """The caller's profile."""
     return UserPublic.of(await ctx.auth.me(user.id))
 
 
 @router.patch("/me")
+@raises(EmailTaken, UserNotFound)
 async def update_me(body: UpdateMeRequest, user: ActiveUser, ctx: Context) -> UserPublic:
     """Change the caller's name or email."""
     updated = await ctx.auth.update_me(user.id, name=body.name, email=body.email)
@@ -71,6 +85,7 @@ async def update_me(body: UpdateMeRequest, user: ActiveUser, ctx: Context) -> Us
 
 
 @router.post("/change-password")
+@raises(InvalidCredentials, UserNotFound, TooManyAttempts, ServerBusy)
 async def change_password(
     body: ChangePasswordRequest, user: ActiveUser, ctx: Context, request: Request
 ) -> Tokens:
@@ -97,6 +112,7 @@ async def list_users(
 
 
 @router.patch("/users/{user_id}")
+@raises(CannotChangeSelf, UserNotFound)
 async def update_user(
     user_id: str, body: UpdateUserRequest, admin: AdminUser, ctx: Context
 ) -> UserPublic:

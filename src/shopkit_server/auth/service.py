@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import structlog
 
 from shopkit_server.auth.errors import (
@@ -18,6 +20,7 @@ from shopkit_server.auth.throttle import SignInThrottle, ThrottlePolicy
 from shopkit_server.clock import utc_now
 from shopkit_server.ids import new_id
 from shopkit_server.pagination import PageParams, PageResult
+from shopkit_server.revocations import RevokedFamilies
 from shopkit_server.security import (
     InvalidToken,
     IssuedTokens,
@@ -41,12 +44,19 @@ class AuthService:
         tokens: TokenCodec,
         passwords: PasswordHasher,
         throttle: SignInThrottle | None = None,
+        revoked: RevokedFamilies | None = None,
+        on_account_change: Callable[[str], Awaitable[object]] | None = None,
     ) -> None:
         self.users = users
         self.refresh_tokens = refresh_tokens
         self.tokens = tokens
         self.passwords = passwords
         self.throttle = throttle or SignInThrottle(MemoryThrottleStore(), ThrottlePolicy())
+        if revoked is None:
+            revoked = RevokedFamilies(tokens.refresh_ttl.total_seconds())
+        self.revoked = revoked
+        # Called after an account's role or status changed (caches in front of the store).
+        self.on_account_change = on_account_change
 
     async def create_user(
         self,
@@ -87,18 +97,19 @@ class AuthService:
         self, *, email: str, password: str, client: str | None = None
     ) -> tuple[User, IssuedTokens]:
         account = email.strip().lower()
-        # Throttled by address and by account before any work; an unknown email is an account
-        # key like any other, so a 429 tells nothing about which emails exist.
-        await self.throttle.before_password_check(account, client)
-        user = await self.users.get_by_email(account)
-        # verify() runs even for an unknown email, so both failures take the same time.
-        if not await self.passwords.verify(
-            password, user.password_hash if user else None, client=client
-        ):
-            await self.throttle.failed(account)
-            raise InvalidCredentials()
+        # Throttled by address, by (account, address) and account-wide before any work; an
+        # unknown email is an account key like any other, so a 429 tells nothing about which
+        # emails exist.
+        async with self.throttle.password_check(account, client):
+            user = await self.users.get_by_email(account)
+            # verify() runs even for an unknown email, so both failures take the same time.
+            if not await self.passwords.verify(
+                password, user.password_hash if user else None, client=client
+            ):
+                await self.throttle.failed(account, client)
+                raise InvalidCredentials()
+            await self.throttle.succeeded(account, client)
         assert user is not None
-        await self.throttle.succeeded(account)
         if not user.is_active:
             raise AccountDisabled()
         updated = await self.users.update(user.id, UserChanges(last_login=utc_now()))
@@ -109,21 +120,27 @@ class AuthService:
         """Rotate: the presented token is spent, a new pair comes back (with the current role).
 
         A token that was already spent is reuse: its whole family (every token descended from
-        the same login) is revoked, so a stolen copy and the legitimate chain both stop.
+        the same login) is revoked, so a stolen copy and the legitimate chain both stop. The
+        family is recorded in :attr:`revoked` (and, with replicas, published): its tokens are
+        then refused everywhere without asking the store.
         """
         try:
             claims = self.tokens.decode(refresh_token, TokenType.REFRESH)
         except InvalidToken:
             raise InvalidRefreshToken() from None
+        if claims.family in self.revoked:
+            raise InvalidRefreshToken()
         user = await self.users.get(claims.sub)
         if user is None or not user.is_active:
             raise InvalidRefreshToken()
-        issued = self.tokens.issue(user.id, user.role)
+        issued = self.tokens.issue(user.id, user.role, family=claims.family)
         outcome = await self.refresh_tokens.rotate(
             claims.jti, user.id, utc_now(), issued.refresh_jti, issued.refresh_expires_at
         )
         if outcome is RefreshOutcome.REUSED:
             log.warning("refresh_token_reused", user_id=user.id)
+            if claims.family is not None:
+                await self.revoked.revoke(claims.family)
         if outcome is not RefreshOutcome.ROTATED:
             raise InvalidRefreshToken()
         return issued
@@ -168,11 +185,11 @@ class AuthService:
         user = await self.me(user_id)
         # The same limits as a login, on the same account key: an access token alone cannot
         # be used to guess the password faster than the login form allows.
-        await self.throttle.before_password_check(user.email, client)
-        if not await self.passwords.verify(current_password, user.password_hash, client=client):
-            await self.throttle.failed(user.email)
-            raise InvalidCredentials("The current password is wrong.")
-        await self.throttle.succeeded(user.email)
+        async with self.throttle.password_check(user.email, client):
+            if not await self.passwords.verify(current_password, user.password_hash, client=client):
+                await self.throttle.failed(user.email, client)
+                raise InvalidCredentials("The current password is wrong.")
+            await self.throttle.succeeded(user.email, client)
         new_hash = await self.passwords.hash(new_password, client=client)
         await self.users.update(user_id, UserChanges(password_hash=new_hash))
         # Every session started with the old password ends; this one gets a fresh pair.
@@ -198,6 +215,8 @@ class AuthService:
         if is_active is False:
             # A disabled account keeps no session (a refresh would be refused anyway).
             await self.refresh_tokens.revoke_all(user_id)
+        if (role is not None or is_active is not None) and self.on_account_change is not None:
+            await self.on_account_change(user_id)
         return updated
 
     async def _issue(self, user: User) -> IssuedTokens:

@@ -2,8 +2,8 @@
 
 Transport-neutral protocols: in one process the ``InProcess*`` classes call the other
 services directly; when the services run apart HTTP implementations (chosen in
-``context.py``) take their place. The cart calls take the :class:`Principal` so an HTTP
-client can forward the user's own token; stock calls are service-to-service.
+``context.py``) take their place. Over HTTP both are service-to-service (``/internal``
+routes, a service token): the cart calls name the user, whom checkout has already checked.
 """
 
 from __future__ import annotations

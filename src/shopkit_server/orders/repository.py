@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Protocol
 
 from shopkit_server.orders.models import IdempotencyRecord, Order, OrderStatus
-from shopkit_server.pagination import PageResult
+from shopkit_server.pagination import Key, PageResult
 
 
 class OrderRepository(Protocol):
@@ -21,9 +21,17 @@ class OrderRepository(Protocol):
         ...
 
     async def list(
-        self, *, user_id: str | None, status: OrderStatus | None, offset: int, limit: int
+        self,
+        *,
+        user_id: str | None,
+        status: OrderStatus | None,
+        offset: int,
+        limit: int,
+        after: Key | None = None,
     ) -> PageResult[Order]:
-        """Orders newest first; ``user_id=None`` means everyone's."""
+        """Orders newest first (``created_at`` then ``id``, both descending); ``user_id=None``
+        means everyone's. ``next_key``/``after`` as in ``ProductRepository.find``: the key is
+        the last order's ``(created_at, id)`` as the store keeps them."""
         ...
 
     async def transition(

@@ -6,11 +6,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 
+from shopkit_server.cart.errors import CartLineLimit, CheckoutInProgress
 from shopkit_server.deps import ActiveUser, AdminUser, Context, CurrentUser
+from shopkit_server.errors import AdminOnly, UpstreamUnavailable, raises
 from shopkit_server.fields import QueryFlag
+from shopkit_server.orders.errors import (
+    CartEmpty,
+    IdempotencyKeyInProgress,
+    IdempotencyKeyReused,
+    InvalidTransition,
+    OrderNotFound,
+)
 from shopkit_server.orders.models import OrderStatus
 from shopkit_server.orders.schemas import CheckoutRequest, OrderOut, StatusChangeRequest
-from shopkit_server.pagination import Page, PageQuery
+from shopkit_server.pagination import CursorPageQuery, Page, PageResult
+from shopkit_server.products.errors import InsufficientStock, ProductNotFound
 from shopkit_server.routing import ShopRoute
 
 router = APIRouter(prefix="/orders", tags=["orders"], route_class=ShopRoute)
@@ -29,6 +39,16 @@ IdempotencyKey = Annotated[
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=OrderOut)
+@raises(
+    CartEmpty,
+    CartLineLimit,
+    CheckoutInProgress,
+    ProductNotFound,
+    InsufficientStock,
+    IdempotencyKeyReused,
+    IdempotencyKeyInProgress,
+    UpstreamUnavailable,
+)
 async def checkout(
     body: CheckoutRequest,
     ctx: Context,
@@ -53,26 +73,34 @@ async def checkout(
 
 
 @router.get("", response_model=Page[OrderOut])
+@raises(AdminOnly)
 async def list_orders(
     ctx: Context,
     user: CurrentUser,
-    page: PageQuery,
+    raw_page: CursorPageQuery,
     status_: Annotated[OrderStatus | None, Query(alias="status")] = None,
     all_: Annotated[QueryFlag, Query(alias="all", description="admins: everyone's orders")] = False,
 ) -> Page[OrderOut]:
-    """Your orders, newest first (admins: ``?all=true`` for everyone's)."""
+    """Your orders, newest first (admins: ``?all=true`` for everyone's), by page number or by
+    cursor (``next_cursor``)."""
+    page = raw_page.resolve("orders", "newest")
     result = await ctx.orders.list_orders(user, page, status=status_, everyone=all_)
-    return Page[OrderOut].build([OrderOut.of(order) for order in result.items], result.total, page)
+    items = [OrderOut.of(order) for order in result.items]
+    return Page[OrderOut].of(
+        PageResult(items, result.total, result.next_key), page, "orders", "newest"
+    )
 
 
 @router.get("/{order_id}", response_model=OrderOut)
+@raises(OrderNotFound)
 async def get_order(order_id: str, ctx: Context, user: CurrentUser) -> OrderOut:
     """One of your orders (admins: any order)."""
     return OrderOut.of(await ctx.orders.get_order(user, order_id))
 
 
 @router.patch("/{order_id}/status", response_model=OrderOut)
-async def change_status(
+@raises(OrderNotFound, InvalidTransition, UpstreamUnavailable)
+async def change_order_status(
     order_id: str, body: StatusChangeRequest, ctx: Context, admin: AdminUser
 ) -> OrderOut:
     """Move an order along its status flow (admins only)."""
@@ -80,6 +108,7 @@ async def change_status(
 
 
 @router.post("/{order_id}/cancel", response_model=OrderOut)
+@raises(OrderNotFound, InvalidTransition, UpstreamUnavailable)
 async def cancel_order(order_id: str, ctx: Context, user: ActiveUser) -> OrderOut:
     """Cancel a pending or confirmed order; its stock goes back to the catalog."""
     return OrderOut.of(await ctx.orders.cancel(user, order_id))

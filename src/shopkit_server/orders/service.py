@@ -188,8 +188,10 @@ class OrderService:
     async def _place(self, user: Principal, address: Address, order_id: str) -> Order:
         # The claim is keyed by the order id: a takeover under the same Idempotency-Key
         # re-claims what its dead attempt held; any other checkout of this cart is refused.
-        cart = await self.cart.claim(user, order_id)
+        # The claim is inside the try: it can land and still fail (a lost reply, a cancel after
+        # its commit), and releasing is idempotent per order id (another checkout's claim stays).
         try:
+            cart = await self.cart.claim(user, order_id)
             order = await self._order(user, address, order_id, cart)
         except BaseException:
             with anyio.CancelScope(shield=True):
@@ -333,6 +335,7 @@ class OrderService:
             status=status,
             offset=page.offset,
             limit=page.page_size,
+            after=page.after,
         )
 
     # -- status -------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ ShopError
  ├── Conflict (409)      InsufficientStock, SkuTaken, CategoryExists, CategoryInUse,
  │                       ReservationReleased, ReservationMismatch, ReservationPending
  └── Unprocessable (422) UnknownCategory, UnknownParent, CategoryCycle, InvalidPriceRange,
-                         InvalidCategoryName
+                         InvalidCategoryName, TooManyTags (code ``unprocessable``)
 """
 
 from __future__ import annotations
@@ -54,26 +54,38 @@ class CategoryInUse(Conflict):
 class UnknownCategory(Unprocessable):
     code = "unknown_category"
     detail = "The category does not exist."
+    loc = ("body", "category")
 
 
 class UnknownParent(Unprocessable):
     code = "unknown_parent"
     detail = "The parent category does not exist."
+    loc = ("body", "parent_id")
 
 
 class CategoryCycle(Unprocessable):
     code = "category_cycle"
     detail = "A category cannot be its own ancestor."
+    loc = ("body", "parent_id")
 
 
 class InvalidCategoryName(Unprocessable):
     code = "invalid_category_name"
     detail = "A category name needs at least one letter or digit."
+    loc = ("body", "name")
 
 
 class InvalidPriceRange(Unprocessable):
     code = "invalid_price_range"
     detail = "min_price must not be greater than max_price."
+    loc = ("query", "min_price")
+
+
+class TooManyTags(Unprocessable):
+    loc = ("query", "tags")
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"At most {limit} tags can be combined.")
 
 
 class InactiveNeedsAdmin(PermissionDenied):

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from shopkit_server.pagination import PageResult
+from shopkit_server.pagination import Key, PageResult
 from shopkit_server.products.models import (
     BulkOutcome,
     BulkRow,
@@ -38,8 +38,19 @@ class ProductRepository(Protocol):
     async def get_many(self, product_ids: Sequence[str]) -> list[Product]:
         """Every product of ``product_ids`` that exists, in one round trip."""
 
-    async def find(self, query: ProductQuery, *, offset: int, limit: int) -> PageResult[Product]:
-        """One page of the products matching ``query`` and the exact total."""
+    async def find(
+        self, query: ProductQuery, *, offset: int, limit: int, after: Key | None = None
+    ) -> PageResult[Product]:
+        """One page of the products matching ``query``, the exact total, and ``next_key``.
+
+        Order: ``query.sort`` with a unique tie-break of the store's choosing (the same order
+        for offsets and keys). ``next_key`` is the key of the page's last item when more
+        items follow, as a tuple of JSON scalars the store can read back; with ``after`` (then
+        ``offset`` is 0) the page starts right after the item with that key, by comparing keys
+        (keyset pagination: items inserted or deleted meanwhile shift nothing). A key the store
+        did not make raises ``errors.InvalidCursor`` (see ``pagination.check_key``). For
+        ``ProductSort.RELEVANCE`` with search terms the key holds the store's rank.
+        """
 
     async def count(self) -> int:
         """How many products the store holds, active or not."""

@@ -7,19 +7,30 @@ answers 401 without a token and 403 for a customer, rather than silently showing
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
-from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Response, status
+from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from pydantic import TypeAdapter
 
-from shopkit_server.deps import AdminUser, Context, OptionalUser
-from shopkit_server.errors import NotAuthenticated, Unprocessable
+from shopkit_server.deps import AdminUser, Context, OptionalUser, get_context
+from shopkit_server.errors import NotAuthenticated, raises
 from shopkit_server.fields import QueryFlag
-from shopkit_server.money import MAX_AMOUNT
-from shopkit_server.pagination import Page, PageParams, PageQuery
-from shopkit_server.products.errors import InactiveNeedsAdmin
+from shopkit_server.money import PriceBound
+from shopkit_server.pagination import CursorPageQuery, Page, PageParams, PageResult, RawPage
+from shopkit_server.products.errors import (
+    CategoryCycle,
+    CategoryExists,
+    CategoryInUse,
+    CategoryNotFound,
+    InactiveNeedsAdmin,
+    InvalidCategoryName,
+    InvalidPriceRange,
+    ProductNotFound,
+    SkuTaken,
+    TooManyTags,
+    UnknownCategory,
+    UnknownParent,
+)
 from shopkit_server.products.models import Product, ProductQuery
 from shopkit_server.products.schemas import (
     MAX_BULK_ROWS,
@@ -37,7 +48,7 @@ from shopkit_server.products.schemas import (
     parse_bulk_rows,
     to_domain_sort,
 )
-from shopkit_server.routing import ShopRoute
+from shopkit_server.routing import ShopRoute, plain_read
 
 MAX_TAG_FILTERS = 10
 
@@ -58,20 +69,15 @@ def _admin_for_inactive(include_inactive: bool, user: OptionalUser) -> bool:
     return include_inactive
 
 
-def _price_query(description: str) -> Any:
-    return Query(
-        ge=0, le=float(MAX_AMOUNT), decimal_places=2, allow_inf_nan=False, description=description
-    )
-
-
+@raises(NotAuthenticated, InactiveNeedsAdmin, TooManyTags, InvalidPriceRange)
 async def _filters(
     user: OptionalUser,
     category: Annotated[
         str | None,
         Query(max_length=100, description="A category name or slug; includes sub-categories"),
     ] = None,
-    min_price: Annotated[Decimal | None, _price_query("Lowest price, inclusive")] = None,
-    max_price: Annotated[Decimal | None, _price_query("Highest price, inclusive")] = None,
+    min_price: Annotated[PriceBound | None, Query(description="Lowest price, inclusive")] = None,
+    max_price: Annotated[PriceBound | None, Query(description="Highest price, inclusive")] = None,
     tags: Annotated[
         list[str] | None,
         Query(description="Repeatable or comma-separated; every tag must be on the product"),
@@ -91,7 +97,7 @@ async def _filters(
             if tag and tag not in wanted:
                 wanted.append(tag)
     if len(wanted) > MAX_TAG_FILTERS:
-        raise Unprocessable(f"At most {MAX_TAG_FILTERS} tags can be combined.")
+        raise TooManyTags(MAX_TAG_FILTERS)
     return ProductQuery(
         category=(category or "").strip() or None,
         min_price=min_price,
@@ -106,25 +112,36 @@ async def _filters(
 Filters = Annotated[ProductQuery, Depends(_filters)]
 
 
-def _page(items: Sequence[Product], total: int, page: PageParams) -> ProductPage:
-    return ProductPage.build([ProductOut.model_validate(item) for item in items], total, page)
+def _page(result: PageResult[Product], page: PageParams, kind: str, sort: str) -> ProductPage:
+    items = [ProductOut.model_validate(item) for item in result.items]
+    return ProductPage.of(PageResult(items, result.total, result.next_key), page, kind, sort)
 
 
 @_products.get("", response_model=ProductPage, summary="List products")
 async def list_products(
-    ctx: Context, filters: Filters, page: PageQuery, sort: ListSort = ListSort.NEWEST
+    ctx: Context, filters: Filters, raw_page: CursorPageQuery, sort: ListSort = ListSort.NEWEST
 ) -> ProductPage:
-    """Active products, filtered, sorted (newest first by default) and paginated."""
+    """Active products, filtered, sorted (newest first by default) and paginated, by page
+    number or by cursor (``next_cursor``: stable while the catalog changes)."""
     query = dataclasses.replace(filters, sort=to_domain_sort(sort))
+    page = raw_page.resolve("products", sort.value)
     result = await ctx.products.list_products(query, page)
-    return _page(result.items, result.total, page)
+    return _page(result, page, "products", sort.value)
+
+
+@plain_read(list_products)
+async def _plain_list(request: Request) -> ProductPage:
+    ctx = await get_context(request)
+    default = PageParams()  # what a request without a query string asks for
+    first_page = RawPage(page=default.page, page_size=default.page_size, cursor=None)
+    return await list_products(ctx, await _filters(None), first_page, ListSort.NEWEST)
 
 
 @_products.get("/search", response_model=ProductPage, summary="Search products")
 async def search_products(
     ctx: Context,
     filters: Filters,
-    page: PageQuery,
+    raw_page: CursorPageQuery,
     q: Annotated[str, Query(min_length=1, max_length=200, description="Words to look for")],
     sort: SearchSort = SearchSort.RELEVANCE,
 ) -> ProductPage:
@@ -132,21 +149,25 @@ async def search_products(
 
     Every word must match and the last one also matches as a prefix (``headph`` finds
     headphones) on SQLite; MongoDB's text index ranks any-word matches by score. Any text is
-    safe: quotes, ``*`` or operators in ``q`` are searched as plain words.
+    safe: quotes, ``*`` or operators in ``q`` are searched as plain words. Ties in rank are
+    broken by a stable key, so cursors (``next_cursor``) never repeat an item of a search
+    whose matches do not change.
     """
     query = dataclasses.replace(filters, sort=to_domain_sort(sort))
+    page = raw_page.resolve("search", sort.value)
     result = await ctx.products.search_products(q, query, page)
-    return _page(result.items, result.total, page)
+    return _page(result, page, "search", sort.value)
 
 
 @_products.get("/featured", response_model=ProductPage, summary="Featured products")
-async def featured_products(
-    ctx: Context, filters: Filters, page: PageQuery, sort: ListSort = ListSort.NEWEST
+async def list_featured_products(
+    ctx: Context, filters: Filters, raw_page: CursorPageQuery, sort: ListSort = ListSort.NEWEST
 ) -> ProductPage:
     """Active, featured products (the listing's filters apply too)."""
     query = dataclasses.replace(filters, featured=True, sort=to_domain_sort(sort))
+    page = raw_page.resolve("products", sort.value)
     result = await ctx.products.list_products(query, page)
-    return _page(result.items, result.total, page)
+    return _page(result, page, "products", sort.value)
 
 
 @_products.post("/bulk", response_model=BulkReportOut, summary="Import products")
@@ -174,6 +195,7 @@ async def import_products(
 
 
 @_products.get("/{product_id}", response_model=ProductOut, summary="Get a product")
+@raises(ProductNotFound, InactiveNeedsAdmin)
 async def get_product(
     ctx: Context,
     product_id: str,
@@ -188,18 +210,26 @@ async def get_product(
     )
 
 
+@plain_read(get_product)
+async def _plain_get(request: Request) -> Product:
+    ctx = await get_context(request)
+    return await ctx.products.get_product(request.path_params["product_id"], include_inactive=False)
+
+
 @_products.post(
     "",
     response_model=ProductOut,
     status_code=status.HTTP_201_CREATED,
     summary="Create a product",
 )
+@raises(SkuTaken, UnknownCategory)
 async def create_product(ctx: Context, _: AdminUser, body: ProductCreate) -> Product:
     """Add a product (admins). 409 ``sku_taken``; 422 ``unknown_category``."""
     return await ctx.products.create_product(body.to_draft())
 
 
 @_products.patch("/{product_id}", response_model=ProductOut, summary="Update a product")
+@raises(ProductNotFound, SkuTaken, UnknownCategory)
 async def update_product(
     ctx: Context, _: AdminUser, product_id: str, body: ProductUpdate
 ) -> Product:
@@ -211,6 +241,7 @@ async def update_product(
 @_products.delete(
     "/{product_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a product"
 )
+@raises(ProductNotFound)
 async def delete_product(ctx: Context, _: AdminUser, product_id: str) -> Response:
     """Soft delete (``is_active=false``); deleting it again is still 204."""
     await ctx.products.delete_product(product_id)
@@ -245,6 +276,7 @@ async def list_categories(
 
 
 @_categories.get("/{category_id}", response_model=CategoryOut, summary="Get a category")
+@raises(CategoryNotFound)
 async def get_category(ctx: Context, category_id: str) -> Any:
     """One category; 404 when missing or the id is malformed."""
     return await ctx.products.categories.get(category_id)
@@ -256,12 +288,14 @@ async def get_category(ctx: Context, category_id: str) -> Any:
     status_code=status.HTTP_201_CREATED,
     summary="Create a category",
 )
+@raises(CategoryExists, UnknownParent, InvalidCategoryName)
 async def create_category(ctx: Context, _: AdminUser, body: CategoryCreate) -> Any:
     """Add a category (admins). 409 ``category_exists``; 422 ``unknown_parent``."""
     return await ctx.products.categories.create(body.to_draft())
 
 
 @_categories.patch("/{category_id}", response_model=CategoryOut, summary="Update a category")
+@raises(CategoryNotFound, CategoryExists, UnknownParent, InvalidCategoryName, CategoryCycle)
 async def update_category(
     ctx: Context, _: AdminUser, category_id: str, body: CategoryUpdate
 ) -> Any:
@@ -273,6 +307,7 @@ async def update_category(
 @_categories.delete(
     "/{category_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a category"
 )
+@raises(CategoryNotFound, CategoryInUse)
 async def delete_category(ctx: Context, _: AdminUser, category_id: str) -> Response:
     """Delete an unused category (admins); 409 ``category_in_use`` while products or
     sub-categories use it."""

@@ -100,7 +100,9 @@ class ProductService:
         resolved = await self._resolve(query)
         if resolved is None:
             return PageResult(items=[], total=0)
-        return await self.products.find(resolved, offset=page.offset, limit=page.page_size)
+        return await self.products.find(
+            resolved, offset=page.offset, limit=page.page_size, after=page.after
+        )
 
     async def search_products(
         self, text: str, query: ProductQuery, page: PageParams

@@ -163,6 +163,28 @@ async def test_reusing_a_spent_refresh_token_revokes_the_tokens_rotated_from_it(
     assert other.status_code == 200
 
 
+async def test_reuse_also_stops_the_familys_access_tokens_at_once(
+    app: FastAPI, client: httpx.AsyncClient, customer: UserSession
+) -> None:
+    rotated = await client.post("/auth/refresh", json={"refresh_token": customer.refresh_token})
+    assert rotated.status_code == 200
+    newer = rotated.json()["access_token"]
+    again = await client.post("/auth/refresh", json={"refresh_token": customer.refresh_token})
+    assert again.status_code == 401
+    # Both access tokens of that login (the first and the rotated one) stop now, not when
+    # they expire; another login of the same account is untouched.
+    for token in (customer.access_token, newer):
+        reply = await client.get("/auth/me", headers={"Authorization": f"Bearer {token}"})
+        assert reply.status_code == 401, reply.text
+        assert reply.json()["code"] == "invalid_token"
+    login = await client.post(
+        "/auth/login", json={"email": customer.email, "password": customer.password}
+    )
+    fresh = login.json()["tokens"]["access_token"]
+    me = await client.get("/auth/me", headers={"Authorization": f"Bearer {fresh}"})
+    assert me.status_code == 200
+
+
 async def test_concurrent_refreshes_with_one_token_succeed_at_most_once_and_revoke_the_family(
     app: FastAPI, client: httpx.AsyncClient, customer: UserSession, backend: str
 ) -> None:

@@ -7,6 +7,7 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import anyio
 import bcrypt
 import httpx
 import pytest
@@ -73,9 +74,78 @@ async def test_a_flood_of_wrong_passwords_gets_429_with_retry_after(app: FastAPI
     assert [r.status_code for r in replies[:failures]] == [401] * failures
     for reply in replies[failures:]:
         _assert_throttled(reply)
-    # The back-off is the account's: the right password from elsewhere waits it out too.
+    async with _client(app, ATTACKER) as attacker:  # the right password waits it out here too
+        _assert_throttled(await _login(attacker, "victim@example.com", PASSWORD))
+
+
+async def test_an_attacker_locks_only_its_own_address_out_of_an_account(app: FastAPI) -> None:
+    await _register(app, "owner@example.com")
+    async with _client(app, ATTACKER) as attacker:
+        statuses = [(await _login(attacker, "owner@example.com")).status_code for _ in range(12)]
+    assert statuses == [401] * 5 + [429] * 7
+    # The owner, from their own address with the right password, is not locked out.
     async with _client(app, SHOPPER) as owner:
-        _assert_throttled(await _login(owner, "victim@example.com", PASSWORD))
+        assert (await _login(owner, "owner@example.com", PASSWORD)).status_code == 200
+        assert (await _login(owner, "owner@example.com")).status_code == 401  # own count
+
+
+async def test_an_account_wide_ceiling_bounds_guesses_spread_over_addresses(
+    settings: Settings, store: Store
+) -> None:
+    async for app in _started(settings, store, login_attempts_per_account=6):
+        await _register(app, "spread@example.com")
+        statuses = []
+        for i in range(8):  # one guess per address: no pair ever reaches its back-off
+            async with _client(app, f"192.0.2.{i}") as guesser:
+                statuses.append((await _login(guesser, "spread@example.com")).status_code)
+        assert statuses == [401] * 6 + [429] * 2
+
+
+async def test_parallel_attempts_cannot_all_pass_the_back_off(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _register(app, "target@example.com")
+    free = Settings.model_fields["login_failures_before_backoff"].default
+    attempts = 20
+    auth = app.state.ctx.auth
+    verify, get_by_email = auth.passwords.verify, auth.users.get_by_email
+    checked = 0
+    answered = 0
+    answered_during_a_check: list[int] = []
+    all_answered = asyncio.Event()
+
+    async def held(email: str) -> Any:
+        # An admitted attempt is held (past the throttle, before its password check) until
+        # every other attempt has its answer: they run meanwhile, and are checked or refused.
+        before = answered
+        with anyio.move_on_after(5):
+            await all_answered.wait()
+        answered_during_a_check.append(answered - before)
+        return await get_by_email(email)
+
+    async def counted(password: str, hashed: str | None, *, client: str | None = None) -> bool:
+        nonlocal checked
+        checked += 1
+        return await verify(password, hashed, client=client)
+
+    monkeypatch.setattr(auth.users, "get_by_email", held)
+    monkeypatch.setattr(auth.passwords, "verify", counted)
+
+    async def attempt(client: httpx.AsyncClient) -> int:
+        nonlocal answered
+        try:
+            return (await _login(client, "target@example.com")).status_code
+        finally:
+            answered += 1
+            if answered >= attempts - 1:
+                all_answered.set()
+
+    async with _client(app, ATTACKER) as attacker:
+        statuses = await asyncio.gather(*(attempt(attacker) for _ in range(attempts)))
+    assert checked <= free  # at most `free` password checks, however many ran at once
+    assert statuses.count(401) == checked
+    assert statuses.count(429) == attempts - checked
+    assert answered_during_a_check and max(answered_during_a_check) > 0  # they overlapped
 
 
 async def test_an_unknown_email_is_throttled_exactly_like_a_known_one(app: FastAPI) -> None:
@@ -131,8 +201,10 @@ async def test_change_password_shares_the_accounts_back_off(app: FastAPI) -> Non
         ]
         assert statuses == [401] * 5
         _assert_throttled(await stolen.post("/auth/change-password", json=wrong))
-    async with _client(app, SHOPPER) as owner:
-        _assert_throttled(await _login(owner, "holder@example.com", PASSWORD))
+    async with _client(app, ATTACKER) as thief:  # the login form from there is locked too
+        _assert_throttled(await _login(thief, "holder@example.com", PASSWORD))
+    async with _client(app, SHOPPER) as owner:  # the owner, elsewhere, is not
+        assert (await _login(owner, "holder@example.com", PASSWORD)).status_code == 200
 
 
 async def test_x_forwarded_for_from_an_untrusted_peer_is_ignored(app: FastAPI) -> None:
@@ -343,3 +415,29 @@ async def test_an_unknown_email_costs_a_bcrypt_check_like_a_wrong_password(
     assert known.status_code == unknown.status_code == 401
     assert known.json() == unknown.json()
     assert after_known == 1 and checks.calls == 2  # the decoy hash is checked for the unknown
+
+
+async def test_the_memory_store_sweeps_amortized_and_never_passes_its_cap() -> None:
+    now = [0.0]
+    store = MemoryThrottleStore(clock=lambda: now[0], prune_above=1_000, max_keys=20_000)
+    inserts = 50_000
+    sizes: list[int] = []
+    for i in range(inserts):
+        now[0] += 0.001  # 50 s in all: a 10 s window keeps ~10,000 keys live at once
+        await store.hit(f"login:addr:2001:db8:{i:x}::/64", limit=30, window=10.0)
+        await store.fail(f"login:acct:a{i}@example.com", free=5, base=1.0, cap=10.0)
+        sizes.append(len(store._windows.entries))
+    for table in (store._windows, store._failures):
+        # Sweeping on every insert past 1,000 keys looked at ~10,000 entries each time (~5e8 in
+        # all); doubling between sweeps looks at each entry a bounded number of times.
+        assert table.scanned <= 3 * inserts
+        assert table.prune_passes <= inserts // 1_000
+        assert len(table.entries) <= 2 * 10_000 + 1
+    assert max(sizes) <= 20_000
+    # Past the cap the least recently written keys go first; the newest are kept.
+    capped = MemoryThrottleStore(clock=lambda: now[0], max_keys=100)
+    for i in range(1_000):
+        await capped.hit(f"k{i}", limit=1, window=3600.0)
+        assert len(capped._windows.entries) <= 100
+    assert await capped.hit("k999", limit=1, window=3600.0) > 0  # still counted
+    assert await capped.hit("k0", limit=1, window=3600.0) == 0.0  # evicted: counts again

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from shopkit_server.errors import UpstreamUnavailable
 from shopkit_server.ids import new_id
 from shopkit_server.products.models import Product
-from tests.conftest import MakeUser, UserSession
+from tests.conftest import MakeUser, UserSession, api_client
 from tests.server.cart.shop import Shop, add
 
 
@@ -255,3 +255,22 @@ async def test_a_new_line_past_the_cart_line_cap_is_a_409(
     assert (refused.status_code, refused.json()["code"]) == (409, "cart_line_limit")
     cart = (await customer.client.get("/cart")).json()
     assert [i["product_id"] for i in cart["items"]] == [p["id"] for p in products[:2]]
+
+
+async def test_the_checkout_claim_is_not_a_client_route(
+    app: FastAPI, customer: UserSession
+) -> None:
+    checkout = new_id()
+    async with api_client(app, customer.access_token) as api:
+        for method in ("POST", "DELETE"):
+            reply = await api.request(method, f"/cart/checkouts/{checkout}")
+            assert reply.status_code == 404, reply.text
+        reply = await api.post(f"/cart/checkouts/{checkout}/finish", json={"items": []})
+        assert reply.status_code == 404
+    # Outside /api, the all-in-one app serves it to peer services only.
+    http = httpx.ASGITransport(app=app)
+    headers = {"Authorization": f"Bearer {customer.access_token}"}
+    async with httpx.AsyncClient(transport=http, base_url="http://test", headers=headers) as raw:
+        path = f"/internal/carts/{customer.id}/checkouts/{checkout}"
+        assert (await raw.post(path)).status_code == 401
+        assert (await raw.delete(path)).status_code == 401

@@ -32,6 +32,7 @@ from tests.server.apart import (
     PRODUCTS_URL,
     Apart,
     make_product,
+    service_token,
     services_apart,
     stock_of,
 )
@@ -81,16 +82,15 @@ async def test_checkout_over_http(apart: Apart, shopper: Shopper) -> None:
     assert (order["subtotal"], order["tax"], order["total"]) == (199.98, 10.0, 209.98)
     assert await stock_of(apart, product["id"]) == 3
     assert (await shopper.cart.get("/cart")).json()["items"] == []
-    # The cart was claimed and the claim finished with the user's own token...
+    # The cart was claimed and the claim finished on the cart's internal routes, with the
+    # order service's token (never the user's)...
     cart_calls = apart.to_cart.seen
     calls = [f"{r.method} {r.url.path}" for r in cart_calls]
-    assert calls == [
-        f"POST /cart/checkouts/{order['id']}",
-        f"POST /cart/checkouts/{order['id']}/finish",
-    ]
-    assert all(
-        r.headers["authorization"] == shopper.cart.headers["authorization"] for r in cart_calls
-    )
+    claim = f"/internal/carts/{shopper.id}/checkouts/{order['id']}"
+    assert calls == [f"POST {claim}", f"POST {claim}/finish"]
+    for call in cart_calls:
+        token = call.headers["authorization"].removeprefix("Bearer ")
+        assert CODEC.decode(token, TokenType.SERVICE).sub == "service:orders"
     # ...and the stock reserved with a service token under the order's id.
     reserve = next(r for r in apart.to_products.seen if r.url.path == RESERVE_PATH)
     claims = CODEC.decode(
@@ -252,7 +252,9 @@ async def test_a_checkout_refused_by_the_catalog_releases_the_cart_over_http(
         assert reply.status_code == 200
         refused = await _checkout(shopper)
         assert (refused.status_code, refused.json()["code"]) == (409, "insufficient_stock")
-        assert apart.to_cart.paths()[-1].startswith("DELETE /cart/checkouts/")
+        assert apart.to_cart.paths()[-1].startswith(
+            f"DELETE /internal/carts/{shopper.id}/checkouts/"
+        )
         await admin.patch(f"/products/{product['id']}", json={"stock": 1})
     assert (await _checkout(shopper)).status_code == 201
 
@@ -267,4 +269,32 @@ async def test_a_cart_over_the_line_cap_gets_a_clear_409_not_a_503(
     reply = await _checkout(shopper)
     assert (reply.status_code, reply.json()["code"]) == (409, "cart_line_limit")
     # The claim was released: once the cart is trimmed it can be checked out.
-    assert apart.to_cart.paths()[-1].startswith("DELETE /cart/checkouts/")
+    assert apart.to_cart.paths()[-1].startswith(f"DELETE /internal/carts/{shopper.id}/checkouts/")
+
+
+async def test_the_checkout_claim_routes_refuse_a_customer_token(
+    apart: Apart, shopper: Shopper
+) -> None:
+    product = await make_product(apart, stock=5)
+    await _fill(shopper, product, 1)
+    claim = f"/internal/carts/{shopper.id}/checkouts/{new_id()}"
+    finish = {"items": [{"product_id": product["id"], "quantity": 1}]}
+    # The customer's own token, on their own cart: a service route, so a 401 every time.
+    for method, path, body in [
+        ("POST", claim, None),
+        ("POST", f"{claim}/finish", finish),
+        ("DELETE", claim, None),
+    ]:
+        reply = await shopper.cart.request(method, path, json=body)
+        assert reply.status_code == 401, (method, path, reply.text)
+    # The customer-facing paths the claim used to live at are gone.
+    for method in ("POST", "DELETE"):
+        gone = await shopper.cart.request(method, f"/cart/checkouts/{new_id()}")
+        assert gone.status_code == 404, gone.text
+    # Nothing was claimed: the cart checks out at once.
+    assert (await _checkout(shopper)).status_code == 201
+    # A peer service's token is what the routes take.
+    async with apart.client(apart.cart, service_token()) as peer:
+        other = f"/internal/carts/{shopper.id}/checkouts/{new_id()}"
+        assert (await peer.post(other)).status_code == 200
+        assert (await peer.delete(other)).status_code == 204

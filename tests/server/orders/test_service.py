@@ -10,7 +10,9 @@ from decimal import Decimal
 import pytest
 
 from shopkit_server.cart.errors import CheckoutInProgress
+from shopkit_server.cart.models import Cart
 from shopkit_server.clock import utc_now
+from shopkit_server.deps import Principal
 from shopkit_server.ids import new_id
 from shopkit_server.orders.errors import (
     CartEmpty,
@@ -290,3 +292,34 @@ async def test_a_cancel_whose_release_failed_succeeds_and_is_healed_by_a_retry(
     with pytest.raises(InvalidTransition):  # and never twice
         await service.cancel(owner, order.id)
     assert catalog.stock(product.id) == 4
+
+
+class ClaimLandsThenFails(FakeCart):
+    """A cart whose claim is written but whose answer is lost (a timeout, a cancel after COMMIT)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail_next_claim = True
+
+    async def claim(self, user: Principal, checkout_id: str) -> Cart:
+        cart = await super().claim(user, checkout_id)
+        if self.fail_next_claim:
+            self.fail_next_claim = False
+            raise ConnectionError("the claim's reply was lost")
+        return cart
+
+
+async def test_a_claim_that_landed_but_failed_is_released_so_a_retry_succeeds(
+    store: Store, catalog: FakeCatalog
+) -> None:
+    cart = ClaimLandsThenFails()
+    service = make_service(store.orders, cart, catalog)
+    product = catalog.add(make_product(stock=3))
+    user = principal()
+    cart.put(user, (product, 1))
+    with pytest.raises(ConnectionError):
+        await service.checkout(user, ADDRESS)
+    assert user.id not in cart.claims  # released, not left to lapse with its lease
+    order = (await service.checkout(user, ADDRESS)).order  # at once: no checkout_in_progress
+    assert catalog.stock(product.id) == 2
+    assert await store.orders.get(order.id) == order

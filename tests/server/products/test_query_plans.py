@@ -99,3 +99,21 @@ async def test_search_starts_from_the_full_text_index(db: Database) -> None:
     ):
         assert steps[0].startswith("SCAN products_fts VIRTUAL TABLE"), steps
         assert "SEARCH p USING INTEGER PRIMARY KEY" in steps[1], steps
+
+
+_KEYS = {
+    ProductSort.NEWEST: ("2026-01-01T00:00:00.000000+00:00", 10),
+    ProductSort.PRICE_ASC: (1999, 10),
+    ProductSort.PRICE_DESC: (1999, 10),
+    ProductSort.NAME: ("lamp", 10),
+}
+
+
+@pytest.mark.parametrize("label", list(SORTED_BY_AN_INDEX))
+async def test_cursor_pages_seek_into_the_sort_index(db: Database, label: str) -> None:
+    """A page after a cursor key starts inside the index (a range), never a scan or a sort."""
+    query = SORTED_BY_AN_INDEX[label]
+    sql = build_find(query, offset=0, limit=20, after=_KEYS[query.sort])
+    steps = await plan(db, sql.page, sql.page_params)
+    assert not scans_the_table(steps), steps
+    assert not any("TEMP B-TREE" in step for step in steps), steps

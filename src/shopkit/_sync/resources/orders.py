@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Unpack
 
 from shopkit._constants import IDEMPOTENCY_KEY_HEADER
-from shopkit._sync._pagination import SyncPage, walk_pages
+from shopkit._sync._pagination import Position, SyncPage, walk_pages
 from shopkit._types import RequestOptions, query
 from shopkit.resources._resource import SyncAPIResource, segment
 from shopkit.types.orders import Address, Order, OrderStatus
@@ -51,16 +51,34 @@ class SyncOrders(SyncAPIResource):
         all: bool = False,
         page: int = 1,
         page_size: int = 20,
+        cursor: str | None = None,
         **options: Unpack[RequestOptions],
     ) -> SyncPage[Order]:
-        """The caller's orders, newest first; ``all=True`` (admins) lists everyone's."""
-        params = query({"status": status, "all": all or None, "page": page, "page_size": page_size})
+        """The caller's orders, newest first; ``all=True`` (admins) lists everyone's.
+        ``cursor``: the ``next_cursor`` of a page before (then ``page`` is not used)."""
+        where = {"cursor": cursor} if cursor else {"page": page}
+        params = query({"status": status, "all": all or None, **where, "page_size": page_size})
         response = self._client.request("GET", "/orders", params=params, options=options)
         result: SyncPage[Order] = self._client.parse(SyncPage[Order], response)
-        result._fetch = lambda n: self.list(
-            status=status, all=all, page=n, page_size=page_size, **options
+        result._fetch = lambda at: self._at(
+            at, status=status, all=all, page_size=page_size, options=options
         )
         return result
+
+    def _at(
+        self,
+        position: Position,
+        *,
+        status: OrderStatus | None,
+        all: bool,
+        page_size: int,
+        options: RequestOptions,
+    ) -> SyncPage[Order]:
+        if isinstance(position, str):
+            return self.list(
+                status=status, all=all, cursor=position, page_size=page_size, **options
+            )
+        return self.list(status=status, all=all, page=position, page_size=page_size, **options)
 
     def iterate(
         self,
@@ -72,7 +90,7 @@ class SyncOrders(SyncAPIResource):
     ) -> Iterator[Order]:
         """Every order :meth:`list` would return, a page at a time as the loop needs them."""
         return walk_pages(
-            lambda n: self.list(status=status, all=all, page=n, page_size=page_size, **options)
+            lambda at: self._at(at, status=status, all=all, page_size=page_size, options=options)
         )
 
     def get(self, order_id: str, **options: Unpack[RequestOptions]) -> Order:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Unpack
 
-from shopkit._sync._pagination import SyncPage, walk_pages
+from shopkit._sync._pagination import Position, SyncPage, walk_pages
 from shopkit._types import NOT_GIVEN, NotGiven, RequestOptions, query, strip_not_given
 from shopkit.resources._resource import SyncAPIResource, money, segment
 from shopkit.types.products import BulkResult, Product, ProductInput, ProductSort, SearchSort
@@ -29,6 +29,7 @@ class SyncProducts(SyncAPIResource):
         include_inactive: bool | None = None,
         page: int = 1,
         page_size: int = 20,
+        cursor: str | None = None,
         **options: Unpack[RequestOptions],
     ) -> SyncPage[Product]:
         """One page of active products, filtered and sorted (``newest`` first by default).
@@ -39,7 +40,7 @@ class SyncProducts(SyncAPIResource):
         filters = _filters(
             category, min_price, max_price, tags, in_stock, featured, sort, include_inactive
         )
-        return self._page("/products", filters, page, page_size, options)
+        return self._page("/products", filters, cursor or page, page_size, options)
 
     def search(
         self,
@@ -55,6 +56,7 @@ class SyncProducts(SyncAPIResource):
         include_inactive: bool | None = None,
         page: int = 1,
         page_size: int = 20,
+        cursor: str | None = None,
         **options: Unpack[RequestOptions],
     ) -> SyncPage[Product]:
         """Full-text search over name, description and tags, best match first (``relevance``);
@@ -65,7 +67,7 @@ class SyncProducts(SyncAPIResource):
                 category, min_price, max_price, tags, in_stock, featured, sort, include_inactive
             ),
         }
-        return self._page("/products/search", filters, page, page_size, options)
+        return self._page("/products/search", filters, cursor or page, page_size, options)
 
     def featured(
         self,
@@ -78,11 +80,12 @@ class SyncProducts(SyncAPIResource):
         sort: ProductSort | None = None,
         page: int = 1,
         page_size: int = 20,
+        cursor: str | None = None,
         **options: Unpack[RequestOptions],
     ) -> SyncPage[Product]:
         """Active, featured products (the filters of :meth:`list` apply too)."""
         filters = _filters(category, min_price, max_price, tags, in_stock, None, sort, None)
-        return self._page("/products/featured", filters, page, page_size, options)
+        return self._page("/products/featured", filters, cursor or page, page_size, options)
 
     def iterate(
         self,
@@ -212,11 +215,12 @@ class SyncProducts(SyncAPIResource):
         self,
         path: str,
         filters: dict[str, Any],
-        page: int,
+        position: Position,
         page_size: int,
         options: RequestOptions,
     ) -> SyncPage[Product]:
-        params = {**filters, "page": page, "page_size": page_size}
+        where = {"cursor": position} if isinstance(position, str) else {"page": position}
+        params = {**filters, **where, "page_size": page_size}
         response = self._client.request("GET", path, params=params, options=options)
         result: SyncPage[Product] = self._client.parse(SyncPage[Product], response)
         result._fetch = lambda n: self._page(path, filters, n, page_size, options)

@@ -25,7 +25,7 @@ class SyncUsers(SyncAPIResource):
         params = query({"q": q, "page": page, "page_size": page_size})
         response = self._client.request("GET", "/auth/users", params=params, options=options)
         result: SyncPage[User] = self._client.parse(SyncPage[User], response)
-        result._fetch = lambda n: self.list(q=q, page=n, page_size=page_size, **options)
+        result._fetch = lambda n: self.list(q=q, page=int(n), page_size=page_size, **options)
         return result
 
     def iterate(
@@ -33,7 +33,7 @@ class SyncUsers(SyncAPIResource):
     ) -> Iterator[User]:
         """Every matching user, fetched a page at a time as the loop needs them."""
         return walk_pages(
-            lambda page_no: self.list(q=q, page=page_no, page_size=page_size, **options)
+            lambda page_no: self.list(q=q, page=int(page_no), page_size=page_size, **options)
         )
 
     def update(

@@ -15,6 +15,7 @@ from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError as MongoDuplicateKey
 
+from shopkit_server.errors import InvalidCursor
 from shopkit_server.ids import is_valid_id
 from shopkit_server.orders.models import (
     IDEMPOTENCY_KEY_TTL,
@@ -25,7 +26,7 @@ from shopkit_server.orders.models import (
     OrderStatus,
     StatusChange,
 )
-from shopkit_server.pagination import PageResult
+from shopkit_server.pagination import Key, PageResult, check_key
 from shopkit_server.store.base import DuplicateKeyError
 from shopkit_server.store.mongo.db import (
     Document,
@@ -168,21 +169,55 @@ class MongoOrderRepository:
         return _order(doc) if doc else None
 
     async def list(
-        self, *, user_id: str | None, status: OrderStatus | None, offset: int, limit: int
+        self,
+        *,
+        user_id: str | None,
+        status: OrderStatus | None,
+        offset: int,
+        limit: int,
+        after: Key | None = None,
     ) -> PageResult[Order]:
         query: Document = {}
         if user_id is not None:
             query["user_id"] = user_id
         if status is not None:
             query["status"] = status.value
+        page_query = query
+        if after is not None:
+            text, last_id = (str(part) for part in check_key(after, str, str))
+            try:
+                moment = datetime.fromisoformat(text)
+            except ValueError:
+                raise InvalidCursor() from None
+            if not is_valid_id(last_id):
+                raise InvalidCursor()
+            moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+            page_query = {
+                "$and": [
+                    query,
+                    {
+                        "$or": [
+                            {"created_at": {"$lt": moment}},
+                            {"created_at": moment, "_id": {"$lt": ObjectId(last_id)}},
+                        ]
+                    },
+                ]
+            }
         total = await self._orders.count_documents(query)
         cursor = (
-            self._orders.find(query)
+            self._orders.find(page_query)
             .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
             .skip(offset)
-            .limit(limit)
+            .limit(limit + 1)
         )
-        return PageResult(items=[_order(doc) for doc in await cursor.to_list(None)], total=total)
+        docs = await cursor.to_list(None)
+        next_key: Key | None = None
+        if len(docs) > limit:
+            docs = docs[:limit]
+            last = docs[-1]["created_at"]
+            last = last.astimezone(UTC) if last.tzinfo else last.replace(tzinfo=UTC)
+            next_key = (last.isoformat(timespec="microseconds"), str(docs[-1]["_id"]))
+        return PageResult(items=[_order(doc) for doc in docs], total=total, next_key=next_key)
 
     async def transition(
         self, order_id: str, *, expected: OrderStatus, new: OrderStatus, at: datetime

@@ -22,9 +22,10 @@ from pymongo import ASCENDING, DESCENDING, TEXT, InsertOne, UpdateOne
 from pymongo.errors import BulkWriteError
 from pymongo.errors import DuplicateKeyError as MongoDuplicateKey
 
+from shopkit_server.errors import InvalidCursor
 from shopkit_server.ids import is_valid_id, new_id
 from shopkit_server.money import quantize
-from shopkit_server.pagination import PageResult
+from shopkit_server.pagination import Key, PageResult, check_key
 from shopkit_server.products.models import (
     PRODUCT_FIELDS,
     BulkFailure,
@@ -173,6 +174,41 @@ def build_filter(query: ProductQuery, category_ids: Sequence[ObjectId] = ()) -> 
     return spec
 
 
+_KEY_TYPES: dict[str, type] = {"created_at": str, "price": str, "name_key": str}
+
+
+def _key_value(value: Any) -> str | float:
+    """A sort field's value as a JSON scalar of a key (exact text for prices and times)."""
+    if isinstance(value, datetime):
+        return _aware(value).isoformat(timespec="microseconds")
+    if isinstance(value, float | int):
+        return float(value)
+    return str(value)  # Decimal128 -> its exact text; name_key as it is
+
+
+def _stored(field: str, text: str) -> Any:
+    try:
+        if field == "created_at":
+            return _aware(datetime.fromisoformat(text))
+        if field == "price":
+            return to_decimal128(Decimal(text))
+    except (ValueError, ArithmeticError):
+        raise InvalidCursor() from None
+    return text
+
+
+def _after(sort: list[tuple[str, Any]], after: Key) -> Document:
+    """The documents after ``after`` in ``sort`` order: (field, _id) compared as a pair."""
+    (field, direction), _ = sort
+    text, last = check_key(after, _KEY_TYPES[field], str)
+    last_id = str(last)
+    if not is_valid_id(last_id):
+        raise InvalidCursor()
+    value = _stored(field, str(text))
+    op = "$lt" if direction == DESCENDING else "$gt"
+    return {"$or": [{field: {op: value}}, {field: value, "_id": {op: ObjectId(last_id)}}]}
+
+
 def _duplicate(exc: MongoDuplicateKey) -> Exception:
     pattern = (exc.details or {}).get("keyPattern") or {}
     return DuplicateKeyError("sku") if "sku" in pattern else exc
@@ -204,22 +240,67 @@ class MongoProductRepository:
         docs = await self._products.find({"_id": {"$in": ids}}, stock.WITHOUT_OPS).to_list(None)
         return await self._products_of(docs)
 
-    async def find(self, query: ProductQuery, *, offset: int, limit: int) -> PageResult[Product]:
+    async def find(
+        self, query: ProductQuery, *, offset: int, limit: int, after: Key | None = None
+    ) -> PageResult[Product]:
         category_ids: list[ObjectId] = []
         if query.categories is not None:
             category_ids = list((await ids_by_name(self._categories, query.categories)).values())
         spec = build_filter(query, category_ids)
         if query.search_terms and query.sort is ProductSort.RELEVANCE:
-            cursor = self._products.find(spec, {"score": _TEXT_SCORE, **stock.WITHOUT_OPS})
-            cursor = cursor.sort([("score", _TEXT_SCORE), ("_id", DESCENDING)])
+            docs, total = await asyncio.gather(
+                self._ranked(spec, offset=offset, limit=limit + 1, after=after),
+                self._products.count_documents(spec),
+            )
+            field = "score"
         else:
             sort = _SORTS.get(query.sort, _SORTS[ProductSort.NEWEST])
-            cursor = self._products.find(spec, stock.WITHOUT_OPS).sort(sort)
-        docs, total = await asyncio.gather(
-            cursor.skip(offset).limit(limit).to_list(None),
-            self._products.count_documents(spec),
-        )
-        return PageResult(items=await self._products_of(docs), total=int(total))
+            field = sort[0][0]
+            page_spec = spec
+            if after is not None:
+                page_spec = {"$and": [spec, _after(sort, after)]}
+            cursor = self._products.find(page_spec, stock.WITHOUT_OPS).sort(sort)
+            docs, total = await asyncio.gather(
+                cursor.skip(offset).limit(limit + 1).to_list(None),
+                self._products.count_documents(spec),
+            )
+        next_key: Key | None = None
+        if len(docs) > limit:
+            docs = docs[:limit]
+            next_key = (_key_value(docs[-1][field]), str(docs[-1]["_id"]))
+        return PageResult(items=await self._products_of(docs), total=int(total), next_key=next_key)
+
+    async def _ranked(
+        self, spec: Document, *, offset: int, limit: int, after: Key | None
+    ) -> list[Document]:
+        """Best text match first (``score`` descending, then ``_id`` descending)."""
+        pipeline: list[Document] = [
+            {"$match": spec},
+            {"$addFields": {"score": _TEXT_SCORE}},
+        ]
+        if after is not None:
+            score, last = check_key(after, float, str)
+            last_id = str(last)
+            if not is_valid_id(last_id):
+                raise InvalidCursor()
+            pipeline.append(
+                {
+                    "$match": {
+                        "$or": [
+                            {"score": {"$lt": float(score)}},
+                            {"score": float(score), "_id": {"$lt": ObjectId(last_id)}},
+                        ]
+                    }
+                }
+            )
+        pipeline += [
+            {"$sort": {"score": -1, "_id": -1}},
+            {"$skip": offset},
+            {"$limit": limit},
+            {"$project": stock.WITHOUT_OPS},
+        ]
+        docs: list[Document] = await self._products.aggregate(pipeline).to_list(None)
+        return docs
 
     async def count(self) -> int:
         return int(await self._products.count_documents({}))

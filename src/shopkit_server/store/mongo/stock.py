@@ -20,13 +20,17 @@ cancellation, a crash) loses nothing:
   its state, so a take that lands after a release is seen by the reserver, who gives it back.
 - A reserve stops taking at its first short line (the rest are only read, to name them all):
   units held just to be given back would make racing reserves fail each other.
-- Giving back is guarded by the give-back marker (applied at most once) and, for a line the
-  journal does not list, by the take marker (only what was taken comes back).
+- Giving back needs the take marker and no give-back marker, in the same conditional update
+  (only what was taken comes back, and at most once). Once a line is given back and journaled,
+  both its markers are pulled from the product, by an update that applies only while the line
+  is given back (so it can never erase an outstanding take); with the take marker gone, a
+  give-back re-driven any time later matches nothing.
 
 ``release()`` flips the state to released and then gives back every line taken and not yet
 given back; a release that fails part-way leaves its work visible, and the next release (it is
-idempotent) finishes it. Only the last ``OPS_KEPT`` markers of a product are kept: enough for
-a release to find a take whose journal entry was lost, without growing the document forever.
+idempotent) finishes it. Markers are never trimmed by count: keeping only the newest 64 let a
+release re-driven after 64 other stock operations on a product give its units back twice. A
+held reservation keeps its take markers until it is released.
 """
 
 from __future__ import annotations
@@ -48,8 +52,6 @@ from shopkit_server.store.mongo.db import Document, MongoCollection
 # How long a second caller with the same id waits for the first to finish reserving.
 PENDING_WAIT_SECONDS = 2.0
 _POLL_SECONDS = 0.02
-# Operation markers kept per product (the newest); each is a few dozen bytes.
-OPS_KEPT = 64
 # What product reads leave out: the markers are bookkeeping, never part of a product.
 WITHOUT_OPS: Document = {"stock_ops": 0}
 
@@ -67,7 +69,7 @@ def _give_op(token: str, index: int) -> str:
 
 
 def _push_op(op: str) -> Document:
-    return {"stock_ops": {"$each": [op], "$slice": -OPS_KEPT}}
+    return {"stock_ops": op}
 
 
 def _settled(doc: Document, lines: Sequence[StockLine]) -> ReserveOutcome | None:
@@ -91,22 +93,28 @@ async def _give_back_line(
     journaled: bool,
     now: datetime,
 ) -> None:
-    """Give back line ``index`` once, if it was taken; journal it as returned."""
+    """Give back line ``index`` once, if it was taken; journal it as returned, then drop its
+    markers."""
     product_id, quantity = line
     if not is_valid_id(product_id):
         return
-    give = _give_op(token, index)
-    ops: Document = (
-        {"$nin": [give]} if journaled else {"$all": [_take_op(token, index)], "$nin": [give]}
-    )
+    take, give = _take_op(token, index), _give_op(token, index)
     gave = await products.update_one(
-        {"_id": ObjectId(product_id), "stock_ops": ops},
+        {"_id": ObjectId(product_id), "stock_ops": {"$all": [take], "$nin": [give]}},
         {"$inc": {"stock": quantity}, "$set": {"updated_at": now}, "$push": _push_op(give)},
     )
     if gave.modified_count == 1 or journaled:
         # Not modified while journaled as taken: an earlier give-back applied (its marker stops
-        # a second one) and only its journal entry was lost.
+        # a second one, or both markers are gone) and only its journal entry was lost.
         await reservations.update_one({"_id": reservation_id}, {"$addToSet": {"returned": index}})
+        # Only while the line is given back (or was never taken): an outstanding take stays.
+        await products.update_one(
+            {
+                "_id": ObjectId(product_id),
+                "$or": [{"stock_ops": give}, {"stock_ops": {"$ne": take}}],
+            },
+            {"$pull": {"stock_ops": {"$in": [take, give]}}},
+        )
 
 
 async def _give_back(

@@ -16,11 +16,13 @@ import asyncio
 import json
 import random
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from shopkit_server.errors import InvalidCursor
 from shopkit_server.store.base import StoreUnreachable
 
 T = TypeVar("T")
@@ -79,6 +81,40 @@ class Database:
         )
         return cls(pool)
 
+    async def _on_connection(
+        self, use: Callable[[Connection], Awaitable[T]], *, snapshot: bool = False
+    ) -> T:
+        """Run ``use`` on a pooled connection (in a transaction: READ COMMITTED, or with
+        ``snapshot`` REPEATABLE READ READ ONLY), once more on a fresh one if the first was stale.
+
+        A connection whose server process was terminated (a failover, a restart) may still be
+        in the pool with the end of its socket not yet read: the server's farewell error leaves
+        asyncpg in a state where the next statement fails with InternalClientError *before
+        anything is sent*. That connection is closed and the work runs again on another one,
+        safe for writes too since the first attempt sent nothing.
+        """
+
+        async def in_transaction(conn: Connection) -> T:
+            if snapshot:
+                async with conn.transaction(isolation="repeatable_read", readonly=True):
+                    return await use(conn)
+            async with conn.transaction():
+                return await use(conn)
+
+        return await self._statement(in_transaction)
+
+    async def _statement(self, use: Callable[[Connection], Awaitable[T]]) -> T:
+        """``use`` on a pooled connection, retried once on another if the first was stale."""
+        for attempt in range(2):
+            async with self._pool.acquire() as conn:
+                try:
+                    return await use(conn)
+                except asyncpg.exceptions.InternalClientError:
+                    conn.terminate()
+                    if attempt == 1:
+                        raise
+        raise AssertionError("unreachable")
+
     async def transaction(self, work: Callable[[Connection], Awaitable[T]]) -> T:
         """Run ``work`` in one transaction: committed when it returns, rolled back if it raises.
 
@@ -87,8 +123,7 @@ class Database:
         """
         for attempt in range(_ATTEMPTS):
             try:
-                async with self._pool.acquire() as conn, conn.transaction():
-                    return await work(conn)
+                return await self._on_connection(work)
             except _RETRIED:
                 if attempt == _ATTEMPTS - 1:
                     raise
@@ -103,11 +138,7 @@ class Database:
         """Run the reads of ``work`` in one ``REPEATABLE READ READ ONLY`` transaction: every
         statement sees the same committed state (``READ COMMITTED`` takes a new one for each)."""
         try:
-            async with (
-                self._pool.acquire() as conn,
-                conn.transaction(isolation="repeatable_read", readonly=True),
-            ):
-                return await work(conn)
+            return await self._on_connection(work, snapshot=True)
         except Exception as exc:
             if _lost(exc):
                 raise StoreUnreachable() from exc
@@ -115,7 +146,7 @@ class Database:
 
     async def fetch(self, sql: str, *args: Any) -> list[Record]:
         try:
-            return await self._pool.fetch(sql, *args)
+            return await self._statement(lambda conn: conn.fetch(sql, *args))
         except Exception as exc:
             if _lost(exc):
                 raise StoreUnreachable() from exc
@@ -123,7 +154,7 @@ class Database:
 
     async def fetchrow(self, sql: str, *args: Any) -> Record | None:
         try:
-            return await self._pool.fetchrow(sql, *args)
+            return await self._statement(lambda conn: conn.fetchrow(sql, *args))
         except Exception as exc:
             if _lost(exc):
                 raise StoreUnreachable() from exc
@@ -131,7 +162,7 @@ class Database:
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
         try:
-            return await self._pool.fetchval(sql, *args)
+            return await self._statement(lambda conn: conn.fetchval(sql, *args))
         except Exception as exc:
             if _lost(exc):
                 raise StoreUnreachable() from exc
@@ -139,7 +170,7 @@ class Database:
 
     async def execute(self, sql: str, *args: Any) -> str:
         try:
-            return await self._pool.execute(sql, *args)
+            return await self._statement(lambda conn: conn.execute(sql, *args))
         except Exception as exc:
             if _lost(exc):
                 raise StoreUnreachable() from exc
@@ -155,3 +186,26 @@ class Database:
 def affected(status: str) -> int:
     """The row count of a command status such as ``UPDATE 1`` or ``INSERT 0 1``."""
     return int(status.rsplit(" ", 1)[-1])
+
+
+def time_from_key(text: str) -> datetime:
+    """A timestamp read back from a cursor key (ISO 8601 with its offset, as ``isoformat()``
+    wrote it); InvalidCursor for anything else."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidCursor() from None
+    if moment.tzinfo is None:
+        raise InvalidCursor()
+    try:  # the driver sends UTC: a time at the very ends of the calendar has none
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise InvalidCursor() from None
+
+
+def text_from_key(value: str) -> str:
+    """A text column's value read back from a cursor key: PostgreSQL text holds no NUL, so a
+    key with one is none of ours (and must not reach the server as a 500)."""
+    if "\x00" in value:
+        raise InvalidCursor()
+    return value

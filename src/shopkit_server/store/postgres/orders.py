@@ -18,9 +18,16 @@ from shopkit_server.orders.models import (
     OrderStatus,
     StatusChange,
 )
-from shopkit_server.pagination import PageResult
+from shopkit_server.pagination import Key, PageResult, check_key
 from shopkit_server.store.base import DuplicateKeyError
-from shopkit_server.store.postgres.db import Connection, Database, Record, affected
+from shopkit_server.store.postgres.db import (
+    Connection,
+    Database,
+    Record,
+    affected,
+    text_from_key,
+    time_from_key,
+)
 
 _STATUSES = ", ".join(f"'{status.value}'" for status in OrderStatus)
 # Prices fit numeric(12,2) (money.MAX_AMOUNT); a line or an order of many of them may not.
@@ -136,6 +143,12 @@ def _record(row: Record) -> IdempotencyRecord:
     )
 
 
+def _decode_order_key(after: Key) -> tuple[datetime, str]:
+    """An order list's key read back: ``(created_at as ISO 8601 with its offset, id)``."""
+    text, order_id = check_key(after, str, str)
+    return time_from_key(str(text)), text_from_key(str(order_id))
+
+
 class PostgresOrderRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -192,7 +205,13 @@ class PostgresOrderRepository:
         return (await _load(self._db, [row]))[0]
 
     async def list(
-        self, *, user_id: str | None, status: OrderStatus | None, offset: int, limit: int
+        self,
+        *,
+        user_id: str | None,
+        status: OrderStatus | None,
+        offset: int,
+        limit: int,
+        after: Key | None = None,
     ) -> PageResult[Order]:
         clauses: list[str] = []
         params: list[object] = []
@@ -203,22 +222,34 @@ class PostgresOrderRepository:
             params.append(status.value)
             clauses.append(f"status = ${len(params)}")
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        n = len(params)
+        page_clauses, page_params = list(clauses), list(params)
+        if after is not None:  # keyset: the (created_at DESC, id DESC) indexes serve the range
+            page_params.extend(_decode_order_key(after))
+            page_clauses.append(
+                f"(created_at, id) < (${len(page_params) - 1}, ${len(page_params)})"
+            )
+        page_where = f"WHERE {' AND '.join(page_clauses)}" if page_clauses else ""
+        n = len(page_params)
 
         async def run(conn: Connection) -> PageResult[Order]:
+            # One row past the page says whether another follows.
             rows = await conn.fetch(
                 f"SELECT (SELECT count(*) FROM orders {where}) AS full_count, {_ORDER_COLUMNS} "
-                f"FROM orders {where} ORDER BY created_at DESC, id DESC "
+                f"FROM orders {page_where} ORDER BY created_at DESC, id DESC "
                 f"LIMIT ${n + 1} OFFSET ${n + 2}",
-                *params,
-                limit,
+                *page_params,
+                limit + 1,
                 offset,
             )
             if rows:
                 total = int(rows[0]["full_count"])
             else:
                 total = int(await conn.fetchval(f"SELECT count(*) FROM orders {where}", *params))
-            return PageResult(items=await _load(conn, rows), total=total)
+            next_key: Key | None = None
+            if len(rows) > limit:
+                rows = rows[:limit]
+                next_key = (rows[-1]["created_at"].isoformat(), rows[-1]["id"])
+            return PageResult(items=await _load(conn, rows), total=total, next_key=next_key)
 
         # One snapshot: the total, the page, its lines and status histories all from one state.
         return await self._db.snapshot(run)

@@ -21,7 +21,7 @@ from typing import Any
 import asyncpg
 
 from shopkit_server.ids import new_id
-from shopkit_server.pagination import PageResult
+from shopkit_server.pagination import Key, PageResult
 from shopkit_server.products.models import (
     PRODUCT_FIELDS,
     BulkFailure,
@@ -40,7 +40,7 @@ from shopkit_server.store.postgres import stock
 from shopkit_server.store.postgres.categories import SCHEMA as CATEGORY_SCHEMA
 from shopkit_server.store.postgres.categories import PostgresCategoryRepository
 from shopkit_server.store.postgres.db import Connection, Database, Record
-from shopkit_server.store.postgres.product_sql import PRODUCT_COLUMNS, build_find
+from shopkit_server.store.postgres.product_sql import PRODUCT_COLUMNS, build_find, encode_key
 
 _SORT_INDEXES = {
     "products_active_newest": "is_active, created_at, seq",
@@ -181,12 +181,22 @@ class PostgresProductRepository:
         )
         return [_product(row) for row in rows]
 
-    async def find(self, query: ProductQuery, *, offset: int, limit: int) -> PageResult[Product]:
-        sql = build_find(query)
-        rows = await self._db.fetch(sql.page, *sql.page_params(limit=limit, offset=offset))
+    async def find(
+        self, query: ProductQuery, *, offset: int, limit: int, after: Key | None = None
+    ) -> PageResult[Product]:
+        sql = build_find(query, after=after)
+        # One row past the page says whether another follows (its key is the last item's).
+        rows = await self._db.fetch(sql.page, *sql.page_params(limit=limit + 1, offset=offset))
         if rows:
-            return PageResult(items=[_product(row, 1) for row in rows], total=int(rows[0][0]))
-        if offset == 0:
+            page = rows[:limit]
+            next_key: Key | None = None
+            if len(rows) > limit:
+                last = page[-1]
+                next_key = encode_key(sql.sort, last[-2], int(last[-1]))
+            return PageResult(
+                items=[_product(row, 1) for row in page], total=int(rows[0][0]), next_key=next_key
+            )
+        if offset == 0 and after is None:
             return PageResult(items=[], total=0)
         total = await self._db.fetchval(sql.count, *sql.params)  # past the last page
         return PageResult(items=[], total=int(total))

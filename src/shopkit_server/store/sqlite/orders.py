@@ -20,7 +20,7 @@ from shopkit_server.orders.models import (
     OrderStatus,
     StatusChange,
 )
-from shopkit_server.pagination import PageResult
+from shopkit_server.pagination import Key, PageResult, check_key
 from shopkit_server.store.base import DuplicateKeyError
 from shopkit_server.store.sqlite.db import Database, Row, from_db_time, to_db_time
 
@@ -219,7 +219,13 @@ class SqliteOrderRepository:
         return orders[0] if orders else None
 
     async def list(
-        self, *, user_id: str | None, status: OrderStatus | None, offset: int, limit: int
+        self,
+        *,
+        user_id: str | None,
+        status: OrderStatus | None,
+        offset: int,
+        limit: int,
+        after: Key | None = None,
     ) -> PageResult[Order]:
         clauses: list[str] = []
         params: list[object] = []
@@ -230,6 +236,11 @@ class SqliteOrderRepository:
             clauses.append("status = ?")
             params.append(status.value)
         where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        page_clauses, page_params = list(clauses), list(params)
+        if after is not None:  # keyset: the (created_at DESC, id DESC) indexes serve the range
+            page_clauses.append("(created_at, id) < (?, ?)")
+            page_params.extend(check_key(after, str, str))
+        page_where = f"WHERE {' AND '.join(page_clauses)}" if page_clauses else ""
         # One read transaction: the total, the page and its lines all from the same state.
         async with self._db.snapshot() as conn:
             total_rows = list(
@@ -237,13 +248,17 @@ class SqliteOrderRepository:
             )
             rows = list(
                 await conn.execute_fetchall(
-                    f"SELECT {_ORDER_COLUMNS} FROM orders {where} "
+                    f"SELECT {_ORDER_COLUMNS} FROM orders {page_where} "
                     "ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
-                    [*params, limit, offset],
+                    [*page_params, limit + 1, offset],
                 )
             )
+            next_key: Key | None = None
+            if len(rows) > limit:
+                rows = rows[:limit]
+                next_key = (rows[-1]["created_at"], rows[-1]["id"])
             orders = await _load(conn, rows)
-        return PageResult(items=orders, total=int(total_rows[0][0]))
+        return PageResult(items=orders, total=int(total_rows[0][0]), next_key=next_key)
 
     async def transition(
         self, order_id: str, *, expected: OrderStatus, new: OrderStatus, at: datetime

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shopkit_server.money import to_cents
+from shopkit_server.pagination import Key, check_key
 from shopkit_server.products.models import ProductQuery, ProductSort
 
 PRODUCT_COLUMNS = (
@@ -20,6 +21,16 @@ PRODUCT_COLUMNS = (
 # Column weights of bm25() for (name, description, tags): a word in the name counts ten times
 # a word in the description, so name matches rank first.
 _RANK = "bm25(products_fts, 10.0, 1.0, 4.0)"
+
+# Keyset pagination: per sort, the key column (selected after the product columns), its Python
+# type, and the direction. ``(key, seq)`` is compared as a row value, which the sort's index
+# serves as a range; relevance compares the rank by hand (bm25 is lower for better matches).
+_KEYS: dict[ProductSort, tuple[str, type, str]] = {
+    ProductSort.NEWEST: ("p.created_at", str, "<"),
+    ProductSort.PRICE_ASC: ("p.price_cents", int, ">"),
+    ProductSort.PRICE_DESC: ("p.price_cents", int, "<"),
+    ProductSort.NAME: ("p.name_key", str, ">"),
+}
 
 _ORDER = {
     ProductSort.NEWEST: "p.created_at DESC, p.seq DESC",
@@ -62,7 +73,10 @@ def _placeholders(count: int) -> str:
     return ", ".join("?" * count)
 
 
-def build_find(query: ProductQuery, *, offset: int, limit: int) -> FindSql:
+def build_find(
+    query: ProductQuery, *, offset: int, limit: int, after: Key | None = None
+) -> FindSql:
+    """The page (``limit`` rows from ``offset``, or right after the key ``after``) and count."""
     where: list[str] = []
     params: list[Any] = []
     searching = bool(query.search_terms)
@@ -116,15 +130,37 @@ def build_find(query: ProductQuery, *, offset: int, limit: int) -> FindSql:
         params.append(int(query.featured))
 
     clause = f" WHERE {' AND '.join(where)}" if where else ""
-    page_clause = f" WHERE {' AND '.join(page_where)}" if page_where else ""
-    if query.sort is ProductSort.RELEVANCE:
-        order = f"{_RANK}, p.seq DESC" if searching else _ORDER[ProductSort.NEWEST]
+    sort = query.sort
+    if sort is ProductSort.RELEVANCE and not searching:
+        sort = ProductSort.NEWEST
+    page_params = list(params)
+    if sort is ProductSort.RELEVANCE:
+        order = f"{_RANK}, p.seq DESC"
+        key_column = _RANK
+        if after is not None:
+            # bm25 depends on the whole catalog (word frequencies, average length), so a rank
+            # kept in a cursor goes stale with any write. Compare with the last item's rank as
+            # of now instead (the rank in the key only stands in if it matches no more).
+            rank, seq = check_key(after, float, int)
+            reference = (
+                f"COALESCE((SELECT {_RANK} FROM products_fts WHERE products_fts MATCH ? "
+                "AND products_fts.rowid = ?), ?)"
+            )
+            page_where.append(f"({_RANK} > {reference} OR ({_RANK} = {reference} AND p.seq < ?))")
+            match = fts_match(query.search_terms)
+            page_params.extend([match, seq, float(rank), match, seq, float(rank), seq])
     else:
-        order = _ORDER[query.sort]
+        order = _ORDER[sort]
+        key_column, key_type, op = _KEYS[sort]
+        if after is not None:
+            value, seq = check_key(after, key_type, int)
+            page_where.append(f"({key_column}, p.seq) {op} (?, ?)")
+            page_params.extend([value, seq])
+    page_clause = f" WHERE {' AND '.join(page_where)}" if page_where else ""
     return FindSql(
-        page=f"SELECT {PRODUCT_COLUMNS} FROM {source}{page_clause} ORDER BY {order} "
-        "LIMIT ? OFFSET ?",
-        page_params=[*params, limit, offset],
+        page=f"SELECT {PRODUCT_COLUMNS}, {key_column}, p.seq FROM {source}{page_clause} "
+        f"ORDER BY {order} LIMIT ? OFFSET ?",
+        page_params=[*page_params, limit, offset],
         count=f"SELECT COUNT(*) FROM {source}{clause}",
         count_params=params,
     )

@@ -18,7 +18,7 @@ import aiosqlite
 
 from shopkit_server.ids import new_id
 from shopkit_server.money import to_cents
-from shopkit_server.pagination import PageResult
+from shopkit_server.pagination import Key, PageResult
 from shopkit_server.products.models import (
     PRODUCT_FIELDS,
     BulkFailure,
@@ -185,14 +185,23 @@ class SqliteProductRepository:
             found.extend(_product(row) for row in rows)
         return found
 
-    async def find(self, query: ProductQuery, *, offset: int, limit: int) -> PageResult[Product]:
-        sql = build_find(query, offset=offset, limit=limit)
+    async def find(
+        self, query: ProductQuery, *, offset: int, limit: int, after: Key | None = None
+    ) -> PageResult[Product]:
+        # One row past the page says whether another follows (its key is the last item's).
+        sql = build_find(query, offset=offset, limit=limit + 1, after=after)
         rows = await self._db.fetch_all(*sql.page_with_total)
         if rows:
+            page = [tuple(row) for row in rows[:limit]]
+            next_key: Key | None = None
+            if len(rows) > limit:
+                next_key = (page[-1][-2], int(page[-1][-1]))
             return PageResult(
-                items=[_product(tuple(row)[1:]) for row in rows], total=int(rows[0][0])
+                items=[_product(row[1:-2]) for row in page],
+                total=int(rows[0][0]),
+                next_key=next_key,
             )
-        if offset == 0:
+        if offset == 0 and after is None:
             return PageResult(items=[], total=0)
         counted = await self._db.fetch_all(sql.count, sql.count_params)  # past the last page
         return PageResult(items=[], total=int(counted[0][0]))

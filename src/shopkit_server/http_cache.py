@@ -1,0 +1,188 @@
+"""HTTP caching and compression, as one pure ASGI middleware in front of the app.
+
+- **Catalog GETs** (``/products...``, ``/categories...``) answered 200 get a strong ``ETag``
+  (a hash of the body, the same whether it came from the read cache or the database) and
+  ``Cache-Control: public, max-age=...`` (short for lists and searches, longer for one product
+  or category), with ``Vary: Authorization, Accept-Encoding``. A request whose
+  ``If-None-Match`` names the current ETag gets ``304 Not Modified`` without a body.
+- A catalog GET that carries a token, and every other response (cart, orders, auth, errors),
+  gets ``Cache-Control: private, no-store``: nothing that carries a user is kept by a cache.
+- **gzip** for any whole (unstreamed) body of at least :data:`GZIP_MIN_BYTES` when the client
+  sends ``Accept-Encoding: gzip``; the ETag of a compressed body ends in ``-gzip`` (a strong
+  validator differs per content coding), and either form matches in ``If-None-Match``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from typing import Any
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shopkit_server.paths import is_under
+
+GZIP_MIN_BYTES = 1024
+LIST_MAX_AGE = 10  # seconds: lists and searches change with every write to the catalog
+ITEM_MAX_AGE = 60  # one product or category
+PRIVATE = "private, no-store"
+ASSETS = ("/docs-assets/", f"public, max-age={24 * 3600}")  # Swagger UI / ReDoc files
+_LISTS = ("", "/", "/search", "/featured")
+_COMPRESSIBLE = ("application/json", "text/", "application/javascript")
+
+# Documented on every cacheable 200 and 304 (shopkit_server.openapi).
+CACHE_HEADERS: dict[str, Any] = {
+    "ETag": {
+        "description": "Strong validator of the body; send it back as `If-None-Match`",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+    "Cache-Control": {
+        "description": f"`public, max-age={LIST_MAX_AGE}` for lists and searches, "
+        f"`public, max-age={ITEM_MAX_AGE}` for one item, `{PRIVATE}` with a token",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+}
+
+
+def _accepts_gzip(headers: Headers) -> bool:
+    for part in headers.get("accept-encoding", "").split(","):
+        name, _, params = part.strip().partition(";")
+        if name.strip().lower() in ("gzip", "*"):
+            quality = params.strip().lower()
+            return quality not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
+def _etag_matches(header: str, tag: str) -> bool:
+    """Weak comparison (RFC 9110, 13.1.2), also across our ``-gzip`` suffix."""
+    if header.strip() == "*":
+        return True
+    core = tag.strip('"')
+    for candidate in header.split(","):
+        value = candidate.strip().removeprefix("W/").strip('"').removesuffix("-gzip")
+        if value == core:
+            return True
+    return False
+
+
+class HttpCache:
+    """``under`` limits it to paths below a prefix (shopkit's routes included in a host app);
+    ``exclude`` names paths under a catalog prefix that are never cacheable (health checks)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        catalog_prefixes: tuple[str, ...],
+        under: str = "",
+        exclude: frozenset[str] = frozenset(),
+    ) -> None:
+        self.app = app
+        self.catalog_prefixes = catalog_prefixes
+        self.under = under
+        self.exclude = exclude
+        self.assets = f"{under}{ASSETS[0]}"
+
+    def max_age(self, path: str) -> int | None:
+        """Seconds a public cache may keep a 200 of ``path``; None when not a catalog path."""
+        if path in self.exclude:
+            return None
+        for prefix in self.catalog_prefixes:
+            if is_under(path, prefix):
+                return LIST_MAX_AGE if path[len(prefix) :] in _LISTS else ITEM_MAX_AGE
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not is_under(scope["path"], self.under):
+            await self.app(scope, receive, send)
+            return
+        request_headers = Headers(scope=scope)
+        if scope["path"].startswith(self.assets):
+            await self.app(scope, receive, self._assets(send))
+            return
+        max_age = self.max_age(scope["path"]) if scope["method"] == "GET" else None
+        with_token = "authorization" in request_headers
+        gzip_ok = _accepts_gzip(request_headers)
+        if_none_match = request_headers.get("if-none-match")
+        start: Message | None = None
+
+        async def wrapped(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            if message["type"] != "http.response.body" or start is None:
+                await send(message)
+                return
+            held, start = start, None
+            body: bytes = message.get("body", b"")
+            headers = MutableHeaders(raw=list(held.get("headers", [])))
+            if message.get("more_body", False):  # a stream: sent on as it comes
+                headers.setdefault("cache-control", PRIVATE if max_age is None else "no-cache")
+                await send(held)
+                await send(message)
+                return
+            await self._finish(
+                held, headers, body, send, max_age, with_token, gzip_ok, if_none_match
+            )
+
+        await self.app(scope, receive, wrapped)
+
+    @staticmethod
+    def _assets(send: Send) -> Send:
+        async def with_cache_control(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] == 200:
+                headers = MutableHeaders(raw=list(message.get("headers", [])))
+                headers["cache-control"] = ASSETS[1]
+                message = {**message, "headers": headers.raw}
+            await send(message)
+
+        return with_cache_control
+
+    async def _finish(
+        self,
+        start: Message,
+        headers: MutableHeaders,
+        body: bytes,
+        send: Send,
+        max_age: int | None,
+        with_token: bool,
+        gzip_ok: bool,
+        if_none_match: str | None = None,
+    ) -> None:
+        status: int = start["status"]
+        etag: str | None = None
+        if max_age is not None and status == 200:
+            etag = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+            headers["cache-control"] = PRIVATE if with_token else f"public, max-age={max_age}"
+            headers["vary"] = "Authorization, Accept-Encoding"
+        elif "cache-control" not in headers:
+            headers["cache-control"] = PRIVATE
+        compress = (
+            gzip_ok
+            and len(body) >= GZIP_MIN_BYTES
+            and "content-encoding" not in headers
+            and headers.get("content-type", "").startswith(_COMPRESSIBLE)
+        )
+        if etag is not None:
+            headers["etag"] = etag[:-1] + '-gzip"' if compress else etag
+            if if_none_match is not None and _etag_matches(if_none_match, etag):
+                kept = [
+                    (name, value)
+                    for name, value in headers.raw
+                    if name in (b"etag", b"cache-control", b"vary", b"x-request-id")
+                ]
+                await send({**start, "status": 304, "headers": kept})
+                await send({"type": "http.response.body", "body": b""})
+                return
+        if compress:
+            body = gzip.compress(body, compresslevel=6, mtime=0)
+            headers["content-encoding"] = "gzip"
+            headers["content-length"] = str(len(body))
+            if "vary" not in headers:
+                headers["vary"] = "Accept-Encoding"
+        await send({**start, "headers": headers.raw})
+        await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,113 @@
+"""The access line: written directly in JSON mode, the same line structlog renders; request ids."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import structlog
+from fastapi import FastAPI
+
+from shopkit_server import logging as shop_logging
+from shopkit_server.logging import configure_logging, new_request_id
+
+sqlite_only = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+
+
+@pytest.fixture
+def json_logs(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
+    """configure_logging(json=True) onto a buffer; the process's logging restored after."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level, structlog.get_config())
+    saved_uvicorn = {
+        name: (logging.getLogger(name).handlers[:], logging.getLogger(name).propagate)
+        for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+    }
+    buffer = io.StringIO()
+    monkeypatch.setattr("sys.stderr", buffer)
+    configure_logging("info", json=True)
+    try:
+        yield buffer
+    finally:
+        root.handlers[:], level, config = saved
+        root.setLevel(level)
+        structlog.configure(**config)
+        for name, (handlers, propagate) in saved_uvicorn.items():
+            logging.getLogger(name).handlers[:] = handlers
+            logging.getLogger(name).propagate = propagate
+        monkeypatch.setattr(shop_logging, "_json_handler", None)
+
+
+def _only_ours() -> None:
+    """Take pytest's capture handlers off the root logger for this test's call phase (they
+    make the direct path step aside, which the test of that below checks on its own)."""
+    logging.getLogger().handlers[:] = [shop_logging._json_handler]  # type: ignore[list-item]
+
+
+def _lines(buffer: io.StringIO) -> list[dict[str, object]]:
+    return [json.loads(line) for line in buffer.getvalue().splitlines() if line]
+
+
+def test_the_direct_line_is_the_line_structlog_writes(json_logs: io.StringIO) -> None:
+    _only_ours()
+    scope = {"method": "GET", "path": '/api/caf\u00e9/"x"'}
+    structlog.contextvars.bind_contextvars(request_id="rid-1")
+    try:
+        shop_logging.access_log.info(
+            "request", method=scope["method"], path=scope["path"], status=404, duration_ms=1.5
+        )
+    finally:
+        structlog.contextvars.unbind_contextvars("request_id")
+    assert shop_logging._write_access_line(scope, 404, 1.5, "rid-1")
+    by_structlog, direct = json_logs.getvalue().splitlines()
+    strip = re.compile(r'"timestamp": "[^"]+"')
+    assert strip.sub("T", direct) == strip.sub("T", by_structlog)
+    assert re.search(r'"timestamp": "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z"', direct)
+
+
+def test_another_handler_gets_the_line_through_structlog(json_logs: io.StringIO) -> None:
+    _only_ours()
+    extra = logging.StreamHandler(io.StringIO())
+    logging.getLogger().addHandler(extra)
+    try:
+        assert not shop_logging._write_access_line({"method": "GET", "path": "/"}, 200, 1.0, "r")
+    finally:
+        logging.getLogger().removeHandler(extra)
+
+
+def test_below_info_nothing_is_written(json_logs: io.StringIO) -> None:
+    _only_ours()
+    access = logging.getLogger("shopkit.access")
+    level = access.level
+    access.setLevel(logging.WARNING)
+    try:
+        assert shop_logging._write_access_line({"method": "GET", "path": "/"}, 200, 1.0, "r")
+    finally:
+        access.setLevel(level)
+    assert json_logs.getvalue() == ""
+
+
+@sqlite_only
+async def test_each_request_logs_one_line_with_its_id(
+    app: FastAPI, json_logs: io.StringIO
+) -> None:
+    _only_ours()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        mine = await client.get("/api/products", headers={"X-Request-ID": "trace-me-9"})
+        made = await client.get("/api/products")
+    lines = [line for line in _lines(json_logs) if line.get("logger") == "shopkit.access"]
+    assert [line["request_id"] for line in lines] == ["trace-me-9", made.headers["x-request-id"]]
+    assert mine.headers["x-request-id"] == "trace-me-9"
+    assert lines[0]["status"] == 200 and lines[0]["path"] == "/api/products"
+
+
+def test_request_ids_are_32_hex_digits_and_unique() -> None:
+    ids = {new_request_id() for _ in range(10_000)}
+    assert len(ids) == 10_000
+    assert all(re.fullmatch(r"[0-9a-f]{32}", rid) for rid in ids)
