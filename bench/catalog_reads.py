@@ -1,14 +1,22 @@
 """Catalog reads against a bare FastAPI endpoint, on this machine, with wrk.
 
     uv run python bench/catalog_reads.py            # writes bench/results/catalog_reads.md
+    uv run python bench/catalog_reads.py --database-url postgresql://postgres@127.0.0.1/postgres
+                                                    # writes bench/results/catalog_reads_postgres.md
 
 Both servers run as one uvicorn process (uvloop + httptools) pinned to one core, wrk on the
-other core. shopkit serves the demo catalog plus generated products (SQLite, the default store),
-with its full middleware stack (request ids, JSON access logs to /dev/null).
+other core. shopkit serves the demo catalog plus generated products, with its full middleware
+stack (request ids, JSON access logs to /dev/null). By default the store is SQLite (a fresh file
+per run); with ``--database-url postgresql://...`` it is PostgreSQL: the URL names a database to
+connect to (``postgres`` will do), where the benchmark creates a fresh ``shopkit_bench_*``
+database per run and drops it afterwards. On a two-core machine the PostgreSQL server shares
+core 0 with shopkit, so the two stores are compared under the same two cores.
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import json
 import os
 import platform
@@ -81,10 +89,43 @@ def _seed(base: str, admin_email: str, password: str) -> str:
     return str(first["items"][0]["id"])
 
 
+def _postgres_url(admin_url: str, db_name: str) -> str:
+    base, _, query = admin_url.partition("?")
+    scheme, _, rest = base.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}/{db_name}" + (f"?{query}" if query else "")
+
+
+def _postgres_admin(admin_url: str, sql: str) -> None:
+    import asyncpg
+
+    async def run() -> None:
+        conn = await asyncpg.connect(admin_url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
 def _measure_shop(env: dict[str, str], python: str, cache_seconds: str, bare_base: str,
-                  work: Path) -> list[tuple[str, float, str, float]]:
-    env = env | {"SHOPKIT_CATALOG_CACHE_SECONDS": cache_seconds,
-                 "SHOPKIT_DATABASE_URL": f"sqlite:///{work}/bench-{cache_seconds}.db"}
+                  work: Path, postgres: str | None) -> list[tuple[str, float, str, float]]:
+    if postgres:
+        db_name = f"shopkit_bench_{os.getpid()}_{cache_seconds.replace('.', '_')}"
+        _postgres_admin(postgres, f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
+        _postgres_admin(postgres, f"CREATE DATABASE {db_name} ENCODING 'UTF8' TEMPLATE template0")
+        database_url = _postgres_url(postgres, db_name)
+    else:
+        database_url = f"sqlite:///{work}/bench-{cache_seconds}.db"
+    try:
+        return _run_shop(env | {"SHOPKIT_CATALOG_CACHE_SECONDS": cache_seconds,
+                                "SHOPKIT_DATABASE_URL": database_url}, python, bare_base)
+    finally:
+        if postgres:
+            _postgres_admin(postgres, f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
+
+
+def _run_shop(env: dict[str, str], python: str, bare_base: str) -> list[tuple[str, float, str, float]]:
     subprocess.run([python, "-m", "shopkit_cli.main", "users", "create-admin", "--email",
                     "bench@example.com", "--password", "bench password"], env=env, check=True,
                    capture_output=True)
@@ -116,6 +157,13 @@ def _measure_shop(env: dict[str, str], python: str, cache_seconds: str, bare_bas
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--database-url", help="a postgresql:// URL: benchmark the PostgreSQL store")
+    args = parser.parse_args()
+    postgres: str | None = args.database_url
+    if postgres and not postgres.startswith(("postgresql://", "postgres://")):
+        raise SystemExit("--database-url must be a postgresql:// URL (SQLite is the default)")
+    store = "PostgreSQL" if postgres else "SQLite"
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk")
     work = Path(tempfile.mkdtemp(prefix="shopkit-bench-"))
@@ -133,21 +181,23 @@ def main() -> None:
         hello = _wrk(f"{bare_base}/hello")
         runs = {
             "default settings (catalog read cache on, `SHOPKIT_CATALOG_CACHE_SECONDS=2`)":
-                _measure_shop(env, python, "2", bare_base, work),
-            "cache off (`SHOPKIT_CATALOG_CACHE_SECONDS=0`): every read reaches SQLite":
-                _measure_shop(env, python, "0", bare_base, work),
+                _measure_shop(env, python, "2", bare_base, work, postgres),
+            f"cache off (`SHOPKIT_CATALOG_CACHE_SECONDS=0`): every read reaches {store}":
+                _measure_shop(env, python, "0", bare_base, work, postgres),
         }
     finally:
         bare.terminate()
         bare.wait(10)
         shutil.rmtree(work, ignore_errors=True)
+    command = "uv run python bench/catalog_reads.py" + (
+        f" --database-url {_redact(postgres)}" if postgres else "")
     lines = [
-        "# Catalog reads vs a bare FastAPI endpoint",
+        f"# Catalog reads vs a bare FastAPI endpoint ({store} store)",
         "",
         f"Recorded {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}; each server pinned to core 0, wrk (1 thread, {CONNECTIONS} "
         f"connections, {DURATION} s) on core 1. Catalog: demo + {EXTRA_PRODUCTS} generated products, "
-        "SQLite, JSON access log on. Reproduce: `uv run python bench/catalog_reads.py` (needs wrk).",
+        f"{store}, JSON access log on. Reproduce: `{command}` (needs wrk).",
         "",
         f"Bare FastAPI hello world: {hello:,.0f} req/s. Goal: shopkit >= 0.6x the bare endpoint.",
     ]
@@ -158,11 +208,17 @@ def main() -> None:
         for name, shop_rps, bare_path, bare_rps in results:
             lines.append(f"| `{name}` | {shop_rps:,.0f} | `{bare_path}` | {bare_rps:,.0f} | "
                          f"{shop_rps / bare_rps:.2f}x |")
-    out = ROOT / "bench" / "results" / "catalog_reads.md"
+    out = ROOT / "bench" / "results" / ("catalog_reads_postgres.md" if postgres else "catalog_reads.md")
     out.parent.mkdir(exist_ok=True)
     out.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     print(json.dumps({"written": str(out)}))
+
+
+def _redact(url: str) -> str:
+    scheme, _, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    return f"{scheme}://{credentials.split(':', 1)[0]}@{host}" if at else url
 
 
 if __name__ == "__main__":

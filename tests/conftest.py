@@ -6,6 +6,11 @@ Store-backed fixtures run once per backend:
 - ``mongo-standin``: the MongoDB backend driven through mongomock-motor, an in-memory
   *stand-in*, not MongoDB (no ``$text`` search, no sessions: tests that need those carry
   ``@pytest.mark.mongo_real_only`` and are skipped here);
+- ``postgres``: a real PostgreSQL server (``SHOPKIT_TEST_POSTGRES_URL``, by default the local
+  one); the run creates a throwaway ``shopkit_test_<random>`` database through that URL, empties
+  it before every test and drops it at the end. When no server answers, the backend leaves the
+  matrix with one visible skip (tests/store/test_real_postgres.py) unless
+  ``SHOPKIT_REQUIRE_POSTGRES=1`` (as in ``.ci/run``), which makes the run fail instead;
 - ``mongodb``: a real MongoDB server, only when ``SHOPKIT_TEST_MONGODB_URI`` is set.
 
 A test that must run on one backend only says so with
@@ -14,9 +19,10 @@ A test that must run on one backend only says so with
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,9 +41,37 @@ from shopkit_server.store import Store, open_store
 pytest_plugins = ["tests.redis_support"]
 
 MONGODB_URI = os.environ.get("SHOPKIT_TEST_MONGODB_URI")
-# The real-server backend joins the matrix only when a server is configured; otherwise one
-# visible skip (tests/store/test_real_mongodb.py) and the report header say why.
-BACKENDS = ["sqlite", "mongo-standin"] + (["mongodb"] if MONGODB_URI else [])
+POSTGRES_URL = os.environ.get(
+    "SHOPKIT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+REQUIRE_POSTGRES = os.environ.get("SHOPKIT_REQUIRE_POSTGRES") == "1"
+
+
+def _postgres_unreachable() -> str | None:
+    """Why the PostgreSQL server cannot be used (None: it answers)."""
+    import asyncpg
+
+    async def probe() -> None:
+        conn = await asyncpg.connect(POSTGRES_URL, timeout=3)
+        await conn.close()
+
+    try:
+        asyncio.run(probe())
+    except Exception as exc:  # any failure to connect means: no usable server
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+POSTGRES_UNREACHABLE = _postgres_unreachable()
+# The real-server backends join the matrix only when a server answers (PostgreSQL) or is
+# configured (MongoDB); otherwise one visible skip each (tests/store/test_real_*.py) and the
+# report header say why.
+BACKENDS = (
+    ["sqlite"]
+    + ([] if POSTGRES_UNREACHABLE else ["postgres"])
+    + ["mongo-standin"]
+    + (["mongodb"] if MONGODB_URI else [])
+)
 TEST_SECRET = "test-secret-" + "x" * 60
 PASSWORD = "correct horse battery"
 ONE_ADDRESS_IS_MANY_CLIENTS: dict[str, Any] = {
@@ -48,12 +82,126 @@ ONE_ADDRESS_IS_MANY_CLIENTS: dict[str, Any] = {
 }
 
 
-def pytest_report_header() -> str:
-    if MONGODB_URI:
-        return "store backends: sqlite, mongo-standin (mongomock-motor), mongodb (real server)"
-    return (
-        "store backends: sqlite, mongo-standin (mongomock-motor, not MongoDB); "
-        "real MongoDB skipped: SHOPKIT_TEST_MONGODB_URI is not set"
+def pytest_configure(config: pytest.Config) -> None:
+    if REQUIRE_POSTGRES and POSTGRES_UNREACHABLE:
+        raise pytest.UsageError(
+            f"SHOPKIT_REQUIRE_POSTGRES=1 but PostgreSQL at {_redacted(POSTGRES_URL)} does not "
+            f"answer ({POSTGRES_UNREACHABLE})"
+        )
+
+
+def pytest_report_header() -> list[str]:
+    backends = ", ".join(BACKENDS)
+    lines = [f"store backends: {backends} (mongo-standin is mongomock-motor, not MongoDB)"]
+    if POSTGRES_UNREACHABLE:
+        lines.append(
+            f"real PostgreSQL skipped: {_redacted(POSTGRES_URL)} does not answer "
+            f"({POSTGRES_UNREACHABLE}); set SHOPKIT_TEST_POSTGRES_URL"
+        )
+    if not MONGODB_URI:
+        lines.append("real MongoDB skipped: SHOPKIT_TEST_MONGODB_URI is not set")
+    return lines
+
+
+def _redacted(url: str) -> str:
+    """The URL without a password, for messages."""
+    scheme, _, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at:
+        return url
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}@{host}"
+
+
+def _postgres_db_url(db_name: str) -> str:
+    base, _, query = POSTGRES_URL.partition("?")
+    scheme, _, rest = base.partition("://")
+    host = rest.split("/", 1)[0]
+    return f"{scheme}://{host}/{db_name}" + (f"?{query}" if query else "")
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """The URL of this run's throwaway database, migrated once; dropped when the run ends."""
+    import asyncpg
+
+    from shopkit_server.store.postgres import open_postgres_store
+
+    if POSTGRES_UNREACHABLE:
+        pytest.skip(f"PostgreSQL does not answer: {POSTGRES_UNREACHABLE}")
+    db_name = f"shopkit_test_{uuid.uuid4().hex[:12]}"
+    url = _postgres_db_url(db_name)
+
+    async def create() -> None:
+        conn = await asyncpg.connect(POSTGRES_URL)
+        try:
+            await conn.execute(f"CREATE DATABASE {db_name} ENCODING 'UTF8' TEMPLATE template0")
+            # A throwaway database need not wait for the disk at every commit (durability only;
+            # visibility and locking are unchanged).
+            await conn.execute(f"ALTER DATABASE {db_name} SET synchronous_commit = off")
+        finally:
+            await conn.close()
+        opened = await open_postgres_store(_settings(url))
+        await opened.close()
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(POSTGRES_URL)
+        try:
+            await conn.execute(f"DROP DATABASE IF EXISTS {db_name} WITH (FORCE)")
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    try:
+        yield url
+    finally:
+        asyncio.run(drop())
+
+
+async def empty_postgres(url: str) -> None:
+    """Delete every row of every shopkit table, referencing tables first.
+
+    DELETE on tables this small takes well under a millisecond; TRUNCATE (new files, an fsync
+    each) takes a good part of a second, which would dominate the suite.
+    """
+    import asyncpg
+
+    from shopkit_server.store.postgres.schema import tables
+
+    global _empty_sql
+    conn = await asyncpg.connect(url)
+    try:
+        if _empty_sql is None:  # the tables and their order are the same for the whole run
+            names = await tables(conn)
+            edges = await conn.fetch(
+                "SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint "
+                "WHERE contype = 'f' AND conrelid <> confrelid"
+            )
+            parents = {name: {p for c, p in edges if c == name} for name in names}
+            ordered: list[str] = []
+            while parents:  # a referencing table is emptied before the table it references
+                leaves = sorted(n for n in parents if not any(n in ps for ps in parents.values()))
+                ordered.extend(leaves)
+                for leaf in leaves:
+                    del parents[leaf]
+            _empty_sql = "; ".join(f"DELETE FROM {name}" for name in ordered)
+        await conn.execute(_empty_sql)
+    finally:
+        await conn.close()
+
+
+_empty_sql: str | None = None
+
+
+def _settings(url: str) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=url,
+        jwt_secret_key=TEST_SECRET,
+        bcrypt_rounds=4,
+        # The test client is every customer at once, from one address: no per-address limits
+        # (tests/server/auth/test_throttling.py tests them with the defaults).
+        **ONE_ADDRESS_IS_MANY_CLIENTS,
     )
 
 
@@ -66,28 +214,28 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def settings(backend: str, tmp_path: Path) -> Settings:
+def settings(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'shop.db'}"
+    elif backend == "postgres":
+        url = request.getfixturevalue("postgres_database")
     elif backend == "mongodb":
         assert MONGODB_URI
         url = MONGODB_URI
     else:
         url = "mongodb://standin.invalid:27017/shopkit_test"
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        database_url=url,
-        jwt_secret_key=TEST_SECRET,
-        bcrypt_rounds=4,
-        # The test client is every customer at once, from one address: no per-address limits
-        # (tests/server/auth/test_throttling.py tests them with the defaults).
-        **ONE_ADDRESS_IS_MANY_CLIENTS,
-    )
+    return _settings(url)
 
 
 @pytest.fixture
 async def store(backend: str, settings: Settings) -> AsyncIterator[Store]:
     if backend == "sqlite":
+        opened = await open_store(settings)
+        yield opened
+        await opened.close()
+        return
+    if backend == "postgres":
+        await empty_postgres(settings.database_url)
         opened = await open_store(settings)
         yield opened
         await opened.close()
@@ -185,10 +333,22 @@ def _patch_standin() -> None:
 # Every awaitable the stand-in offers: collection methods, cursor reads, database commands.
 _STANDIN_CALLS = {
     "AsyncMongoMockCollection": (
-        "bulk_write", "count_documents", "create_index", "delete_many", "delete_one",
-        "distinct", "estimated_document_count", "find_one", "find_one_and_delete",
-        "find_one_and_replace", "find_one_and_update", "insert_many", "insert_one",
-        "replace_one", "update_many", "update_one",
+        "bulk_write",
+        "count_documents",
+        "create_index",
+        "delete_many",
+        "delete_one",
+        "distinct",
+        "estimated_document_count",
+        "find_one",
+        "find_one_and_delete",
+        "find_one_and_replace",
+        "find_one_and_update",
+        "insert_many",
+        "insert_one",
+        "replace_one",
+        "update_many",
+        "update_one",
     ),
     "AsyncCursor": ("to_list", "next", "__anext__"),
     "AsyncCommandCursor": ("to_list", "next", "__anext__"),

@@ -17,6 +17,7 @@ SERVER_MODULES = (
     "aiosqlite",
     "pymongo",
     "structlog",
+    "asyncpg",
     "fastapi_offline",
     "redis",
 )

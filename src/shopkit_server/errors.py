@@ -12,11 +12,14 @@ import math
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+
+log = structlog.get_logger("shopkit.errors")
 
 
 class ShopError(Exception):
@@ -126,6 +129,14 @@ class UpstreamUnavailable(ShopError):
     status_code = 503
     code = "upstream_unavailable"
     detail = "A service this request depends on did not answer in time."
+
+
+class StoreUnavailable(ShopError):
+    """The database could not be reached or dropped the connection (PostgreSQL): retry later."""
+
+    status_code = 503
+    code = "store_unavailable"
+    detail = "The database did not answer."
 
 
 class InvalidCursor(BadRequest):
@@ -245,7 +256,22 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return validation_error_response(exc)
 
 
+def store_unavailable_response(exc: Exception) -> JSONResponse:
+    """The 503 for a store that could not be reached (``store.base.StoreUnreachable``)."""
+    log.warning("store_unreachable", error=type(exc.__cause__ or exc).__name__)
+    return shop_error_response(StoreUnavailable())
+
+
+async def _store_unreachable(request: Request, exc: Exception) -> JSONResponse:
+    return store_unavailable_response(exc)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    # Imported here: the store package imports the services' repositories, which may import
+    # this module.
+    from shopkit_server.store.base import StoreUnreachable
+
     app.add_exception_handler(ShopError, _shop_error)
+    app.add_exception_handler(StoreUnreachable, _store_unreachable)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

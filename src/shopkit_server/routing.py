@@ -34,8 +34,10 @@ from shopkit_server.errors import (
     ShopError,
     http_error_response,
     shop_error_response,
+    store_unavailable_response,
     validation_error_response,
 )
+from shopkit_server.store.base import StoreUnreachable
 
 
 class _ExactJSONRequest(Request):
@@ -119,6 +121,8 @@ class ShopRoute(APIRoute):
                 return validation_error_response(exc)
             except StarletteHTTPException as exc:
                 return http_error_response(exc, request)
+            except StoreUnreachable as exc:
+                return store_unavailable_response(exc)
             body = getattr(response, "body", None)
             if isinstance(body, bytes):
                 exact_body = wire.write_exact(body, marker)

@@ -91,6 +91,8 @@ class Settings(BaseSettings):
 
     # SQLite read connections kept open beside the single writer.
     sqlite_read_connections: int = Field(default=4, ge=1, le=32)
+    # PostgreSQL: the most connections one process's pool opens (they are opened on demand).
+    postgres_pool_size: int = Field(default=10, ge=1, le=200)
     log_level: str = "info"
     log_json: bool | None = None  # None: JSON unless stderr is a terminal
 
@@ -128,12 +130,19 @@ class Settings(BaseSettings):
                     "a SQLite URL looks like sqlite:///relative/path.db or sqlite:////absolute/path.db"
                 )
             return value
+        if scheme in ("postgresql", "postgres"):
+            if not urlsplit(value).netloc:
+                raise ValueError(
+                    "a PostgreSQL URL needs a host: postgresql://user@host:5432/dbname"
+                )
+            return value
         if scheme in ("mongodb", "mongodb+srv"):
             if not urlsplit(value).netloc:
                 raise ValueError("a MongoDB URL needs a host: mongodb://host:27017/dbname")
             return value
         raise ValueError(
-            "the database URL must start with sqlite:///, mongodb:// or mongodb+srv://"
+            "the database URL must start with sqlite:///, postgresql://, postgres://, "
+            "mongodb:// or mongodb+srv://"
         )
 
     @field_validator("redis_url")
@@ -171,6 +180,10 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite:")
+
+    @property
+    def is_postgres(self) -> bool:
+        return urlsplit(self.database_url).scheme in ("postgresql", "postgres")
 
     @property
     def sqlite_path(self) -> Path:

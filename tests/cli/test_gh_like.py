@@ -181,9 +181,9 @@ def test_shell_completion_is_on() -> None:
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
-        ({"SHOPKIT_DATABASE_URL": "postgres://nope"},
+        ({"SHOPKIT_DATABASE_URL": "mysql://nope"},
          "error: invalid setting SHOPKIT_DATABASE_URL: the database URL must start with "
-         "sqlite:///, mongodb:// or mongodb+srv://"),
+         "sqlite:///, postgresql://, postgres://, mongodb:// or mongodb+srv://"),
         ({"SHOPKIT_BCRYPT_ROUNDS": "99"},
          "error: invalid setting SHOPKIT_BCRYPT_ROUNDS: must be less than or equal to 16"),
     ],

@@ -82,7 +82,7 @@ def test_serve_answers_health_and_auth_over_a_real_socket(tmp_path: Path) -> Non
 
 def test_bad_database_url_is_one_clear_line(tmp_path: Path) -> None:
     result = subprocess.run(
-        [*SHOPKIT, "serve", "--database-url", "postgres://nope"],
+        [*SHOPKIT, "serve", "--database-url", "mysql://nope"],
         env=_env(tmp_path),
         cwd=tmp_path,
         capture_output=True,

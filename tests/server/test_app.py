@@ -90,7 +90,8 @@ def test_settings_refuse_bad_values() -> None:
     from pydantic import ValidationError
 
     for bad in (
-        {"database_url": "postgres://x"},
+        {"database_url": "mysql://x"},
+        {"database_url": "postgresql:///shopkit"},  # no host
         {"database_url": "sqlite:///"},
         {"jwt_secret_key": "changeme"},
         {"jwt_secret_key": "short"},
@@ -99,6 +100,8 @@ def test_settings_refuse_bad_values() -> None:
     ):
         with pytest.raises(ValidationError):
             Settings(_env_file=None, **bad)  # type: ignore[call-arg, arg-type]
+    for url in ("postgresql://shop@db:5432/shopkit", "postgres://db/shopkit"):
+        assert Settings(_env_file=None, database_url=url).is_postgres  # type: ignore[call-arg]
     parsed = Settings(_env_file=None, cors_origins="https://a.example, https://b.example")  # type: ignore[call-arg, arg-type]
     assert parsed.cors_origins == ["https://a.example", "https://b.example"]
 

@@ -93,7 +93,8 @@ async def test_page_numbers_keep_working_and_offer_a_cursor(
     assert last["next_cursor"] is None and not last["has_next"]
 
 
-@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # mongomock has no $text
+# mongomock has no $text; SQLite and PostgreSQL search for real.
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
 async def test_a_search_scroll_is_stable_within_rank(
     client: httpx.AsyncClient, admin: UserSession
 ) -> None:
@@ -101,7 +102,7 @@ async def test_a_search_scroll_is_stable_within_rank(
     ids = [(await shop.product(name=f"Lamp {'bright ' * (i % 3)}{i}"))["id"] for i in range(12)]
 
     async def change(page_no: int, seen: list[str]) -> None:
-        # Writes that shift every bm25 score: unrelated products and one more match.
+        # Writes that shift every bm25 score (SQLite): unrelated products and one more match.
         await shop.product(name=f"Chair {page_no} with a long description of nothing at all")
         ids.append((await shop.product(name=f"Lamp {page_no} extra"))["id"])
 

@@ -274,12 +274,16 @@ async def test_upsert_many_leaves_rows_equal_to_the_stored_product_unwritten(
     existing = product("Same", sku="S-1", stock=7, tags=["a", "b"])
     await store.products.create(existing)
     fields = REQUIRED | {"stock", "tags"}
-    same = ProductDraft(name="Same", price=existing.price, category="Kitchen", sku="S-1",
-                        stock=7, tags=["a", "b"])
+    same = ProductDraft(
+        name="Same", price=existing.price, category="Kitchen", sku="S-1", stock=7, tags=["a", "b"]
+    )
     later = T0 + timedelta(minutes=1)
     outcome = await store.products.upsert_many([BulkRow(0, same, fields)], later)
     assert (outcome.created, outcome.updated, outcome.unchanged, outcome.failed) == (
-        [], [], [0], []
+        [],
+        [],
+        [0],
+        [],
     )
     stored = await store.products.get(existing.id)
     assert stored is not None and stored.updated_at == T0  # not written at all
@@ -455,6 +459,19 @@ async def test_search_sees_updates(store: Store, kitchen: Category) -> None:
     await store.products.update(mug.id, {"name": "Espresso cup"}, T0)
     assert await names(store, ProductQuery(search_terms=("espresso",))) == ["Espresso cup"]
     assert await names(store, ProductQuery(search_terms=("plain",))) == []
+
+
+@pytest.mark.mongo_real_only
+async def test_search_folds_accents_and_stems_both_ways(store: Store, kitchen: Category) -> None:
+    await store.products.create(product("Café crème", description="Strong."))
+    await store.products.create(product("Cafe table"))
+    await store.products.create(product("Shoe rack"))
+    both = {"Café crème", "Cafe table"}
+    assert set(await names(store, ProductQuery(search_terms=("cafe",)))) == both
+    assert set(await names(store, ProductQuery(search_terms=("café",)))) == both
+    assert await names(store, ProductQuery(search_terms=("creme",))) == ["Café crème"]
+    # "shoes" is not a prefix of "shoe": only stemming can find it.
+    assert await names(store, ProductQuery(search_terms=("shoes",))) == ["Shoe rack"]
 
 
 async def test_a_product_in_a_missing_category_is_refused(store: Store, kitchen: Category) -> None:

@@ -60,7 +60,9 @@ def serve(
     ] = None,
     database_url: Annotated[
         str | None,
-        typer.Option(help="sqlite:///path or mongodb://... (else SHOPKIT_DATABASE_URL)."),
+        typer.Option(
+            help="sqlite:///path, postgresql://... or mongodb://... (else SHOPKIT_DATABASE_URL)."
+        ),
     ] = None,
     demo: Annotated[
         bool, typer.Option("--demo", help="Load the example catalog into an empty store first.")

@@ -1,7 +1,7 @@
 """Storage: repository interfaces live with each service; the backends live here.
 
-``open_store(settings)`` picks the backend from the database URL: SQLite (embedded, the default)
-or MongoDB (PyMongo's native async client).
+``open_store(settings)`` picks the backend from the database URL: SQLite (embedded, the default),
+PostgreSQL (asyncpg) or MongoDB (PyMongo's native async client).
 """
 
 from __future__ import annotations
@@ -16,6 +16,10 @@ async def open_store(settings: Settings) -> Store:
         from shopkit_server.store.sqlite import open_sqlite_store
 
         return await open_sqlite_store(settings)
+    if settings.is_postgres:
+        from shopkit_server.store.postgres import open_postgres_store
+
+        return await open_postgres_store(settings)
     from shopkit_server.store.mongo import open_mongo_store
 
     return await open_mongo_store(settings)

@@ -13,7 +13,7 @@ from shopkit_server.products.repository import CategoryRepository, ProductReposi
 
 @dataclass
 class Store:
-    backend: str  # "sqlite" or "mongodb"
+    backend: str  # "sqlite", "postgres" or "mongodb"
     users: UserRepository
     refresh_tokens: RefreshTokenRepository
     products: ProductRepository
@@ -30,3 +30,11 @@ class DuplicateKeyError(Exception):
     def __init__(self, field: str | None = None) -> None:
         self.field = field
         super().__init__(f"duplicate value for {field or 'a unique field'}")
+
+
+class StoreUnreachable(Exception):
+    """The database could not be reached or dropped the connection mid-request (try again).
+
+    Raised by client/server backends (PostgreSQL); the app answers 503 ``store_unavailable``.
+    Nothing was committed unless the connection was lost while committing.
+    """

@@ -54,7 +54,7 @@ async def test_demo_loads_once_into_an_empty_store(
     )
     featured = (await client.get("/products/featured")).json()
     assert featured["total"] == sum(p["is_featured"] for p in CATALOG["products"])
-    if backend == "sqlite":
+    if backend in ("sqlite", "postgres"):
         found = (await client.get("/products/search", params={"q": "headphones"})).json()
         named = [p["name"] for p in CATALOG["products"] if "Headphones" in p["name"]]
         assert len(named) == 2

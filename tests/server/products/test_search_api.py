@@ -1,8 +1,8 @@
 """GET /products/search: relevance, filters, prefixes and hostile input.
 
-Full-text search needs a real text index: SQLite's FTS5 here, MongoDB's ``$text`` on a real
-server. The mongomock stand-in has no ``$text``, so these tests skip it (``mongo_real_only``)
-and run on a real MongoDB when ``SHOPKIT_TEST_MONGODB_URI`` is set.
+Full-text search needs a real text index: SQLite's FTS5, PostgreSQL's tsvector + GIN, MongoDB's
+``$text`` on a real server. The mongomock stand-in has no ``$text``, so these tests skip it
+(``mongo_real_only``) and run on a real MongoDB when ``SHOPKIT_TEST_MONGODB_URI`` is set.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from tests.conftest import UserSession
 from tests.server.products.conftest import Catalog
 
 pytestmark = [pytest.mark.mongo_real_only, pytest.mark.usefixtures("catalog")]
+# SQLite (FTS5) and PostgreSQL (tsvector) share one search semantics: AND, last word a prefix.
+SQL_STORES = ("sqlite", "postgres")
 
 HOSTILE = [
     '"',
@@ -62,17 +64,19 @@ async def test_name_matches_rank_above_description_matches(client: httpx.AsyncCl
     assert await search(client, "headphones") == ["Wireless Headphones", "Smartphone"]
 
 
-async def test_every_word_must_match_on_sqlite(client: httpx.AsyncClient, backend: str) -> None:
-    if backend != "sqlite":
+async def test_every_word_must_match_on_sql_stores(
+    client: httpx.AsyncClient, backend: str
+) -> None:
+    if backend not in SQL_STORES:
         pytest.skip("MongoDB's $text matches any word (ranked by score)")
     assert await search(client, "wireless speaker") == ["Bluetooth Speaker"]
     assert await search(client, "speaker coffee") == []
 
 
-async def test_last_word_matches_as_a_prefix_on_sqlite(
+async def test_last_word_matches_as_a_prefix_on_sql_stores(
     client: httpx.AsyncClient, backend: str
 ) -> None:
-    if backend != "sqlite":
+    if backend not in SQL_STORES:
         pytest.skip("MongoDB's $text has no prefix matching")
     assert await search(client, "headph") == ["Wireless Headphones", "Smartphone"]
     assert await search(client, "COFF") == ["Coffee Grinder", "French Press"]
@@ -124,8 +128,10 @@ async def test_hostile_queries_are_answered_not_errors(client: httpx.AsyncClient
         assert reply.status_code == 200, (q, reply.text)
 
 
-async def test_operators_are_plain_words_on_sqlite(client: httpx.AsyncClient, backend: str) -> None:
-    if backend != "sqlite":
+async def test_operators_are_plain_words_on_sql_stores(
+    client: httpx.AsyncClient, backend: str
+) -> None:
+    if backend not in SQL_STORES:
         pytest.skip("MongoDB's $text has no operators besides quotes and '-', both stripped")
     # Unquoted, FTS5 would read "wireless OR coffee" as either word (five products); quoted,
     # OR is a word that no product contains.

@@ -1,0 +1,38 @@
+"""The PostgreSQL backend (asyncpg, one pool per process, tsvector + GIN search)."""
+
+from __future__ import annotations
+
+from shopkit_server.settings import Settings
+from shopkit_server.store.base import Store
+from shopkit_server.store.postgres.carts import PostgresCartRepository
+from shopkit_server.store.postgres.db import Database
+from shopkit_server.store.postgres.orders import PostgresOrderRepository
+from shopkit_server.store.postgres.products import (
+    PostgresCategoryRepository,
+    PostgresProductRepository,
+)
+from shopkit_server.store.postgres.schema import migrate
+from shopkit_server.store.postgres.users import (
+    PostgresRefreshTokenRepository,
+    PostgresUserRepository,
+)
+
+
+async def open_postgres_store(settings: Settings) -> Store:
+    db = await Database.open(settings.database_url, pool_size=settings.postgres_pool_size)
+    try:
+        await migrate(db)
+    except BaseException:
+        await db.close()
+        raise
+    return Store(
+        backend="postgres",
+        users=PostgresUserRepository(db),
+        refresh_tokens=PostgresRefreshTokenRepository(db),
+        products=PostgresProductRepository(db),
+        categories=PostgresCategoryRepository(db),
+        carts=PostgresCartRepository(db),
+        orders=PostgresOrderRepository(db),
+        ping=db.ping,
+        close=db.close,
+    )
