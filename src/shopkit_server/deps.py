@@ -45,6 +45,11 @@ in a host app, by the middleware :meth:`shopkit_server.embed.Shop.include_in` ad
 route runs, so a caller check made before the body is read has it too)."""
 
 
+OWN_APP_SCOPE_KEY = "shopkit.own_app"
+"""Set on requests served by a shop's own app (not routes included in a host app, where the
+host's dependencies may guard them): only there may a public read skip dependency solving."""
+
+
 async def get_context(request: Request) -> AppContext:
     ctx: AppContext | None = request.scope.get(CONTEXT_SCOPE_KEY)
     if ctx is None:

@@ -38,7 +38,7 @@ from shopkit_server.body_limit import (
     BodyLimitMiddleware,
 )
 from shopkit_server.context import AppContext, build_context, remote_peers
-from shopkit_server.deps import CONTEXT_SCOPE_KEY
+from shopkit_server.deps import CONTEXT_SCOPE_KEY, OWN_APP_SCOPE_KEY
 from shopkit_server.docs import install_docs
 from shopkit_server.errors import install_error_handlers
 from shopkit_server.http_cache import HttpCache
@@ -248,9 +248,6 @@ class Shop:
 
     # -- serving --------------------------------------------------------------------------
 
-    def _context_of(self, scope: Scope) -> AppContext | None:
-        return self._ctx
-
     async def health(self) -> JSONResponse:
         """Liveness and store reachability (503 when the database does not answer)."""
         database = "ok"
@@ -332,14 +329,17 @@ class Shop:
             paths={f"{prefix}{BULK_IMPORT_PATH}": MAX_BULK_BODY_BYTES},
             under="" if own else prefix,
         )
-        if ServiceName.PRODUCTS in self.services and self.settings.catalog_cache_seconds > 0:
+        # Only in the shop's own app: in a host app a cache hit would answer before the host's
+        # own dependencies (an API key, say) ran, and host middleware inside it could add
+        # per-caller headers. Included routes still get ETags and 304s (HttpCache).
+        cached = ServiceName.PRODUCTS in self.services and self.settings.catalog_cache_seconds > 0
+        if own and cached:
             app.add_middleware(
                 CatalogReadCache,
                 prefixes=(f"{prefix}/products", f"{prefix}/categories"),
                 exclude=health_paths,  # health is never served from a cache
                 ttl=self.settings.catalog_cache_seconds,
                 grace=self.settings.catalog_cache_grace_seconds,
-                context=None if own else self._context_of,
             )
 
     def _catalog_prefixes(self, prefix: str) -> tuple[str, ...]:
@@ -422,7 +422,7 @@ class Shop:
             HttpCache, catalog_prefixes=catalog_prefixes, exclude=frozenset(health_paths)
         )
         app.add_middleware(RequestLogMiddleware)
-        app.add_middleware(_StartOnFirstRequest, shop=self)  # outermost of ours
+        app.add_middleware(_StartOnFirstRequest, shop=self, own=True)  # outermost of ours
         probe = HttpCache(app, catalog_prefixes=catalog_prefixes, exclude=frozenset(health_paths))
         install_openapi(app, cacheable=lambda path: probe.max_age(path) is not None)
         if self._ctx is not None:
@@ -434,15 +434,18 @@ class Shop:
 class _StartOnFirstRequest:
     """Hands every request the shop's context, starting the shop first if no lifespan did."""
 
-    def __init__(self, app: ASGIApp, *, shop: Shop, under: str = "") -> None:
+    def __init__(self, app: ASGIApp, *, shop: Shop, under: str = "", own: bool = False) -> None:
         self.app = app
         self.shop = shop
         self.under = under  # only requests below this path (routes included in a host app)
+        self.own = own  # the shop's own app: no host dependencies can guard its routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket") and is_under(route_path(scope), self.under):
             await self.shop.ensure_started()
             scope[CONTEXT_SCOPE_KEY] = self.shop.ctx
+            if self.own:
+                scope[OWN_APP_SCOPE_KEY] = True
         await self.app(scope, receive, send)
 
 

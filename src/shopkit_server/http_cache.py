@@ -21,7 +21,7 @@ from typing import Any
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shopkit_server.paths import is_under
+from shopkit_server.paths import is_under, route_path
 
 GZIP_MIN_BYTES = 1024
 LIST_MAX_AGE = 10  # seconds: lists and searches change with every write to the catalog
@@ -96,14 +96,18 @@ class HttpCache:
         return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not is_under(scope["path"], self.under):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = route_path(scope)  # below a mount point, the shop's own paths
+        if not is_under(path, self.under):
             await self.app(scope, receive, send)
             return
         request_headers = Headers(scope=scope)
-        if scope["path"].startswith(self.assets):
+        if path.startswith(self.assets):
             await self.app(scope, receive, self._assets(send))
             return
-        max_age = self.max_age(scope["path"]) if scope["method"] == "GET" else None
+        max_age = self.max_age(path) if scope["method"] == "GET" else None
         with_token = "authorization" in request_headers
         gzip_ok = _accepts_gzip(request_headers)
         if_none_match = request_headers.get("if-none-match")
@@ -158,7 +162,7 @@ class HttpCache:
         if max_age is not None and status == 200:
             etag = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
             headers["cache-control"] = PRIVATE if with_token else f"public, max-age={max_age}"
-            headers["vary"] = "Authorization, Accept-Encoding"
+            _vary(headers, "Authorization", "Accept-Encoding")
         elif "cache-control" not in headers:
             headers["cache-control"] = PRIVATE
         compress = (
@@ -182,7 +186,14 @@ class HttpCache:
             body = gzip.compress(body, compresslevel=6, mtime=0)
             headers["content-encoding"] = "gzip"
             headers["content-length"] = str(len(body))
-            if "vary" not in headers:
-                headers["vary"] = "Accept-Encoding"
+            _vary(headers, "Accept-Encoding")
         await send({**start, "headers": headers.raw})
         await send({"type": "http.response.body", "body": body})
+
+
+def _vary(headers: MutableHeaders, *names: str) -> None:
+    """Add ``names`` to ``Vary``, keeping what is there (CORS's ``Origin``) and never twice."""
+    present = [part.strip() for part in headers.get("vary", "").split(",") if part.strip()]
+    known = {part.lower() for part in present}
+    present += [name for name in names if name.lower() not in known]
+    headers["vary"] = ", ".join(present)

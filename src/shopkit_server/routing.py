@@ -29,7 +29,7 @@ from fastapi.routing import APIRoute, serialize_response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shopkit_server import wire
-from shopkit_server.deps import LEVELS, Level, authenticate_early
+from shopkit_server.deps import LEVELS, OWN_APP_SCOPE_KEY, Level, authenticate_early
 from shopkit_server.errors import (
     ShopError,
     http_error_response,
@@ -79,7 +79,7 @@ def plain_read(endpoint: Callable[..., Any]) -> Callable[[PlainRead], PlainRead]
 
 def _is_plain(request: Request) -> bool:
     scope = request.scope
-    if scope["query_string"]:
+    if scope["query_string"] or not scope.get(OWN_APP_SCOPE_KEY):
         return False
     return all(name != b"authorization" for name, _ in scope["headers"])
 

@@ -252,3 +252,47 @@ async def test_included_shop_caches_its_catalog_and_serves_its_own_offline_docs(
             op["operationId"] for path in app.openapi()["paths"].values() for op in path.values()
         }
         assert {"list_products", "add_cart_item"} <= host_ops
+
+
+async def test_a_host_dependency_guards_every_included_read(
+    settings: Settings, store: Store
+) -> None:
+    """No fast path and no read cache may answer before the host's own dependencies run."""
+    from fastapi import Depends, Header, HTTPException
+
+    async def need_api_key(x_api_key: str | None = Header(default=None)) -> None:
+        if x_api_key != "sesame":
+            raise HTTPException(status_code=401, detail="API key required")
+
+    app = FastAPI(dependencies=[Depends(need_api_key)])
+    shop = Shop(SERVICES, settings, store=store)
+    shop.include_in(app, prefix="/shop")
+    async with LifespanManager(app):
+        product_id, _, _ = await _seed(shop)
+        async with _client(app) as http:
+            for path in ("/shop/products", f"/shop/products/{product_id}"):
+                ok = await http.get(path, headers={"X-API-Key": "sesame"})
+                assert ok.status_code == 200, path
+                # The same plain read again, now without the key: never served past the host.
+                assert (await http.get(path)).status_code == 401, path
+
+
+async def test_catalog_responses_keep_cors_vary_and_a_mounted_shop_keeps_its_etags(
+    settings: Settings, store: Store
+) -> None:
+    cors = settings.model_copy(update={"cors_origins": ["https://a.example"]})
+    shop = Shop(SERVICES, cors, store=store)
+    app = _host()
+    shop.mount_in(app, "/shop")
+    async with LifespanManager(app):
+        await _seed(shop)
+        async with _client(app) as http:
+            listed = await http.get("/shop/products", headers={"Origin": "https://a.example"})
+            assert listed.status_code == 200
+            vary = {part.strip().lower() for part in listed.headers["vary"].split(",")}
+            assert {"origin", "authorization", "accept-encoding"} <= vary
+            assert listed.headers["cache-control"] == "public, max-age=10"
+            again = await http.get(
+                "/shop/products", headers={"If-None-Match": listed.headers["etag"]}
+            )
+            assert again.status_code == 304
