@@ -8,6 +8,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TypedDict
 
+from shopkit_server.ids import new_id
+
 
 @dataclass(frozen=True)
 class Product:
@@ -129,6 +131,25 @@ class BulkRow:
     index: int
     draft: ProductDraft
     fields: frozenset[str]
+
+    def new_product(self, now: datetime) -> Product:
+        """The product a row without a stored match creates (every store inserts this)."""
+        draft = self.draft
+        return Product(
+            id=new_id(),
+            sku=draft.sku,
+            name=draft.name,
+            description=draft.description,
+            price=draft.price,
+            category=draft.category,
+            tags=list(draft.tags),
+            image_url=draft.image_url,
+            stock=draft.stock,
+            is_active=draft.is_active,
+            is_featured=draft.is_featured,
+            created_at=now,
+            updated_at=now,
+        )
 
 
 def bulk_row_changes(row: BulkRow, current: Product) -> bool:

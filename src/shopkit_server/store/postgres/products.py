@@ -20,7 +20,6 @@ from typing import Any
 
 import asyncpg
 
-from shopkit_server.ids import new_id
 from shopkit_server.pagination import Key, PageResult
 from shopkit_server.products.models import (
     PRODUCT_FIELDS,
@@ -251,7 +250,7 @@ class PostgresProductRepository:
                 try:
                     async with conn.transaction():
                         if current is None:
-                            await conn.execute(_INSERT, *_insert_args(_new_product(row, now)))
+                            await conn.execute(_INSERT, *_insert_args(row.new_product(now)))
                             created.append(row.index)
                         else:
                             await _update_fields(conn, current.id, row, now)
@@ -273,25 +272,6 @@ class PostgresProductRepository:
 
     async def release(self, reservation_id: str) -> None:
         await stock.release(self._db, reservation_id)
-
-
-def _new_product(row: BulkRow, now: datetime) -> Product:
-    draft = row.draft
-    return Product(
-        id=new_id(),
-        sku=draft.sku,
-        name=draft.name,
-        description=draft.description,
-        price=draft.price,
-        category=draft.category,
-        tags=list(draft.tags),
-        image_url=draft.image_url,
-        stock=draft.stock,
-        is_active=draft.is_active,
-        is_featured=draft.is_featured,
-        created_at=now,
-        updated_at=now,
-    )
 
 
 async def _update_fields(conn: Connection, product_id: str, row: BulkRow, now: datetime) -> None:

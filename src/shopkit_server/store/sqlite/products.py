@@ -16,7 +16,6 @@ from typing import Any
 
 import aiosqlite
 
-from shopkit_server.ids import new_id
 from shopkit_server.money import to_cents
 from shopkit_server.pagination import Key, PageResult
 from shopkit_server.products.models import (
@@ -254,7 +253,7 @@ class SqliteProductRepository:
                 await conn.execute("SAVEPOINT bulk_row")
                 try:
                     if current is None:
-                        await _insert(conn, _new_product(row, now))
+                        await _insert(conn, row.new_product(now))
                         created.append(row.index)
                     else:
                         await _update_fields(conn, current.id, row, stamp)
@@ -276,25 +275,6 @@ class SqliteProductRepository:
 
     async def release(self, reservation_id: str) -> None:
         await stock.release(self._db, reservation_id)
-
-
-def _new_product(row: BulkRow, now: datetime) -> Product:
-    draft = row.draft
-    return Product(
-        id=new_id(),
-        sku=draft.sku,
-        name=draft.name,
-        description=draft.description,
-        price=draft.price,
-        category=draft.category,
-        tags=list(draft.tags),
-        image_url=draft.image_url,
-        stock=draft.stock,
-        is_active=draft.is_active,
-        is_featured=draft.is_featured,
-        created_at=now,
-        updated_at=now,
-    )
 
 
 async def _insert(conn: aiosqlite.Connection, product: Product) -> None:
