@@ -18,8 +18,10 @@ runs) starts itself on its first request and says so once in the log.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -37,6 +39,7 @@ from shopkit_server.body_limit import (
     MAX_BULK_BODY_BYTES,
     BodyLimitMiddleware,
 )
+from shopkit_server.clock import utc_now
 from shopkit_server.context import AppContext, build_context, remote_peers
 from shopkit_server.deps import CONTEXT_SCOPE_KEY, OWN_APP_SCOPE_KEY
 from shopkit_server.docs import install_docs
@@ -50,6 +53,7 @@ from shopkit_server.read_cache import CatalogReadCache
 from shopkit_server.settings import ALL_SERVICES, ServiceName, Settings
 from shopkit_server.store import Store, open_store
 from shopkit_server.upstream import make_http_client
+from shopkit_server.webhooks.dispatcher import Dispatcher
 
 if TYPE_CHECKING:
     from shopkit_server.replicas.bus import ReplicaBus
@@ -67,7 +71,13 @@ def router_for(service: ServiceName) -> APIRouter:
     elif service is ServiceName.CART:
         from shopkit_server.cart.router import router
     else:
-        from shopkit_server.orders.router import router
+        from shopkit_server.orders.router import router as orders_router
+        from shopkit_server.payments.router import router as payments_router
+        from shopkit_server.webhooks.router import router as webhooks_router
+
+        router = APIRouter()
+        for part in (orders_router, payments_router, webhooks_router):
+            router.include_router(part)
     return router
 
 
@@ -127,6 +137,8 @@ class Shop:
         self._lazy = False
         self._lock: asyncio.Lock | None = None
         self._apps: list[FastAPI] = []
+        self._background: list[asyncio.Task[None]] = []
+        self.dispatcher: Dispatcher | None = None
         ensure_logging()
 
     # -- life -----------------------------------------------------------------------------
@@ -221,6 +233,8 @@ class Shop:
         self._ctx = ctx
         for app in self._apps:
             app.state.ctx = ctx
+        if ServiceName.ORDERS in self.services and settings.background_tasks:
+            self._start_background(ctx)
         log.info(
             "started",
             services=[s.value for s in self.services],
@@ -229,8 +243,27 @@ class Shop:
             replicas_share="redis" if self.bus is not None else "nothing (in-process state)",
         )
 
+    def _start_background(self, ctx: AppContext) -> None:
+        """The webhook dispatcher and the payment sweeper, for the life of the shop."""
+        self.dispatcher = Dispatcher(ctx.store.webhooks, self.settings)
+        self._background = [
+            asyncio.create_task(self.dispatcher.run(), name="shopkit-webhooks"),
+            asyncio.create_task(sweep_payments(ctx), name="shopkit-payments"),
+        ]
+
     async def _close(self) -> None:
-        self._ctx = None
+        ctx, self._ctx = self._ctx, None
+        background, self._background = self._background, []
+        for task in background:
+            task.cancel()
+        for task in background:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.dispatcher is not None:
+            await self.dispatcher.aclose()
+            self.dispatcher = None
+        if ctx is not None:
+            await ctx.payments.aclose()
         self._lazy = False
         own_http, self._own_http = self._own_http, None
         opened, self._opened_store = self._opened_store, None
@@ -429,6 +462,19 @@ class Shop:
             app.state.ctx = self._ctx
         self._apps.append(app)
         return app
+
+
+async def sweep_payments(ctx: AppContext) -> None:
+    """Cancel orders left unpaid past their time (stock released); retry failed refunds."""
+    timeout = timedelta(minutes=ctx.settings.payment_timeout_minutes)
+    while True:
+        try:
+            now = utc_now()
+            await ctx.orders.expire_unpaid(now, timeout)
+            await ctx.payments.refund_due(now)
+        except Exception:
+            log.exception("payment_sweep_failed")
+        await asyncio.sleep(ctx.settings.payment_sweep_seconds)
 
 
 class _StartOnFirstRequest:

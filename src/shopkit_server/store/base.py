@@ -9,6 +9,7 @@ from shopkit_server.auth.repository import RefreshTokenRepository, UserRepositor
 from shopkit_server.cart.repository import CartRepository
 from shopkit_server.orders.repository import OrderRepository
 from shopkit_server.products.repository import CategoryRepository, ProductRepository
+from shopkit_server.webhooks.repository import WebhookRepository
 
 
 @dataclass
@@ -20,6 +21,7 @@ class Store:
     categories: CategoryRepository
     carts: CartRepository
     orders: OrderRepository
+    webhooks: WebhookRepository  # endpoints, the event outbox's fan-out, deliveries
     ping: Callable[[], Awaitable[None]]  # raises when the database does not answer
     close: Callable[[], Awaitable[None]]
 

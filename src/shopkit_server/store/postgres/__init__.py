@@ -7,6 +7,7 @@ from shopkit_server.store.base import Store
 from shopkit_server.store.postgres.carts import PostgresCartRepository
 from shopkit_server.store.postgres.db import Database
 from shopkit_server.store.postgres.orders import PostgresOrderRepository
+from shopkit_server.store.postgres.outbox import PostgresWebhookRepository
 from shopkit_server.store.postgres.products import (
     PostgresCategoryRepository,
     PostgresProductRepository,
@@ -33,6 +34,7 @@ async def open_postgres_store(settings: Settings) -> Store:
         categories=PostgresCategoryRepository(db),
         carts=PostgresCartRepository(db),
         orders=PostgresOrderRepository(db),
+        webhooks=PostgresWebhookRepository(db),
         ping=db.ping,
         close=db.close,
     )

@@ -7,6 +7,7 @@ from shopkit_server.store.base import Store
 from shopkit_server.store.sqlite.carts import SqliteCartRepository
 from shopkit_server.store.sqlite.db import Database
 from shopkit_server.store.sqlite.orders import SqliteOrderRepository
+from shopkit_server.store.sqlite.outbox import SqliteWebhookRepository
 from shopkit_server.store.sqlite.products import (
     SqliteCategoryRepository,
     SqliteProductRepository,
@@ -33,6 +34,7 @@ async def open_sqlite_store(settings: Settings) -> Store:
         categories=SqliteCategoryRepository(db),
         carts=SqliteCartRepository(db),
         orders=SqliteOrderRepository(db),
+        webhooks=SqliteWebhookRepository(db),
         ping=db.ping,
         close=db.close,
     )
