@@ -30,7 +30,8 @@ _KINDS = {
 }
 
 
-def _intent(obj: Any) -> Intent:
+def _intent(resource: Any) -> Intent:
+    obj: dict[str, Any] = resource.to_dict()
     return Intent(
         id=str(obj["id"]),
         client_secret=obj.get("client_secret"),
@@ -109,7 +110,7 @@ class StripeProvider:
         except (stripe_sdk.SignatureVerificationError, ValueError) as exc:
             raise InvalidSignatureError(str(exc)) from None
         try:
-            obj = event["data"]["object"]
+            obj = event.to_dict()["data"]["object"]
             kind = _KINDS.get(str(event["type"]), ProviderEventKind.OTHER)
             intent_id = str(obj["id"]) if kind is not ProviderEventKind.OTHER else None
             metadata = obj.get("metadata") or {}
