@@ -32,6 +32,7 @@ log = structlog.get_logger("shopkit.webhooks")
 
 BATCH = 50
 CONCURRENCY = 8
+MAX_BATCHES_PER_ROUND = 20
 _ERROR_TEXT = 300
 
 
@@ -80,23 +81,31 @@ class Dispatcher:
         return self._http
 
     async def run_once(self) -> int:
-        """One round; returns how many deliveries it attempted."""
+        """One round; returns how many deliveries it attempted.
+
+        Claims again after each batch: a delivered event lets the next one of its order go
+        in the same round.
+        """
         now = self.clock()
         while await self.repo.fan_out(now, BATCH) == BATCH:
             pass
-        due = await self.repo.claim_due(now, now + self.lease, BATCH)
-        if not due:
-            return 0
-        limiter = anyio.CapacityLimiter(CONCURRENCY)
+        attempted = 0
+        for _ in range(MAX_BATCHES_PER_ROUND):
+            now = self.clock()
+            due = await self.repo.claim_due(now, now + self.lease, BATCH)
+            if not due:
+                break
+            limiter = anyio.CapacityLimiter(CONCURRENCY)
 
-        async def one(item: DueDelivery) -> None:
-            async with limiter:
-                await self.deliver(item)
+            async def one(item: DueDelivery, limiter: anyio.CapacityLimiter = limiter) -> None:
+                async with limiter:
+                    await self.deliver(item)
 
-        async with anyio.create_task_group() as group:
-            for item in due:
-                group.start_soon(one, item)
-        return len(due)
+            async with anyio.create_task_group() as group:
+                for item in due:
+                    group.start_soon(one, item)
+            attempted += len(due)
+        return attempted
 
     async def deliver(self, due: DueDelivery) -> None:
         delivery = due.delivery
@@ -165,7 +174,7 @@ class Dispatcher:
             except Exception:
                 log.exception("webhook_dispatch_failed")
                 attempted = 0
-            if attempted < BATCH:
+            if attempted < BATCH * MAX_BATCHES_PER_ROUND:
                 await anyio.sleep(self.settings.webhooks_poll_seconds)
 
     async def aclose(self) -> None:

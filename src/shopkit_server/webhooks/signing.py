@@ -1,12 +1,12 @@
 """Stripe's signing scheme, used for shopkit's own webhooks (receivers can reuse known code):
-``Shopkit-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, f"{t}.{body}")>``."""
+``Shopkit-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, f"{t}.{body}")>``.
+
+One implementation: the SDK's (``shopkit.webhooks``, standard library only), so what the server
+signs is by construction what receivers verify.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+from shopkit.webhooks import sign
 
-
-def sign(body: bytes, secret: str, timestamp: int) -> str:
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"t={timestamp},v1={mac.hexdigest()}"
+__all__ = ["sign"]
