@@ -69,7 +69,7 @@ class Dispatcher:
 
     @property
     def lease(self) -> timedelta:
-        return timedelta(seconds=self.settings.webhooks_timeout_seconds * 2 + 5)
+        return timedelta(seconds=self.settings.webhooks_timeout_seconds * 2 + 1)
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:
