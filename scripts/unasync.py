@@ -18,7 +18,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SDK = ROOT / "src" / "shopkit"
-RESOURCES = ("__init__", "auth", "cart", "categories", "orders", "products", "users")
+RESOURCES = (
+    "__init__",
+    "auth",
+    "cart",
+    "categories",
+    "orders",
+    "payments",
+    "products",
+    "users",
+    "webhooks",
+)
 FILES: dict[str, str] = {
     "_base_client.py": "_sync/_base_client.py",
     "_client.py": "_sync/_client.py",
@@ -33,7 +43,7 @@ RULES: list[tuple[str, str]] = [
     (r"\bshopkit\.(_base_client|_client|_pagination|_io)\b", r"shopkit._sync.\1"),
     (r"\bfrom shopkit\.resources import\b", "from shopkit._sync.resources import"),
     (
-        r"\bshopkit\.resources\.(auth|cart|categories|orders|products|users)\b",
+        r"\bshopkit\.resources\.(auth|cart|categories|orders|payments|products|users|webhooks)\b",
         r"shopkit._sync.resources.\1",
     ),
     # names

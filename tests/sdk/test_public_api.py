@@ -75,6 +75,7 @@ EXPECTED_TYPES = {
     "Order",
     "OrderItem",
     "OrderStatus",
+    "PaymentIntent",
     "Product",
     "ProductInput",
     "ProductSort",
@@ -84,6 +85,10 @@ EXPECTED_TYPES = {
     "StatusChange",
     "TokenPair",
     "User",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookWithSecret",
 }
 
 

@@ -21,7 +21,9 @@ from shopkit_server.products.schemas import (
     ProductCreate,
     ProductUpdate,
 )
+from shopkit_server.payments.schemas import RecordPaymentRequest
 from shopkit_server.settings import Settings
+from shopkit_server.webhooks.schemas import WebhookCreate
 from tests.conftest import UserSession
 from tests.server.cart.shop import Shop
 
@@ -60,6 +62,18 @@ OPERATIONS = {
     ("GET", "/api/orders/{order_id}"): "get_order",
     ("PATCH", "/api/orders/{order_id}/status"): "change_order_status",
     ("POST", "/api/orders/{order_id}/cancel"): "cancel_order",
+    ("POST", "/api/orders/{order_id}/payments"): "record_payment",
+    ("POST", "/api/orders/{order_id}/payment-intent"): "get_payment_intent",
+    ("POST", "/api/payments/stripe/webhook"): "stripe_webhook",
+    ("POST", "/api/webhooks"): "create_webhook",
+    ("GET", "/api/webhooks"): "list_webhooks",
+    ("GET", "/api/webhooks/{webhook_id}"): "get_webhook",
+    ("PATCH", "/api/webhooks/{webhook_id}"): "update_webhook",
+    ("DELETE", "/api/webhooks/{webhook_id}"): "delete_webhook",
+    ("GET", "/api/webhooks/{webhook_id}/deliveries"): "list_webhook_deliveries",
+    ("POST", "/api/webhooks/{webhook_id}/deliveries/{delivery_id}/replay"): (
+        "replay_webhook_delivery"
+    ),
     ("GET", "/health"): "get_health",
 }
 PUBLIC_READS = {
@@ -68,7 +82,15 @@ PUBLIC_READS = {
     "list_featured_products",
     "get_product",
 }
-NO_AUTH = {"register", "login", "refresh_tokens", "list_categories", "get_category", "get_health"}
+NO_AUTH = {
+    "register",
+    "login",
+    "refresh_tokens",
+    "list_categories",
+    "get_category",
+    "get_health",
+    "stripe_webhook",  # signed by Stripe (Stripe-Signature), not by a shop token
+}
 ADMIN = {
     "list_users",
     "update_user",
@@ -80,6 +102,14 @@ ADMIN = {
     "update_category",
     "delete_category",
     "change_order_status",
+    "record_payment",
+    "create_webhook",
+    "list_webhooks",
+    "get_webhook",
+    "update_webhook",
+    "delete_webhook",
+    "list_webhook_deliveries",
+    "replay_webhook_delivery",
 }
 
 
@@ -112,7 +142,9 @@ def test_operation_ids_are_plain_verb_noun_and_pinned(document: dict[str, Any]) 
 
 def test_tags_and_servers_are_described(document: dict[str, Any]) -> None:
     tags = {tag["name"]: tag["description"] for tag in document["tags"]}
-    assert set(tags) == {"auth", "products", "categories", "cart", "orders", "health"}
+    assert set(tags) == {
+        "auth", "products", "categories", "cart", "orders", "payments", "webhooks", "health"
+    }  # fmt: skip
     assert all(len(text) > 20 for text in tags.values())
     assert document["servers"][0]["url"] == "/"
     used = {tag for op in _operations(document).values() for tag in op["tags"]}
@@ -151,7 +183,7 @@ def test_every_error_status_of_checkout_is_documented_with_its_codes(
     assert set(checkout["responses"]) == {
         "201", "400", "401", "403", "404", "409", "413", "422", "503"
     }  # fmt: skip
-    assert _codes(checkout, "400") == ["cart_empty"]
+    assert _codes(checkout, "400") == ["cart_empty", "payment_method_unavailable"]
     assert _codes(checkout, "401") == ["invalid_token", "not_authenticated"]
     assert _codes(checkout, "403") == ["account_disabled"]  # ActiveUser: the live account
     assert _codes(checkout, "413") == ["payload_too_large"]
@@ -166,6 +198,8 @@ def test_every_error_status_of_checkout_is_documented_with_its_codes(
     assert _codes(checkout, "503") == ["upstream_unavailable"]
     create = _operations(document)["create_category"]
     assert _codes(create, "422") == ["invalid_category_name", "unknown_parent", "validation_error"]
+    stripe = _operations(document)["stripe_webhook"]
+    assert _codes(stripe, "400") == ["invalid_signature", "payment_method_unavailable"]
     listing = _operations(document)["list_products"]
     assert _codes(listing, "400") == ["invalid_cursor"]
     assert _codes(listing, "422") == ["invalid_price_range", "unprocessable", "validation_error"]
@@ -228,6 +262,8 @@ def test_examples_are_valid_requests_and_replies(document: dict[str, Any]) -> No
         "SetQuantityRequest": SetQuantityRequest,
         "CheckoutRequest": CheckoutRequest,
         "StatusChangeRequest": StatusChangeRequest,
+        "WebhookCreate": WebhookCreate,
+        "RecordPaymentRequest": RecordPaymentRequest,
     }
     assert set(models) == set(EXAMPLES)
     schemas = document["components"]["schemas"]

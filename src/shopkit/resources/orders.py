@@ -18,6 +18,7 @@ class AsyncOrders(AsyncAPIResource):
         self,
         *,
         shipping_address: Address | Mapping[str, Any],
+        payment_method: str = "manual",
         idempotency_key: str | None = None,
         **options: Unpack[RequestOptions],
     ) -> Order:
@@ -26,6 +27,10 @@ class AsyncOrders(AsyncAPIResource):
         Safe to retry: every attempt carries the same ``Idempotency-Key`` (a fresh uuid4 unless
         you pass one), so a checkout retried after a timeout returns the first order instead of
         placing a second. Pass your own key to make a retry across restarts safe too.
+
+        ``payment_method="stripe"``: the order's ``client_secret`` is for Stripe's client SDK
+        (one PaymentIntent per order, however often this is retried); ``manual`` (the
+        default): an admin records the payment later (``payments.record``).
         """
         address = (
             shipping_address.model_dump(exclude_none=True)
@@ -36,7 +41,7 @@ class AsyncOrders(AsyncAPIResource):
         response = await self._client.request(
             "POST",
             "/orders",
-            json={"shipping_address": address},
+            json={"shipping_address": address, "payment_method": payment_method},
             headers={IDEMPOTENCY_KEY_HEADER: key},
             options=options,
         )

@@ -5,6 +5,7 @@ from shopkit.types.auth import AuthResult, Role, TokenPair, User
 from shopkit.types.cart import Cart, CartItem
 from shopkit.types.health import Health
 from shopkit.types.orders import Address, Order, OrderItem, OrderStatus, StatusChange
+from shopkit.types.payments import PaymentIntent
 from shopkit.types.products import (
     BulkFailure,
     BulkResult,
@@ -14,6 +15,7 @@ from shopkit.types.products import (
     ProductSort,
     SearchSort,
 )
+from shopkit.types.webhooks import Webhook, WebhookDelivery, WebhookEvent, WebhookWithSecret
 
 __all__ = [
     "Address",
@@ -28,6 +30,7 @@ __all__ = [
     "Order",
     "OrderItem",
     "OrderStatus",
+    "PaymentIntent",
     "Product",
     "ProductInput",
     "ProductSort",
@@ -37,4 +40,8 @@ __all__ = [
     "StatusChange",
     "TokenPair",
     "User",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookWithSecret",
 ]

@@ -5,14 +5,18 @@ from shopkit._sync.resources.auth import SyncAuth
 from shopkit._sync.resources.cart import SyncCart
 from shopkit._sync.resources.categories import SyncCategories
 from shopkit._sync.resources.orders import SyncOrders
+from shopkit._sync.resources.payments import SyncPayments
 from shopkit._sync.resources.products import SyncProducts
 from shopkit._sync.resources.users import SyncUsers
+from shopkit._sync.resources.webhooks import SyncWebhooks
 
 __all__ = [
     "SyncAuth",
     "SyncCart",
     "SyncCategories",
     "SyncOrders",
+    "SyncPayments",
     "SyncProducts",
     "SyncUsers",
+    "SyncWebhooks",
 ]
