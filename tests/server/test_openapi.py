@@ -16,12 +16,12 @@ from shopkit_server.auth.schemas import LoginRequest, RegisterRequest
 from shopkit_server.cart.schemas import AddItemRequest, SetQuantityRequest
 from shopkit_server.openapi import EXAMPLES, REPLY_EXAMPLES
 from shopkit_server.orders.schemas import CheckoutRequest, StatusChangeRequest
+from shopkit_server.payments.schemas import RecordPaymentRequest
 from shopkit_server.products.schemas import (
     CategoryCreate,
     ProductCreate,
     ProductUpdate,
 )
-from shopkit_server.payments.schemas import RecordPaymentRequest
 from shopkit_server.settings import Settings
 from shopkit_server.webhooks.schemas import WebhookCreate
 from tests.conftest import UserSession
