@@ -233,7 +233,7 @@ async def cancel_order(
     "pay",
     epilog=examples(
         "shopkit orders pay ORDER_ID                  # cash on delivery received",
-        "shopkit orders pay ORDER_ID --amount 172.98  # refused unless it is the total",
+        "shopkit orders pay ORDER_ID --amount 172.98  # must be the total",
     ),
 )
 @async_command

@@ -54,8 +54,7 @@ async def list_webhooks(as_json: JsonOption = False) -> None:
     "create",
     epilog=examples(
         "shopkit webhooks create https://erp.example.com/hooks/shop",
-        "shopkit webhooks create https://mail.example.com/hook --event order.placed "
-        "--event order.paid",
+        "shopkit webhooks create https://mail.example/h --event order.paid",
     ),
 )
 @async_command
@@ -88,7 +87,7 @@ async def create_webhook(
     "deliveries",
     epilog=examples(
         "shopkit webhooks deliveries WEBHOOK_ID",
-        "shopkit webhooks deliveries WEBHOOK_ID --json | jq '.[] | select(.state==\"failed\")'",
+        "shopkit webhooks deliveries WEBHOOK_ID --json | jq '.[].state'",
     ),
 )
 @async_command
