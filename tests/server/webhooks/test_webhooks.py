@@ -267,3 +267,21 @@ def test_verify_refuses_tampering_and_old_signatures() -> None:
     ]:
         with pytest.raises(shopkit.webhooks.WebhookVerificationError):
             shopkit.webhooks.verify(payload, head, secret)
+
+
+async def test_a_reservation_that_empties_a_product_announces_it_once(
+    customer: UserSession, make_user: Any, shop: Shop, store: Store
+) -> None:
+    product = await shop.product("10.00", stock=2)
+    other = await shop.product("10.00", stock=9)
+    await add(customer.client, product["id"], 2)
+    await add(customer.client, other["id"], 1)
+    assert (await checkout(customer.client)).status_code == 201
+    stranger = await make_user()
+    await add(stranger.client, product["id"])  # nothing left: refused, no second event
+    assert (await checkout(stranger.client)).status_code in (400, 409)  # empty cart or short
+    events = await store.webhooks.events(f"product:{product['id']}")
+    assert [(e.type, e.data["product"]["id"]) for e in events] == [
+        ("product.out_of_stock", product["id"])
+    ]
+    assert await store.webhooks.events(f"product:{other['id']}") == []

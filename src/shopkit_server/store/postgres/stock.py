@@ -20,6 +20,8 @@ from shopkit_server.clock import utc_now
 from shopkit_server.ids import is_valid_id
 from shopkit_server.products.models import ReserveOutcome, ReserveStatus, StockLine
 from shopkit_server.store.postgres.db import Connection, Database
+from shopkit_server.store.postgres.outbox import insert_events
+from shopkit_server.webhooks.events import out_of_stock
 
 SCHEMA: tuple[str, ...] = (
     """CREATE TABLE stock_reservations (
@@ -71,7 +73,8 @@ async def reserve(db: Database, reservation_id: str, lines: Sequence[StockLine])
         taken = await conn.fetch(
             "UPDATE products p SET stock = p.stock - l.quantity, updated_at = $3 "
             "FROM unnest($1::text[], $2::int[]) AS l (id, quantity) "
-            "WHERE p.id = l.id AND p.is_active AND p.stock >= l.quantity RETURNING p.id",
+            "WHERE p.id = l.id AND p.is_active AND p.stock >= l.quantity "
+            "RETURNING p.id, p.name, p.stock",
             ids,
             [line.quantity for line in wanted],
             now,
@@ -80,6 +83,10 @@ async def reserve(db: Database, reservation_id: str, lines: Sequence[StockLine])
         short = [line.product_id for line in lines if line.product_id not in got]
         if short:  # every line was tried, so the error names every product that fell short
             raise _Short(short)
+        # Stock this reservation took to zero: the event commits with it (the outbox).
+        await insert_events(
+            conn, [out_of_stock(row[0], row[1], now) for row in taken if row[2] == 0]
+        )
         return ReserveOutcome(ReserveStatus.RESERVED)
 
     try:

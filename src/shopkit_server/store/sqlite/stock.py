@@ -12,9 +12,13 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from shopkit_server.clock import utc_now
 from shopkit_server.ids import is_valid_id
+from shopkit_server.orders.models import OutboxEvent
 from shopkit_server.products.models import ReserveOutcome, ReserveStatus, StockLine
 from shopkit_server.store.sqlite.db import Database
+from shopkit_server.store.sqlite.outbox import insert_events
+from shopkit_server.webhooks.events import out_of_stock
 
 SCHEMA: tuple[str, ...] = (
     """CREATE TABLE stock_reservations (
@@ -59,18 +63,22 @@ async def reserve(db: Database, reservation_id: str, lines: Sequence[StockLine])
                     return ReserveOutcome(ReserveStatus.MISMATCH)
                 return ReserveOutcome(ReserveStatus.ALREADY_HELD)
             short: list[str] = []
+            emptied: list[OutboxEvent] = []
             for line in lines:
                 if not is_valid_id(line.product_id):
                     short.append(line.product_id)
                     continue
                 cursor = await conn.execute(
                     "UPDATE products SET stock = stock - ?, updated_at = ? "
-                    "WHERE id = ? AND is_active = 1 AND stock >= ?",
+                    "WHERE id = ? AND is_active = 1 AND stock >= ? RETURNING name, stock",
                     (line.quantity, now, line.product_id, line.quantity),
                 )
-                if cursor.rowcount != 1:
-                    short.append(line.product_id)
+                row = await cursor.fetchone()
                 await cursor.close()
+                if row is None:
+                    short.append(line.product_id)
+                elif row[1] == 0:
+                    emptied.append(out_of_stock(line.product_id, row[0], utc_now()))
             if short:  # every line was tried, so the error names every product that fell short
                 raise _Short(short)
             await conn.execute(
@@ -78,6 +86,8 @@ async def reserve(db: Database, reservation_id: str, lines: Sequence[StockLine])
                 "VALUES (?, 'held', ?, ?)",
                 (reservation_id, _encode(lines), now),
             )
+            # Stock this reservation took to zero: the event commits with it (the outbox).
+            await insert_events(conn, emptied)
     except _Short as short_error:
         return ReserveOutcome(ReserveStatus.INSUFFICIENT, short=short_error.product_ids)
     return ReserveOutcome(ReserveStatus.RESERVED)
