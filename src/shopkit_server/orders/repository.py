@@ -63,6 +63,11 @@ class OrderRepository(Protocol):
         """Forget the key if it still stands for ``order_id`` (a failed attempt frees it)."""
         ...
 
+    async def sweep_idempotency_keys(self, before: datetime) -> int:
+        """Delete every key record created before ``before`` (an indexed delete, run now and
+        then by the app, never by a claim); how many went."""
+        ...
+
 
 @dataclass(frozen=True)
 class CatalogEntry:
