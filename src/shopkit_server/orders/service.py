@@ -31,7 +31,7 @@ from shopkit_server.deps import Principal
 from shopkit_server.errors import PermissionDenied
 from shopkit_server.ids import is_valid_id, new_id
 from shopkit_server.money import ZERO, quantize
-from shopkit_server.orders.clients import CartClient, StockClient
+from shopkit_server.orders.clients import CartClient, ReservingStock, StockClient
 from shopkit_server.orders.errors import (
     CartEmpty,
     IdempotencyKeyInProgress,
@@ -57,7 +57,7 @@ from shopkit_server.products.errors import (
     ReservationPending,
     ReservationReleased,
 )
-from shopkit_server.products.models import StockLine
+from shopkit_server.products.models import Product, StockLine
 from shopkit_server.store.base import DuplicateKeyError
 
 log = structlog.get_logger("shopkit.orders")
@@ -147,6 +147,7 @@ class OrderService:
         self.idempotency_wait = idempotency_wait
         self.idempotency_lease = idempotency_lease
         self.one_store = one_store
+        self._wired = (products, stock)  # the peers the combined calls below stand in for
 
     # -- checkout -----------------------------------------------------------------------------
 
@@ -349,10 +350,22 @@ class OrderService:
         if len(cart.items) > MAX_CART_LINES:  # a cart filled before the cap existed
             raise CartLineLimit()
         lines = [StockLine(item.product_id, item.quantity) for item in cart.items]
-        products = await self.products.get_products([line.product_id for line in lines])
-        order = self._price(user, address, order_id, lines, products, utc_now())
-        quantities = {item.product_id: item.quantity for item in order.items}
-        await self._reserve(order_id, [StockLine(pid, q) for pid, q in quantities.items()])
+        reserving = self.stock if (self.products, self.stock) == self._wired else None
+        if isinstance(reserving, ReservingStock):
+            # One round trip reserves and reads the products (peers apart): price after it.
+            products = await self._reserve_and_read(reserving, order_id, lines)
+            try:  # the reservation guards the stock; pricing only fails on a bug
+                order = self._price(
+                    user, address, order_id, lines, products, utc_now(), check_stock=False
+                )
+            except BaseException:
+                with anyio.CancelScope(shield=True):
+                    await self._release_quietly(order_id)
+                raise
+        else:
+            products = await self.products.get_products([line.product_id for line in lines])
+            order = self._price(user, address, order_id, lines, products, utc_now())
+            await self._reserve(order_id, lines)
         try:
             await self.orders.add(order)
         except BaseException as exc:
@@ -375,6 +388,8 @@ class OrderService:
         lines: Sequence[StockLine],
         products: Mapping[str, PricedProduct],
         now: datetime,
+        *,
+        check_stock: bool = True,
     ) -> Order:
         """The order for the cart's ``lines`` at the catalog's current prices (pure: the
         one-store path runs it inside the store's transaction)."""
@@ -390,9 +405,10 @@ class OrderService:
             )
         # The compensating path's early answer (its reservation guards the stock); inside the
         # one store operation, the stock read under its lock.
-        short = [pid for pid, quantity in quantities.items() if products[pid].stock < quantity]
-        if short:
-            raise InsufficientStock(short)
+        if check_stock:
+            short = [pid for pid, qty in quantities.items() if products[pid].stock < qty]
+            if short:
+                raise InsufficientStock(short)
         items = [
             OrderItem(
                 product_id=pid,
@@ -441,6 +457,31 @@ class OrderService:
             with anyio.CancelScope(shield=True):
                 await self._release_quietly(order_id)
             raise
+
+    async def _reserve_and_read(
+        self, stock: ReservingStock, order_id: str, lines: list[StockLine]
+    ) -> dict[str, Product]:
+        """Reserve and read in one call; a missing or inactive product reserved nothing and is
+        answered as ``_price`` answers it (ProductNotFound naming it)."""
+        try:
+            reserved, products = await stock.reserve_and_read(order_id, lines)
+        except (InsufficientStock, ReservationPending, ReservationMismatch, ReservationReleased):
+            raise  # the product service answered: nothing was taken under this call
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self._release_quietly(order_id)
+            raise
+        if reserved:
+            return products
+        gone = [x.product_id for x in lines if x.product_id not in products]
+        gone += [
+            x.product_id
+            for x in lines
+            if x.product_id in products and not products[x.product_id].is_active
+        ]
+        raise ProductNotFound(
+            f"No longer available: {', '.join(gone)}. Remove it from your cart and retry."
+        )
 
     async def _find(self, order_id: str) -> Order | None:
         try:
