@@ -136,7 +136,7 @@ async def test_a_receiver_gets_exactly_the_events_that_happened_signed_and_in_or
     receiver: Receiver,
 ) -> None:
     await register(admin, receiver)
-    product = await shop.product("10.00", stock=1)
+    product = await shop.product("10.00", stock=5)
     await add(customer.client, product["id"])
     order = (await checkout(customer.client)).json()
     # A refused move writes no event.
