@@ -255,8 +255,10 @@ class Shop:
             app.state.ctx = ctx
         if ServiceName.ORDERS in self.services:
             self._sweeper = asyncio.ensure_future(sweep_idempotency_keys(store.orders))
-            if settings.background_tasks:
-                self._start_background(ctx)
+        if settings.background_tasks and {ServiceName.ORDERS, ServiceName.PRODUCTS} & set(
+            self.services
+        ):
+            self._start_background(ctx)
         log.info(
             "started",
             services=[s.value for s in self.services],
@@ -266,12 +268,18 @@ class Shop:
         )
 
     def _start_background(self, ctx: AppContext) -> None:
-        """The webhook dispatcher and the payment sweeper, for the life of the shop."""
+        """For the life of the shop: the webhook dispatcher wherever events are written (the
+        orders and products services: a products service on a database of its own delivers its
+        ``product.out_of_stock``), and the payment sweeper with the orders service. Several
+        dispatchers on one database are safe: deliveries are claimed under a lease."""
         self.dispatcher = Dispatcher(ctx.store.webhooks, self.settings)
         self._background = [
             asyncio.create_task(self.dispatcher.run(), name="shopkit-webhooks"),
-            asyncio.create_task(sweep_payments(ctx), name="shopkit-payments"),
         ]
+        if ServiceName.ORDERS in self.services:
+            self._background.append(
+                asyncio.create_task(sweep_payments(ctx), name="shopkit-payments")
+            )
 
     async def _close(self) -> None:
         sweeper, self._sweeper = self._sweeper, None
