@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from shopkit_server.webhooks.errors import WebhookUrlRefused
 
 MAX_URL_LENGTH = 2000
+RESOLVE_SECONDS = 5.0  # a resolver that does not answer by then: the URL is refused
 
 
 def _public(address: str) -> bool:
@@ -44,8 +45,10 @@ async def check_url(url: str, *, allow_private: bool) -> None:
         return
     loop = asyncio.get_running_loop()
     try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
+        infos = await asyncio.wait_for(
+            loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), RESOLVE_SECONDS
+        )
+    except (OSError, UnicodeError, TimeoutError):
         raise WebhookUrlRefused(f"The host {host!r} does not resolve.") from None
     addresses = {str(info[4][0]) for info in infos}
     if not addresses or not all(_public(address) for address in addresses):
