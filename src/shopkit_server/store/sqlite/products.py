@@ -168,7 +168,7 @@ class SqliteProductRepository:
         self._db = db
 
     async def get(self, product_id: str) -> Product | None:
-        row = await self._db.fetch_one(
+        row = await self._db.read_one_now(
             f"SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.id = ?", (product_id,)
         )
         return _product(row) if row is not None else None
@@ -178,7 +178,7 @@ class SqliteProductRepository:
         for start in range(0, len(product_ids), 500):
             chunk = list(product_ids[start : start + 500])
             marks = ", ".join("?" * len(chunk))
-            rows = await self._db.fetch_all(
+            rows = await self._db.read_now(
                 f"SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.id IN ({marks})", chunk
             )
             found.extend(_product(row) for row in rows)
