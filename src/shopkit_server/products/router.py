@@ -114,7 +114,8 @@ Filters = Annotated[ProductQuery, Depends(_filters)]
 
 def _page(result: PageResult[Product], page: PageParams, kind: str, sort: str) -> ProductPage:
     items = [ProductOut.model_validate(item) for item in result.items]
-    return ProductPage.of(PageResult(items, result.total, result.next_key), page, kind, sort)
+    converted = PageResult(items, result.total, result.next_key, result.total_exact)
+    return ProductPage.of(converted, page, kind, sort)
 
 
 @_products.get("", response_model=ProductPage, summary="List products")

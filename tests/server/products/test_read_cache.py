@@ -425,4 +425,3 @@ async def test_a_write_to_one_product_keeps_the_other_products_cached(
     assert renamed.status_code == 200
     assert (await client.get(f"/products/{y}")).json()["category"] == "Mobiles"
     assert counted.ids == [x, x, x, y]
-

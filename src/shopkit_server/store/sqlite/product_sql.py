@@ -1,4 +1,5 @@
-"""SQL for product listings and searches: one query for the page, one for the exact total.
+"""SQL for product listings and searches: one query for the page, one for the total (exact up
+to ``pagination.COUNT_CAP``).
 
 Every filter and sort has an index (see ``products.SCHEMA``); ties are broken by ``seq`` (the
 rowid, implicitly the last column of every index), so pages never overlap or skip a row.
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from shopkit_server.money import to_cents
-from shopkit_server.pagination import Key, check_key
+from shopkit_server.pagination import Key, check_key, count_limit
 from shopkit_server.products.models import ProductQuery, ProductSort
 
 PRODUCT_COLUMNS = (
@@ -161,6 +162,7 @@ def build_find(
         page=f"SELECT {PRODUCT_COLUMNS}, {key_column}, p.seq FROM {source}{page_clause} "
         f"ORDER BY {order} LIMIT ? OFFSET ?",
         page_params=[*page_params, limit, offset],
-        count=f"SELECT COUNT(*) FROM {source}{clause}",
+        # Capped: a broad filter or search stops counting past COUNT_CAP (see capped_total).
+        count=f"SELECT COUNT(*) FROM (SELECT 1 FROM {source}{clause} LIMIT {count_limit()})",
         count_params=params,
     )

@@ -17,7 +17,7 @@ from typing import Any
 import aiosqlite
 
 from shopkit_server.money import to_cents
-from shopkit_server.pagination import Key, PageResult
+from shopkit_server.pagination import Key, PageResult, capped_total
 from shopkit_server.products.models import (
     PRODUCT_FIELDS,
     BulkFailure,
@@ -195,15 +195,18 @@ class SqliteProductRepository:
             next_key: Key | None = None
             if len(rows) > limit:
                 next_key = (page[-1][-2], int(page[-1][-1]))
+            total, exact = capped_total(int(rows[0][0]))
             return PageResult(
                 items=[_product(row[1:-2]) for row in page],
-                total=int(rows[0][0]),
+                total=total,
                 next_key=next_key,
+                total_exact=exact,
             )
         if offset == 0 and after is None:
             return PageResult(items=[], total=0)
         counted = await self._db.fetch_all(sql.count, sql.count_params)  # past the last page
-        return PageResult(items=[], total=int(counted[0][0]))
+        total, exact = capped_total(int(counted[0][0]))
+        return PageResult(items=[], total=total, total_exact=exact)
 
     async def count(self) -> int:
         row = await self._db.fetch_one("SELECT COUNT(*) FROM products")
