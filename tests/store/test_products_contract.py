@@ -486,7 +486,6 @@ async def test_a_product_in_a_missing_category_is_refused(store: Store, kitchen:
     assert await store.products.count() == 1
 
 
-
 async def _five_mugs_and_a_plate(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pagination, "COUNT_CAP", 3)
     for i in range(5):
