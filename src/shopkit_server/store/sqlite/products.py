@@ -247,12 +247,24 @@ class SqliteProductRepository:
         stamp = to_db_time(now)
         async with self._db.write() as conn:
             existing = await _by_sku(conn, [row.draft.sku for row in rows if row.draft.sku])
+            new: list[BulkRow] = []
+            changed: list[tuple[BulkRow, Product]] = []
             for row in rows:
                 current = existing.get(row.draft.sku or "")
-                if current is not None and not bulk_row_changes(row, current):
+                if current is None:
+                    new.append(row)
+                elif bulk_row_changes(row, current):
+                    changed.append((row, current))
+                else:
                     unchanged.append(row.index)
-                    continue
-                # A savepoint per row: a row the database refuses is reported, the rest stay.
+            if new and await _insert_all(
+                conn, [_insert_values(row.new_product(now)) for row in new]
+            ):
+                created.extend(row.index for row in new)
+                new = []
+            # Row by row, each in a savepoint: a row the database refuses is reported, the rest
+            # stay. New rows come here only when the one-statement insert above was refused.
+            for row, current in [*((row, None) for row in new), *changed]:
                 await conn.execute("SAVEPOINT bulk_row")
                 try:
                     if current is None:
@@ -280,27 +292,47 @@ class SqliteProductRepository:
         await stock.release(self._db, reservation_id)
 
 
+_INSERT = (
+    "INSERT INTO products (id, sku, name, name_key, description, price_cents, category, "
+    "tags, image_url, stock, is_active, is_featured, created_at, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
 async def _insert(conn: aiosqlite.Connection, product: Product) -> None:
-    await conn.execute(
-        "INSERT INTO products (id, sku, name, name_key, description, price_cents, category, "
-        "tags, image_url, stock, is_active, is_featured, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            product.id,
-            product.sku,
-            product.name,
-            product.name.casefold(),
-            product.description,
-            to_cents(product.price),
-            product.category,
-            json.dumps(product.tags),
-            product.image_url,
-            product.stock,
-            int(product.is_active),
-            int(product.is_featured),
-            to_db_time(product.created_at),
-            to_db_time(product.updated_at),
-        ),
+    await conn.execute(_INSERT, _insert_values(product))
+
+
+async def _insert_all(conn: aiosqlite.Connection, values: list[tuple[Any, ...]]) -> bool:
+    """Insert every row in one statement (one trip to the writer thread, not three per row),
+    all or none: False, with nothing written, when the database refuses any of them."""
+    await conn.execute("SAVEPOINT bulk_insert")
+    try:
+        await conn.executemany(_INSERT, values)
+    except sqlite3.IntegrityError:
+        await conn.execute("ROLLBACK TO bulk_insert")
+        await conn.execute("RELEASE bulk_insert")
+        return False
+    await conn.execute("RELEASE bulk_insert")
+    return True
+
+
+def _insert_values(product: Product) -> tuple[Any, ...]:
+    return (
+        product.id,
+        product.sku,
+        product.name,
+        product.name.casefold(),
+        product.description,
+        to_cents(product.price),
+        product.category,
+        json.dumps(product.tags),
+        product.image_url,
+        product.stock,
+        int(product.is_active),
+        int(product.is_featured),
+        to_db_time(product.created_at),
+        to_db_time(product.updated_at),
     )
 
 
