@@ -26,17 +26,18 @@ from shopkit_server.products.models import (
     Product,
     ProductChanges,
     ProductQuery,
+    ProductSort,
     ReserveOutcome,
     StockLine,
     bulk_row_changes,
 )
 from shopkit_server.products.repository import MissingCategory
 from shopkit_server.store.base import DuplicateKeyError
-from shopkit_server.store.sqlite import stock
+from shopkit_server.store.sqlite import product_sql, stock
 from shopkit_server.store.sqlite.categories import SCHEMA as CATEGORY_SCHEMA
 from shopkit_server.store.sqlite.categories import SqliteCategoryRepository
 from shopkit_server.store.sqlite.db import Database, Row
-from shopkit_server.store.sqlite.product_sql import PRODUCT_COLUMNS, build_find
+from shopkit_server.store.sqlite.product_sql import PRODUCT_COLUMNS, FindSql, build_find
 
 _FTS_ROW = "new.seq, new.name, new.description, new.tags"
 _FTS_DELETE = (
@@ -189,6 +190,8 @@ class SqliteProductRepository:
     ) -> PageResult[Product]:
         # One row past the page says whether another follows (its key is the last item's).
         sql = build_find(query, offset=offset, limit=limit + 1, after=after)
+        if query.search_terms and query.sort is ProductSort.RELEVANCE:
+            return await self._search(query, sql, offset=offset, limit=limit, after=after)
         rows = await self._db.fetch_all(*sql.page_with_total)
         if rows:
             page = [tuple(row) for row in rows[:limit]]
@@ -207,6 +210,28 @@ class SqliteProductRepository:
         counted = await self._db.fetch_all(sql.count, sql.count_params)  # past the last page
         total, exact = capped_total(int(counted[0][0]))
         return PageResult(items=[], total=total, total_exact=exact)
+
+    async def _search(
+        self, query: ProductQuery, sql: FindSql, *, offset: int, limit: int, after: Key | None
+    ) -> PageResult[Product]:
+        """A search by relevance: the capped count first; when more match than the cap, only
+        the ``RANKED_WINDOW`` most recently added matches are ranked (see ``build_find``)."""
+        counted = await self._db.fetch_all(sql.count, sql.count_params)
+        total, exact = capped_total(int(counted[0][0]))
+        if not exact:
+            window = product_sql.RANKED_WINDOW
+            sql = build_find(query, offset=offset, limit=limit + 1, after=after, ranked=window)
+        rows = [tuple(row) for row in await self._db.fetch_all(sql.page, sql.page_params)]
+        page = rows[:limit]
+        next_key: Key | None = None
+        if len(rows) > limit:
+            next_key = (page[-1][-2], int(page[-1][-1]))
+        return PageResult(
+            items=[_product(row[:-2]) for row in page],
+            total=total,
+            next_key=next_key,
+            total_exact=exact,
+        )
 
     async def count(self) -> int:
         row = await self._db.fetch_one("SELECT COUNT(*) FROM products")
