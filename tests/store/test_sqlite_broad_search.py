@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -38,6 +39,14 @@ async def test_a_broad_search_ranks_the_newest_matches_and_pages_through_them(
     names = [p.name for p in [*first.items, *rest.items]]
     assert sorted(names) == ["Mug 2", "Mug 3", "Mug 4", "Mug 5"]
     assert rest.next_key is None
+    # Filters apply before the window: the 4 newest matches that pass them are ranked.
+    await store.products.create(product("Mug new", at=T0 + timedelta(days=1), stock=0))
+    in_stock = ProductQuery(search_terms=("mug",), sort=ProductSort.RELEVANCE, in_stock=True)
+    page = await store.products.find(in_stock, offset=0, limit=10)
+    assert page.total_exact is False
+    assert sorted(p.name for p in page.items) == ["Mug 2", "Mug 3", "Mug 4", "Mug 5"]
+    cheap = ProductQuery(search_terms=("mug",), max_price=Decimal("1"))
+    assert (await store.products.find(cheap, offset=0, limit=10)).items == []
 
 
 async def test_the_ranked_set_starts_from_the_full_text_index(

@@ -153,13 +153,17 @@ def build_find(
     page_params = list(params)
     page_source, rank_sql = source, _RANK
     if sort is ProductSort.RELEVANCE and ranked is not None:
-        # The MATCH moves into the sub-select (its parameter stays the first one).
-        page_where.remove("products_fts MATCH ?")
+        # The match and every filter move into the sub-select, which walks the full-text index
+        # newest first and stops after ``ranked`` rows that pass the filters (so a filter that
+        # keeps few of the newest matches still fills the window). The parameters keep their
+        # order: the sub-select comes first; the cursor's condition stays outside.
+        inner = f" WHERE {' AND '.join(page_where)}"
         page_source = (
-            f"(SELECT rowid AS seq, {_RANK} AS rank FROM products_fts "
-            f"WHERE products_fts MATCH ? ORDER BY rowid DESC LIMIT {int(ranked)}) AS m "
+            f"(SELECT products_fts.rowid AS seq, {_RANK} AS rank FROM {source}{inner} "
+            f"ORDER BY products_fts.rowid DESC LIMIT {int(ranked)}) AS m "
             "CROSS JOIN products p ON p.seq = m.seq"
         )
+        page_where = []
         rank_sql = "m.rank"
     if sort is ProductSort.RELEVANCE:
         order = f"{rank_sql}, p.seq DESC"
