@@ -14,6 +14,7 @@ from shopkit_server.products.models import ProductChanges, StockLine
 from shopkit_server.products.service import ProductService
 from shopkit_server.read_cache import CatalogReadCache
 from tests.conftest import UserSession
+from tests.server.cart.shop import add, checkout
 from tests.server.products.conftest import Catalog
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -425,3 +426,21 @@ async def test_a_write_to_one_product_keeps_the_other_products_cached(
     assert renamed.status_code == 200
     assert (await client.get(f"/products/{y}")).json()["category"] == "Mobiles"
     assert counted.ids == [x, x, x, y]
+
+
+async def test_a_checkout_drops_only_the_products_it_took_stock_of(
+    client: httpx.AsyncClient, catalog: Catalog, service: ProductService, customer: UserSession
+) -> None:
+    x, y = catalog.id("Wireless Headphones"), catalog.id("Smartphone")
+    for url in (f"/products/{x}", f"/products/{y}", "/products"):
+        assert (await client.get(url)).status_code == 200  # all three cached now
+    counted = _Counted(service)
+    assert (await add(customer.client, x, 2)).status_code in (200, 201)
+    placed = await checkout(customer.client)
+    assert placed.status_code == 201, placed.text
+    assert (await client.get(f"/products/{x}")).json()["stock"] == 3
+    assert (await client.get(f"/products/{y}")).json()["stock"] == 10
+    listed = (await client.get("/products")).json()["items"]
+    assert [p["stock"] for p in listed if p["id"] == x] == [3]  # the list was dropped
+    # Only X was read again (the cart's own product reads go through the service in-process).
+    assert counted.ids.count(y) == 0 and counted.lists == 1
