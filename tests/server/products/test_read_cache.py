@@ -198,8 +198,9 @@ class _Gated:
 
     async def __call__(self, *args: object, **kwargs: object) -> object:
         self.calls += 1
+        first = self.calls == 1  # counted before the read: a later call may start meanwhile
         result = await self.original(*args, **kwargs)
-        if self.calls == 1:
+        if first:
             await self.gate.wait()
             if self.fail:
                 raise RuntimeError("the first read fails")
