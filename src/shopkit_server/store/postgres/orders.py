@@ -79,6 +79,14 @@ SCHEMA: tuple[str, ...] = (
     "CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at)",
 )
 
+# Migration 3: an order item snapshots its variant (id, sku, option values, image). Items of
+# orders placed before variants keep ``variant_id`` NULL.
+VARIANT_ITEMS: tuple[str, ...] = (
+    "ALTER TABLE order_items ADD COLUMN variant_id text COLLATE \"C\", "
+    "ADD COLUMN sku text, ADD COLUMN option_values jsonb NOT NULL DEFAULT '{}', "
+    "ADD COLUMN image_url text",
+)
+
 _ORDER_COLUMNS = (
     "id, user_id, status, subtotal, shipping_cost, tax, total, shipping_address, "
     "created_at, updated_at"

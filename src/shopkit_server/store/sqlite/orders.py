@@ -71,6 +71,15 @@ SCHEMA: tuple[str, ...] = (
     "CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at)",
 )
 
+# Migration 4: an order item snapshots its variant (id, sku, option values, image). Items of
+# orders placed before variants keep ``variant_id`` NULL.
+VARIANT_ITEMS: tuple[str, ...] = (
+    "ALTER TABLE order_items ADD COLUMN variant_id TEXT",
+    "ALTER TABLE order_items ADD COLUMN sku TEXT",
+    "ALTER TABLE order_items ADD COLUMN option_values TEXT NOT NULL DEFAULT '{}'",
+    "ALTER TABLE order_items ADD COLUMN image_url TEXT",
+)
+
 _ORDER_COLUMNS = (
     "id, user_id, status, subtotal_cents, shipping_cents, tax_cents, total_cents, "
     "shipping_address, created_at, updated_at"

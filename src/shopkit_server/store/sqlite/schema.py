@@ -20,7 +20,7 @@ MIGRATIONS: tuple[Sequence[str], ...] = (
     (*carts.CHECKOUT_CLAIM, *users.SEARCH_KEY),
     # 4: product variants, options and image galleries (each product gets its default
     # variant); cart lines and order items name their variant.
-    (*variants.MIGRATION,),
+    (*variants.MIGRATION, *carts.VARIANT_LINES, *orders.VARIANT_ITEMS),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
