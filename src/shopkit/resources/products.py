@@ -82,7 +82,15 @@ class AsyncProducts(AsyncAPIResource):
         filters = {
             "q": q,
             **_filters(
-                category, min_price, max_price, tags, in_stock, featured, sort, include_inactive, option
+                category,
+                min_price,
+                max_price,
+                tags,
+                in_stock,
+                featured,
+                sort,
+                include_inactive,
+                option,
             ),
         }
         return await self._page("/products/search", filters, cursor or page, page_size, options)

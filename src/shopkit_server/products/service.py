@@ -11,10 +11,11 @@ import dataclasses
 import re
 from collections.abc import Sequence
 
+from shopkit._catalog import slugify
 from shopkit_server.clock import utc_now
 from shopkit_server.ids import is_valid_id, new_id
 from shopkit_server.pagination import PageParams, PageResult
-from shopkit_server.products.categories import CategoryCatalog, slugify
+from shopkit_server.products.categories import CategoryCatalog
 from shopkit_server.products.errors import (
     DuplicateVariant,
     InsufficientStock,

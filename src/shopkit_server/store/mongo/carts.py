@@ -48,10 +48,14 @@ async def _backfill_variants(db: MongoDatabase) -> None:
     carts = db["carts"]
     async for doc in carts.find({"items": {"$elemMatch": {"variant_id": {"$exists": False}}}}):
         ids = [line["product_id"] for line in doc.get("items", []) if "variant_id" not in line]
-        products = await db["products"].find(
-            {"_id": {"$in": [ObjectId(pid) for pid in ids if is_valid_id(pid)]}},
-            {"variants.id": 1},
-        ).to_list(None)
+        products = (
+            await db["products"]
+            .find(
+                {"_id": {"$in": [ObjectId(pid) for pid in ids if is_valid_id(pid)]}},
+                {"variants.id": 1},
+            )
+            .to_list(None)
+        )
         first = {str(p["_id"]): p["variants"][0]["id"] for p in products if p.get("variants")}
         items = [
             line

@@ -82,7 +82,7 @@ SCHEMA: tuple[str, ...] = (
 # Migration 3: an order item snapshots its variant (id, sku, option values, image). Items of
 # orders placed before variants keep ``variant_id`` NULL.
 VARIANT_ITEMS: tuple[str, ...] = (
-    "ALTER TABLE order_items ADD COLUMN variant_id text COLLATE \"C\", "
+    'ALTER TABLE order_items ADD COLUMN variant_id text COLLATE "C", '
     "ADD COLUMN sku text, ADD COLUMN option_values jsonb NOT NULL DEFAULT '{}', "
     "ADD COLUMN image_url text",
 )
