@@ -209,7 +209,7 @@ class VariantOut(BaseModel):
     id: str
     sku: str | None
     option_values: dict[str, str]
-    price: Money | None = Field(description="null: the product's base_price")
+    price: Money | None  # null: the product's base_price
     stock: int
     is_active: bool
     image_url: str | None
@@ -351,7 +351,7 @@ class ProductOut(BaseModel):
     sku: str | None
     name: str
     description: str
-    price: Money = Field(description="The lowest price of an active variant ('from')")
+    price: Money  # the lowest price of an active variant ("from")
     category: str
     tags: list[str]
     image_url: str | None = Field(description="The first image of the gallery")
@@ -361,10 +361,8 @@ class ProductOut(BaseModel):
     is_featured: bool
     created_at: datetime
     updated_at: datetime
-    base_price: Money = Field(
-        validation_alias=AliasChoices("own_price", "base_price"),
-        description="The price of a variant without its own",
-    )
+    # The price of a variant without its own.
+    base_price: Money = Field(validation_alias=AliasChoices("own_price", "base_price"))
     options: list[OptionOut]
     variants: list[VariantOut]
     images: list[ImageOut]
