@@ -427,14 +427,17 @@ async def test_export_rebuilds_the_catalog_in_an_empty_shop(
 
 
 VARIANT_CSV = (
-    "sku,name,price,category,product_sku,option1_name,option1_value,option2_name,option2_value,"
-    "stock,variant_price\n"
-) + """\
+    (
+        "sku,name,price,category,product_sku,option1_name,option1_value,option2_name,option2_value,"
+        "stock,variant_price\n"
+    )
+    + """\
 TEE-S-NVY,Tee,20.00,Clothing,TEE,Size,S,Colour,Navy,5,
 TEE-M-NVY,,,,TEE,Size,M,Colour,Navy,1,22.00
 TEE-M-GRY,,,,TEE,Size,M,Colour,Grey,0,
 LAMP-1,Lamp,9.00,Home,,,,,,3,
 """
+)
 
 
 async def test_seed_csv_with_variants_is_idempotent_by_variant_sku(

@@ -118,6 +118,10 @@ def _order(doc: Document) -> Order:
                 price=from_decimal128(item["price"]),
                 quantity=int(item["quantity"]),
                 item_total=from_decimal128(item["item_total"]),
+                variant_id=item.get("variant_id"),
+                sku=item.get("sku"),
+                option_values=dict(item.get("option_values", {})),
+                image_url=item.get("image_url"),
             )
             for item in doc["items"]
         ],

@@ -101,7 +101,8 @@ async def _load(conn: Connection | Database, rows: Sequence[Record]) -> list[Ord
     ids = [row["id"] for row in rows]
     items: dict[str, list[OrderItem]] = {order_id: [] for order_id in ids}
     for row in await conn.fetch(
-        "SELECT order_id, product_id, name, price, quantity, item_total FROM order_items "
+        "SELECT order_id, product_id, name, price, quantity, item_total, variant_id, sku, "
+        "option_values, image_url FROM order_items "
         "WHERE order_id = ANY($1::text[]) ORDER BY order_id, position",
         ids,
     ):
@@ -112,6 +113,10 @@ async def _load(conn: Connection | Database, rows: Sequence[Record]) -> list[Ord
                 price=row["price"],
                 quantity=row["quantity"],
                 item_total=row["item_total"],
+                variant_id=row["variant_id"],
+                sku=row["sku"],
+                option_values=dict(row["option_values"]),
+                image_url=row["image_url"],
             )
         )
     history: dict[str, list[StatusChange]] = {order_id: [] for order_id in ids}

@@ -99,7 +99,8 @@ async def _load(conn: aiosqlite.Connection, rows: Sequence[Row]) -> list[Order]:
     marks = _placeholders(len(ids))
     items: dict[str, list[OrderItem]] = {order_id: [] for order_id in ids}
     for row in await conn.execute_fetchall(
-        "SELECT order_id, product_id, name, price_cents, quantity, item_total_cents "
+        "SELECT order_id, product_id, name, price_cents, quantity, item_total_cents, "
+        "variant_id, sku, option_values, image_url "
         f"FROM order_items WHERE order_id IN ({marks}) ORDER BY order_id, position",
         ids,
     ):
@@ -110,6 +111,10 @@ async def _load(conn: aiosqlite.Connection, rows: Sequence[Row]) -> list[Order]:
                 price=from_cents(row["price_cents"]),
                 quantity=row["quantity"],
                 item_total=from_cents(row["item_total_cents"]),
+                variant_id=row["variant_id"],
+                sku=row["sku"],
+                option_values=json.loads(row["option_values"]),
+                image_url=row["image_url"],
             )
         )
     history: dict[str, list[StatusChange]] = {order_id: [] for order_id in ids}
