@@ -90,7 +90,7 @@ class CartService:
         except LineLimitExceeded as exc:
             if exc.current_quantity + quantity > variant.stock:
                 raise InsufficientStock(
-                    [variant.id],
+                    [product.id],
                     f"Only {variant.stock} of {_label(product, variant)} in stock; "
                     f"your cart already holds {exc.current_quantity}.",
                 ) from None
@@ -104,10 +104,8 @@ class CartService:
             raise CartItemNotFound()
         before = await self.carts.get(user_id)
         line = before.line(item_id)
-        if line is None:
-            if quantity > 0:
-                raise CartItemNotFound()
-            return _priced(before, await self._catalog(before))
+        if line is None:  # 404 even with quantity 0 (docs/api.md, Cart)
+            raise CartItemNotFound()
         catalog = await self._catalog(before)
         if quantity > 0:
             product = catalog.get(line.product_id)
@@ -118,7 +116,7 @@ class CartService:
                 raise VariantNotFound()
             if quantity > variant.stock:
                 raise InsufficientStock(
-                    [variant.id],
+                    [product.id],
                     f"Only {variant.stock} of {_label(product, variant)} in stock.",
                 )
         cart = await self.carts.set_quantity(user_id, _key(line), quantity, now=utc_now())

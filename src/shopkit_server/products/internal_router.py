@@ -2,8 +2,9 @@
 
 Only a peer service's token is accepted (``ServiceCaller``: a user's access token is a 401),
 the gateway never routes ``/internal/``, and the routes stay out of the public OpenAPI schema.
-The order service reserves and releases stock here, and the cart and order services read
-several products in one round trip (no N+1 over the network).
+The order service reserves and releases stock here (a checkout reserves and reads its
+products in one round trip), and the cart and order services read several products in one
+round trip (no N+1 over the network).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shopkit_server.deps import Context, ServiceCaller
 from shopkit_server.products.errors import InsufficientStock
-from shopkit_server.products.models import StockLine
+from shopkit_server.products.models import Product, StockLine
 from shopkit_server.products.schemas import ProductOut
 from shopkit_server.routing import ShopRoute
 
@@ -44,12 +45,25 @@ class LookupResponse(BaseModel):
 
 class StockLineIn(_Strict):
     product_id: Annotated[str, Field(min_length=1, max_length=64)]
+    # The variant; left out, the product's only variant (a caller from before variants).
+    variant_id: Annotated[str | None, Field(min_length=1, max_length=64)] = None
     quantity: Annotated[int, Field(strict=True, ge=1, le=1_000_000)]
 
 
 class ReserveRequest(_Strict):
     reservation_id: ReservationId
     lines: Annotated[list[StockLineIn], Field(min_length=1, max_length=MAX_RESERVATION_LINES)]
+    # Checkout's one round trip: read the lines' products first and answer them (200) with
+    # whether the stock was reserved; a missing or inactive product reserves nothing.
+    read_products: bool = False
+
+
+def _sold(product: Product | None, variant_id: str | None) -> bool:
+    """Whether the line's product and variant are both sold (a reservation may take them)."""
+    if product is None or not product.is_active:
+        return False
+    variant = product.default_variant if variant_id is None else product.variant(variant_id)
+    return variant is not None and variant.is_active
 
 
 @router.post("/products/lookup", response_model=LookupResponse)
@@ -62,7 +76,13 @@ async def lookup_products(body: LookupRequest, ctx: Context, _: ServiceCaller) -
 @router.post("/stock/reservations", status_code=status.HTTP_204_NO_CONTENT, response_model=None)
 async def reserve_stock(body: ReserveRequest, ctx: Context, _: ServiceCaller) -> Response:
     """Take every line from stock or none; repeating the same reservation takes nothing twice."""
-    lines = [StockLine(line.product_id, line.quantity) for line in body.lines]
+    lines = [StockLine(line.product_id, line.quantity, line.variant_id) for line in body.lines]
+    items: list[dict[str, object]] = []
+    if body.read_products:
+        found = await ctx.products.get_products([line.product_id for line in lines])
+        items = [ProductOut.model_validate(p).model_dump(mode="json") for p in found.values()]
+        if any(not _sold(found.get(x.product_id), x.variant_id) for x in lines):
+            return JSONResponse({"reserved": False, "items": items})
     try:
         await ctx.products.reserve_stock(body.reservation_id, lines)
     except InsufficientStock as exc:
@@ -71,6 +91,8 @@ async def reserve_stock(body: ReserveRequest, ctx: Context, _: ServiceCaller) ->
             {"detail": exc.detail, "code": exc.code, "product_ids": exc.product_ids},
             status_code=exc.status_code,
         )
+    if body.read_products:
+        return JSONResponse({"reserved": True, "items": items})
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

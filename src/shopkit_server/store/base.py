@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from shopkit_server.auth.repository import RefreshTokenRepository, UserRepository
 from shopkit_server.cart.repository import CartRepository
-from shopkit_server.orders.repository import OrderRepository
+from shopkit_server.orders.repository import CheckoutStore, OrderRepository
 from shopkit_server.products.repository import CategoryRepository, ProductRepository
 
 
@@ -22,6 +22,9 @@ class Store:
     orders: OrderRepository
     ping: Callable[[], Awaitable[None]]  # raises when the database does not answer
     close: Callable[[], Awaitable[None]]
+    # Placing an order in one store operation (``CheckoutStore``); None where the backend has
+    # no multi-document transaction (the order service then compensates step by step).
+    checkout: CheckoutStore | None = None
 
 
 class DuplicateKeyError(Exception):

@@ -80,6 +80,10 @@ def _order_doc(order: Order) -> Document:
                 "price": to_decimal128(item.price),
                 "quantity": item.quantity,
                 "item_total": to_decimal128(item.item_total),
+                "variant_id": item.variant_id,
+                "sku": item.sku,
+                "option_values": dict(item.option_values),
+                "image_url": item.image_url,
             }
             for item in order.items
         ],
@@ -282,3 +286,8 @@ class MongoOrderRepository:
 
     async def release_idempotency_key(self, user_id: str, key: str, order_id: str) -> None:
         await self._keys.delete_one({"user_id": user_id, "key": key, "order_id": order_id})
+
+    async def sweep_idempotency_keys(self, before: datetime) -> int:
+        # The TTL index expires records on its own schedule; this makes it exact.
+        result = await self._keys.delete_many({"created_at": {"$lt": before}})
+        return int(result.deleted_count)

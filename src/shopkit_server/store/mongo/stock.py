@@ -226,7 +226,7 @@ async def reserve(
                 _stock_move(path, -line.quantity, now, _take_op(token, index), aggregate=True),
             )
         if took is None or took.modified_count != 1:
-            short.append(line.variant_id or line.product_id)
+            short.append(line.product_id)
             continue
         journal = await reservations.update_one(mine, {"$addToSet": {"taken": index}})
         if journal.modified_count != 1:
@@ -272,7 +272,7 @@ async def _also_short(products: MongoCollection, rest: Sequence[StockLine]) -> l
         if len(doc.get("variants", [])) == 1 and found:
             stock[(str(doc["_id"]), None)] = int(found[0]["stock"])
     return [
-        line.variant_id or line.product_id
+        line.product_id
         for line in rest
         if stock.get((line.product_id, line.variant_id), 0) < line.quantity
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from shopkit_server.settings import Settings
 from shopkit_server.store.base import Store
 from shopkit_server.store.postgres.carts import PostgresCartRepository
+from shopkit_server.store.postgres.checkout import PostgresCheckoutStore
 from shopkit_server.store.postgres.db import Database
 from shopkit_server.store.postgres.orders import PostgresOrderRepository
 from shopkit_server.store.postgres.products import (
@@ -33,6 +34,7 @@ async def open_postgres_store(settings: Settings) -> Store:
         categories=PostgresCategoryRepository(db),
         carts=PostgresCartRepository(db),
         orders=PostgresOrderRepository(db),
+        checkout=PostgresCheckoutStore(db),
         ping=db.ping,
         close=db.close,
     )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 
@@ -86,6 +88,42 @@ VARIANT_ITEMS: tuple[str, ...] = (
     "ADD COLUMN sku text, ADD COLUMN option_values jsonb NOT NULL DEFAULT '{}', "
     "ADD COLUMN image_url text",
 )
+
+# An order's items as arrays (one per column, from ``$start``) for one INSERT ... SELECT.
+ITEM_COLUMNS = (
+    "order_id, position, product_id, name, price, quantity, item_total, variant_id, sku, "
+    "option_values, image_url"
+)
+ITEM_VALUES = (
+    "l.position - 1, l.product_id, l.name, l.price, l.quantity, l.item_total, l.variant_id, "
+    "l.sku, l.option_values::jsonb, l.image_url"
+)
+
+
+def item_lines(start: int) -> str:
+    n = [f"${start + k}" for k in range(9)]
+    return (
+        f"unnest({n[0]}::text[], {n[1]}::text[], {n[2]}::numeric[], {n[3]}::int[], "
+        f"{n[4]}::numeric[], {n[5]}::text[], {n[6]}::text[], {n[7]}::text[], {n[8]}::text[]) "
+        "WITH ORDINALITY AS l (product_id, name, price, quantity, item_total, variant_id, sku, "
+        "option_values, image_url, position)"
+    )
+
+
+def item_arrays(order: Order) -> list[list[Any]]:
+    items = order.items
+    return [
+        [item.product_id for item in items],
+        [item.name for item in items],
+        [item.price for item in items],
+        [item.quantity for item in items],
+        [item.item_total for item in items],
+        [item.variant_id for item in items],
+        [item.sku for item in items],
+        [json.dumps(item.option_values) for item in items],
+        [item.image_url for item in items],
+    ]
+
 
 _ORDER_COLUMNS = (
     "id, user_id, status, subtotal, shipping_cost, tax, total, shipping_address, "
@@ -183,17 +221,10 @@ class PostgresOrderRepository:
                 order.updated_at,
             )
             await conn.execute(
-                "INSERT INTO order_items (order_id, position, product_id, name, price, "
-                "quantity, item_total) SELECT $1, l.position - 1, l.product_id, l.name, l.price, "
-                "l.quantity, l.item_total FROM unnest($2::text[], $3::text[], $4::numeric[], "
-                "$5::int[], $6::numeric[]) WITH ORDINALITY "
-                "AS l (product_id, name, price, quantity, item_total, position)",
+                f"INSERT INTO order_items ({ITEM_COLUMNS}) SELECT $1, {ITEM_VALUES} "
+                f"FROM {item_lines(2)}",
                 order.id,
-                [item.product_id for item in order.items],
-                [item.name for item in order.items],
-                [item.price for item in order.items],
-                [item.quantity for item in order.items],
-                [item.item_total for item in order.items],
+                *item_arrays(order),
             )
             await conn.executemany(
                 "INSERT INTO order_status_history (order_id, position, status, at) "
@@ -298,33 +329,27 @@ class PostgresOrderRepository:
     async def claim_idempotency_key(self, record: IdempotencyRecord) -> IdempotencyRecord:
         async def run(conn: Connection) -> IdempotencyRecord:
             cutoff = record.created_at - IDEMPOTENCY_KEY_TTL
-            # An expired record of this key goes first, so an old key is free again; a few
-            # other expired ones go too (SKIP LOCKED: claims never wait on each other's pruning).
-            await conn.execute(
-                "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND created_at < $3",
-                record.user_id,
-                record.key,
-                cutoff,
-            )
-            await conn.execute(
-                "DELETE FROM idempotency_keys WHERE ctid IN (SELECT ctid FROM idempotency_keys "
-                "WHERE created_at < $1 LIMIT 100 FOR UPDATE SKIP LOCKED)",
-                cutoff,
-            )
             # ON CONFLICT waits for a concurrent claim of the same key to commit, so exactly
             # one claim inserts and every other one reads the winner's record. A record
             # released between the two statements frees the key: insert again.
             while True:
                 row = await conn.fetchrow(
+                    # An expired record of the key is replaced in place, so an old key is
+                    # free again (``sweep_idempotency_keys`` deletes the others, periodically).
                     f"INSERT INTO idempotency_keys ({_KEY_COLUMNS}) "
                     "VALUES ($1, $2, $3, $4, $5, $6) "
-                    f"ON CONFLICT (user_id, key) DO NOTHING RETURNING {_KEY_COLUMNS}",
+                    "ON CONFLICT (user_id, key) DO UPDATE SET "
+                    "request_hash = excluded.request_hash, order_id = excluded.order_id, "
+                    "created_at = excluded.created_at, "
+                    "claimed_at = excluded.claimed_at WHERE idempotency_keys.created_at < $7 "
+                    f"RETURNING {_KEY_COLUMNS}",
                     record.user_id,
                     record.key,
                     record.request_hash,
                     record.order_id,
                     record.created_at,
                     record.claimed_at,
+                    cutoff,
                 )
                 if row is None:
                     row = await conn.fetchrow(
@@ -367,3 +392,9 @@ class PostgresOrderRepository:
             key,
             order_id,
         )
+
+    async def sweep_idempotency_keys(self, before: datetime) -> int:
+        status = await self._db.execute(  # indexed on created_at
+            "DELETE FROM idempotency_keys WHERE created_at < $1", before
+        )
+        return affected(status)

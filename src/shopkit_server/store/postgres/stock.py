@@ -90,12 +90,12 @@ async def reserve(db: Database, reservation_id: str, lines: Sequence[StockLine])
             [line.variant_id for line in wanted],
         )
         got = {(row[0], row[1]) for row in taken}
-        short = [
-            line.variant_id or line.product_id
-            for line in lines
-            if (line.product_id, line.variant_id) not in got
-        ]
-        if short:  # every line was tried, so the error names every variant that fell short
+        short = list(
+            dict.fromkeys(
+                line.product_id for line in lines if (line.product_id, line.variant_id) not in got
+            )
+        )
+        if short:  # every line was tried, so the error names every product that fell short
             raise _Short(short)
         await conn.execute(REFRESH_STOCK, ids)
         return ReserveOutcome(ReserveStatus.RESERVED)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from shopkit_server.settings import Settings
 from shopkit_server.store.base import Store
 from shopkit_server.store.sqlite.carts import SqliteCartRepository
+from shopkit_server.store.sqlite.checkout import SqliteCheckoutStore
 from shopkit_server.store.sqlite.db import Database
 from shopkit_server.store.sqlite.orders import SqliteOrderRepository
 from shopkit_server.store.sqlite.products import (
@@ -33,6 +34,7 @@ async def open_sqlite_store(settings: Settings) -> Store:
         categories=SqliteCategoryRepository(db),
         carts=SqliteCartRepository(db),
         orders=SqliteOrderRepository(db),
+        checkout=SqliteCheckoutStore(db),
         ping=db.ping,
         close=db.close,
     )

@@ -6,6 +6,7 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import aiosqlite
 
@@ -79,6 +80,33 @@ VARIANT_ITEMS: tuple[str, ...] = (
     "ALTER TABLE order_items ADD COLUMN option_values TEXT NOT NULL DEFAULT '{}'",
     "ALTER TABLE order_items ADD COLUMN image_url TEXT",
 )
+
+ORDER_ITEM_INSERT = (
+    "INSERT INTO order_items (order_id, position, product_id, name, price_cents, quantity, "
+    "item_total_cents, variant_id, sku, option_values, image_url) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def order_item_rows(order: Order) -> list[tuple[Any, ...]]:
+    """The ``order_items`` rows of an order (the variant snapshot with each)."""
+    return [
+        (
+            order.id,
+            position,
+            item.product_id,
+            item.name,
+            to_cents(item.price),
+            item.quantity,
+            to_cents(item.item_total),
+            item.variant_id,
+            item.sku,
+            json.dumps(item.option_values),
+            item.image_url,
+        )
+        for position, item in enumerate(order.items)
+    ]
+
 
 _ORDER_COLUMNS = (
     "id, user_id, status, subtotal_cents, shipping_cents, tax_cents, total_cents, "
@@ -193,22 +221,7 @@ class SqliteOrderRepository:
                         to_db_time(order.updated_at),
                     ),
                 )
-                await conn.executemany(
-                    "INSERT INTO order_items (order_id, position, product_id, name, price_cents, "
-                    "quantity, item_total_cents) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            order.id,
-                            position,
-                            item.product_id,
-                            item.name,
-                            to_cents(item.price),
-                            item.quantity,
-                            to_cents(item.item_total),
-                        )
-                        for position, item in enumerate(order.items)
-                    ],
-                )
+                await conn.executemany(ORDER_ITEM_INSERT, order_item_rows(order))
                 await conn.executemany(
                     "INSERT INTO order_status_history (order_id, position, status, at) "
                     "VALUES (?, ?, ?, ?)",
@@ -300,14 +313,13 @@ class SqliteOrderRepository:
 
     async def claim_idempotency_key(self, record: IdempotencyRecord) -> IdempotencyRecord:
         async with self._db.write() as conn:
-            # Expired keys go first (indexed on created_at), so an old key is free again.
-            await conn.execute(
-                "DELETE FROM idempotency_keys WHERE created_at < ?",
-                (to_db_time(record.created_at - IDEMPOTENCY_KEY_TTL),),
-            )
+            # An expired record of the key is replaced in place, so an old key is free again
+            # (the periodic sweep, ``sweep_idempotency_keys``, deletes the others).
             await conn.execute(
                 f"INSERT INTO idempotency_keys ({_KEY_COLUMNS}) VALUES ({_placeholders(6)}) "
-                "ON CONFLICT (user_id, key) DO NOTHING",
+                "ON CONFLICT (user_id, key) DO UPDATE SET request_hash = excluded.request_hash, "
+                "order_id = excluded.order_id, created_at = excluded.created_at, "
+                "claimed_at = excluded.claimed_at WHERE idempotency_keys.created_at < ?",
                 (
                     record.user_id,
                     record.key,
@@ -315,6 +327,7 @@ class SqliteOrderRepository:
                     record.order_id,
                     to_db_time(record.created_at),
                     to_db_time(record.claimed_at),
+                    to_db_time(record.created_at - IDEMPOTENCY_KEY_TTL),
                 ),
             )
             rows = list(
@@ -354,3 +367,10 @@ class SqliteOrderRepository:
                 "DELETE FROM idempotency_keys WHERE user_id = ? AND key = ? AND order_id = ?",
                 (user_id, key, order_id),
             )
+
+    async def sweep_idempotency_keys(self, before: datetime) -> int:
+        async with self._db.write() as conn:  # indexed on created_at
+            cursor = await conn.execute(
+                "DELETE FROM idempotency_keys WHERE created_at < ?", (to_db_time(before),)
+            )
+            return int(cursor.rowcount)

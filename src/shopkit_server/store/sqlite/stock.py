@@ -90,11 +90,11 @@ async def reserve(db: Database, reservation_id: str, lines: Sequence[StockLine])
                     _TAKE, (line.quantity, line.product_id, vid, vid, line.quantity)
                 )
                 if cursor.rowcount != 1:
-                    short.append(line.variant_id or line.product_id)
+                    short.append(line.product_id)
                 await cursor.close()
                 await conn.execute(REFRESH_STOCK, (line.product_id,))
             if short:  # every line was tried, so the error names every product that fell short
-                raise _Short(short)
+                raise _Short(list(dict.fromkeys(short)))
             await conn.execute(
                 "INSERT INTO stock_reservations (id, state, lines, created_at) "
                 "VALUES (?, 'held', ?, ?)",
