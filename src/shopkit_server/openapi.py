@@ -157,6 +157,9 @@ _ADDRESS_EXAMPLE: Schema = {
 }
 _ITEM_EXAMPLE: Schema = {
     "product_id": "665f1c2ab4d1e8a9c0f3b201",
+    "variant_id": "665f1c2ab4d1e8a9c0f3b202",
+    "sku": "HP-200-BLK",
+    "option_values": {"Colour": "Black"},
     "name": "Wireless headphones",
     "price": 79.99,
     "quantity": 2,
@@ -197,9 +200,6 @@ REPLY_EXAMPLES: dict[str, Schema] = {
         "items": [
             {
                 **_ITEM_EXAMPLE,
-                "variant_id": "665f1c2ab4d1e8a9c0f3b202",
-                "sku": "HP-200-BLK",
-                "option_values": {"Colour": "Black"},
                 "image_url": "https://shop.example/img/hp-200.jpg",
                 "available": True,
             }
@@ -211,7 +211,7 @@ REPLY_EXAMPLES: dict[str, Schema] = {
     "OrderOut": {
         "id": "665f1d90b4d1e8a9c0f3b2aa",
         "user_id": "665f1b00b4d1e8a9c0f3b100",
-        "items": [_ITEM_EXAMPLE],
+        "items": [{**_ITEM_EXAMPLE, "image_url": "https://shop.example/img/hp-200.jpg"}],
         "subtotal": 159.98,
         "shipping_cost": 5.0,
         "tax": 8.0,
