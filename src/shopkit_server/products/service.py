@@ -53,7 +53,7 @@ from shopkit_server.products.repository import (
 )
 from shopkit_server.products.variants import VariantRuleBroken
 from shopkit_server.products.variants import check_variants as _check_variants
-from shopkit_server.products.version import CatalogVersion, changes_catalog
+from shopkit_server.products.version import CatalogVersion, changes_catalog, changes_products
 from shopkit_server.store.base import DuplicateKeyError
 
 MAX_SEARCH_TERMS = 16
@@ -168,7 +168,7 @@ class ProductService:
 
     # -- writes ------------------------------------------------------------------------------
 
-    @changes_catalog
+    @changes_products(lambda *_, **__: ())  # a new id: no read of it was cached
     async def create_product(self, draft: ProductDraft) -> Product:
         """A product with its variants (one default variant when it has no options)."""
         if draft.options:
@@ -200,7 +200,7 @@ class ProductService:
             return SkuTaken("Another product or variant already has this sku.")
         return SkuTaken(f"Another product or variant already has sku {sku!r}.")
 
-    @changes_catalog
+    @changes_products(lambda product_id, *_, **__: (product_id,))
     async def update_product(self, product_id: str, changes: ProductChanges) -> Product:
         """Partial update of any product, active or not (setting is_active revives it).
 
@@ -251,7 +251,7 @@ class ProductService:
             raise ProductNotFound()
         return product
 
-    @changes_catalog
+    @changes_products(lambda product_id, *_, **__: (product_id,))
     async def add_variant(self, product_id: str, draft: VariantDraft) -> Variant:
         """Add a variant to a product with options (any product, active or not)."""
         product = await self._product_for_variants(product_id)
@@ -271,7 +271,7 @@ class ProductService:
             raise ProductNotFound()
         return variant
 
-    @changes_catalog
+    @changes_products(lambda product_id, *_, **__: (product_id,))
     async def update_variant(
         self, product_id: str, variant_id: str, changes: VariantChanges
     ) -> Variant:
@@ -301,7 +301,7 @@ class ProductService:
         """Retire a variant (``is_active=false``): it stays on past orders, no cart takes it."""
         await self.update_variant(product_id, variant_id, VariantChanges(is_active=False))
 
-    @changes_catalog
+    @changes_products(lambda product_id, *_, **__: (product_id,))
     async def delete_product(self, product_id: str) -> None:
         """Soft delete (is_active=false); deleting an inactive product again is fine."""
         if not is_valid_id(product_id):
@@ -361,7 +361,7 @@ class ProductService:
 
     # -- stock (called by the order service) -------------------------------------------------
 
-    @changes_catalog
+    @changes_products(lambda reservation_id, lines, *_, **__: [x.product_id for x in lines])
     async def reserve_stock(self, reservation_id: str, lines: Sequence[StockLine]) -> None:
         """Take every line from stock or none; idempotent per ``reservation_id``.
 

@@ -19,7 +19,13 @@ from typing import Any
 import aiosqlite
 
 from shopkit_server.money import to_cents
-from shopkit_server.products.models import ProductImage, ProductOption, Variant, VariantChanges
+from shopkit_server.products.models import (
+    Product,
+    ProductImage,
+    ProductOption,
+    Variant,
+    VariantChanges,
+)
 from shopkit_server.products.variants import option_keys_text
 from shopkit_server.store.sqlite.db import Database
 
@@ -133,7 +139,7 @@ async def load(
             f"WHERE v.product_id IN ({', '.join('?' * len(chunk))}) ORDER BY v.seq"
         )
         if isinstance(source, Database):
-            rows: Iterable[Sequence[Any]] = await source.fetch_all(sql, chunk)
+            rows: Iterable[Sequence[Any]] = await source.read_now(sql, chunk)
         else:
             rows = await source.execute_fetchall(sql, chunk)
         for row in rows:
@@ -191,4 +197,11 @@ async def change(
     await conn.execute(
         f"UPDATE product_variants SET {assignments} WHERE id = ? AND product_id = ?",
         [*values.values(), variant_id, product_id],
+    )
+
+
+async def upsert_many(conn: aiosqlite.Connection, products: Sequence[Product]) -> None:
+    """The variants of several products in one statement (a bulk import's new products)."""
+    await conn.executemany(
+        _UPSERT, [_values(product.id, v) for product in products for v in product.variants]
     )
