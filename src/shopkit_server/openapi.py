@@ -116,10 +116,34 @@ _PRODUCT_EXAMPLE: Schema = {
     "tags": ["wireless", "audio"],
     "image_url": "https://shop.example/img/hp-200.jpg",
     "stock": 42,
+    "in_stock": True,
     "is_active": True,
     "is_featured": False,
     "created_at": "2026-05-01T09:30:00Z",
     "updated_at": "2026-05-02T10:00:00Z",
+    "base_price": 79.99,
+    "options": [{"name": "Colour", "values": ["Black", "Silver"]}],
+    "variants": [
+        {
+            "id": "665f1c2ab4d1e8a9c0f3b202",
+            "sku": "HP-200-BLK",
+            "option_values": {"Colour": "Black"},
+            "price": None,
+            "stock": 30,
+            "is_active": True,
+            "image_url": None,
+        },
+        {
+            "id": "665f1c2ab4d1e8a9c0f3b203",
+            "sku": "HP-200-SLV",
+            "option_values": {"Colour": "Silver"},
+            "price": 84.99,
+            "stock": 12,
+            "is_active": True,
+            "image_url": "https://shop.example/img/hp-200-silver.jpg",
+        },
+    ],
+    "images": [{"url": "https://shop.example/img/hp-200.jpg", "alt": "Wireless headphones"}],
 }
 _ADDRESS_EXAMPLE: Schema = {
     "full_name": "Ayesha Khan",
@@ -133,6 +157,9 @@ _ADDRESS_EXAMPLE: Schema = {
 }
 _ITEM_EXAMPLE: Schema = {
     "product_id": "665f1c2ab4d1e8a9c0f3b201",
+    "variant_id": "665f1c2ab4d1e8a9c0f3b202",
+    "sku": "HP-200-BLK",
+    "option_values": {"Colour": "Black"},
     "name": "Wireless headphones",
     "price": 79.99,
     "quantity": 2,
@@ -157,7 +184,11 @@ EXAMPLES: dict[str, Schema] = {
     },
     "ProductUpdate": {"price": 69.99, "stock": 40},
     "CategoryCreate": {"name": "Audio", "parent_id": None, "sort_order": 0},
-    "AddItemRequest": {"product_id": "665f1c2ab4d1e8a9c0f3b201", "quantity": 2},
+    "AddItemRequest": {
+        "product_id": "665f1c2ab4d1e8a9c0f3b201",
+        "variant_id": "665f1c2ab4d1e8a9c0f3b202",
+        "quantity": 2,
+    },
     "SetQuantityRequest": {"quantity": 3},
     "CheckoutRequest": {"shipping_address": _ADDRESS_EXAMPLE},
     "StatusChangeRequest": {"status": "shipped"},
@@ -167,7 +198,11 @@ REPLY_EXAMPLES: dict[str, Schema] = {
     "ProductOut": _PRODUCT_EXAMPLE,
     "CartOut": {
         "items": [
-            {**_ITEM_EXAMPLE, "image_url": "https://shop.example/img/hp-200.jpg", "available": True}
+            {
+                **_ITEM_EXAMPLE,
+                "image_url": "https://shop.example/img/hp-200.jpg",
+                "available": True,
+            }
         ],
         "total_items": 2,
         "subtotal": 159.98,
@@ -176,7 +211,7 @@ REPLY_EXAMPLES: dict[str, Schema] = {
     "OrderOut": {
         "id": "665f1d90b4d1e8a9c0f3b2aa",
         "user_id": "665f1b00b4d1e8a9c0f3b100",
-        "items": [_ITEM_EXAMPLE],
+        "items": [{**_ITEM_EXAMPLE, "image_url": "https://shop.example/img/hp-200.jpg"}],
         "subtotal": 159.98,
         "shipping_cost": 5.0,
         "tax": 8.0,

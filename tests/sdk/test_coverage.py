@@ -33,6 +33,9 @@ SDK_ROUTES = {
     ("GET", "/api/products/{product_id}"): "products.get",
     ("PATCH", "/api/products/{product_id}"): "products.update",
     ("DELETE", "/api/products/{product_id}"): "products.delete",
+    ("POST", "/api/products/{product_id}/variants"): "products.variants.create",
+    ("PATCH", "/api/products/{product_id}/variants/{variant_id}"): "products.variants.update",
+    ("DELETE", "/api/products/{product_id}/variants/{variant_id}"): "products.variants.delete",
     ("GET", "/api/categories"): "categories.list",
     ("POST", "/api/categories"): "categories.create",
     ("GET", "/api/categories/{category_id}"): "categories.get",
@@ -41,8 +44,8 @@ SDK_ROUTES = {
     ("GET", "/api/cart"): "cart.get",
     ("DELETE", "/api/cart"): "cart.clear",
     ("POST", "/api/cart/items"): "cart.add_item",
-    ("PATCH", "/api/cart/items/{product_id}"): "cart.update_item",
-    ("DELETE", "/api/cart/items/{product_id}"): "cart.remove_item",
+    ("PATCH", "/api/cart/items/{item_id}"): "cart.update_item",
+    ("DELETE", "/api/cart/items/{item_id}"): "cart.remove_item",
     ("GET", "/api/orders"): "orders.list",
     ("POST", "/api/orders"): "orders.create",
     ("GET", "/api/orders/{order_id}"): "orders.get",
@@ -61,6 +64,9 @@ def _public_methods() -> set[str]:
         for name, member in inspect.getmembers(getattr(client, resource)):
             if not name.startswith("_") and callable(member):
                 names.add(f"{resource}.{name}")
+    for name, member in inspect.getmembers(client.products.variants):  # a nested resource
+        if not name.startswith("_") and callable(member):
+            names.add(f"products.variants.{name}")
     return names
 
 

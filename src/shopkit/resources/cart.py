@@ -15,27 +15,35 @@ class AsyncCart(AsyncAPIResource):
         return await self._send("GET", "/cart", options=options)
 
     async def add_item(
-        self, product_id: str, *, quantity: int = 1, **options: Unpack[RequestOptions]
+        self,
+        product_id: str,
+        *,
+        variant_id: str | None = None,
+        quantity: int = 1,
+        **options: Unpack[RequestOptions],
     ) -> Cart:
-        """Add ``quantity`` of a product, on top of what the cart already holds."""
-        return await self._send(
-            "POST",
-            "/cart/items",
-            {"product_id": product_id, "quantity": quantity},
-            options=options,
-        )
+        """Add ``quantity`` of a variant, on top of what the cart already holds.
+
+        ``variant_id`` may be left out only for a product with one variant (else
+        :class:`~shopkit.VariantRequiredError`).
+        """
+        body: dict[str, object] = {"product_id": product_id, "quantity": quantity}
+        if variant_id is not None:
+            body["variant_id"] = variant_id
+        return await self._send("POST", "/cart/items", body, options=options)
 
     async def update_item(
-        self, product_id: str, *, quantity: int, **options: Unpack[RequestOptions]
+        self, item_id: str, *, quantity: int, **options: Unpack[RequestOptions]
     ) -> Cart:
-        """Set a line's quantity; 0 removes the line."""
+        """Set a line's quantity; 0 removes the line. ``item_id`` is the line's variant id
+        (a single-variant product's id works too)."""
         return await self._send(
-            "PATCH", f"/cart/items/{segment(product_id)}", {"quantity": quantity}, options=options
+            "PATCH", f"/cart/items/{segment(item_id)}", {"quantity": quantity}, options=options
         )
 
-    async def remove_item(self, product_id: str, **options: Unpack[RequestOptions]) -> Cart:
-        """Remove a line (fine if it is not there)."""
-        return await self._send("DELETE", f"/cart/items/{segment(product_id)}", options=options)
+    async def remove_item(self, item_id: str, **options: Unpack[RequestOptions]) -> Cart:
+        """Remove a line by its variant id (fine if it is not there)."""
+        return await self._send("DELETE", f"/cart/items/{segment(item_id)}", options=options)
 
     async def clear(self, **options: Unpack[RequestOptions]) -> None:
         """Empty the cart."""

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import Field
+
 from shopkit.types._base import Money, ShopkitModel
 
 
 class CartItem(ShopkitModel):
     product_id: str
+    variant_id: str | None = None
+    """The variant the line holds (one line per variant)."""
+    sku: str | None = None
+    option_values: dict[str, str] = Field(default_factory=dict)
     name: str
     price: Money
     quantity: int

@@ -28,11 +28,16 @@ class Address(ShopkitModel):
 
 class OrderItem(ShopkitModel):
     product_id: str
+    variant_id: str | None = None
+    """The variant bought (``None`` on orders placed before variants existed)."""
+    sku: str | None = None
+    option_values: dict[str, str] = Field(default_factory=dict)
     name: str
     price: Money
     """The price when the order was placed (frozen)."""
     quantity: int
     item_total: Money
+    image_url: str | None = None
 
 
 class StatusChange(ShopkitModel):

@@ -46,7 +46,7 @@ async def finish_checkout(
     user_id: str, checkout_id: str, body: FinishCheckoutRequest, ctx: Context, _: ServiceCaller
 ) -> Response:
     """Subtract the order's quantities from the cart and drop the claim (idempotent)."""
-    lines = [StockLine(product_id=i.product_id, quantity=i.quantity) for i in body.items]
+    lines = [StockLine(i.product_id, i.quantity, i.variant_id) for i in body.items]
     await ctx.cart.finish_checkout(*_ids(user_id, checkout_id), lines)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

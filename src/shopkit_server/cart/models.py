@@ -20,13 +20,18 @@ CHECKOUT_CLAIM_LEASE = timedelta(seconds=60)
 
 @dataclass(frozen=True)
 class CartItem:
-    """One line. ``name``, ``price`` and ``image_url`` are the catalog's values when last seen."""
+    """One line: one variant of a product. ``name``, ``price`` and ``image_url`` are the
+    catalog's values when last seen; ``sku`` and ``option_values`` are the variant's (filled in
+    from the catalog when the cart is priced)."""
 
     product_id: str
     name: str
     price: Decimal
     quantity: int
     image_url: str | None = None
+    variant_id: str | None = None  # None only on a line stored before variants (Mongo)
+    sku: str | None = None
+    option_values: dict[str, str] = field(default_factory=dict)
     # False when the catalog no longer sells the product or has fewer units than the line holds;
     # checkout would refuse such a line, so clients can flag it before the customer pays.
     available: bool = True
@@ -51,8 +56,13 @@ class Cart:
     def subtotal(self) -> Decimal:
         return sum((item.item_total for item in self.items), ZERO)
 
-    def line(self, product_id: str) -> CartItem | None:
-        return next((item for item in self.items if item.product_id == product_id), None)
+    def line(self, item_id: str) -> CartItem | None:
+        """The line of variant ``item_id``, or the only line of product ``item_id``."""
+        found = next((item for item in self.items if item.variant_id == item_id), None)
+        if found is not None:
+            return found
+        of_product = [item for item in self.items if item.product_id == item_id]
+        return of_product[0] if len(of_product) == 1 else None
 
 
 class CartLinesExceeded(Exception):

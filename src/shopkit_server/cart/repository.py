@@ -31,18 +31,20 @@ class CartRepository(Protocol):
         The line's name, price and image are replaced by the item's. Raises
         :class:`~shopkit_server.cart.models.LineLimitExceeded` (writing nothing) when the line
         would then hold more than ``max_quantity``, and
-        :class:`~shopkit_server.cart.models.CartLinesExceeded` when the product is not in the
+        :class:`~shopkit_server.cart.models.CartLinesExceeded` when the variant is not in the
         cart yet and the cart already holds ``max_lines`` lines. Two concurrent adds both count.
         """
         ...
 
     async def set_quantity(
-        self, user_id: str, product_id: str, quantity: int, *, now: datetime
+        self, user_id: str, variant_id: str, quantity: int, *, now: datetime
     ) -> Cart | None:
-        """Set a line's quantity; 0 removes the line. ``None`` when the line is not there."""
+        """Set the quantity of the line of ``variant_id``; 0 removes it. ``None`` when the
+        line is not there. (Lines are keyed by variant; ``finish_checkout`` by each line's
+        ``variant_id``, or its product id for a line without one.)"""
         ...
 
-    async def remove_item(self, user_id: str, product_id: str, *, now: datetime) -> Cart:
+    async def remove_item(self, user_id: str, variant_id: str, *, now: datetime) -> Cart:
         """Remove a line if present (a missing line is not an error)."""
         ...
 

@@ -16,7 +16,12 @@ from shopkit_server.cart.schemas import (
 )
 from shopkit_server.deps import ActiveUser, Context, CurrentUser
 from shopkit_server.errors import UpstreamUnavailable, raises
-from shopkit_server.products.errors import InsufficientStock, ProductNotFound
+from shopkit_server.products.errors import (
+    InsufficientStock,
+    ProductNotFound,
+    VariantNotFound,
+    VariantRequired,
+)
 from shopkit_server.routing import ShopRoute
 
 router = APIRouter(prefix="/cart", tags=["cart"], route_class=ShopRoute)
@@ -35,26 +40,38 @@ async def get_cart(ctx: Context, user: CurrentUser) -> CartOut:
 
 
 @router.post("/items", response_model=CartOut)
-@raises(ProductNotFound, InsufficientStock, LineQuantityLimit, CartLineLimit, UpstreamUnavailable)
+@raises(
+    ProductNotFound,
+    VariantNotFound,
+    VariantRequired,
+    InsufficientStock,
+    LineQuantityLimit,
+    CartLineLimit,
+    UpstreamUnavailable,
+)
 async def add_cart_item(body: AddItemRequest, ctx: Context, user: ActiveUser) -> CartOut:
     """Add units of a product, on top of any already in the cart."""
-    return CartOut.of(await ctx.cart.add_item(user.id, body.product_id, body.quantity))
+    return CartOut.of(
+        await ctx.cart.add_item(user.id, body.product_id, body.quantity, body.variant_id)
+    )
 
 
-@router.patch("/items/{product_id}", response_model=CartOut)
-@raises(CartItemNotFound, ProductNotFound, InsufficientStock, UpstreamUnavailable)
+@router.patch("/items/{item_id}", response_model=CartOut)
+@raises(CartItemNotFound, ProductNotFound, VariantNotFound, InsufficientStock, UpstreamUnavailable)
 async def set_cart_item_quantity(
-    product_id: str, body: SetQuantityRequest, ctx: Context, user: ActiveUser
+    item_id: str, body: SetQuantityRequest, ctx: Context, user: ActiveUser
 ) -> CartOut:
-    """Set the quantity of a line already in the cart; 0 removes it."""
-    return CartOut.of(await ctx.cart.set_quantity(user.id, product_id, body.quantity))
+    """Set the quantity of a line already in the cart; 0 removes it. ``item_id`` is the
+    line's variant id (a single-variant product's id works too)."""
+    return CartOut.of(await ctx.cart.set_quantity(user.id, item_id, body.quantity))
 
 
-@router.delete("/items/{product_id}", response_model=CartOut)
+@router.delete("/items/{item_id}", response_model=CartOut)
 @raises(UpstreamUnavailable)
-async def remove_cart_item(product_id: str, ctx: Context, user: ActiveUser) -> CartOut:
-    """Remove a line (removing one that is not there is fine)."""
-    return CartOut.of(await ctx.cart.remove_item(user.id, product_id))
+async def remove_cart_item(item_id: str, ctx: Context, user: ActiveUser) -> CartOut:
+    """Remove a line by its variant id (or a single-variant product's id); removing one that
+    is not there is fine."""
+    return CartOut.of(await ctx.cart.remove_item(user.id, item_id))
 
 
 @router.delete("", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)

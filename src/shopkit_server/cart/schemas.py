@@ -17,6 +17,14 @@ class _Strict(BaseModel):
 
 class AddItemRequest(_Strict):
     product_id: Annotated[str, Field(min_length=1, max_length=64)]
+    variant_id: Annotated[
+        str | None,
+        Field(
+            min_length=1,
+            max_length=64,
+            description="The variant; may be left out only for a product with one variant",
+        ),
+    ] = None
     quantity: Annotated[int, Field(ge=1, le=MAX_LINE_QUANTITY)] = 1
 
 
@@ -26,6 +34,7 @@ class SetQuantityRequest(_Strict):
 
 class OrderedLine(_Strict):
     product_id: Annotated[str, Field(min_length=1, max_length=64)]
+    variant_id: Annotated[str | None, Field(min_length=1, max_length=64)] = None
     quantity: Annotated[int, Field(ge=1, le=MAX_LINE_QUANTITY)]
 
 
@@ -35,6 +44,9 @@ class FinishCheckoutRequest(_Strict):
 
 class CartItemOut(BaseModel):
     product_id: str
+    variant_id: str | None = Field(description="The variant this line holds")
+    sku: str | None
+    option_values: dict[str, str]
     name: str
     price: Money
     quantity: int
@@ -58,6 +70,9 @@ class CartOut(BaseModel):
             items=[
                 CartItemOut(
                     product_id=item.product_id,
+                    variant_id=item.variant_id,
+                    sku=item.sku,
+                    option_values=item.option_values,
                     name=item.name,
                     price=item.price,
                     quantity=item.quantity,

@@ -30,8 +30,13 @@ from shopkit_server.cart.models import (
 from shopkit_server.cart.repository import CartRepository
 from shopkit_server.clock import utc_now
 from shopkit_server.ids import is_valid_id
-from shopkit_server.products.errors import InsufficientStock, ProductNotFound
-from shopkit_server.products.models import Product, StockLine
+from shopkit_server.products.errors import (
+    InsufficientStock,
+    ProductNotFound,
+    VariantNotFound,
+    VariantRequired,
+)
+from shopkit_server.products.models import Product, StockLine, Variant
 
 # What the catalog said of each product asked about: None when it does not know the id.
 Catalog = Mapping[str, Product | None]
@@ -51,23 +56,31 @@ class CartService:
     # service cannot be reached the answer is a 503 and nothing was changed, and a change that
     # was written is always answered with success (priced from what was read before it).
 
-    async def add_item(self, user_id: str, product_id: str, quantity: int) -> Cart:
+    async def add_item(
+        self, user_id: str, product_id: str, quantity: int, variant_id: str | None = None
+    ) -> Cart:
+        """Add units of one variant; ``variant_id`` may be left out only when the product has
+        a single variant (else VariantRequired). Stock and the line limit are per variant."""
         if not is_valid_id(product_id):
             raise ProductNotFound()
         catalog = await self._catalog(await self.carts.get(user_id), product_id)
         product = catalog.get(product_id)
         if product is None or not product.is_active:
             raise ProductNotFound()
+        variant = _pick(product, variant_id)
         item = CartItem(
             product_id=product.id,
             name=product.name,
-            price=product.price,
+            price=product.price_of(variant),
             quantity=quantity,
-            image_url=product.image_url,
+            image_url=product.image_of(variant),
+            variant_id=variant.id,
+            sku=variant.sku,
+            option_values=dict(variant.option_values),
         )
         # The repository checks the limits and adds in one atomic step: a concurrent add to the
         # same line (or cart) cannot slip between a read of the current state and the write.
-        limit = min(MAX_LINE_QUANTITY, product.stock)
+        limit = min(MAX_LINE_QUANTITY, variant.stock)
         try:
             cart = await self.carts.add_item(
                 user_id, item, max_quantity=limit, max_lines=MAX_CART_LINES, now=utc_now()
@@ -75,42 +88,52 @@ class CartService:
         except CartLinesExceeded:
             raise CartLineLimit() from None
         except LineLimitExceeded as exc:
-            if exc.current_quantity + quantity > product.stock:
+            if exc.current_quantity + quantity > variant.stock:
                 raise InsufficientStock(
                     [product.id],
-                    f"Only {product.stock} of product {product.id} in stock; "
+                    f"Only {variant.stock} of {_label(product, variant)} in stock; "
                     f"your cart already holds {exc.current_quantity}.",
                 ) from None
             raise LineQuantityLimit() from None
         return _priced(cart, catalog)
 
-    async def set_quantity(self, user_id: str, product_id: str, quantity: int) -> Cart:
-        """Set a line's quantity; 0 removes it. The line must be in the cart."""
-        if not is_valid_id(product_id):
+    async def set_quantity(self, user_id: str, item_id: str, quantity: int) -> Cart:
+        """Set a line's quantity; 0 removes it. The line must be in the cart; ``item_id`` is
+        its variant id (or, for a product with one line, the product id)."""
+        if not is_valid_id(item_id):
             raise CartItemNotFound()
         before = await self.carts.get(user_id)
-        if quantity > 0 and before.line(product_id) is None:
+        line = before.line(item_id)
+        if line is None:  # 404 even with quantity 0 (docs/api.md, Cart)
             raise CartItemNotFound()
         catalog = await self._catalog(before)
         if quantity > 0:
-            product = catalog.get(product_id)
+            product = catalog.get(line.product_id)
             if product is None or not product.is_active:
                 raise ProductNotFound()
-            if quantity > product.stock:
+            variant = _variant_of(product, line)
+            if variant is None or not variant.is_active:
+                raise VariantNotFound()
+            if quantity > variant.stock:
                 raise InsufficientStock(
-                    [product.id], f"Only {product.stock} of product {product.id} in stock."
+                    [product.id],
+                    f"Only {variant.stock} of {_label(product, variant)} in stock.",
                 )
-        cart = await self.carts.set_quantity(user_id, product_id, quantity, now=utc_now())
+        cart = await self.carts.set_quantity(user_id, _key(line), quantity, now=utc_now())
         if cart is None:
             raise CartItemNotFound()
         return _priced(cart, catalog)
 
-    async def remove_item(self, user_id: str, product_id: str) -> Cart:
+    async def remove_item(self, user_id: str, item_id: str) -> Cart:
         """Remove a line; removing a line that is not there is not an error."""
-        if not is_valid_id(product_id):
+        if not is_valid_id(item_id):
             return await self.get_cart(user_id)
-        catalog = await self._catalog(await self.carts.get(user_id))
-        return _priced(await self.carts.remove_item(user_id, product_id, now=utc_now()), catalog)
+        before = await self.carts.get(user_id)
+        catalog = await self._catalog(before)
+        line = before.line(item_id)
+        if line is None:
+            return _priced(before, catalog)
+        return _priced(await self.carts.remove_item(user_id, _key(line), now=utc_now()), catalog)
 
     async def clear(self, user_id: str) -> None:
         await self.carts.clear(user_id)
@@ -150,6 +173,38 @@ class CartService:
         return {product_id: found.get(product_id) for product_id in wanted}
 
 
+def _key(line: CartItem) -> str:
+    """What the repository finds a line by: its variant (its product for a pre-variant one)."""
+    return line.variant_id or line.product_id
+
+
+def _label(product: Product, variant: Variant) -> str:
+    values = " / ".join(variant.option_values.values())
+    return f"{product.name} ({values})" if values else f"product {product.id}"
+
+
+def _pick(product: Product, variant_id: str | None) -> Variant:
+    """The variant a request names; VariantRequired / VariantNotFound when it cannot."""
+    if variant_id is None:
+        if len(product.variants) != 1:
+            raise VariantRequired()
+        variant = product.variants[0]
+    else:
+        found = product.variant(variant_id) if is_valid_id(variant_id) else None
+        if found is None:
+            raise VariantNotFound()
+        variant = found
+    if not variant.is_active:
+        raise VariantNotFound("This variant is no longer sold.")
+    return variant
+
+
+def _variant_of(product: Product, line: CartItem) -> Variant | None:
+    if line.variant_id is None:
+        return product.variants[0] if len(product.variants) == 1 else None
+    return product.variant(line.variant_id)
+
+
 def _priced(cart: Cart, catalog: Catalog) -> Cart:
     """The cart with the catalog's names and prices on every line the catalog was asked about.
 
@@ -162,16 +217,20 @@ def _priced(cart: Cart, catalog: Catalog) -> Cart:
             items.append(item)
             continue
         product = catalog[item.product_id]
-        if product is None or not product.is_active:
+        variant = _variant_of(product, item) if product is not None else None
+        if product is None or not product.is_active or variant is None:
             items.append(replace(item, available=False))
             continue
         items.append(
             replace(
                 item,
                 name=product.name,
-                price=product.price,
-                image_url=product.image_url,
-                available=product.stock >= item.quantity,
+                price=product.price_of(variant),
+                image_url=product.image_of(variant),
+                variant_id=variant.id,
+                sku=variant.sku,
+                option_values=dict(variant.option_values),
+                available=variant.is_active and variant.stock >= item.quantity,
             )
         )
     return replace(cart, items=items)

@@ -71,10 +71,14 @@ class AddressOut(BaseModel):
 
 class OrderItemOut(BaseModel):
     product_id: str
+    variant_id: str | None  # null on orders placed before variants
+    sku: str | None
+    option_values: dict[str, str]
     name: str
     price: Money
     quantity: int
     item_total: Money
+    image_url: str | None
 
 
 class StatusChangeOut(BaseModel):
@@ -105,10 +109,14 @@ class OrderOut(BaseModel):
             items=[
                 OrderItemOut(
                     product_id=item.product_id,
+                    variant_id=item.variant_id,
+                    sku=item.sku,
+                    option_values=item.option_values,
                     name=item.name,
                     price=item.price,
                     quantity=item.quantity,
                     item_total=item.item_total,
+                    image_url=item.image_url,
                 )
                 for item in order.items
             ],

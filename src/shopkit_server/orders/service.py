@@ -48,7 +48,13 @@ from shopkit_server.orders.models import (
     OrderStatus,
     StatusChange,
 )
-from shopkit_server.orders.repository import CheckoutStore, OrderRepository, Placement
+from shopkit_server.orders.repository import (
+    CheckoutStore,
+    OrderRepository,
+    Placement,
+    entries_for,
+    line_key,
+)
 from shopkit_server.pagination import PageParams, PageResult
 from shopkit_server.products.errors import (
     InsufficientStock,
@@ -69,6 +75,11 @@ IDEMPOTENCY_LEASE = timedelta(seconds=60)
 # How long a duplicate request waits for the attempt holding its key before answering 409.
 IDEMPOTENCY_WAIT_SECONDS = 15.0
 _POLL_SECONDS = 0.02
+
+
+def _stock_lines(order: Order) -> list[StockLine]:
+    """What an order takes from stock and out of the cart: its items, each one variant."""
+    return [StockLine(i.product_id, i.quantity, i.variant_id) for i in order.items]
 
 
 def request_fingerprint(address: Address) -> str:
@@ -94,8 +105,10 @@ def compute_totals(items: list[OrderItem], *, tax_rate: Decimal, shipping: Decim
 
 
 class PricedProduct(Protocol):
-    """What pricing reads of a product (``Product`` and the store's ``CatalogEntry`` have it)."""
+    """What pricing reads of one variant of a product (a ``CatalogEntry``)."""
 
+    @property
+    def product_id(self) -> str: ...
     @property
     def name(self) -> str: ...
     @property
@@ -104,6 +117,14 @@ class PricedProduct(Protocol):
     def stock(self) -> int: ...
     @property
     def is_active(self) -> bool: ...
+    @property
+    def variant_id(self) -> str | None: ...
+    @property
+    def sku(self) -> str | None: ...
+    @property
+    def option_values(self) -> dict[str, str]: ...
+    @property
+    def image_url(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -336,9 +357,7 @@ class OrderService:
 
     async def _finish_claim(self, user: Principal, order: Order) -> None:
         try:
-            await self.cart.finish(
-                user, order.id, [StockLine(i.product_id, i.quantity) for i in order.items]
-            )
+            await self.cart.finish(user, order.id, _stock_lines(order))
         except Exception:
             # The order is stored and its stock taken; failing now would invite a retry that
             # orders twice. The claim stays (until its lease ends), so a double tap still
@@ -351,14 +370,20 @@ class OrderService:
             raise CartEmpty()
         if len(cart.items) > MAX_CART_LINES:  # a cart filled before the cap existed
             raise CartLineLimit()
-        lines = [StockLine(item.product_id, item.quantity) for item in cart.items]
+        lines = [StockLine(item.product_id, item.quantity, item.variant_id) for item in cart.items]
         reserving = self.stock if (self.products, self.stock) == self._wired else None
         if isinstance(reserving, ReservingStock):
             # One round trip reserves and reads the products (peers apart): price after it.
             products = await self._reserve_and_read(reserving, order_id, lines)
             try:  # the reservation guards the stock; pricing only fails on a bug
                 order = self._price(
-                    user, address, order_id, lines, products, utc_now(), check_stock=False
+                    user,
+                    address,
+                    order_id,
+                    lines,
+                    entries_for(lines, products),
+                    utc_now(),
+                    check_stock=False,
                 )
             except BaseException:
                 with anyio.CancelScope(shield=True):
@@ -366,8 +391,9 @@ class OrderService:
                 raise
         else:
             products = await self.products.get_products([line.product_id for line in lines])
-            order = self._price(user, address, order_id, lines, products, utc_now())
-            await self._reserve(order_id, lines)
+            entries = entries_for(lines, products)
+            order = self._price(user, address, order_id, lines, entries, utc_now())
+            await self._reserve(order_id, _stock_lines(order))
         try:
             await self.orders.add(order)
         except BaseException as exc:
@@ -399,27 +425,34 @@ class OrderService:
             raise CartEmpty()
         if len(lines) > MAX_CART_LINES:  # a cart filled before the cap existed
             raise CartLineLimit()
-        quantities = {line.product_id: line.quantity for line in lines}
-        gone = [pid for pid in quantities if pid not in products or not products[pid].is_active]
-        if gone:
+        # One line per variant (``products`` is keyed by ``line_key``: the variant id).
+        quantities = {line_key(line): line.quantity for line in lines}
+        product_of = {line_key(line): line.product_id for line in lines}
+        gone = [key for key in quantities if key not in products or not products[key].is_active]
+        if gone:  # named by product (a variant retired or gone: its product's line)
+            names = ", ".join(dict.fromkeys(product_of[key] for key in gone))
             raise ProductNotFound(
-                f"No longer available: {', '.join(gone)}. Remove it from your cart and retry."
+                f"No longer available: {names}. Remove it from your cart and retry."
             )
         # The compensating path's early answer (its reservation guards the stock); inside the
         # one store operation, the stock read under its lock.
         if check_stock:
-            short = [pid for pid, qty in quantities.items() if products[pid].stock < qty]
+            short = [key for key, qty in quantities.items() if products[key].stock < qty]
             if short:
-                raise InsufficientStock(short)
+                raise InsufficientStock(list(dict.fromkeys(product_of[key] for key in short)))
         items = [
             OrderItem(
-                product_id=pid,
-                name=products[pid].name,
-                price=products[pid].price,
+                product_id=products[key].product_id,
+                name=products[key].name,
+                price=products[key].price,
                 quantity=quantity,
-                item_total=products[pid].price * quantity,
+                item_total=products[key].price * quantity,
+                variant_id=products[key].variant_id,
+                sku=products[key].sku,
+                option_values=dict(products[key].option_values),
+                image_url=products[key].image_url,
             )
-            for pid, quantity in quantities.items()
+            for key, quantity in quantities.items()
         ]
         totals = compute_totals(items, tax_rate=self.tax_rate, shipping=self.shipping_flat)
         return Order(

@@ -55,6 +55,10 @@ async def test_adding_builds_lines_with_exact_money(customer: UserSession, shop:
     assert body["items"] == [
         {
             "product_id": cable["id"],
+            # A line is one variant: a product without options has its one variant.
+            "variant_id": cable["variants"][0]["id"],
+            "sku": None,
+            "option_values": {},
             "name": "Cable",
             "price": 0.1,
             "quantity": 3,

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import asyncpg
 
-from shopkit_server.store.postgres import carts, orders, products, users
+from shopkit_server.store.postgres import carts, orders, products, users, variants
 from shopkit_server.store.postgres.db import Connection, Database, Record
 
 Step = str | Callable[[Connection], Awaitable[None]]
@@ -28,6 +28,9 @@ MIGRATIONS: tuple[Sequence[Step], ...] = (
     # 2: refresh-token families; a checkout's claim on the cart; users searchable without
     # regard to case in any script.
     (*users.FAMILIES, *carts.CHECKOUT_CLAIM, *users.SEARCH_KEY),
+    # 3: product variants, options and image galleries (each product gets its default
+    # variant); cart lines and order items name their variant.
+    (*variants.MIGRATION, *carts.VARIANT_LINES, *orders.VARIANT_ITEMS),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from shopkit_server.store.sqlite import carts, orders, products, users
+from shopkit_server.store.sqlite import carts, orders, products, users, variants
 from shopkit_server.store.sqlite.db import Database
 
 MIGRATIONS: tuple[Sequence[str], ...] = (
@@ -18,6 +18,9 @@ MIGRATIONS: tuple[Sequence[str], ...] = (
     users.FAMILIES,
     # 3: a checkout's claim on the cart; users searchable without regard to case in any script.
     (*carts.CHECKOUT_CLAIM, *users.SEARCH_KEY),
+    # 4: product variants, options and image galleries (each product gets its default
+    # variant); cart lines and order items name their variant.
+    (*variants.MIGRATION, *carts.VARIANT_LINES, *orders.VARIANT_ITEMS),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
