@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import asyncpg
 
-from shopkit_server.store.postgres import carts, orders, products, users
+from shopkit_server.store.postgres import accounts, carts, orders, products, users
 from shopkit_server.store.postgres.db import Connection, Database, Record
 
 Step = str | Callable[[Connection], Awaitable[None]]
@@ -28,6 +28,9 @@ MIGRATIONS: tuple[Sequence[Step], ...] = (
     # 2: refresh-token families; a checkout's claim on the cart; users searchable without
     # regard to case in any script.
     (*users.FAMILIES, *carts.CHECKOUT_CLAIM, *users.SEARCH_KEY),
+    # 3 (accounts): email verification, token versions, mailed tokens, address books, guest
+    # carts.
+    (*users.VERIFICATION, *accounts.SCHEMA),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from shopkit_server.store.sqlite import carts, orders, products, users
+from shopkit_server.store.sqlite import accounts, carts, guest_carts, orders, products, users
 from shopkit_server.store.sqlite.db import Database
 
 MIGRATIONS: tuple[Sequence[str], ...] = (
@@ -18,6 +18,10 @@ MIGRATIONS: tuple[Sequence[str], ...] = (
     users.FAMILIES,
     # 3: a checkout's claim on the cart; users searchable without regard to case in any script.
     (*carts.CHECKOUT_CLAIM, *users.SEARCH_KEY),
+    # 4 (accounts): email verification, token versions, mailed tokens, address books.
+    (*users.VERIFICATION, *accounts.SCHEMA),
+    # 5 (accounts): guest carts.
+    guest_carts.SCHEMA,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
