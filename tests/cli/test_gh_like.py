@@ -22,8 +22,9 @@ from tests.e2e.procs import SHOPKIT
 
 async def test_profiles_list_and_use(cli: Cli, logged_in: Admin, make_user: MakeUser) -> None:
     other = await make_user(email="ops@example.com")
-    login = await cli("--profile", "ops", "login", "-e", other.email, "--password-stdin",
-                      input=PASSWORD + "\n")
+    login = await cli(
+        "--profile", "ops", "login", "-e", other.email, "--password-stdin", input=PASSWORD + "\n"
+    )
     assert login.exit_code == 0, login.output
 
     listed = json.loads((await cli("profiles", "list", "--json")).stdout)
@@ -42,8 +43,11 @@ async def test_profiles_list_and_use(cli: Cli, logged_in: Admin, make_user: Make
     # --profile still wins for one command.
     me = json.loads((await cli("--profile", "default", "whoami", "--json")).stdout)
     assert me["user"]["email"] == logged_in.email
-    assert [p["name"] for p in json.loads((await cli("profiles", "list", "--json")).stdout)
-            if p["current"]] == ["ops"]
+    assert [
+        p["name"]
+        for p in json.loads((await cli("profiles", "list", "--json")).stdout)
+        if p["current"]
+    ] == ["ops"]
 
     # Logging the current profile out forgets the choice too: back to 'default'.
     assert (await cli("logout")).exit_code == 0
@@ -73,15 +77,27 @@ async def test_api_get_and_patch_with_the_saved_credentials(cli: Cli, logged_in:
     assert json.loads(me.stdout)["email"] == logged_in.email
 
     assert (await cli("categories", "create", "Audio")).exit_code == 0
-    created = await cli("api", "POST", "products", "--data",
-                        '{"name": "Cable", "price": 209.98, "category": "Audio", "sku": "C-1"}')
+    created = await cli(
+        "api",
+        "POST",
+        "products",
+        "--data",
+        '{"name": "Cable", "price": 209.98, "category": "Audio", "sku": "C-1"}',
+    )
     assert created.exit_code == 0, created.output
     assert '"price": 209.98' in created.stdout  # the server's digits, never a float's
     product = json.loads(created.stdout, parse_float=Decimal)
     assert product["price"] == Decimal("209.98")
 
-    patched = await cli("api", "PATCH", f"/products/{product['id']}", "-d", '{"stock": 12}',
-                        "-H", "X-Request-ID: from-the-cli")
+    patched = await cli(
+        "api",
+        "PATCH",
+        f"/products/{product['id']}",
+        "-d",
+        '{"stock": 12}',
+        "-H",
+        "X-Request-ID: from-the-cli",
+    )
     assert patched.exit_code == 0 and json.loads(patched.stdout)["stock"] == 12
     assert cli.requests[-1].headers["x-request-id"] == "from-the-cli"
     page = json.loads((await cli("api", "GET", "/products?sku=C-1&page_size=1")).stdout)
@@ -104,9 +120,12 @@ async def test_api_errors(cli: Cli, logged_in: Admin) -> None:
     missing = await cli("api", "GET", "/products/" + "0" * 24)
     assert missing.exit_code == 1
     assert "HTTP 404" in one_line_error(missing) and "request id" in missing.stderr
-    for args in (["api", "FETCH", "/x"], ["api", "POST", "/categories", "--data", "{nope"],
-                 ["api", "GET", "/x", "-H", "no colon"],
-                 ["api", "GET", "http://evil.example/api/auth/me"]):
+    for args in (
+        ["api", "FETCH", "/x"],
+        ["api", "POST", "/categories", "--data", "{nope"],
+        ["api", "GET", "/x", "-H", "no colon"],
+        ["api", "GET", "http://evil.example/api/auth/me"],
+    ):
         result = await cli(*args)
         assert result.exit_code == 2, args
         one_line_error(result)
@@ -154,8 +173,9 @@ def test_every_command_has_an_example_and_the_help_fits_80_columns() -> None:
     assert len(commands) >= 27
     env = {**os.environ, "COLUMNS": "80"}
     for args in [[], *commands]:
-        run = subprocess.run([*SHOPKIT, *args, "--help"], capture_output=True, text=True,
-                             env=env, timeout=60)
+        run = subprocess.run(
+            [*SHOPKIT, *args, "--help"], capture_output=True, text=True, env=env, timeout=60
+        )
         assert run.returncode == 0, args
         assert "Examples:" in run.stdout and "$ shopkit " in run.stdout, args
         too_wide = [line for line in run.stdout.splitlines() if len(line) > 80]
@@ -164,15 +184,29 @@ def test_every_command_has_an_example_and_the_help_fits_80_columns() -> None:
 
 
 def test_shell_completion_is_on() -> None:
-    script = subprocess.run([*SHOPKIT, "--show-completion", "bash"], capture_output=True,
-                            text=True, timeout=60, env={**os.environ, "SHELL": "/bin/bash"})
+    script = subprocess.run(
+        [*SHOPKIT, "--show-completion", "bash"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "SHELL": "/bin/bash"},
+    )
     assert script.returncode == 0, script.stderr
     assert "complete" in script.stdout and "_SHOPKIT" in script.stdout.upper()
     # What the installed script asks for when the user types `shopkit pro<TAB>`.
-    env = {**os.environ, "_SHOPKIT_COMPLETE": "complete_bash", "COMP_WORDS": "shopkit pro",
-           "COMP_CWORD": "1"}
-    words = subprocess.run([sys.executable, "-c", "from shopkit_cli.main import run; run()"],
-                           capture_output=True, text=True, timeout=60, env=env)
+    env = {
+        **os.environ,
+        "_SHOPKIT_COMPLETE": "complete_bash",
+        "COMP_WORDS": "shopkit pro",
+        "COMP_CWORD": "1",
+    }
+    words = subprocess.run(
+        [sys.executable, "-c", "from shopkit_cli.main import run; run()"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
     candidates = set(words.stdout.split())
     assert {"products", "profiles"} <= candidates, (words.stdout, words.stderr)
     assert "serve" not in candidates
@@ -181,17 +215,26 @@ def test_shell_completion_is_on() -> None:
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
-        ({"SHOPKIT_DATABASE_URL": "mysql://nope"},
-         "error: invalid setting SHOPKIT_DATABASE_URL: the database URL must start with "
-         "sqlite:///, postgresql://, postgres://, mongodb:// or mongodb+srv://"),
-        ({"SHOPKIT_BCRYPT_ROUNDS": "99"},
-         "error: invalid setting SHOPKIT_BCRYPT_ROUNDS: must be less than or equal to 16"),
+        (
+            {"SHOPKIT_DATABASE_URL": "mysql://nope"},
+            "error: invalid setting SHOPKIT_DATABASE_URL: the database URL must start with "
+            "sqlite:///, postgresql://, postgres://, mongodb:// or mongodb+srv://",
+        ),
+        (
+            {"SHOPKIT_BCRYPT_ROUNDS": "99"},
+            "error: invalid setting SHOPKIT_BCRYPT_ROUNDS: must be less than or equal to 16",
+        ),
     ],
 )
 def test_setting_errors_are_plain_words(env: dict[str, str], expected: str) -> None:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SHOPKIT_")}
-    run = subprocess.run([*SHOPKIT, "serve", "--port", "1"], capture_output=True, text=True,
-                         env=clean | env, timeout=60)
+    run = subprocess.run(
+        [*SHOPKIT, "serve", "--port", "1"],
+        capture_output=True,
+        text=True,
+        env=clean | env,
+        timeout=60,
+    )
     assert run.returncode == 2
     assert run.stderr.strip() == expected
     assert "Value error" not in run.stderr and "Input should" not in run.stderr
@@ -199,9 +242,13 @@ def test_setting_errors_are_plain_words(env: dict[str, str], expected: str) -> N
 
 def test_an_invalid_email_for_create_admin_is_plain_words(tmp_path: Path) -> None:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SHOPKIT_")}
-    run = subprocess.run([*SHOPKIT, "users", "create-admin", "-e", "nope", "--password-stdin"],
-                         input="long enough pw\n", capture_output=True, text=True,
-                         env=clean | {"SHOPKIT_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"},
-                         timeout=60)
+    run = subprocess.run(
+        [*SHOPKIT, "users", "create-admin", "-e", "nope", "--password-stdin"],
+        input="long enough pw\n",
+        capture_output=True,
+        text=True,
+        env=clean | {"SHOPKIT_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"},
+        timeout=60,
+    )
     assert run.returncode == 2
     assert run.stderr.strip() == "error: invalid email: An email address must have an @-sign"

@@ -63,17 +63,29 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
     """A real `shopkit serve --demo` (73 products), and an admin logged in to it."""
     home = tmp_path_factory.mktemp("terminal")
     env = clean_env(home)
-    created = shopkit(env, "users", "create-admin", "-e", "boss@example.com",
-                      "--password-stdin", input=PASSWORD + "\n")
+    created = shopkit(
+        env,
+        "users",
+        "create-admin",
+        "-e",
+        "boss@example.com",
+        "--password-stdin",
+        input=PASSWORD + "\n",
+    )
     assert created.returncode == 0, created.stderr
     port = free_port()
-    proc = start([*SHOPKIT, "serve", "--port", str(port), "--demo"], env=env, cwd=home,
-                 log=home / "serve.log")
+    proc = start(
+        [*SHOPKIT, "serve", "--port", str(port), "--demo"],
+        env=env,
+        cwd=home,
+        log=home / "serve.log",
+    )
     try:
         wait_healthy(f"http://127.0.0.1:{port}/health", proc)
         env = env | {"SHOPKIT_BASE_URL": f"http://127.0.0.1:{port}/api"}
-        login = shopkit(env, "login", "-e", "boss@example.com", "--password-stdin",
-                        input=PASSWORD + "\n")
+        login = shopkit(
+            env, "login", "-e", "boss@example.com", "--password-stdin", input=PASSWORD + "\n"
+        )
         assert login.returncode == 0, login.stderr
         yield Shop(env=env, home=home)
     finally:
@@ -88,8 +100,14 @@ def run_into_closed_pipe(env: dict[str, str], *args: str) -> subprocess.Complete
     read_end, write_end = os.pipe()
     os.close(read_end)
     try:
-        return subprocess.run([*SHOPKIT, *args], env=env, stdout=write_end,
-                              stderr=subprocess.PIPE, text=True, timeout=60)
+        return subprocess.run(
+            [*SHOPKIT, *args],
+            env=env,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
     finally:
         os.close(write_end)
 
@@ -107,11 +125,14 @@ def test_help_and_json_into_a_closed_pipe_exit_141_quietly(shop: Shop) -> None:
 
 
 def test_head_reads_the_first_line_and_the_pipeline_ends_cleanly(shop: Shop) -> None:
-    script = 'shopkit() { "$@"; }; ' + " ".join(SHOPKIT) + (
-        ' products list --all-pages | head -1; echo "status ${PIPESTATUS[0]}"'
+    script = (
+        'shopkit() { "$@"; }; '
+        + " ".join(SHOPKIT)
+        + (' products list --all-pages | head -1; echo "status ${PIPESTATUS[0]}"')
     )
-    out = subprocess.run(["bash", "-c", script], env=shop.env, capture_output=True,
-                         text=True, timeout=60)
+    out = subprocess.run(
+        ["bash", "-c", script], env=shop.env, capture_output=True, text=True, timeout=60
+    )
     lines = out.stdout.splitlines()
     assert len(lines[0].split("\t")) == 8  # one product line
     assert lines[-1] in ("status 0", "status 141")  # 0 if it finished writing before head quit
@@ -135,8 +156,11 @@ class Terminal:
             "os.execv(sys.argv[1], sys.argv[1:])"
         )
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", take_tty, *args], env=env | {"TERM": "xterm"}, stdin=slave,
-            stdout=subprocess.PIPE if stdout_pipe else slave, stderr=slave,
+            [sys.executable, "-c", take_tty, *args],
+            env=env | {"TERM": "xterm"},
+            stdin=slave,
+            stdout=subprocess.PIPE if stdout_pipe else slave,
+            stderr=slave,
             start_new_session=True,
         )
         os.close(slave)
@@ -207,14 +231,20 @@ def test_create_admin_asks_again_until_the_password_is_good_and_typed_twice(
     assert "created admin new@example.com" in term.seen
     assert "long enough" not in term.seen and "short" not in term.seen  # never echoed
     assert term.seen.count("Password:") == 3
-    login = shopkit(env, "users", "create-admin", "-e", "new@example.com",
-                    "--password-stdin", input="long enough 1\n")
+    login = shopkit(
+        env,
+        "users",
+        "create-admin",
+        "-e",
+        "new@example.com",
+        "--password-stdin",
+        input="long enough 1\n",
+    )
     assert login.returncode == 1 and "already exists" in login.stderr
 
 
 def test_ctrl_c_at_a_prompt_exits_130(tmp_path: Path) -> None:
-    term = Terminal([*SHOPKIT, "users", "create-admin", "-e", "c@example.com"],
-                    clean_env(tmp_path))
+    term = Terminal([*SHOPKIT, "users", "create-admin", "-e", "c@example.com"], clean_env(tmp_path))
     term.expect("Password:")
     term.send_hidden("\x03")
     assert term.wait() == 130
@@ -228,8 +258,10 @@ def test_ctrl_c_while_waiting_for_the_server_exits_130(tmp_path: Path) -> None:
         silent.listen()
         silent.settimeout(30)
         port = silent.getsockname()[1]
-        term = Terminal([*SHOPKIT, "--base-url", f"http://127.0.0.1:{port}/api", "products",
-                         "list"], clean_env(tmp_path))
+        term = Terminal(
+            [*SHOPKIT, "--base-url", f"http://127.0.0.1:{port}/api", "products", "list"],
+            clean_env(tmp_path),
+        )
         conn, _ = silent.accept()  # the request is on its way
         with conn:
             term.send("\x03")
@@ -245,12 +277,20 @@ def test_create_admin_piped_without_password_stdin_is_one_clear_line(tmp_path: P
     assert piped.stderr.strip().splitlines() == [
         "error: no terminal to ask for the password on: pipe it in with --password-stdin"
     ]
-    weak = shopkit(env, "users", "create-admin", "-e", "p@example.com", "--password-stdin",
-                   input="short\n")
+    weak = shopkit(
+        env, "users", "create-admin", "-e", "p@example.com", "--password-stdin", input="short\n"
+    )
     assert weak.returncode == 2
     assert weak.stderr.strip() == "error: invalid password: must have at least 8 characters"
-    good = shopkit(env, "users", "create-admin", "-e", "p@example.com", "--password-stdin",
-                   input="long enough pw\n")
+    good = shopkit(
+        env,
+        "users",
+        "create-admin",
+        "-e",
+        "p@example.com",
+        "--password-stdin",
+        input="long enough pw\n",
+    )
     assert good.returncode == 0, good.stderr
     assert "GetPassWarning" not in piped.stderr + weak.stderr + good.stderr
 
@@ -266,8 +306,7 @@ def test_seed_and_export_draw_progress_on_a_terminal_and_sum_up_when_piped(
     assert term.wait() == 0, term.seen
     assert re.search(r"seeding products .*30/30", term.seen), term.seen
 
-    term = Terminal([*SHOPKIT, "products", "export", "-o", str(tmp_path / "out.json")],
-                    shop.env)
+    term = Terminal([*SHOPKIT, "products", "export", "-o", str(tmp_path / "out.json")], shop.env)
     assert term.wait() == 0, term.seen
     assert re.search(r"exporting products .*103/103", term.seen), term.seen
 
@@ -278,12 +317,14 @@ def test_seed_and_export_draw_progress_on_a_terminal_and_sum_up_when_piped(
     piped = shopkit(shop.env, "seed", str(catalog))
     assert piped.returncode == 0
     assert "seeding products" not in piped.stderr  # no bar in a log
-    assert re.fullmatch(r"✓ seeded: 0 created, 0 updated, 30 unchanged in \d+\.\d s",
-                        piped.stderr.strip()), piped.stderr
+    assert re.fullmatch(
+        r"✓ seeded: 0 created, 0 updated, 30 unchanged in \d+\.\d s", piped.stderr.strip()
+    ), piped.stderr
     exported = shopkit(shop.env, "products", "export")
     assert exported.returncode == 0 and exported.stdout.startswith("{")
-    assert re.fullmatch(r"exported 103 products and \d+ categories in \d+\.\d s",
-                        exported.stderr.strip()), exported.stderr
+    assert re.fullmatch(
+        r"exported 103 products and \d+ categories in \d+\.\d s", exported.stderr.strip()
+    ), exported.stderr
 
 
 # -- serve ---------------------------------------------------------------------------------
@@ -294,9 +335,13 @@ def test_serve_on_a_busy_port_says_so_before_any_banner(tmp_path: Path) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = subprocess.run([*SHOPKIT, "serve", "--port", str(port)],
-                                env=clean_env(tmp_path), capture_output=True, text=True,
-                                timeout=60)
+        result = subprocess.run(
+            [*SHOPKIT, "serve", "--port", str(port)],
+            env=clean_env(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         f"error: cannot listen on 127.0.0.1:{port}: the port is in use (another `shopkit "
@@ -307,8 +352,12 @@ def test_serve_on_a_busy_port_says_so_before_any_banner(tmp_path: Path) -> None:
 
 def test_ctrl_c_stops_serve_cleanly_with_130(tmp_path: Path) -> None:
     port = free_port()
-    proc = start([*SHOPKIT, "serve", "--port", str(port)], env=clean_env(tmp_path),
-                 cwd=tmp_path, log=tmp_path / "serve.log")
+    proc = start(
+        [*SHOPKIT, "serve", "--port", str(port)],
+        env=clean_env(tmp_path),
+        cwd=tmp_path,
+        log=tmp_path / "serve.log",
+    )
     try:
         wait_healthy(f"http://127.0.0.1:{port}/health", proc)
         os.killpg(proc.pid, signal.SIGINT)

@@ -67,9 +67,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveShop]:
     )  # fmt: skip
     port = free_port()
     log = folder / "serve.log"
-    proc = start(
-        [*SHOPKIT, "serve", "--port", str(port), "--demo"], env=env, cwd=folder, log=log
-    )
+    proc = start([*SHOPKIT, "serve", "--port", str(port), "--demo"], env=env, cwd=folder, log=log)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(f"{base}/health", proc, timeout=30)

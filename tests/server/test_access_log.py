@@ -93,9 +93,7 @@ def test_below_info_nothing_is_written(json_logs: io.StringIO) -> None:
 
 
 @sqlite_only
-async def test_each_request_logs_one_line_with_its_id(
-    app: FastAPI, json_logs: io.StringIO
-) -> None:
+async def test_each_request_logs_one_line_with_its_id(app: FastAPI, json_logs: io.StringIO) -> None:
     _only_ours()
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:

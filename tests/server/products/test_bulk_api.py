@@ -73,27 +73,40 @@ async def test_reimporting_the_same_rows_writes_nothing(
     rows = [row(f"R-{i}", stock=i) for i in range(5)]
     first = (await admin.client.post("/products/bulk", json=rows)).json()
     assert (first["created"], first["updated"], first["unchanged"], first["failed"]) == (
-        5, 0, 0, []
+        5,
+        0,
+        0,
+        [],
     )
-    before = {p["sku"]: p for p in (await client.get("/products", params={"page_size": 100})
-                                    ).json()["items"]}
+    before = {
+        p["sku"]: p
+        for p in (await client.get("/products", params={"page_size": 100})).json()["items"]
+    }
     again = (await admin.client.post("/products/bulk", json=rows)).json()
     assert (again["created"], again["updated"], again["unchanged"], again["failed"]) == (
-        0, 0, 5, []
+        0,
+        0,
+        5,
+        [],
     )
-    after = {p["sku"]: p for p in (await client.get("/products", params={"page_size": 100})
-                                   ).json()["items"]}
+    after = {
+        p["sku"]: p
+        for p in (await client.get("/products", params={"page_size": 100})).json()["items"]
+    }
     assert after == before  # updated_at untouched: nothing was written
 
     # One field differs in one row: that row is updated, the others stay unchanged.
     rows[2] = row("R-2", stock=99)
     third = (await admin.client.post("/products/bulk", json=rows)).json()
     assert (third["created"], third["updated"], third["unchanged"]) == (0, 1, 4)
-    changed = {p["sku"]: p for p in (await client.get("/products", params={"page_size": 100})
-                                     ).json()["items"]}
-    assert changed["R-2"]["stock"] == 99 and changed["R-2"]["updated_at"] != before["R-2"][
-        "updated_at"
-    ]
+    changed = {
+        p["sku"]: p
+        for p in (await client.get("/products", params={"page_size": 100})).json()["items"]
+    }
+    assert (
+        changed["R-2"]["stock"] == 99
+        and changed["R-2"]["updated_at"] != before["R-2"]["updated_at"]
+    )
     assert changed["R-1"] == before["R-1"]
 
 

@@ -64,9 +64,7 @@ async def test_name_matches_rank_above_description_matches(client: httpx.AsyncCl
     assert await search(client, "headphones") == ["Wireless Headphones", "Smartphone"]
 
 
-async def test_every_word_must_match_on_sql_stores(
-    client: httpx.AsyncClient, backend: str
-) -> None:
+async def test_every_word_must_match_on_sql_stores(client: httpx.AsyncClient, backend: str) -> None:
     if backend not in SQL_STORES:
         pytest.skip("MongoDB's $text matches any word (ranked by score)")
     assert await search(client, "wireless speaker") == ["Bluetooth Speaker"]

@@ -33,6 +33,8 @@ _ADDRESS_FIELDS = (
     "country",
     "phone",
 )
+# Compare-and-set rounds of an address update that may lose to concurrent changes.
+_UPDATE_ATTEMPTS = 8
 # A merged guest cart's document stays this long, so a sweep never races the merge.
 MERGED_KEPT = timedelta(hours=1)
 
@@ -175,18 +177,27 @@ class MongoAddressRepository:
         make_default: bool,
         now: datetime,
     ) -> SavedAddress | None:
-        sets: Document = {f"items.$.{name}": getattr(address, name) for name in _ADDRESS_FIELDS}
-        sets["items.$.updated_at"] = now
-        if make_default:
-            sets["default_id"] = address_id
-        book = await self._books.find_one_and_update(
-            {"_id": user_id, "items.id": address_id},
-            {"$set": sets},
-            return_document=ReturnDocument.AFTER,
-        )
-        if book is None:
-            return None
-        return next(e for e in _entries(book, user_id) if e.id == address_id)
+        # Compare-and-set on the whole book: read it, change the entry, write it back only if
+        # nothing changed it meanwhile (its items and default are compared), else read again.
+        for _ in range(_UPDATE_ATTEMPTS):
+            book = await self._books.find_one({"_id": user_id})
+            items = list((book or {}).get("items", []))
+            index = next((i for i, item in enumerate(items) if item["id"] == address_id), None)
+            if book is None or index is None:
+                return None
+            changed = dict(items[index])
+            changed.update({name: getattr(address, name) for name in _ADDRESS_FIELDS})
+            changed["updated_at"] = now
+            new_items = [*items[:index], changed, *items[index + 1 :]]
+            default_id = address_id if make_default else book.get("default_id")
+            result = await self._books.update_one(
+                {"_id": user_id, "items": items, "default_id": book.get("default_id")},
+                {"$set": {"items": new_items, "default_id": default_id}},
+            )
+            if result.modified_count == 1 or result.matched_count == 1:
+                new_book = {**book, "items": new_items, "default_id": default_id}
+                return next(e for e in _entries(new_book, user_id) if e.id == address_id)
+        raise RuntimeError("the address book kept changing during an update")
 
     async def delete(self, user_id: str, address_id: str) -> bool:
         result = await self._books.update_one(
