@@ -27,13 +27,12 @@ class Inbox:
     def to(self, address: str) -> list[Message]:
         return [m for m in self.messages if m["To"] == address]
 
-    async def wait_for(self, address: str, count: int = 1, timeout: float = 10.0) -> list[Message]:
-        async def arrived() -> list[Message]:
-            while len(self.to(address)) < count:
+    async def wait_for(self, address: str, count: int = 1) -> list[Message]:
+        """The messages to ``address`` once ``count`` have arrived (10 s at most)."""
+        async with asyncio.timeout(10):
+            while len(self.to(address)) < count:  # noqa: ASYNC110 - the server runs in a thread
                 await asyncio.sleep(0.01)
-            return self.to(address)
-
-        return await asyncio.wait_for(arrived(), timeout)
+        return self.to(address)
 
 
 class _Handler:
