@@ -37,7 +37,7 @@ from shopkit_server.orders.clients import (
     StockClient,
 )
 from shopkit_server.orders.clients_http import HttpCartClient, HttpStockClient
-from shopkit_server.orders.service import OrderService
+from shopkit_server.orders.service import OneStoreCheckout, OrderService
 from shopkit_server.products.service import ProductService
 from shopkit_server.revocations import RevokedFamilies
 from shopkit_server.security import PasswordHasher, TokenCodec
@@ -191,13 +191,26 @@ def build_context(
     )
     auth.carts = peers.cart_merger(cart)
     addresses = AddressBook(store.addresses)
+    cart_client = peers.cart_client(cart)
+    stock_client = peers.stock_client(products)
+    one_store: OneStoreCheckout | None = None
+    if store.checkout is not None and not {ServiceName.CART, ServiceName.PRODUCTS} & set(remote):
+        # Cart and catalog run here, on this store: a checkout is one store operation.
+        one_store = OneStoreCheckout(
+            store=store.checkout,
+            cart=cart_client,
+            products=products_client,
+            stock=stock_client,
+            catalog_changed=products.version.changed,
+        )
     orders = OrderService(
         orders=store.orders,
-        cart=peers.cart_client(cart),
+        cart=cart_client,
         products=products_client,
-        stock=peers.stock_client(products),
+        stock=stock_client,
         tax_rate=settings.tax_rate,
         shipping_flat=settings.shipping_flat,
+        one_store=one_store,
     )
     return AppContext(
         settings=settings,

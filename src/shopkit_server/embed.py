@@ -18,7 +18,6 @@ runs) starts itself on its first request and says so once in the log.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -38,6 +37,7 @@ from shopkit_server.body_limit import (
     MAX_BULK_BODY_BYTES,
     BodyLimitMiddleware,
 )
+from shopkit_server.clock import utc_now
 from shopkit_server.context import AppContext, build_context, remote_peers
 from shopkit_server.deps import CONTEXT_SCOPE_KEY, OWN_APP_SCOPE_KEY
 from shopkit_server.docs import install_docs
@@ -46,6 +46,8 @@ from shopkit_server.http_cache import HttpCache
 from shopkit_server.jwt_secret import resolve_jwt_secret
 from shopkit_server.logging import RequestLogMiddleware, ensure_logging
 from shopkit_server.openapi import build_openapi, install_openapi, operation_id
+from shopkit_server.orders.models import IDEMPOTENCY_KEY_TTL
+from shopkit_server.orders.repository import OrderRepository
 from shopkit_server.paths import is_under, route_path
 from shopkit_server.read_cache import CatalogReadCache
 from shopkit_server.settings import ALL_SERVICES, ServiceName, Settings
@@ -57,6 +59,23 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("shopkit.app")
 API_PREFIX = "/api"
+
+
+# How often expired Idempotency-Keys are deleted (from the start on). A claim never pays for
+# it: an expired record of the key being claimed is replaced in place.
+KEY_SWEEP_SECONDS = 600.0
+
+
+async def sweep_idempotency_keys(orders: OrderRepository) -> None:
+    """Delete expired Idempotency-Keys now and every ``KEY_SWEEP_SECONDS``, until cancelled."""
+    while True:
+        try:
+            swept = await orders.sweep_idempotency_keys(utc_now() - IDEMPOTENCY_KEY_TTL)
+            if swept:
+                log.info("idempotency_keys_swept", count=swept)
+        except Exception:
+            log.warning("idempotency_key_sweep_failed", exc_info=True)
+        await asyncio.sleep(KEY_SWEEP_SECONDS)
 
 
 def router_for(service: ServiceName) -> APIRouter:
@@ -140,12 +159,13 @@ class Shop:
         self._ctx: AppContext | None = None
         self._opened_store: Store | None = None
         self._own_http: httpx.AsyncClient | None = None
+        self._sweeper: asyncio.Future[None] | None = None
         self.bus: ReplicaBus | None = None  # with SHOPKIT_REDIS_URL, while started
         self._holders = 0
         self._lazy = False
         self._lock: asyncio.Lock | None = None
         self._apps: list[FastAPI] = []
-        self._sweeper: asyncio.Task[None] | None = None
+        self._cart_sweeper: asyncio.Task[None] | None = None
         ensure_logging()
 
     # -- life -----------------------------------------------------------------------------
@@ -238,10 +258,13 @@ class Shop:
             await self._close()
             raise
         ctx.mail.start()
-        self._sweeper = asyncio.get_running_loop().create_task(_sweep_guest_carts(ctx))
+        if ServiceName.CART in self.services:
+            self._cart_sweeper = asyncio.get_running_loop().create_task(_sweep_guest_carts(ctx))
         self._ctx = ctx
         for app in self._apps:
             app.state.ctx = ctx
+        if ServiceName.ORDERS in self.services:
+            self._sweeper = asyncio.ensure_future(sweep_idempotency_keys(store.orders))
         log.info(
             "started",
             services=[s.value for s in self.services],
@@ -259,11 +282,12 @@ class Shop:
 
     async def _close(self) -> None:
         ctx, self._ctx = self._ctx, None
-        sweeper, self._sweeper = self._sweeper, None
-        if sweeper is not None:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+        for attribute in ("_sweeper", "_cart_sweeper"):
+            sweeper = getattr(self, attribute)
+            setattr(self, attribute, None)
+            if sweeper is not None:
+                sweeper.cancel()
+                await asyncio.gather(sweeper, return_exceptions=True)
         if ctx is not None:
             await ctx.mail.stop()
         self._lazy = False

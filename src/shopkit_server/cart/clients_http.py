@@ -42,7 +42,7 @@ class _ProductWire(BaseModel):
     updated_at: datetime
 
 
-def _product(upstream: Upstream, reply: httpx.Response, raw: Any) -> Product:
+def product_from_wire(upstream: Upstream, reply: httpx.Response, raw: Any) -> Product:
     try:
         wire = _ProductWire.model_validate(raw)
     except ValidationError:
@@ -80,5 +80,5 @@ class HttpProductsClient:
         items = body.get("items") if isinstance(body, dict) else None
         if not isinstance(items, list):
             raise self._upstream.unexpected(reply)
-        products = [_product(self._upstream, reply, raw) for raw in items]
+        products = [product_from_wire(self._upstream, reply, raw) for raw in items]
         return {product.id: product for product in products if product.id in ids}

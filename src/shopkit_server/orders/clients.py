@@ -9,12 +9,12 @@ routes, a service token): the cart calls name the user, whom checkout has alread
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from shopkit_server.cart.models import Cart
 from shopkit_server.cart.service import CartService
 from shopkit_server.deps import Principal
-from shopkit_server.products.models import StockLine
+from shopkit_server.products.models import Product, StockLine
 from shopkit_server.products.service import ProductService
 
 
@@ -48,6 +48,20 @@ class StockClient(Protocol):
 
     async def release(self, reservation_id: str) -> None:
         """Give a reservation's stock back, exactly once; an unknown id is a no-op."""
+        ...
+
+
+@runtime_checkable
+class ReservingStock(Protocol):
+    """A stock client that can reserve and read the lines' products in one round trip (over
+    HTTP: one ``/internal`` call where a checkout made two)."""
+
+    async def reserve_and_read(
+        self, reservation_id: str, lines: Sequence[StockLine]
+    ) -> tuple[bool, dict[str, Product]]:
+        """The lines' products as read just before reserving (unknown ids left out) and whether
+        the stock was reserved: not when a product is missing or inactive (nothing taken).
+        Raises as ``reserve`` does (``InsufficientStock`` naming the short lines...)."""
         ...
 
 

@@ -18,6 +18,7 @@ import httpx
 import structlog
 from pydantic import BaseModel, ValidationError
 
+from shopkit_server.cart.clients_http import product_from_wire
 from shopkit_server.cart.errors import CheckoutInProgress
 from shopkit_server.cart.models import Cart, CartItem
 from shopkit_server.deps import Principal
@@ -29,7 +30,7 @@ from shopkit_server.products.errors import (
     ReservationPending,
     ReservationReleased,
 )
-from shopkit_server.products.models import StockLine
+from shopkit_server.products.models import Product, StockLine
 from shopkit_server.upstream import ServiceToken, Upstream
 
 log = structlog.get_logger("shopkit.orders.clients")
@@ -127,10 +128,30 @@ class HttpStockClient:
         self._token = token
 
     async def reserve(self, reservation_id: str, lines: Sequence[StockLine]) -> None:
-        body = {
+        await self._reserve(reservation_id, lines, read_products=False)
+
+    async def reserve_and_read(
+        self, reservation_id: str, lines: Sequence[StockLine]
+    ) -> tuple[bool, dict[str, Product]]:
+        reply = await self._reserve(reservation_id, lines, read_products=True)
+        body = self._upstream.json(reply)
+        if not isinstance(body, dict) or not isinstance(body.get("reserved"), bool):
+            raise self._upstream.unexpected(reply)
+        raw = body.get("items")
+        if not isinstance(raw, list):
+            raise self._upstream.unexpected(reply)
+        products = [product_from_wire(self._upstream, reply, item) for item in raw]
+        return body["reserved"], {product.id: product for product in products}
+
+    async def _reserve(
+        self, reservation_id: str, lines: Sequence[StockLine], *, read_products: bool
+    ) -> httpx.Response:
+        body: dict[str, object] = {
             "reservation_id": reservation_id,
             "lines": [{"product_id": ln.product_id, "quantity": ln.quantity} for ln in lines],
         }
+        if read_products:
+            body["read_products"] = True
         for attempt in range(PENDING_RETRIES + 1):
             reply = await self._upstream.request(
                 "POST",
@@ -139,13 +160,14 @@ class HttpStockClient:
                 json=body,
                 headers=self._token.header(),
             )
-            if reply.status_code == 204:
-                return
+            if reply.status_code == (200 if read_products else 204):
+                return reply
             code = self._upstream.error_code(reply) if reply.status_code == 409 else None
             if code == "reservation_pending" and attempt < PENDING_RETRIES:
                 await asyncio.sleep(PENDING_PAUSE)
                 continue
             raise self._reserve_error(reply, code)
+        raise AssertionError("unreachable")
 
     def _reserve_error(self, reply: httpx.Response, code: str | None) -> ShopError:
         if code == "insufficient_stock":

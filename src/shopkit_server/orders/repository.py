@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Protocol
 
 from shopkit_server.orders.models import IdempotencyRecord, Order, OrderStatus
 from shopkit_server.pagination import Key, PageResult
+from shopkit_server.products.models import StockLine
 
 
 class OrderRepository(Protocol):
@@ -57,4 +61,58 @@ class OrderRepository(Protocol):
 
     async def release_idempotency_key(self, user_id: str, key: str, order_id: str) -> None:
         """Forget the key if it still stands for ``order_id`` (a failed attempt frees it)."""
+        ...
+
+    async def sweep_idempotency_keys(self, before: datetime) -> int:
+        """Delete every key record created before ``before`` (an indexed delete, run now and
+        then by the app, never by a claim); how many went."""
+        ...
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """What pricing an order needs of one product, as the store holds it right now."""
+
+    product_id: str
+    name: str
+    price: Decimal
+    stock: int
+    is_active: bool
+
+
+# Prices the cart's lines (product id, quantity; in the cart's order) with the catalog entries
+# found for them (a missing id has none) into the order to store. Pure and synchronous, so a
+# store may call it inside its transaction (on SQLite, on the writer's thread); it raises the
+# checkout's own errors (``CartEmpty``, ``ProductNotFound``, ``InsufficientStock``...), which
+# roll the transaction back.
+PriceOrder = Callable[[Sequence[StockLine], Mapping[str, CatalogEntry]], Order]
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One checkout for :meth:`CheckoutStore.place_order`."""
+
+    user_id: str
+    order_id: str  # also the stock reservation id and the cart's checkout id
+    key: IdempotencyRecord | None  # the Idempotency-Key to hold for ``order_id``, if any
+    cart_stale_before: datetime  # another checkout's cart claim older than this is dead
+    price: PriceOrder
+
+
+class CheckoutStore(Protocol):
+    """Placing an order as ONE store operation, where cart, catalog and orders share a store.
+
+    In one transaction: hold the Idempotency-Key (if any) for ``order_id``, check no other live
+    checkout holds the cart, read the cart and its products, price the order, reserve its stock
+    for every line or none (the reservation id is the order id: a reservation already held under
+    it with the same lines is reused, never taken twice), store the order, take its lines out of
+    the cart and drop any claim. Anything raised leaves all of it untouched.
+    """
+
+    async def place_order(self, placement: Placement) -> Order | IdempotencyRecord:
+        """The stored order; or, when the key is held for another order, that record (nothing
+        written). Raises ``CheckoutInProgress`` while another checkout holds the cart, what
+        ``price`` raises, ``InsufficientStock`` naming every short line, ``ReservationReleased``
+        / ``ReservationMismatch`` for a spent or different reservation under ``order_id``, and
+        ``DuplicateKeyError`` if ``order_id`` is stored already."""
         ...

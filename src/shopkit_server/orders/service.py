@@ -14,22 +14,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Protocol
 
 import anyio
 import structlog
 
 from shopkit_server.cart.clients import ProductsClient
 from shopkit_server.cart.errors import CartLineLimit
-from shopkit_server.cart.models import MAX_CART_LINES, Cart
+from shopkit_server.cart.models import CHECKOUT_CLAIM_LEASE, MAX_CART_LINES, Cart
 from shopkit_server.clock import utc_now
 from shopkit_server.deps import Principal
 from shopkit_server.errors import PermissionDenied
 from shopkit_server.ids import is_valid_id, new_id
 from shopkit_server.money import ZERO, quantize
-from shopkit_server.orders.clients import CartClient, StockClient
+from shopkit_server.orders.clients import CartClient, ReservingStock, StockClient
 from shopkit_server.orders.errors import (
     CartEmpty,
     IdempotencyKeyInProgress,
@@ -46,7 +48,7 @@ from shopkit_server.orders.models import (
     OrderStatus,
     StatusChange,
 )
-from shopkit_server.orders.repository import OrderRepository
+from shopkit_server.orders.repository import CheckoutStore, OrderRepository, Placement
 from shopkit_server.pagination import PageParams, PageResult
 from shopkit_server.products.errors import (
     InsufficientStock,
@@ -55,7 +57,8 @@ from shopkit_server.products.errors import (
     ReservationPending,
     ReservationReleased,
 )
-from shopkit_server.products.models import StockLine
+from shopkit_server.products.models import Product, StockLine
+from shopkit_server.store.base import DuplicateKeyError
 
 log = structlog.get_logger("shopkit.orders")
 
@@ -89,6 +92,32 @@ def compute_totals(items: list[OrderItem], *, tax_rate: Decimal, shipping: Decim
     return Totals(subtotal, shipping_cost, tax, subtotal + shipping_cost + tax)
 
 
+class PricedProduct(Protocol):
+    """What pricing reads of a product (``Product`` and the store's ``CatalogEntry`` have it)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def price(self) -> Decimal: ...
+    @property
+    def stock(self) -> int: ...
+    @property
+    def is_active(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class OneStoreCheckout:
+    """The cart and the catalog run in this process on the order service's own store: a
+    checkout is then one store operation (``CheckoutStore.place_order``). Used only while the
+    order service still calls exactly these in-process peers."""
+
+    store: CheckoutStore
+    cart: CartClient
+    products: ProductsClient
+    stock: StockClient
+    catalog_changed: Callable[[], Awaitable[None]]  # the order took stock: caches must know
+
+
 @dataclass(frozen=True)
 class CheckoutResult:
     order: Order
@@ -107,6 +136,7 @@ class OrderService:
         shipping_flat: Decimal,
         idempotency_wait: float = IDEMPOTENCY_WAIT_SECONDS,
         idempotency_lease: timedelta = IDEMPOTENCY_LEASE,
+        one_store: OneStoreCheckout | None = None,
     ) -> None:
         self.orders = orders
         self.cart = cart
@@ -116,23 +146,42 @@ class OrderService:
         self.shipping_flat = shipping_flat
         self.idempotency_wait = idempotency_wait
         self.idempotency_lease = idempotency_lease
+        self.one_store = one_store
+        self._wired = (products, stock)  # the peers the combined calls below stand in for
 
     # -- checkout -----------------------------------------------------------------------------
 
     async def checkout(
         self, user: Principal, address: Address, idempotency_key: str | None = None
     ) -> CheckoutResult:
+        one = self._one_store()
         if idempotency_key is None:
+            if one is not None:
+                placed = await self._place_at_once(one, user, address, new_id(), None)
+                assert isinstance(placed, Order)  # without a key nothing else can hold it
+                return CheckoutResult(placed, replayed=False)
             return CheckoutResult(await self._place(user, address, new_id()), replayed=False)
         fingerprint = request_fingerprint(address)
         deadline = anyio.current_time() + self.idempotency_wait
-        record, won = await self._claim(user.id, idempotency_key, fingerprint)
+        taken_over = False  # whether ``record`` is a dead attempt's key, renewed for us
+        if one is not None:  # claimed inside the one store operation, with everything else
+            record, won = self._new_record(user.id, idempotency_key, fingerprint), True
+        else:
+            record, won = await self._claim(user.id, idempotency_key, fingerprint)
         while True:
             if record.request_hash != fingerprint:
                 raise IdempotencyKeyReused()
             if won:
-                order = await self._place_claimed(user, address, record)
-                return CheckoutResult(order, replayed=False)
+                if one is None:
+                    order = await self._place_claimed(user, address, record)
+                    return CheckoutResult(order, replayed=False)
+                placed = await self._place_at_once(
+                    one, user, address, record.order_id, record, taken_over=taken_over
+                )
+                if isinstance(placed, Order):
+                    return CheckoutResult(placed, replayed=False)
+                record, won = placed, False  # another attempt holds the key: as below
+                continue
             order_or_none = await self.orders.get(record.order_id)
             if order_or_none is not None:
                 return CheckoutResult(order_or_none, replayed=True)
@@ -141,22 +190,95 @@ class OrderService:
                 # The attempt holding the key died; finish its work under the same order id.
                 won = await self.orders.renew_idempotency_key(record, now)
                 if won:
-                    record = replace(record, claimed_at=now)
+                    record, taken_over = replace(record, claimed_at=now), True
                     continue
             if anyio.current_time() >= deadline:
                 raise IdempotencyKeyInProgress()
             await anyio.sleep(_POLL_SECONDS)
             current = await self.orders.get_idempotency_key(user.id, idempotency_key)
             if current is None:  # the attempt failed and freed the key: try for it ourselves
-                record, won = await self._claim(user.id, idempotency_key, fingerprint)
+                taken_over = False
+                if one is not None:
+                    record, won = self._new_record(user.id, idempotency_key, fingerprint), True
+                else:
+                    record, won = await self._claim(user.id, idempotency_key, fingerprint)
             else:
                 record = current
 
-    async def _claim(
-        self, user_id: str, key: str, fingerprint: str
-    ) -> tuple[IdempotencyRecord, bool]:
+    def _one_store(self) -> OneStoreCheckout | None:
+        one = self.one_store
+        if one is None or (one.cart, one.products, one.stock) != (
+            self.cart,
+            self.products,
+            self.stock,
+        ):
+            return None  # peers apart (or replaced): the compensating path
+        return one
+
+    async def _place_at_once(
+        self,
+        one: OneStoreCheckout,
+        user: Principal,
+        address: Address,
+        order_id: str,
+        record: IdempotencyRecord | None,
+        *,
+        taken_over: bool = False,
+    ) -> Order | IdempotencyRecord:
+        """The whole checkout as one store operation: the order, or the record of another
+        attempt holding the key (then nothing was written)."""
         now = utc_now()
-        mine = IdempotencyRecord(
+
+        def price(lines: Sequence[StockLine], products: Mapping[str, PricedProduct]) -> Order:
+            return self._price(user, address, order_id, lines, products, now)
+
+        placement = Placement(
+            user_id=user.id,
+            order_id=order_id,
+            key=record,
+            cart_stale_before=now - CHECKOUT_CLAIM_LEASE,
+            price=price,
+        )
+        try:
+            placed = await one.store.place_order(placement)
+        except DuplicateKeyError:
+            # The order id is stored already (a takeover raced the attempt it took over, which
+            # finished after all): that order stands.
+            stored = await self._find(order_id)
+            if stored is None:
+                raise
+            return stored
+        except Exception:
+            # Rolled back whole: no stock moved. A taken-over key was stored before this
+            # attempt, so it is freed here, as the compensating path frees a failed attempt's.
+            if taken_over and record is not None:
+                with anyio.CancelScope(shield=True):
+                    await self._free_key(user, record)
+            raise
+        except BaseException:
+            # Cancelled: the store operation ran to its end regardless (committed whole or
+            # rolled back whole); the caches hear of it either way.
+            with anyio.CancelScope(shield=True):
+                await one.catalog_changed()
+            raise
+        if isinstance(placed, Order):
+            with anyio.CancelScope(shield=True):
+                await one.catalog_changed()
+            log.info("order_placed", order_id=order_id, total=str(placed.total))
+        return placed
+
+    async def _free_key(self, user: Principal, record: IdempotencyRecord) -> None:
+        if await self._find(record.order_id) is not None:
+            return  # only a stored order is remembered under a key
+        try:
+            await self.orders.release_idempotency_key(user.id, record.key, record.order_id)
+        except Exception:
+            log.warning("idempotency_key_release_failed", order_id=record.order_id)
+
+    @staticmethod
+    def _new_record(user_id: str, key: str, fingerprint: str) -> IdempotencyRecord:
+        now = utc_now()
+        return IdempotencyRecord(
             user_id=user_id,
             key=key,
             request_hash=fingerprint,
@@ -164,6 +286,11 @@ class OrderService:
             created_at=now,
             claimed_at=now,
         )
+
+    async def _claim(
+        self, user_id: str, key: str, fingerprint: str
+    ) -> tuple[IdempotencyRecord, bool]:
+        mine = self._new_record(user_id, key, fingerprint)
         held = await self.orders.claim_idempotency_key(mine)
         return held, held.order_id == mine.order_id
 
@@ -222,44 +349,23 @@ class OrderService:
             raise CartEmpty()
         if len(cart.items) > MAX_CART_LINES:  # a cart filled before the cap existed
             raise CartLineLimit()
-        quantities = {item.product_id: item.quantity for item in cart.items}
-        products = await self.products.get_products(list(quantities))
-        gone = [pid for pid in quantities if pid not in products or not products[pid].is_active]
-        if gone:
-            raise ProductNotFound(
-                f"No longer available: {', '.join(gone)}. Remove it from your cart and retry."
-            )
-        # A cheap early answer; the reservation below is what actually guards the stock.
-        short = [pid for pid, quantity in quantities.items() if products[pid].stock < quantity]
-        if short:
-            raise InsufficientStock(short)
-        items = [
-            OrderItem(
-                product_id=pid,
-                name=products[pid].name,
-                price=products[pid].price,
-                quantity=quantity,
-                item_total=products[pid].price * quantity,
-            )
-            for pid, quantity in quantities.items()
-        ]
-        totals = compute_totals(items, tax_rate=self.tax_rate, shipping=self.shipping_flat)
-        now = utc_now()
-        order = Order(
-            id=order_id,
-            user_id=user.id,
-            items=items,
-            subtotal=totals.subtotal,
-            shipping_cost=totals.shipping_cost,
-            tax=totals.tax,
-            total=totals.total,
-            shipping_address=address,
-            status=OrderStatus.PENDING,
-            status_history=[StatusChange(OrderStatus.PENDING, now)],
-            created_at=now,
-            updated_at=now,
-        )
-        await self._reserve(order_id, [StockLine(pid, q) for pid, q in quantities.items()])
+        lines = [StockLine(item.product_id, item.quantity) for item in cart.items]
+        reserving = self.stock if (self.products, self.stock) == self._wired else None
+        if isinstance(reserving, ReservingStock):
+            # One round trip reserves and reads the products (peers apart): price after it.
+            products = await self._reserve_and_read(reserving, order_id, lines)
+            try:  # the reservation guards the stock; pricing only fails on a bug
+                order = self._price(
+                    user, address, order_id, lines, products, utc_now(), check_stock=False
+                )
+            except BaseException:
+                with anyio.CancelScope(shield=True):
+                    await self._release_quietly(order_id)
+                raise
+        else:
+            products = await self.products.get_products([line.product_id for line in lines])
+            order = self._price(user, address, order_id, lines, products, utc_now())
+            await self._reserve(order_id, lines)
         try:
             await self.orders.add(order)
         except BaseException as exc:
@@ -273,6 +379,61 @@ class OrderService:
                 raise
             order = stored
         return order
+
+    def _price(
+        self,
+        user: Principal,
+        address: Address,
+        order_id: str,
+        lines: Sequence[StockLine],
+        products: Mapping[str, PricedProduct],
+        now: datetime,
+        *,
+        check_stock: bool = True,
+    ) -> Order:
+        """The order for the cart's ``lines`` at the catalog's current prices (pure: the
+        one-store path runs it inside the store's transaction)."""
+        if not lines:
+            raise CartEmpty()
+        if len(lines) > MAX_CART_LINES:  # a cart filled before the cap existed
+            raise CartLineLimit()
+        quantities = {line.product_id: line.quantity for line in lines}
+        gone = [pid for pid in quantities if pid not in products or not products[pid].is_active]
+        if gone:
+            raise ProductNotFound(
+                f"No longer available: {', '.join(gone)}. Remove it from your cart and retry."
+            )
+        # The compensating path's early answer (its reservation guards the stock); inside the
+        # one store operation, the stock read under its lock.
+        if check_stock:
+            short = [pid for pid, qty in quantities.items() if products[pid].stock < qty]
+            if short:
+                raise InsufficientStock(short)
+        items = [
+            OrderItem(
+                product_id=pid,
+                name=products[pid].name,
+                price=products[pid].price,
+                quantity=quantity,
+                item_total=products[pid].price * quantity,
+            )
+            for pid, quantity in quantities.items()
+        ]
+        totals = compute_totals(items, tax_rate=self.tax_rate, shipping=self.shipping_flat)
+        return Order(
+            id=order_id,
+            user_id=user.id,
+            items=items,
+            subtotal=totals.subtotal,
+            shipping_cost=totals.shipping_cost,
+            tax=totals.tax,
+            total=totals.total,
+            shipping_address=address,
+            status=OrderStatus.PENDING,
+            status_history=[StatusChange(OrderStatus.PENDING, now)],
+            created_at=now,
+            updated_at=now,
+        )
 
     async def _release_claim(self, user: Principal, order_id: str) -> None:
         try:
@@ -296,6 +457,31 @@ class OrderService:
             with anyio.CancelScope(shield=True):
                 await self._release_quietly(order_id)
             raise
+
+    async def _reserve_and_read(
+        self, stock: ReservingStock, order_id: str, lines: list[StockLine]
+    ) -> dict[str, Product]:
+        """Reserve and read in one call; a missing or inactive product reserved nothing and is
+        answered as ``_price`` answers it (ProductNotFound naming it)."""
+        try:
+            reserved, products = await stock.reserve_and_read(order_id, lines)
+        except (InsufficientStock, ReservationPending, ReservationMismatch, ReservationReleased):
+            raise  # the product service answered: nothing was taken under this call
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self._release_quietly(order_id)
+            raise
+        if reserved:
+            return products
+        gone = [x.product_id for x in lines if x.product_id not in products]
+        gone += [
+            x.product_id
+            for x in lines
+            if x.product_id in products and not products[x.product_id].is_active
+        ]
+        raise ProductNotFound(
+            f"No longer available: {', '.join(gone)}. Remove it from your cart and retry."
+        )
 
     async def _find(self, order_id: str) -> Order | None:
         try:

@@ -2,8 +2,9 @@
 
 Only a peer service's token is accepted (``ServiceCaller``: a user's access token is a 401),
 the gateway never routes ``/internal/``, and the routes stay out of the public OpenAPI schema.
-The order service reserves and releases stock here, and the cart and order services read
-several products in one round trip (no N+1 over the network).
+The order service reserves and releases stock here (a checkout reserves and reads its
+products in one round trip), and the cart and order services read several products in one
+round trip (no N+1 over the network).
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ class StockLineIn(_Strict):
 class ReserveRequest(_Strict):
     reservation_id: ReservationId
     lines: Annotated[list[StockLineIn], Field(min_length=1, max_length=MAX_RESERVATION_LINES)]
+    # Checkout's one round trip: read the lines' products first and answer them (200) with
+    # whether the stock was reserved; a missing or inactive product reserves nothing.
+    read_products: bool = False
 
 
 @router.post("/products/lookup", response_model=LookupResponse)
@@ -63,6 +67,12 @@ async def lookup_products(body: LookupRequest, ctx: Context, _: ServiceCaller) -
 async def reserve_stock(body: ReserveRequest, ctx: Context, _: ServiceCaller) -> Response:
     """Take every line from stock or none; repeating the same reservation takes nothing twice."""
     lines = [StockLine(line.product_id, line.quantity) for line in body.lines]
+    items: list[dict[str, object]] = []
+    if body.read_products:
+        found = await ctx.products.get_products([line.product_id for line in lines])
+        items = [ProductOut.model_validate(p).model_dump(mode="json") for p in found.values()]
+        if any(x.product_id not in found or not found[x.product_id].is_active for x in lines):
+            return JSONResponse({"reserved": False, "items": items})
     try:
         await ctx.products.reserve_stock(body.reservation_id, lines)
     except InsufficientStock as exc:
@@ -71,6 +81,8 @@ async def reserve_stock(body: ReserveRequest, ctx: Context, _: ServiceCaller) ->
             {"detail": exc.detail, "code": exc.code, "product_ids": exc.product_ids},
             status_code=exc.status_code,
         )
+    if body.read_products:
+        return JSONResponse({"reserved": True, "items": items})
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -12,7 +12,7 @@ from shopkit_server.auth.repository import (
     UserRepository,
 )
 from shopkit_server.cart.repository import CartRepository, GuestCartRepository
-from shopkit_server.orders.repository import OrderRepository
+from shopkit_server.orders.repository import CheckoutStore, OrderRepository
 from shopkit_server.products.repository import CategoryRepository, ProductRepository
 
 
@@ -30,6 +30,9 @@ class Store:
     guest_carts: GuestCartRepository
     ping: Callable[[], Awaitable[None]]  # raises when the database does not answer
     close: Callable[[], Awaitable[None]]
+    # Placing an order in one store operation (``CheckoutStore``); None where the backend has
+    # no multi-document transaction (the order service then compensates step by step).
+    checkout: CheckoutStore | None = None
 
 
 class DuplicateKeyError(Exception):

@@ -298,3 +298,39 @@ async def test_the_checkout_claim_routes_refuse_a_customer_token(
         other = f"/internal/carts/{shopper.id}/checkouts/{new_id()}"
         assert (await peer.post(other)).status_code == 200
         assert (await peer.delete(other)).status_code == 204
+
+
+async def test_a_checkout_apart_is_three_peer_calls(apart: Apart, shopper: Shopper) -> None:
+    product = await make_product(apart, price="12.34", stock=5)
+    await _fill(shopper, product, 2)
+    apart.to_cart.seen.clear()
+    apart.to_products.seen.clear()
+
+    reply = await _checkout(shopper)
+
+    assert reply.status_code == 201, reply.text
+    assert reply.json()["items"][0]["price"] == 12.34  # priced from what the reservation read
+    # Claim and finish on the cart; one call reserves the stock AND reads the products.
+    assert len(apart.to_cart.seen) == 2
+    assert apart.to_products.paths() == [f"POST {RESERVE_PATH}"]
+    assert await stock_of(apart, product["id"]) == 3
+
+
+async def test_a_product_gone_before_checkout_apart_reserves_nothing(
+    apart: Apart, shopper: Shopper
+) -> None:
+    product = await make_product(apart, stock=5)
+    await _fill(shopper, product, 1)
+    async with apart.client(apart.products, apart.admin_token) as admin:
+        reply = await admin.patch(f"/products/{product['id']}", json={"is_active": False})
+        assert reply.status_code == 200, reply.text
+
+    refused = await _checkout(shopper)
+
+    assert (refused.status_code, refused.json()["code"]) == (404, "product_not_found")
+    assert product["id"] in refused.json()["detail"]
+    assert await stock_of(apart, product["id"]) == 5
+    # The claim was released: the cart can be checked out once the product is back.
+    async with apart.client(apart.products, apart.admin_token) as admin:
+        await admin.patch(f"/products/{product['id']}", json={"is_active": True})
+    assert (await _checkout(shopper)).status_code == 201

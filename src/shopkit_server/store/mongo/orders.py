@@ -278,3 +278,8 @@ class MongoOrderRepository:
 
     async def release_idempotency_key(self, user_id: str, key: str, order_id: str) -> None:
         await self._keys.delete_one({"user_id": user_id, "key": key, "order_id": order_id})
+
+    async def sweep_idempotency_keys(self, before: datetime) -> int:
+        # The TTL index expires records on its own schedule; this makes it exact.
+        result = await self._keys.delete_many({"created_at": {"$lt": before}})
+        return int(result.deleted_count)

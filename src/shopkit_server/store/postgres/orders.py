@@ -285,33 +285,27 @@ class PostgresOrderRepository:
     async def claim_idempotency_key(self, record: IdempotencyRecord) -> IdempotencyRecord:
         async def run(conn: Connection) -> IdempotencyRecord:
             cutoff = record.created_at - IDEMPOTENCY_KEY_TTL
-            # An expired record of this key goes first, so an old key is free again; a few
-            # other expired ones go too (SKIP LOCKED: claims never wait on each other's pruning).
-            await conn.execute(
-                "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND created_at < $3",
-                record.user_id,
-                record.key,
-                cutoff,
-            )
-            await conn.execute(
-                "DELETE FROM idempotency_keys WHERE ctid IN (SELECT ctid FROM idempotency_keys "
-                "WHERE created_at < $1 LIMIT 100 FOR UPDATE SKIP LOCKED)",
-                cutoff,
-            )
             # ON CONFLICT waits for a concurrent claim of the same key to commit, so exactly
             # one claim inserts and every other one reads the winner's record. A record
             # released between the two statements frees the key: insert again.
             while True:
                 row = await conn.fetchrow(
+                    # An expired record of the key is replaced in place, so an old key is
+                    # free again (``sweep_idempotency_keys`` deletes the others, periodically).
                     f"INSERT INTO idempotency_keys ({_KEY_COLUMNS}) "
                     "VALUES ($1, $2, $3, $4, $5, $6) "
-                    f"ON CONFLICT (user_id, key) DO NOTHING RETURNING {_KEY_COLUMNS}",
+                    "ON CONFLICT (user_id, key) DO UPDATE SET "
+                    "request_hash = excluded.request_hash, order_id = excluded.order_id, "
+                    "created_at = excluded.created_at, "
+                    "claimed_at = excluded.claimed_at WHERE idempotency_keys.created_at < $7 "
+                    f"RETURNING {_KEY_COLUMNS}",
                     record.user_id,
                     record.key,
                     record.request_hash,
                     record.order_id,
                     record.created_at,
                     record.claimed_at,
+                    cutoff,
                 )
                 if row is None:
                     row = await conn.fetchrow(
@@ -354,3 +348,9 @@ class PostgresOrderRepository:
             key,
             order_id,
         )
+
+    async def sweep_idempotency_keys(self, before: datetime) -> int:
+        status = await self._db.execute(  # indexed on created_at
+            "DELETE FROM idempotency_keys WHERE created_at < $1", before
+        )
+        return affected(status)

@@ -9,6 +9,7 @@ from shopkit_server.store.sqlite.accounts import (
     SqliteAddressRepository,
 )
 from shopkit_server.store.sqlite.carts import SqliteCartRepository
+from shopkit_server.store.sqlite.checkout import SqliteCheckoutStore
 from shopkit_server.store.sqlite.db import Database
 from shopkit_server.store.sqlite.guest_carts import SqliteGuestCartRepository
 from shopkit_server.store.sqlite.orders import SqliteOrderRepository
@@ -41,6 +42,7 @@ async def open_sqlite_store(settings: Settings) -> Store:
         addresses=SqliteAddressRepository(db),
         guest_carts=SqliteGuestCartRepository(db),
         orders=SqliteOrderRepository(db),
+        checkout=SqliteCheckoutStore(db),
         ping=db.ping,
         close=db.close,
     )

@@ -6,6 +6,7 @@ finishing and releasing it are each one write transaction.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -74,6 +75,57 @@ async def _touch(conn: aiosqlite.Connection, user_id: str, now: datetime) -> Non
     )
 
 
+def _add_item(
+    conn: sqlite3.Connection,
+    user_id: str,
+    item: CartItem,
+    max_quantity: int,
+    max_lines: int,
+    now: datetime,
+) -> Cart:
+    row = conn.execute(
+        "SELECT quantity FROM cart_items WHERE user_id = ? AND product_id = ?",
+        (user_id, item.product_id),
+    ).fetchone()
+    current = int(row[0]) if row else 0
+    if current + item.quantity > max_quantity:
+        raise LineLimitExceeded(current)
+    if row is None:
+        counted = conn.execute(
+            "SELECT count(*) FROM cart_items WHERE user_id = ?", (user_id,)
+        ).fetchone()
+        if int(counted[0]) >= max_lines:
+            raise CartLinesExceeded()
+    stamp = to_db_time(now)
+    conn.execute(
+        "INSERT INTO carts (user_id, updated_at) VALUES (?, ?) "
+        "ON CONFLICT (user_id) DO UPDATE SET updated_at = excluded.updated_at",
+        (user_id, stamp),
+    )
+    conn.execute(
+        "INSERT INTO cart_items (user_id, product_id, name, price_cents, image_url, "
+        "quantity) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (user_id, product_id) DO UPDATE SET "
+        "quantity = quantity + excluded.quantity, name = excluded.name, "
+        "price_cents = excluded.price_cents, image_url = excluded.image_url",
+        (user_id, item.product_id, item.name, to_cents(item.price), item.image_url, item.quantity),
+    )
+    rows = conn.execute(
+        "SELECT product_id, name, price_cents, image_url, quantity FROM cart_items "
+        "WHERE user_id = ? ORDER BY rowid",
+        (user_id,),
+    ).fetchall()
+    return Cart(
+        items=[
+            CartItem(
+                product_id=r[0], name=r[1], price=from_cents(r[2]), quantity=r[4], image_url=r[3]
+            )
+            for r in rows
+        ],
+        updated_at=from_db_time(stamp),
+    )
+
+
 class SqliteCartRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -91,43 +143,11 @@ class SqliteCartRepository:
         max_lines: int,
         now: datetime,
     ) -> Cart:
-        # One write transaction: the writer lock (and BEGIN IMMEDIATE across processes) makes
-        # the check and the increment a single atomic step.
-        async with self._db.write() as conn:
-            rows = list(
-                await conn.execute_fetchall(
-                    "SELECT quantity FROM cart_items WHERE user_id = ? AND product_id = ?",
-                    (user_id, item.product_id),
-                )
-            )
-            current = int(rows[0]["quantity"]) if rows else 0
-            if current + item.quantity > max_quantity:
-                raise LineLimitExceeded(current)
-            if not rows:
-                counted = list(
-                    await conn.execute_fetchall(
-                        "SELECT count(*) FROM cart_items WHERE user_id = ?", (user_id,)
-                    )
-                )
-                if int(counted[0][0]) >= max_lines:
-                    raise CartLinesExceeded()
-            await _touch(conn, user_id, now)
-            await conn.execute(
-                "INSERT INTO cart_items (user_id, product_id, name, price_cents, image_url, "
-                "quantity) VALUES (?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (user_id, product_id) DO UPDATE SET "
-                "quantity = quantity + excluded.quantity, name = excluded.name, "
-                "price_cents = excluded.price_cents, image_url = excluded.image_url",
-                (
-                    user_id,
-                    item.product_id,
-                    item.name,
-                    to_cents(item.price),
-                    item.image_url,
-                    item.quantity,
-                ),
-            )
-            return await _load(conn, user_id)
+        # One write transaction, run whole on the writer's thread: the writer lock (and BEGIN
+        # IMMEDIATE across processes) makes the check and the increment one atomic step.
+        return await self._db.transact(
+            lambda conn: _add_item(conn, user_id, item, max_quantity, max_lines, now)
+        )
 
     async def set_quantity(
         self, user_id: str, product_id: str, quantity: int, *, now: datetime

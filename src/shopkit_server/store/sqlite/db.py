@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 import structlog
@@ -29,6 +29,7 @@ import structlog
 log = structlog.get_logger("shopkit.store.sqlite")
 
 Row = sqlite3.Row
+T = TypeVar("T")
 Params = Sequence[Any] | dict[str, Any]
 
 _PRAGMAS = (
@@ -134,6 +135,27 @@ class Database:
             if cancelled is not None:
                 raise cancelled  # committed: the caller was cancelled after the fact
 
+    async def transact(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``work`` on the writer's own thread inside one ``BEGIN IMMEDIATE`` ... ``COMMIT``.
+
+        One hop to the driver's thread for the whole transaction (``write`` pays one per
+        statement), so the writer is held for the SQL alone. ``work`` is synchronous and must
+        only touch the connection; whatever it raises rolls everything back and is raised here.
+        A cancelled caller waits for the transaction to end (committed whole or rolled back),
+        then gets its cancellation.
+        """
+        async with self._write_lock:
+            if self._writer.in_transaction:
+                log.error("sqlite_writer_left_in_transaction")
+                await _control(self._writer, "ROLLBACK")
+            # aiosqlite's own queue of work for its thread (what every ``execute`` uses).
+            running = asyncio.ensure_future(
+                self._writer._execute(  # type: ignore[no-untyped-call]
+                    _in_transaction, self._writer._conn, work
+                )
+            )
+            return await _to_the_end(running)
+
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         async with self.read() as conn:
             return list(await conn.execute_fetchall(sql, params))
@@ -154,6 +176,42 @@ class Database:
     async def close(self) -> None:
         for conn in [self._writer, *self._all_readers]:
             await conn.close()
+
+
+def _in_transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = work(conn)
+    except BaseException:
+        if conn.in_transaction:  # some errors end the transaction themselves
+            conn.execute("ROLLBACK")
+        raise
+    try:
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:  # a failed COMMIT (SQLITE_BUSY...) leaves it open
+            conn.execute("ROLLBACK")
+        raise
+    return result
+
+
+async def _to_the_end(running: asyncio.Future[T]) -> T:
+    """Await work that runs on the driver's thread regardless, even if this task is cancelled
+    meanwhile: its result (or error) once it is done, then the cancellation if one came."""
+    cancelled: asyncio.CancelledError | None = None
+    while not running.done():
+        try:
+            await asyncio.shield(running)
+        except asyncio.CancelledError as exc:
+            if running.cancelled():  # the work itself was cancelled (loop closing)
+                raise
+            cancelled = exc
+        except Exception:
+            break
+    result = running.result()
+    if cancelled is not None:
+        raise cancelled
+    return result
 
 
 async def _control(conn: aiosqlite.Connection, sql: str) -> asyncio.CancelledError | None:

@@ -286,14 +286,13 @@ class SqliteOrderRepository:
 
     async def claim_idempotency_key(self, record: IdempotencyRecord) -> IdempotencyRecord:
         async with self._db.write() as conn:
-            # Expired keys go first (indexed on created_at), so an old key is free again.
-            await conn.execute(
-                "DELETE FROM idempotency_keys WHERE created_at < ?",
-                (to_db_time(record.created_at - IDEMPOTENCY_KEY_TTL),),
-            )
+            # An expired record of the key is replaced in place, so an old key is free again
+            # (the periodic sweep, ``sweep_idempotency_keys``, deletes the others).
             await conn.execute(
                 f"INSERT INTO idempotency_keys ({_KEY_COLUMNS}) VALUES ({_placeholders(6)}) "
-                "ON CONFLICT (user_id, key) DO NOTHING",
+                "ON CONFLICT (user_id, key) DO UPDATE SET request_hash = excluded.request_hash, "
+                "order_id = excluded.order_id, created_at = excluded.created_at, "
+                "claimed_at = excluded.claimed_at WHERE idempotency_keys.created_at < ?",
                 (
                     record.user_id,
                     record.key,
@@ -301,6 +300,7 @@ class SqliteOrderRepository:
                     record.order_id,
                     to_db_time(record.created_at),
                     to_db_time(record.claimed_at),
+                    to_db_time(record.created_at - IDEMPOTENCY_KEY_TTL),
                 ),
             )
             rows = list(
@@ -340,3 +340,10 @@ class SqliteOrderRepository:
                 "DELETE FROM idempotency_keys WHERE user_id = ? AND key = ? AND order_id = ?",
                 (user_id, key, order_id),
             )
+
+    async def sweep_idempotency_keys(self, before: datetime) -> int:
+        async with self._db.write() as conn:  # indexed on created_at
+            cursor = await conn.execute(
+                "DELETE FROM idempotency_keys WHERE created_at < ?", (to_db_time(before),)
+            )
+            return int(cursor.rowcount)

@@ -1,0 +1,170 @@
+"""Placing an order on PostgreSQL in one ``READ COMMITTED`` transaction.
+
+Invariants rest on row locks, taken in one order by every checkout: the Idempotency-Key row
+(its unique index: a concurrent claim of the key waits for this transaction, then reads what
+it committed), the user's ``carts`` row, then the products sorted by id (as every stock
+reservation and release locks them), so concurrent checkouts never deadlock. What is read
+under those locks cannot change before the commit; the conditional stock update and
+``CHECK (stock >= 0)`` stay as guards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import asyncpg
+
+from shopkit_server.cart.errors import CheckoutInProgress
+from shopkit_server.orders.models import IDEMPOTENCY_KEY_TTL, IdempotencyRecord, Order
+from shopkit_server.orders.repository import CatalogEntry, Placement
+from shopkit_server.products.errors import (
+    InsufficientStock,
+    ReservationMismatch,
+    ReservationReleased,
+)
+from shopkit_server.products.models import StockLine
+from shopkit_server.store.base import DuplicateKeyError
+from shopkit_server.store.postgres.db import Connection, Database
+from shopkit_server.store.postgres.orders import _KEY_COLUMNS, _ORDER_COLUMNS, _record
+
+
+async def _hold_key(conn: Connection, key: IdempotencyRecord) -> IdempotencyRecord | None:
+    """Hold ``key`` for its order id; the record holding it for another order, or None."""
+    while True:
+        # An expired record of the key is replaced in place (the periodic sweep deletes the
+        # rest). ON CONFLICT waits for a concurrent holder of the key to end.
+        row = await conn.fetchrow(
+            f"INSERT INTO idempotency_keys ({_KEY_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) "
+            "ON CONFLICT (user_id, key) DO UPDATE SET request_hash = excluded.request_hash, "
+            "order_id = excluded.order_id, created_at = excluded.created_at, "
+            "claimed_at = excluded.claimed_at WHERE idempotency_keys.created_at < $7 "
+            "RETURNING order_id",
+            key.user_id,
+            key.key,
+            key.request_hash,
+            key.order_id,
+            key.created_at,
+            key.claimed_at,
+            key.created_at - IDEMPOTENCY_KEY_TTL,
+        )
+        if row is not None:
+            return None  # stored for us
+        row = await conn.fetchrow(
+            f"SELECT {_KEY_COLUMNS} FROM idempotency_keys WHERE user_id = $1 AND key = $2",
+            key.user_id,
+            key.key,
+        )
+        if row is None:
+            continue  # released between the two statements: the key is free, insert again
+        return None if row["order_id"] == key.order_id else _record(row)
+
+
+async def _place(conn: Connection, placement: Placement) -> Order | IdempotencyRecord:
+    user_id, order_id = placement.user_id, placement.order_id
+    if placement.key is not None:
+        held = await _hold_key(conn, placement.key)
+        if held is not None:
+            return held
+    # The cart row (locked: a second checkout of this cart waits, then finds it ordered) and
+    # its lines in first-added order, in one round trip.
+    rows = await conn.fetch(
+        "SELECT c.checkout_id, c.checkout_at, i.product_id, i.quantity FROM carts c "
+        "LEFT JOIN cart_items i ON i.user_id = c.user_id WHERE c.user_id = $1 "
+        "ORDER BY i.seq FOR UPDATE OF c",
+        user_id,
+    )
+    if rows:
+        claim, claimed_at = rows[0]["checkout_id"], rows[0]["checkout_at"]
+        if claim is not None and claim != order_id and claimed_at >= placement.cart_stale_before:
+            raise CheckoutInProgress()
+    lines = [StockLine(row["product_id"], row["quantity"]) for row in rows if row["product_id"]]
+    entries: dict[str, CatalogEntry] = {}
+    if lines:
+        for row in await conn.fetch(
+            "SELECT id, name, price, stock, is_active FROM products "
+            "WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE",
+            [line.product_id for line in lines],
+        ):
+            entries[row["id"]] = CatalogEntry(
+                row["id"], row["name"], row["price"], row["stock"], row["is_active"]
+            )
+    order = placement.price(lines, entries)
+
+    reserved = sorted((item.product_id, item.quantity) for item in order.items)
+    wanted = [[pid, qty] for pid, qty in reserved]
+    now = order.created_at
+    fresh = await conn.fetchval(
+        "INSERT INTO stock_reservations (id, state, lines, created_at) "
+        "VALUES ($1, 'held', $2, $3) ON CONFLICT (id) DO NOTHING RETURNING id",
+        order_id,
+        wanted,
+        now,
+    )
+    if fresh is None:  # a takeover of an attempt that reserved already
+        prior = await conn.fetchrow(
+            "SELECT state, lines FROM stock_reservations WHERE id = $1", order_id
+        )
+        assert prior is not None  # reservations are never deleted
+        if prior["state"] == "released":
+            raise ReservationReleased()
+        if prior["lines"] != wanted:
+            raise ReservationMismatch()
+    else:
+        taken = await conn.fetch(
+            "UPDATE products p SET stock = p.stock - l.quantity, updated_at = $3 "
+            "FROM unnest($1::text[], $2::int[]) AS l (id, quantity) "
+            "WHERE p.id = l.id AND p.is_active AND p.stock >= l.quantity RETURNING p.id",
+            [pid for pid, _ in reserved],
+            [qty for _, qty in reserved],
+            now,
+        )
+        if len(taken) != len(reserved):  # priced against what it read: only a bug gets here
+            raise InsufficientStock([pid for pid, qty in reserved if entries[pid].stock < qty])
+    # The order, its lines and its first status in one statement (the foreign keys are
+    # checked at its end), then the cart: the order took every line (nothing could be added
+    # under the lock), so the cart goes, its lines with it, and any claim on it.
+    try:
+        await conn.execute(
+            f"WITH o AS (INSERT INTO orders ({_ORDER_COLUMNS}) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id), "
+            "i AS (INSERT INTO order_items (order_id, position, product_id, name, price, "
+            "quantity, item_total) SELECT o.id, l.position - 1, l.product_id, l.name, l.price, "
+            "l.quantity, l.item_total FROM o, unnest($11::text[], $12::text[], $13::numeric[], "
+            "$14::int[], $15::numeric[]) WITH ORDINALITY "
+            "AS l (product_id, name, price, quantity, item_total, position)) "
+            "INSERT INTO order_status_history (order_id, position, status, at) "
+            "SELECT o.id, h.position - 1, h.status, h.at FROM o, "
+            "unnest($16::text[], $17::timestamptz[]) WITH ORDINALITY AS h (status, at, position)",
+            order.id,
+            order.user_id,
+            order.status.value,
+            order.subtotal,
+            order.shipping_cost,
+            order.tax,
+            order.total,
+            asdict(order.shipping_address),
+            order.created_at,
+            order.updated_at,
+            [item.product_id for item in order.items],
+            [item.name for item in order.items],
+            [item.price for item in order.items],
+            [item.quantity for item in order.items],
+            [item.item_total for item in order.items],
+            [change.status.value for change in order.status_history],
+            [change.at for change in order.status_history],
+        )
+    except asyncpg.UniqueViolationError as exc:
+        raise DuplicateKeyError("id") from exc
+    await conn.execute("DELETE FROM carts WHERE user_id = $1", user_id)
+    return order
+
+
+class PostgresCheckoutStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def place_order(self, placement: Placement) -> Order | IdempotencyRecord:
+        async def run(conn: Connection) -> Order | IdempotencyRecord:
+            return await _place(conn, placement)
+
+        return await self._db.transaction(run)
