@@ -211,6 +211,8 @@ def build_context(
         tax_rate=settings.tax_rate,
         shipping_flat=settings.shipping_flat,
         one_store=one_store,
+        addresses=addresses,
+        require_verified_email=settings.require_verified_email_for_checkout,
     )
     return AppContext(
         settings=settings,

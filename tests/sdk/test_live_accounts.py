@@ -105,3 +105,14 @@ async def test_the_client_keeps_a_guest_cart_and_hands_it_over(
     assert result.cart_merge is not None and result.cart_merge.outcome == "merged"
     assert anon.cart_token is None
     assert (await anon.cart.get()).total_items == 3
+
+
+async def test_checkout_ships_to_a_saved_address(
+    shopper: AsyncShopClient, catalog: Catalog
+) -> None:
+    saved = await shopper.addresses.create(ADDRESS)
+    await shopper.cart.add_item(catalog.cable.id)
+    order = await shopper.orders.create(address_id=saved.id)
+    assert order.shipping_address.city == "Lahore"
+    with pytest.raises(ValueError, match="exactly one"):
+        await shopper.orders.create()
