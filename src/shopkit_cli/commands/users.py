@@ -154,6 +154,7 @@ async def reset_password(user: UserArg) -> None:
 
 
 @app.command(
+    "create-admin",
     epilog=examples(
         "shopkit users create-admin --email admin@example.com   # asks twice",
         'echo "$PW" | shopkit users create-admin -e a@example.com --password-stdin',
