@@ -163,7 +163,7 @@ class AddressPatch(_Strict):
     is_default: Flag | None = Field(default=None, description="true makes it the default")
 
 
-class AddressOut(BaseModel):
+class SavedAddressOut(BaseModel):
     id: str
     full_name: str
     address_line1: str
@@ -178,7 +178,7 @@ class AddressOut(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, entry: SavedAddress) -> AddressOut:
+    def of(cls, entry: SavedAddress) -> SavedAddressOut:
         a = entry.address
         return cls(
             id=entry.id,
@@ -196,5 +196,5 @@ class AddressOut(BaseModel):
         )
 
 
-class AddressList(BaseModel):
-    items: list[AddressOut]
+class SavedAddressList(BaseModel):
+    items: list[SavedAddressOut]
