@@ -16,12 +16,12 @@ PAGE_SIZE = 100  # the API's largest page
 
 async def every_page(fetch: Callable[[int], Awaitable[AsyncPage[T]]], bar: Progress) -> list[T]:
     """Fetch page 1, 2, ... until the last, advancing ``bar`` by each page's items (its
-    total comes from the first page)."""
+    total comes from the first page, unless that total is capped)."""
     items: list[T] = []
     number = 1
     while True:
         page = await fetch(number)
-        if number == 1:
+        if number == 1 and page.total_exact:  # a capped total is no length for the bar
             bar.set_total(page.total)
         items.extend(page.items)
         bar.advance(len(page.items))

@@ -397,6 +397,7 @@ class Shop:
                 CatalogReadCache,
                 prefixes=(f"{prefix}/products", f"{prefix}/categories"),
                 exclude=health_paths,  # health is never served from a cache
+                items=f"{prefix}/products/",  # one product's read: that product's version
                 ttl=self.settings.catalog_cache_seconds,
                 grace=self.settings.catalog_cache_grace_seconds,
             )

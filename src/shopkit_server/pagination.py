@@ -33,6 +33,22 @@ T = TypeVar("T")
 MAX_PAGE_SIZE = 100
 MAX_CURSOR_LENGTH = 1024
 
+# Counting every match of a broad filter or search costs as much as reading them all: totals of
+# the product lists are counted up to this many; beyond it a page says ``total_exact: false``
+# and its ``total`` is this cap ("more than 10,000").
+COUNT_CAP = 10_000
+
+
+def count_limit() -> int:
+    """How many rows a capped count reads: one past the cap says "more than the cap"."""
+    return COUNT_CAP + 1
+
+
+def capped_total(counted: int) -> tuple[int, bool]:
+    """``(total, exact)`` of a count that stopped after :func:`count_limit` rows."""
+    return (COUNT_CAP, False) if counted > COUNT_CAP else (counted, True)
+
+
 # A position in a sorted list, as a store defines it: JSON scalars only (str, int, float), for
 # example ``("2026-05-01T09:30:00.000000+00:00", 1042)`` = (created_at, row id of the last item).
 Key = tuple[str | int | float, ...]
@@ -54,7 +70,8 @@ class PageParams:
 class PageResult(Generic[T]):
     """What a store (and a service) returns for one page.
 
-    ``items`` and the exact ``total`` of the whole list (not of what is left). ``next_key``:
+    ``items`` and the ``total`` of the whole list (not of what is left): exact, unless
+    ``total_exact`` is False, when more than ``total`` (the count's cap) match. ``next_key``:
     the sort key of the last item when more items follow (the store sees one row past the
     page), else None. Stores that page with keys fill it in; a store without keys may leave it
     None and the list then simply offers no ``next_cursor``.
@@ -63,6 +80,7 @@ class PageResult(Generic[T]):
     items: Sequence[T]
     total: int
     next_key: Key | None = None
+    total_exact: bool = True
 
 
 def check_key(key: Key, *types: type) -> Key:
@@ -103,7 +121,13 @@ def decode_cursor(cursor: str, kind: str, sort: str) -> Key:
 
 class Page(BaseModel, Generic[T]):
     items: list[T]
-    total: int = Field(description="How many items the whole list has")
+    total: int = Field(
+        description="How many items the whole list has; when `total_exact` is false, at least "
+        "this many (a count that stopped at its cap, 10,000 for products)"
+    )
+    total_exact: bool = Field(
+        default=True, description="false when more than `total` items match (a capped count)"
+    )
     page: int | None = Field(description="The page number; null when paging with a cursor")
     page_size: int
     has_next: bool
@@ -121,14 +145,23 @@ class Page(BaseModel, Generic[T]):
         params: PageParams,
         *,
         next_cursor: str | None = None,
+        total_exact: bool = True,
     ) -> Page[T]:
         by_cursor = params.after is not None
+        if by_cursor:
+            has_next = next_cursor is not None
+        else:
+            # Past a capped total, only the store's look one row ahead (the cursor) knows.
+            has_next = params.offset + len(items) < total or (
+                not total_exact and next_cursor is not None
+            )
         return cls(
             items=list(items),
             total=total,
+            total_exact=total_exact,
             page=None if by_cursor else params.page,
             page_size=params.page_size,
-            has_next=(next_cursor is not None if by_cursor else params.offset + len(items) < total),
+            has_next=has_next,
             next_cursor=next_cursor,
         )
 
@@ -136,7 +169,13 @@ class Page(BaseModel, Generic[T]):
     def of(cls, result: PageResult[T], params: PageParams, kind: str, sort: str) -> Page[T]:
         """A page of ``result``, with the cursor of the page after it when there is one."""
         cursor = encode_cursor(kind, sort, result.next_key) if result.next_key else None
-        return cls.build(result.items, result.total, params, next_cursor=cursor)
+        return cls.build(
+            result.items,
+            result.total,
+            params,
+            next_cursor=cursor,
+            total_exact=result.total_exact,
+        )
 
 
 @dataclass(frozen=True)

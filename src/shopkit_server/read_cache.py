@@ -13,6 +13,12 @@ after every write that had bumped it. A request that follows a write through thi
 the bumped version, so it is never answered with anything read before that write: **a process
 never serves a read older than its own last write.**
 
+Grains. A single product's read (``GET /products/{id}``, under ``items``) is tagged with that
+product's version (:meth:`CatalogVersion.of_product`), which only a write touching that product
+(or a catalog-wide one) moves; every other read with the catalog's :attr:`~CatalogVersion.value`,
+which every write moves. So an order's stock change or an edit of product X drops the cached
+reads of X and every list and search, and the cached reads of other products stay.
+
 Expiry. An entry is fresh for ``SHOPKIT_CATALOG_CACHE_SECONDS`` (default 2; ``0`` turns caching
 off): the bound on staleness when *another* process writes the same store (several products
 replicas without Redis, or while a subscription is down).
@@ -54,6 +60,7 @@ from urllib.parse import parse_qsl
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shopkit_server.deps import CONTEXT_SCOPE_KEY
+from shopkit_server.ids import is_valid_id
 from shopkit_server.paths import is_under, route_path
 from shopkit_server.security import InvalidToken, Role, TokenType
 
@@ -100,6 +107,7 @@ class CatalogReadCache:
         grace: float = 0.0,
         wait: float = 5.0,
         exclude: frozenset[str] = frozenset(),
+        items: str | None = None,
         max_entries: int = 1024,
         max_bytes: int = 32 * 1024 * 1024,
         context: Callable[[Scope], AppContext | None] | None = None,
@@ -110,6 +118,8 @@ class CatalogReadCache:
         self._context = context or _context_on_scope
         self.prefixes = prefixes
         self.exclude = exclude  # paths under the prefixes that are never cached
+        # "<prefix>/products/": a path of this plus one id is a single product's read.
+        self.items = items
         self.ttl = ttl
         self.grace = grace  # how long past the TTL an entry may be served while one refreshes
         self.wait = wait  # longest wait for another request's fill before computing alone
@@ -138,7 +148,7 @@ class CatalogReadCache:
         key = (scope["path"], scope["query_string"])
         # Read once, before any data, and never again for this request: every answer below
         # was read (or is being read) at this version, see the module docstring.
-        version = ctx.products.version.value
+        version = self._version(ctx, route_path(scope))
         waits = 0
         while True:
             now = time.monotonic()
@@ -230,6 +240,14 @@ class CatalogReadCache:
         while len(self._entries) > self.max_entries or self._bytes > self.max_bytes:
             _, evicted = self._entries.popitem(last=False)
             self._bytes -= len(evicted.body)
+
+    def _version(self, ctx: AppContext, path: str) -> int:
+        catalog = ctx.products.version
+        if self.items is not None and path.startswith(self.items):
+            product_id = path[len(self.items) :]
+            if is_valid_id(product_id):  # one segment, an id: not /search, not deeper paths
+                return catalog.of_product(product_id)
+        return catalog.value
 
     @staticmethod
     def _token_acceptable(scope: Scope, ctx: AppContext) -> bool:

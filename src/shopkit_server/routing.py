@@ -96,8 +96,11 @@ class ShopRoute(APIRoute):
         response_field, status_code = self.response_field, self.status_code or 200
 
         async def plain_reply(request: Request, read: PlainRead) -> Response:
+            answer = await read(request)
+            if isinstance(answer, Response):  # already written (a page: see products/router)
+                return answer
             content = await serialize_response(
-                field=response_field, response_content=await read(request), dump_json=True
+                field=response_field, response_content=answer, dump_json=True
             )
             return Response(content=content, media_type="application/json", status_code=status_code)
 

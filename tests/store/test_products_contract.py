@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from shopkit_server import pagination
 from shopkit_server.ids import new_id
 from shopkit_server.products.models import (
     BulkRow,
@@ -483,3 +484,65 @@ async def test_a_product_in_a_missing_category_is_refused(store: Store, kitchen:
         await store.products.update(mug.id, {"category": "Gone"}, T0)
     assert (await store.products.get(mug.id)).category == "Kitchen"  # type: ignore[union-attr]
     assert await store.products.count() == 1
+
+
+async def _five_mugs_and_a_plate(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pagination, "COUNT_CAP", 3)
+    for i in range(5):
+        await store.products.create(
+            product(f"Mug {i}", at=T0 + timedelta(seconds=i), description="a mug")
+        )
+    await store.products.create(product("Plate", price="20.00", description="a plate"))
+
+
+async def _capped_at_three(
+    store: Store, queries: dict[str, ProductQuery], *, beyond: bool = True
+) -> None:
+    for label, query in queries.items():
+        first = await store.products.find(query, offset=0, limit=2)
+        assert (first.total, first.total_exact, len(first.items)) == (3, False, 2), label
+        if not beyond:
+            continue
+        # Past the capped total, the page is still served.
+        last = await store.products.find(query, offset=4, limit=2)
+        assert last.items and (last.total, last.total_exact) == (3, False), label
+        beyond = await store.products.find(query, offset=10, limit=2)
+        assert (list(beyond.items), beyond.total, beyond.total_exact) == ([], 3, False), label
+
+
+async def test_listing_totals_are_counted_up_to_the_cap(
+    store: Store, kitchen: Category, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _five_mugs_and_a_plate(store, monkeypatch)
+    await _capped_at_three(
+        store,
+        {
+            "listing": ProductQuery(),
+            "category by price": ProductQuery(categories=("Kitchen",), sort=ProductSort.PRICE_ASC),
+            "price range": ProductQuery(max_price=Decimal("9.99"), sort=ProductSort.NAME),
+        },
+    )
+    exact = await store.products.find(ProductQuery(min_price=Decimal("10")), offset=0, limit=2)
+    assert (exact.total, exact.total_exact) == (1, True)
+    monkeypatch.setattr(pagination, "COUNT_CAP", 6)
+    whole = await store.products.find(ProductQuery(), offset=0, limit=10)
+    assert (whole.total, whole.total_exact, len(whole.items)) == (6, True, 6)
+
+
+@pytest.mark.mongo_real_only
+async def test_search_totals_are_counted_up_to_the_cap(
+    store: Store, kitchen: Category, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _five_mugs_and_a_plate(store, monkeypatch)
+    await _capped_at_three(
+        store,
+        {"by price": ProductQuery(search_terms=("mug",), sort=ProductSort.PRICE_ASC)},
+    )
+    # By relevance a store may rank only the cap's worth of matches (SQLite does).
+    await _capped_at_three(
+        store,
+        {"by relevance": ProductQuery(search_terms=("mug",), sort=ProductSort.RELEVANCE)},
+        beyond=False,
+    )
+    exact = await store.products.find(ProductQuery(search_terms=("plate",)), offset=0, limit=2)
+    assert (exact.total, exact.total_exact) == (1, True)

@@ -18,11 +18,16 @@ Position = int | str
 
 
 class SyncPage(ShopkitModel, Generic[T]):
-    """One page: ``items``, the exact ``total``, whether another page follows, and
-    ``next_cursor`` (lists that page by cursor: where the next page starts)."""
+    """One page: ``items``, the ``total``, whether another page follows, and ``next_cursor``
+    (lists that page by cursor: where the next page starts).
+
+    ``total`` is exact unless ``total_exact`` is False: a product listing or search matching
+    more than 10,000 products stops counting there (``total`` is then that cap).
+    """
 
     items: list[T]
     total: int
+    total_exact: bool = True  # False: more than ``total`` match (a capped count)
     page: int | None = None  # None on a page fetched by cursor
     page_size: int
     has_next: bool

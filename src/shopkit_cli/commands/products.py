@@ -166,8 +166,9 @@ async def list_products(
 
 def _page_note(result: AsyncPage[Any], noun: str) -> None:
     if result.has_next:
+        total = f"{result.total}" if result.total_exact else f"more than {result.total:,}"
         info(
-            f"page {result.page}, {len(result.items)} of {result.total} {noun}; "
+            f"page {result.page}, {len(result.items)} of {total} {noun}; "
             f"--page {(result.page or 1) + 1} for more, or --all-pages"
         )
 

@@ -59,6 +59,7 @@ from shopkit_server.products.errors import (
     ReservationReleased,
 )
 from shopkit_server.products.models import Product, StockLine
+from shopkit_server.products.version import Touched
 from shopkit_server.store.base import DuplicateKeyError
 
 log = structlog.get_logger("shopkit.orders")
@@ -116,7 +117,8 @@ class OneStoreCheckout:
     cart: CartClient
     products: ProductsClient
     stock: StockClient
-    catalog_changed: Callable[[], Awaitable[None]]  # the order took stock: caches must know
+    # The order took stock: caches must know (of these products; None: of any).
+    catalog_changed: Callable[[Touched], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -279,11 +281,11 @@ class OrderService:
             # Cancelled: the store operation ran to its end regardless (committed whole or
             # rolled back whole); the caches hear of it either way.
             with anyio.CancelScope(shield=True):
-                await one.catalog_changed()
+                await one.catalog_changed(None)  # which products is unknown here
             raise
         if isinstance(placed, Order):
             with anyio.CancelScope(shield=True):
-                await one.catalog_changed()
+                await one.catalog_changed([item.product_id for item in placed.items])
             log.info("order_placed", order_id=order_id, total=str(placed.total))
         return placed
 

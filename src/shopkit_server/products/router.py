@@ -112,15 +112,20 @@ async def _filters(
 Filters = Annotated[ProductQuery, Depends(_filters)]
 
 
-def _page(result: PageResult[Product], page: PageParams, kind: str, sort: str) -> ProductPage:
+def _page(result: PageResult[Product], page: PageParams, kind: str, sort: str) -> Response:
+    """The page written straight to JSON bytes: the items are built from the domain objects
+    once and serialized once (FastAPI would dump the model, validate the dump against the
+    response model and serialize that). The declared ``response_model`` stays the schema."""
     items = [ProductOut.model_validate(item) for item in result.items]
-    return ProductPage.of(PageResult(items, result.total, result.next_key), page, kind, sort)
+    converted = PageResult(items, result.total, result.next_key, result.total_exact)
+    body = ProductPage.of(converted, page, kind, sort).model_dump_json()
+    return Response(content=body, media_type="application/json")
 
 
 @_products.get("", response_model=ProductPage, summary="List products")
 async def list_products(
     ctx: Context, filters: Filters, raw_page: CursorPageQuery, sort: ListSort = ListSort.NEWEST
-) -> ProductPage:
+) -> Response:
     """Active products, filtered, sorted (newest first by default) and paginated, by page
     number or by cursor (``next_cursor``: stable while the catalog changes)."""
     query = dataclasses.replace(filters, sort=to_domain_sort(sort))
@@ -130,7 +135,7 @@ async def list_products(
 
 
 @plain_read(list_products)
-async def _plain_list(request: Request) -> ProductPage:
+async def _plain_list(request: Request) -> Response:
     ctx = await get_context(request)
     default = PageParams()  # what a request without a query string asks for
     first_page = RawPage(page=default.page, page_size=default.page_size, cursor=None)
@@ -144,7 +149,7 @@ async def search_products(
     raw_page: CursorPageQuery,
     q: Annotated[str, Query(min_length=1, max_length=200, description="Words to look for")],
     sort: SearchSort = SearchSort.RELEVANCE,
-) -> ProductPage:
+) -> Response:
     """Full-text search over name, description and tags, best match first.
 
     Every word must match and the last one also matches as a prefix (``headph`` finds
@@ -162,7 +167,7 @@ async def search_products(
 @_products.get("/featured", response_model=ProductPage, summary="Featured products")
 async def list_featured_products(
     ctx: Context, filters: Filters, raw_page: CursorPageQuery, sort: ListSort = ListSort.NEWEST
-) -> ProductPage:
+) -> Response:
     """Active, featured products (the listing's filters apply too)."""
     query = dataclasses.replace(filters, featured=True, sort=to_domain_sort(sort))
     page = raw_page.resolve("products", sort.value)

@@ -41,7 +41,7 @@ from shopkit_server.products.repository import (
     MissingCategory,
     ProductRepository,
 )
-from shopkit_server.products.version import CatalogVersion, changes_catalog
+from shopkit_server.products.version import CatalogVersion, changes_catalog, changes_products
 from shopkit_server.store.base import DuplicateKeyError
 
 MAX_SEARCH_TERMS = 16
@@ -133,7 +133,7 @@ class ProductService:
 
     # -- writes ------------------------------------------------------------------------------
 
-    @changes_catalog
+    @changes_products(lambda *_, **__: ())  # a new id: no read of it was cached
     async def create_product(self, draft: ProductDraft) -> Product:
         category = await self.categories.canonical_name(draft.category)
         now = utc_now()
@@ -160,7 +160,7 @@ class ProductService:
             raise UnknownCategory(f"Category {draft.category!r} does not exist.") from None
         return product
 
-    @changes_catalog
+    @changes_products(lambda product_id, *_, **__: (product_id,))
     async def update_product(self, product_id: str, changes: ProductChanges) -> Product:
         """Partial update of any product, active or not (setting is_active revives it)."""
         if not is_valid_id(product_id):
@@ -180,7 +180,7 @@ class ProductService:
             raise ProductNotFound()
         return product
 
-    @changes_catalog
+    @changes_products(lambda product_id, *_, **__: (product_id,))
     async def delete_product(self, product_id: str) -> None:
         """Soft delete (is_active=false); deleting an inactive product again is fine."""
         if not is_valid_id(product_id):
@@ -240,7 +240,7 @@ class ProductService:
 
     # -- stock (called by the order service) -------------------------------------------------
 
-    @changes_catalog
+    @changes_products(lambda reservation_id, lines, *_, **__: [x.product_id for x in lines])
     async def reserve_stock(self, reservation_id: str, lines: Sequence[StockLine]) -> None:
         """Take every line from stock or none; idempotent per ``reservation_id``.
 

@@ -9,11 +9,29 @@ from typing import Any
 import structlog
 
 from shopkit_server.accounts import CachingAccountDirectory
-from shopkit_server.products.version import CatalogVersion
+from shopkit_server.ids import is_valid_id
+from shopkit_server.products.version import CatalogVersion, Touched
 from shopkit_server.replicas.bus import REDIS_ERRORS, ReplicaBus
 from shopkit_server.revocations import RevokedFamilies
 
 log = structlog.get_logger("shopkit.replicas")
+
+
+# The argument of a "catalog" message: "" for a catalog-wide change (what processes that
+# predate per-product invalidation send and expect), else "products:" and the ids, by commas.
+_PRODUCTS = "products:"
+
+
+def encode_touched(products: Touched) -> str:
+    return "" if products is None else _PRODUCTS + ",".join(products)
+
+
+def decode_touched(argument: str) -> Touched:
+    """The products a "catalog" message names; None (everything) for anything else."""
+    if not argument.startswith(_PRODUCTS):
+        return None
+    ids = [part for part in argument[len(_PRODUCTS) :].split(",") if part]
+    return ids if all(is_valid_id(part) for part in ids) else None
 
 
 def attach(
@@ -26,12 +44,13 @@ def attach(
     """Publish this process's changes, apply the others'; returns the account-change hook."""
     families_key = bus.key("revoked-families")
 
-    # Catalog: every write is announced; a write elsewhere, or a resync, drops the cache.
-    async def announce_catalog() -> None:
-        await bus.publish("catalog")
+    # Catalog: every write is announced with the products it touched; a write elsewhere drops
+    # the lists and those products' reads, a catalog-wide write or a resync drops everything.
+    async def announce_catalog(products: Touched) -> None:
+        await bus.publish("catalog", encode_touched(products))
 
     version.announce = announce_catalog
-    bus.on("catalog", lambda _: version.bump())
+    bus.on("catalog", lambda argument: version.bump(decode_touched(argument)))
 
     # Accounts: a change drops the account's cached state here at once, and everywhere.
     async def account_changed(user_id: str) -> None:

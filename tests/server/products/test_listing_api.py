@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
+from shopkit_server import pagination
 from tests.conftest import UserSession
 from tests.server.products.conftest import ACTIVE, NEWEST_FIRST, Catalog
 
@@ -206,3 +207,25 @@ async def test_items_have_the_contract_shape(client: httpx.AsyncClient, catalog:
     assert item["id"] == catalog.id("Bluetooth Speaker")
     assert (item["price"], item["category"], item["stock"]) == (49.0, "Audio", 3)
     assert item["tags"] == ["audio", "wireless", "outdoor"]
+
+
+async def test_a_capped_total_says_so_and_paging_goes_on(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exact = (await client.get("/products", params={"page_size": 2})).json()
+    assert (exact["total"], exact["total_exact"]) == (len(ACTIVE), True)
+    monkeypatch.setattr(pagination, "COUNT_CAP", 4)
+    first = (await client.get("/products", params={"page_size": 3})).json()
+    assert (first["total"], first["total_exact"], first["has_next"]) == (4, False, True)
+    # Page 2 ends past the capped total: more follow all the same, and the last page says not.
+    second = (await client.get("/products", params={"page_size": 3, "page": 2})).json()
+    assert (second["total"], second["total_exact"], second["has_next"]) == (4, False, True)
+    seen = [item["name"] for item in first["items"] + second["items"]]
+    page = 3
+    while True:
+        reply = (await client.get("/products", params={"page_size": 3, "page": page})).json()
+        seen += [item["name"] for item in reply["items"]]
+        if not reply["has_next"]:
+            break
+        page += 1
+    assert seen == NEWEST_FIRST

@@ -97,6 +97,8 @@ async def test_search_starts_from_the_full_text_index(db: Database) -> None:
         await plan(db, sql.page, sql.page_params),
         await plan(db, sql.count, sql.count_params),
     ):
+        # The capped count runs its rows as a co-routine it stops reading after the cap.
+        steps = [s for s in steps if not s.startswith(("CO-ROUTINE", "SCAN (subquery"))]
         assert steps[0].startswith("SCAN products_fts VIRTUAL TABLE"), steps
         assert "SEARCH p USING INTEGER PRIMARY KEY" in steps[1], steps
 

@@ -14,6 +14,7 @@ from shopkit_server.products.models import ProductChanges, StockLine
 from shopkit_server.products.service import ProductService
 from shopkit_server.read_cache import CatalogReadCache
 from tests.conftest import UserSession
+from tests.server.cart.shop import add, checkout
 from tests.server.products.conftest import Catalog
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -197,8 +198,9 @@ class _Gated:
 
     async def __call__(self, *args: object, **kwargs: object) -> object:
         self.calls += 1
+        first = self.calls == 1  # counted before the read: a later call may start meanwhile
         result = await self.original(*args, **kwargs)
-        if self.calls == 1:
+        if first:
             await self.gate.wait()
             if self.fail:
                 raise RuntimeError("the first read fails")
@@ -363,3 +365,83 @@ async def test_a_waiter_stops_waiting_for_a_stuck_fill_after_the_bound(
     assert stuck.calls == 2 and not filler.done()
     stuck.gate.set()
     assert (await filler).status_code == 200
+
+
+class _Counted:
+    """Counts the service calls that reach the store (cache misses) per method."""
+
+    def __init__(self, service: ProductService) -> None:
+        self.ids: list[str] = []
+        self.lists = 0
+        get, listing = service.get_product, service.list_products
+
+        async def get_product(product_id: str, **kwargs: bool) -> object:
+            self.ids.append(product_id)
+            return await get(product_id, **kwargs)
+
+        async def list_products(*args: object, **kwargs: object) -> object:
+            self.lists += 1
+            return await listing(*args, **kwargs)  # type: ignore[arg-type]
+
+        service.get_product = get_product  # type: ignore[assignment,method-assign]
+        service.list_products = list_products  # type: ignore[method-assign]
+
+
+async def test_a_write_to_one_product_keeps_the_other_products_cached(
+    client: httpx.AsyncClient, catalog: Catalog, service: ProductService, admin: UserSession
+) -> None:
+    x, y = catalog.id("Wireless Headphones"), catalog.id("Smartphone")
+    for url in (f"/products/{x}", f"/products/{y}", "/products", "/products/search?q=wireless"):
+        assert (await client.get(url)).status_code == 200  # all four cached now
+    counted = _Counted(service)
+
+    # An order takes stock of X: X's read and every list are dropped, Y's read stays.
+    await service.reserve_stock("order-x", [StockLine(product_id=x, quantity=2)])
+    assert (await client.get(f"/products/{x}")).json()["stock"] == 3
+    assert (await client.get(f"/products/{y}")).json()["stock"] == 10
+    assert counted.ids == [x]  # Y came from the cache
+    listed = (await client.get("/products")).json()["items"]
+    assert [p["stock"] for p in listed if p["id"] == x] == [3]
+    found = (await client.get("/products/search?q=wireless")).json()["items"]
+    assert counted.lists == 2 and [p["stock"] for p in found if p["id"] == x] == [3]
+
+    # An edit of X: the same.
+    assert (await admin.client.patch(f"/products/{x}", json={"price": "79.00"})).status_code == 200
+    assert (await client.get(f"/products/{x}")).json()["price"] == 79.0
+    assert (await client.get(f"/products/{y}")).status_code == 200
+    assert counted.ids == [x, x]
+
+    # A new product or a soft delete of X: Y's read still stays.
+    created = await admin.client.post(
+        "/products", json={"name": "Tuner", "price": "5.00", "category": "Audio"}
+    )
+    assert created.status_code == 201
+    assert (await admin.client.delete(f"/products/{x}")).status_code == 204
+    assert (await client.get(f"/products/{x}")).status_code == 404
+    assert (await client.get(f"/products/{y}")).status_code == 200
+    assert counted.ids == [x, x, x]
+
+    # A category rename shows in every product: that one drops them all.
+    phones = catalog.categories["Phones"].id
+    renamed = await admin.client.patch(f"/categories/{phones}", json={"name": "Mobiles"})
+    assert renamed.status_code == 200
+    assert (await client.get(f"/products/{y}")).json()["category"] == "Mobiles"
+    assert counted.ids == [x, x, x, y]
+
+
+async def test_a_checkout_drops_only_the_products_it_took_stock_of(
+    client: httpx.AsyncClient, catalog: Catalog, service: ProductService, customer: UserSession
+) -> None:
+    x, y = catalog.id("Wireless Headphones"), catalog.id("Smartphone")
+    for url in (f"/products/{x}", f"/products/{y}", "/products"):
+        assert (await client.get(url)).status_code == 200  # all three cached now
+    counted = _Counted(service)
+    assert (await add(customer.client, x, 2)).status_code in (200, 201)
+    placed = await checkout(customer.client)
+    assert placed.status_code == 201, placed.text
+    assert (await client.get(f"/products/{x}")).json()["stock"] == 3
+    assert (await client.get(f"/products/{y}")).json()["stock"] == 10
+    listed = (await client.get("/products")).json()["items"]
+    assert [p["stock"] for p in listed if p["id"] == x] == [3]  # the list was dropped
+    # Only X was read again (the cart's own product reads go through the service in-process).
+    assert counted.ids.count(y) == 0 and counted.lists == 1

@@ -225,6 +225,39 @@ def _count_rotations(app: FastAPI) -> Callable[[], int]:
     return lambda: calls[0]
 
 
+async def test_a_write_to_one_product_elsewhere_keeps_the_other_products_cached(
+    app: FastAPI, other: FastAPI, admin: UserSession
+) -> None:
+    shop = Shop(admin.client)
+    x, y = await shop.product(price="10.00"), await shop.product(price="20.00")
+    reader, writer = _bus(other), _bus(app)
+    await _caught_up(reader, writer, "catalog")
+    service = other.state.ctx.products
+    async with api_client(other) as anon:
+        assert _price(await anon.get(f"/products/{x['id']}")) == Decimal("10.00")
+        assert _price(await anon.get(f"/products/{y['id']}")) == Decimal("20.00")
+        assert (await anon.get("/products")).status_code == 200  # all three cached, for 300 s
+        reads: list[str] = []
+        get_product = service.get_product
+
+        async def counting(product_id: str, **kwargs: bool) -> Any:
+            reads.append(product_id)
+            return await get_product(product_id, **kwargs)
+
+        service.get_product = counting
+        try:
+            changed = await admin.client.patch(f"/products/{x['id']}", json={"price": "12.50"})
+            assert changed.status_code == 200, changed.text
+            await _caught_up(reader, writer, "catalog")
+            assert _price(await anon.get(f"/products/{x['id']}")) == Decimal("12.50")
+            assert _price(await anon.get(f"/products/{y['id']}")) == Decimal("20.00")
+            listed = (await anon.get("/products")).json()["items"]
+        finally:
+            service.get_product = get_product
+    assert reads == [x["id"]]  # y's read stayed cached on the other replica
+    assert {p["id"]: p["price"] for p in listed}[x["id"]] == 12.5  # the list was dropped
+
+
 async def test_a_lost_subscription_resyncs_and_drops_the_cache_once(
     app: FastAPI, other: FastAPI, admin: UserSession, redis_url: str
 ) -> None:

@@ -25,7 +25,7 @@ from pymongo.errors import DuplicateKeyError as MongoDuplicateKey
 from shopkit_server.errors import InvalidCursor
 from shopkit_server.ids import is_valid_id, new_id
 from shopkit_server.money import quantize
-from shopkit_server.pagination import Key, PageResult, check_key
+from shopkit_server.pagination import Key, PageResult, capped_total, check_key, count_limit
 from shopkit_server.products.models import (
     PRODUCT_FIELDS,
     BulkFailure,
@@ -250,7 +250,7 @@ class MongoProductRepository:
         if query.search_terms and query.sort is ProductSort.RELEVANCE:
             docs, total = await asyncio.gather(
                 self._ranked(spec, offset=offset, limit=limit + 1, after=after),
-                self._products.count_documents(spec),
+                self._products.count_documents(spec, limit=count_limit()),
             )
             field = "score"
         else:
@@ -262,13 +262,19 @@ class MongoProductRepository:
             cursor = self._products.find(page_spec, stock.WITHOUT_OPS).sort(sort)
             docs, total = await asyncio.gather(
                 cursor.skip(offset).limit(limit + 1).to_list(None),
-                self._products.count_documents(spec),
+                self._products.count_documents(spec, limit=count_limit()),
             )
         next_key: Key | None = None
         if len(docs) > limit:
             docs = docs[:limit]
             next_key = (_key_value(docs[-1][field]), str(docs[-1]["_id"]))
-        return PageResult(items=await self._products_of(docs), total=int(total), next_key=next_key)
+        counted, exact = capped_total(int(total))
+        return PageResult(
+            items=await self._products_of(docs),
+            total=counted,
+            next_key=next_key,
+            total_exact=exact,
+        )
 
     async def _ranked(
         self, spec: Document, *, offset: int, limit: int, after: Key | None

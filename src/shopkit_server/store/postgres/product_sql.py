@@ -20,7 +20,7 @@ from typing import Any
 
 from shopkit_server.errors import InvalidCursor
 from shopkit_server.money import to_cents
-from shopkit_server.pagination import Key, check_key
+from shopkit_server.pagination import Key, check_key, count_limit
 from shopkit_server.products.models import ProductQuery, ProductSort
 from shopkit_server.store.postgres.db import text_from_key, time_from_key
 
@@ -187,7 +187,8 @@ def build_find(query: ProductQuery, *, after: Key | None = None) -> FindSql:
                 f"({key_column}, p.seq) {op} ({bind_extra(value)}, {bind_extra(seq)})"
             )
     page_clause = f" WHERE {' AND '.join(page_where)}" if page_where else ""
-    count = f"SELECT count(*) FROM {source}{clause}"
+    # Capped: a broad filter or search stops counting past COUNT_CAP (see capped_total).
+    count = f"SELECT count(*) FROM (SELECT 1 FROM {source}{clause} LIMIT {count_limit()}) AS capped"
     m = n + len(extra)
     # The uncorrelated sub-select runs once (an InitPlan), so the total costs one count.
     page = (

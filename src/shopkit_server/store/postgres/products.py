@@ -20,7 +20,7 @@ from typing import Any
 
 import asyncpg
 
-from shopkit_server.pagination import Key, PageResult
+from shopkit_server.pagination import Key, PageResult, capped_total
 from shopkit_server.products.models import (
     PRODUCT_FIELDS,
     BulkFailure,
@@ -192,13 +192,18 @@ class PostgresProductRepository:
             if len(rows) > limit:
                 last = page[-1]
                 next_key = encode_key(sql.sort, last[-2], int(last[-1]))
+            total, exact = capped_total(int(rows[0][0]))
             return PageResult(
-                items=[_product(row, 1) for row in page], total=int(rows[0][0]), next_key=next_key
+                items=[_product(row, 1) for row in page],
+                total=total,
+                next_key=next_key,
+                total_exact=exact,
             )
         if offset == 0 and after is None:
             return PageResult(items=[], total=0)
-        total = await self._db.fetchval(sql.count, *sql.params)  # past the last page
-        return PageResult(items=[], total=int(total))
+        counted = await self._db.fetchval(sql.count, *sql.params)  # past the last page
+        total, exact = capped_total(int(counted))
+        return PageResult(items=[], total=total, total_exact=exact)
 
     async def count(self) -> int:
         return int(await self._db.fetchval("SELECT count(*) FROM products"))

@@ -54,18 +54,21 @@ class SqliteCategoryRepository:
         return [_category(row) for row in rows]
 
     async def get(self, category_id: str) -> Category | None:
-        row = await self._db.fetch_one(
+        row = await self._db.read_one_now(
             f"SELECT {_COLUMNS} FROM categories WHERE id = ?", (category_id,)
         )
         return _category(row) if row is not None else None
 
     async def get_by_slug(self, slug: str) -> Category | None:
-        row = await self._db.fetch_one(f"SELECT {_COLUMNS} FROM categories WHERE slug = ?", (slug,))
+        row = await self._db.read_one_now(
+            f"SELECT {_COLUMNS} FROM categories WHERE slug = ?", (slug,)
+        )
         return _category(row) if row is not None else None
 
     async def subtree_names(self, slug: str) -> list[str]:
-        # UNION (not UNION ALL) stops on a row already seen, so even a cycle terminates.
-        rows = await self._db.fetch_all(
+        # UNION (not UNION ALL) stops on a row already seen, so even a cycle terminates. A walk
+        # of the category tree by its indexed parent_id: bounded by the subtree, on the loop.
+        rows = await self._db.read_now(
             """WITH RECURSIVE subtree(id, name) AS (
                    SELECT id, name FROM categories WHERE slug = ?
                    UNION

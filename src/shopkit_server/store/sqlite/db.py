@@ -11,6 +11,14 @@ opens a transaction, and one nobody rolls back makes every later ``BEGIN`` fail 
 a transaction within a transaction"). So ``BEGIN``, ``COMMIT`` and ``ROLLBACK`` are always
 waited for to their end (a cancellation is delivered once they are done), a cancelled or failed
 write is rolled back, and the writer's ``in_transaction`` is checked before every ``BEGIN``.
+
+Point reads on the loop (:meth:`Database.read_now`): a primary-key lookup takes microseconds in
+SQLite, far less than handing it to an aiosqlite thread and back (two context switches and a
+future). Such bounded reads (one row by a unique key, a handful of rows by their keys) run on
+the event-loop thread through a ``sqlite3`` connection of its own. In WAL mode a reader never
+waits for the writer; the rare moment it could (a checkpoint restarting the log) is capped by a
+short busy timeout, after which the read simply goes to a pooled reader instead. Anything that
+can scan many rows or take long (listings, searches, counts) stays on the aiosqlite readers.
 """
 
 from __future__ import annotations
@@ -63,9 +71,33 @@ async def _connect(path: str) -> aiosqlite.Connection:
     return conn
 
 
+# How long a read on the loop thread may wait for a lock before it goes to a pooled reader.
+_LOOP_BUSY_TIMEOUT_MS = 20
+
+
+def _connect_on_loop(path: str) -> sqlite3.Connection:
+    """A read-only connection for bounded reads on the event-loop thread (see read_now)."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    conn.create_function("shopkit_casefold", 1, _casefold, deterministic=True)
+    for pragma in _PRAGMAS:
+        if not pragma.startswith("PRAGMA busy_timeout"):
+            conn.execute(pragma)
+    conn.execute(f"PRAGMA busy_timeout={_LOOP_BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA query_only=ON")
+    return conn
+
+
 class Database:
-    def __init__(self, writer: aiosqlite.Connection, readers: list[aiosqlite.Connection]) -> None:
+    def __init__(
+        self,
+        writer: aiosqlite.Connection,
+        readers: list[aiosqlite.Connection],
+        loop_reader: sqlite3.Connection | None = None,
+    ) -> None:
         self._writer = writer
+        # None for a ":memory:" database (each connection would be a database of its own).
+        self._loop_reader = loop_reader
         self._write_lock = asyncio.Lock()
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers = readers
@@ -77,7 +109,9 @@ class Database:
         if str(path) != ":memory:":
             path.parent.mkdir(parents=True, exist_ok=True)
         writer = await _connect(str(path))
-        return cls(writer, [await _connect(str(path)) for _ in range(readers)])
+        pool = [await _connect(str(path)) for _ in range(readers)]
+        loop_reader = None if str(path) == ":memory:" else _connect_on_loop(str(path))
+        return cls(writer, pool, loop_reader)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -164,6 +198,29 @@ class Database:
         rows = await self.fetch_all(sql, params)
         return rows[0] if rows else None
 
+    async def read_now(self, sql: str, params: Params = ()) -> list[Row]:
+        """A bounded read (rows by a unique key) run on the event-loop thread, no thread hop.
+
+        Only for statements whose cost is bounded by a few index probes: ``WHERE id = ?``,
+        ``WHERE id IN (<= 500 ids>)``, a small table. A listing, a search or a count goes
+        through :meth:`fetch_all`. Sees the last committed state, like every reader. When the
+        database is locked past the short busy timeout (a WAL restart), or for a ``:memory:``
+        database, the read goes to a pooled reader instead.
+        """
+        conn = self._loop_reader
+        if conn is not None:
+            try:
+                return conn.execute(sql, params).fetchall()
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+        return await self.fetch_all(sql, params)
+
+    async def read_one_now(self, sql: str, params: Params = ()) -> Row | None:
+        """:meth:`read_now` for at most one row."""
+        rows = await self.read_now(sql, params)
+        return rows[0] if rows else None
+
     async def execute_script(self, statements: Iterable[str]) -> None:
         async with self.write() as conn:
             for statement in statements:
@@ -174,6 +231,9 @@ class Database:
             await conn.execute_fetchall("SELECT 1")
 
     async def close(self) -> None:
+        if self._loop_reader is not None:
+            self._loop_reader.close()
+            self._loop_reader = None
         for conn in [self._writer, *self._all_readers]:
             await conn.close()
 

@@ -17,7 +17,7 @@ from typing import Any
 import aiosqlite
 
 from shopkit_server.money import to_cents
-from shopkit_server.pagination import Key, PageResult
+from shopkit_server.pagination import Key, PageResult, capped_total
 from shopkit_server.products.models import (
     PRODUCT_FIELDS,
     BulkFailure,
@@ -26,17 +26,18 @@ from shopkit_server.products.models import (
     Product,
     ProductChanges,
     ProductQuery,
+    ProductSort,
     ReserveOutcome,
     StockLine,
     bulk_row_changes,
 )
 from shopkit_server.products.repository import MissingCategory
 from shopkit_server.store.base import DuplicateKeyError
-from shopkit_server.store.sqlite import stock
+from shopkit_server.store.sqlite import product_sql, stock
 from shopkit_server.store.sqlite.categories import SCHEMA as CATEGORY_SCHEMA
 from shopkit_server.store.sqlite.categories import SqliteCategoryRepository
 from shopkit_server.store.sqlite.db import Database, Row
-from shopkit_server.store.sqlite.product_sql import PRODUCT_COLUMNS, build_find
+from shopkit_server.store.sqlite.product_sql import PRODUCT_COLUMNS, FindSql, build_find
 
 _FTS_ROW = "new.seq, new.name, new.description, new.tags"
 _FTS_DELETE = (
@@ -168,7 +169,7 @@ class SqliteProductRepository:
         self._db = db
 
     async def get(self, product_id: str) -> Product | None:
-        row = await self._db.fetch_one(
+        row = await self._db.read_one_now(
             f"SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.id = ?", (product_id,)
         )
         return _product(row) if row is not None else None
@@ -178,7 +179,7 @@ class SqliteProductRepository:
         for start in range(0, len(product_ids), 500):
             chunk = list(product_ids[start : start + 500])
             marks = ", ".join("?" * len(chunk))
-            rows = await self._db.fetch_all(
+            rows = await self._db.read_now(
                 f"SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.id IN ({marks})", chunk
             )
             found.extend(_product(row) for row in rows)
@@ -189,21 +190,48 @@ class SqliteProductRepository:
     ) -> PageResult[Product]:
         # One row past the page says whether another follows (its key is the last item's).
         sql = build_find(query, offset=offset, limit=limit + 1, after=after)
+        if query.search_terms and query.sort is ProductSort.RELEVANCE:
+            return await self._search(query, sql, offset=offset, limit=limit, after=after)
         rows = await self._db.fetch_all(*sql.page_with_total)
         if rows:
             page = [tuple(row) for row in rows[:limit]]
             next_key: Key | None = None
             if len(rows) > limit:
                 next_key = (page[-1][-2], int(page[-1][-1]))
+            total, exact = capped_total(int(rows[0][0]))
             return PageResult(
                 items=[_product(row[1:-2]) for row in page],
-                total=int(rows[0][0]),
+                total=total,
                 next_key=next_key,
+                total_exact=exact,
             )
         if offset == 0 and after is None:
             return PageResult(items=[], total=0)
         counted = await self._db.fetch_all(sql.count, sql.count_params)  # past the last page
-        return PageResult(items=[], total=int(counted[0][0]))
+        total, exact = capped_total(int(counted[0][0]))
+        return PageResult(items=[], total=total, total_exact=exact)
+
+    async def _search(
+        self, query: ProductQuery, sql: FindSql, *, offset: int, limit: int, after: Key | None
+    ) -> PageResult[Product]:
+        """A search by relevance: the capped count first; when more match than the cap, only
+        the ``RANKED_WINDOW`` most recently added matches are ranked (see ``build_find``)."""
+        counted = await self._db.fetch_all(sql.count, sql.count_params)
+        total, exact = capped_total(int(counted[0][0]))
+        if not exact:
+            window = product_sql.RANKED_WINDOW
+            sql = build_find(query, offset=offset, limit=limit + 1, after=after, ranked=window)
+        rows = [tuple(row) for row in await self._db.fetch_all(sql.page, sql.page_params)]
+        page = rows[:limit]
+        next_key: Key | None = None
+        if len(rows) > limit:
+            next_key = (page[-1][-2], int(page[-1][-1]))
+        return PageResult(
+            items=[_product(row[:-2]) for row in page],
+            total=total,
+            next_key=next_key,
+            total_exact=exact,
+        )
 
     async def count(self) -> int:
         row = await self._db.fetch_one("SELECT COUNT(*) FROM products")
@@ -244,12 +272,24 @@ class SqliteProductRepository:
         stamp = to_db_time(now)
         async with self._db.write() as conn:
             existing = await _by_sku(conn, [row.draft.sku for row in rows if row.draft.sku])
+            new: list[BulkRow] = []
+            changed: list[tuple[BulkRow, Product]] = []
             for row in rows:
                 current = existing.get(row.draft.sku or "")
-                if current is not None and not bulk_row_changes(row, current):
+                if current is None:
+                    new.append(row)
+                elif bulk_row_changes(row, current):
+                    changed.append((row, current))
+                else:
                     unchanged.append(row.index)
-                    continue
-                # A savepoint per row: a row the database refuses is reported, the rest stay.
+            if new and await _insert_all(
+                conn, [_insert_values(row.new_product(now)) for row in new]
+            ):
+                created.extend(row.index for row in new)
+                new = []
+            # Row by row, each in a savepoint: a row the database refuses is reported, the rest
+            # stay. New rows come here only when the one-statement insert above was refused.
+            for row, current in [*((row, None) for row in new), *changed]:
                 await conn.execute("SAVEPOINT bulk_row")
                 try:
                     if current is None:
@@ -277,27 +317,47 @@ class SqliteProductRepository:
         await stock.release(self._db, reservation_id)
 
 
+_INSERT = (
+    "INSERT INTO products (id, sku, name, name_key, description, price_cents, category, "
+    "tags, image_url, stock, is_active, is_featured, created_at, updated_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
 async def _insert(conn: aiosqlite.Connection, product: Product) -> None:
-    await conn.execute(
-        "INSERT INTO products (id, sku, name, name_key, description, price_cents, category, "
-        "tags, image_url, stock, is_active, is_featured, created_at, updated_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            product.id,
-            product.sku,
-            product.name,
-            product.name.casefold(),
-            product.description,
-            to_cents(product.price),
-            product.category,
-            json.dumps(product.tags),
-            product.image_url,
-            product.stock,
-            int(product.is_active),
-            int(product.is_featured),
-            to_db_time(product.created_at),
-            to_db_time(product.updated_at),
-        ),
+    await conn.execute(_INSERT, _insert_values(product))
+
+
+async def _insert_all(conn: aiosqlite.Connection, values: list[tuple[Any, ...]]) -> bool:
+    """Insert every row in one statement (one trip to the writer thread, not three per row),
+    all or none: False, with nothing written, when the database refuses any of them."""
+    await conn.execute("SAVEPOINT bulk_insert")
+    try:
+        await conn.executemany(_INSERT, values)
+    except sqlite3.IntegrityError:
+        await conn.execute("ROLLBACK TO bulk_insert")
+        await conn.execute("RELEASE bulk_insert")
+        return False
+    await conn.execute("RELEASE bulk_insert")
+    return True
+
+
+def _insert_values(product: Product) -> tuple[Any, ...]:
+    return (
+        product.id,
+        product.sku,
+        product.name,
+        product.name.casefold(),
+        product.description,
+        to_cents(product.price),
+        product.category,
+        json.dumps(product.tags),
+        product.image_url,
+        product.stock,
+        int(product.is_active),
+        int(product.is_featured),
+        to_db_time(product.created_at),
+        to_db_time(product.updated_at),
     )
 
 

@@ -117,11 +117,11 @@ class SqliteUserRepository:
             raise DuplicateKeyError("email") from exc
 
     async def get(self, user_id: str) -> User | None:
-        row = await self._db.fetch_one(f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,))
+        row = await self._db.read_one_now(f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,))
         return _user(row) if row else None
 
     async def get_by_email(self, email: str) -> User | None:
-        row = await self._db.fetch_one(
+        row = await self._db.read_one_now(
             f"SELECT {_COLUMNS} FROM users WHERE email = ? COLLATE NOCASE", (email,)
         )
         return _user(row) if row else None
