@@ -18,7 +18,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SDK = ROOT / "src" / "shopkit"
-RESOURCES = ("__init__", "auth", "cart", "categories", "orders", "products", "users")
+RESOURCES = (
+    "__init__",
+    "addresses",
+    "auth",
+    "cart",
+    "categories",
+    "orders",
+    "products",
+    "users",
+)
 FILES: dict[str, str] = {
     "_base_client.py": "_sync/_base_client.py",
     "_client.py": "_sync/_client.py",
@@ -33,7 +42,7 @@ RULES: list[tuple[str, str]] = [
     (r"\bshopkit\.(_base_client|_client|_pagination|_io)\b", r"shopkit._sync.\1"),
     (r"\bfrom shopkit\.resources import\b", "from shopkit._sync.resources import"),
     (
-        r"\bshopkit\.resources\.(auth|cart|categories|orders|products|users)\b",
+        r"\bshopkit\.resources\.(addresses|auth|cart|categories|orders|products|users)\b",
         r"shopkit._sync.resources.\1",
     ),
     # names

@@ -102,6 +102,23 @@ def internal_router_for(service: ServiceName) -> APIRouter | None:
     return router
 
 
+# How often expired guest carts are deleted.
+GUEST_CART_SWEEP_SECONDS = 3600.0
+
+
+async def _sweep_guest_carts(ctx: AppContext) -> None:
+    while True:
+        try:
+            swept = await ctx.cart.sweep_guest_carts()
+            if swept:
+                log.info("guest_carts_swept", count=swept)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a store hiccup: try again next round
+            log.warning("guest_cart_sweep_failed", error=type(exc).__name__)
+        await asyncio.sleep(GUEST_CART_SWEEP_SECONDS)
+
+
 class Health(BaseModel):
     status: str
     service: str
@@ -148,6 +165,7 @@ class Shop:
         self._lazy = False
         self._lock: asyncio.Lock | None = None
         self._apps: list[FastAPI] = []
+        self._cart_sweeper: asyncio.Task[None] | None = None
         ensure_logging()
 
     # -- life -----------------------------------------------------------------------------
@@ -239,6 +257,9 @@ class Shop:
         except BaseException:
             await self._close()
             raise
+        ctx.mail.start()
+        if ServiceName.CART in self.services:
+            self._cart_sweeper = asyncio.get_running_loop().create_task(_sweep_guest_carts(ctx))
         self._ctx = ctx
         for app in self._apps:
             app.state.ctx = ctx
@@ -250,14 +271,25 @@ class Shop:
             store=store.backend,
             peers_over_http=dict(peers.items()),
             replicas_share="redis" if self.bus is not None else "nothing (in-process state)",
+            mail=ctx.mail.mailer.name,
         )
+        if ctx.mail.mailer.name == "console":
+            log.warning(
+                "mail_goes_to_log",
+                hint="no SHOPKIT_SMTP_URL: password-reset and verification mails (tokens "
+                "included) are written to this log instead of being sent",
+            )
 
     async def _close(self) -> None:
-        sweeper, self._sweeper = self._sweeper, None
-        if sweeper is not None:
-            sweeper.cancel()
-            await asyncio.gather(sweeper, return_exceptions=True)
-        self._ctx = None
+        ctx, self._ctx = self._ctx, None
+        for attribute in ("_sweeper", "_cart_sweeper"):
+            sweeper = getattr(self, attribute)
+            setattr(self, attribute, None)
+            if sweeper is not None:
+                sweeper.cancel()
+                await asyncio.gather(sweeper, return_exceptions=True)
+        if ctx is not None:
+            await ctx.mail.stop()
         self._lazy = False
         own_http, self._own_http = self._own_http, None
         opened, self._opened_store = self._opened_store, None

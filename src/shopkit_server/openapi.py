@@ -38,6 +38,7 @@ from shopkit_server.deps import (
     active_user,
     admin_user,
     current_user,
+    optional_active_user,
     optional_user,
     service_caller,
 )
@@ -76,6 +77,10 @@ SERVERS: list[dict[str, str]] = [
 
 ADMIN_NOTE = "**Needs an admin**: a bearer token of an account with the admin role."
 OPTIONAL_NOTE = "**No token needed.** A bearer token may be sent; a bad one is still a 401."
+GUEST_NOTE = (
+    "**A bearer token or a guest cart's `X-Cart-Token`.** With a bearer token the account's "
+    "cart is used (a bad token is a 401)."
+)
 
 _VALIDATION_ISSUE: Schema = {
     "type": "object",
@@ -229,6 +234,7 @@ REPLY_EXAMPLES: dict[str, Schema] = {
             "name": "Ayesha",
             "role": "customer",
             "is_active": True,
+            "email_verified": True,
             "created_at": "2026-05-01T09:00:00Z",
             "last_login": "2026-05-02T10:00:00Z",
         },
@@ -341,6 +347,10 @@ def _security(calls: set[Callable[..., Any]], operation: Schema) -> None:
     elif current_user in calls or active_user in calls or service_caller in calls:
         operation["security"] = [{"bearer": []}]
         operation["x-shopkit-role"] = "customer"
+    elif optional_active_user in calls:
+        operation["security"] = [{}, {"bearer": []}]
+        operation["x-shopkit-role"] = "guest"
+        operation["description"] = f"{GUEST_NOTE}\n\n{description}".strip()
     elif optional_user in calls:
         operation["security"] = [{}, {"bearer": []}]
         operation["x-shopkit-role"] = "public"

@@ -25,6 +25,17 @@ SDK_ROUTES = {
     ("POST", "/api/auth/change-password"): "auth.change_password",
     ("GET", "/api/auth/users"): "users.list",
     ("PATCH", "/api/auth/users/{user_id}"): "users.update",
+    ("POST", "/api/auth/users/{user_id}/password-reset"): "users.send_password_reset",
+    ("POST", "/api/auth/users/{user_id}/verification"): "users.send_verification",
+    ("POST", "/api/auth/password-reset"): "auth.request_password_reset",
+    ("POST", "/api/auth/password-reset/confirm"): "auth.confirm_password_reset",
+    ("POST", "/api/auth/verify-email"): "auth.verify_email",
+    ("POST", "/api/auth/verify-email/resend"): "auth.resend_verification",
+    ("GET", "/api/auth/me/addresses"): "addresses.list",
+    ("POST", "/api/auth/me/addresses"): "addresses.create",
+    ("GET", "/api/auth/me/addresses/{address_id}"): "addresses.get",
+    ("PATCH", "/api/auth/me/addresses/{address_id}"): "addresses.update",
+    ("DELETE", "/api/auth/me/addresses/{address_id}"): "addresses.delete",
     ("GET", "/api/products"): "products.list",
     ("POST", "/api/products"): "products.create",
     ("GET", "/api/products/search"): "products.search",
@@ -54,7 +65,7 @@ SDK_ROUTES = {
     ("GET", "/health"): "health",
 }
 
-RESOURCES = ["auth", "users", "products", "categories", "cart", "orders"]
+RESOURCES = ["auth", "users", "addresses", "products", "categories", "cart", "orders"]
 
 
 def _public_methods() -> set[str]:

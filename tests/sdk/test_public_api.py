@@ -67,6 +67,9 @@ EXPECTED_ALL = {
 }
 
 EXPECTED_TYPES = {
+    "CartMerge",
+    "MergedLine",
+    "SavedAddress",
     "Address",
     "AuthResult",
     "BulkFailure",

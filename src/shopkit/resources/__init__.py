@@ -1,5 +1,6 @@
 """One class per noun of the API; reach them through the client (``client.products``)."""
 
+from shopkit.resources.addresses import AsyncAddresses
 from shopkit.resources.auth import AsyncAuth
 from shopkit.resources.cart import AsyncCart
 from shopkit.resources.categories import AsyncCategories
@@ -8,6 +9,7 @@ from shopkit.resources.products import AsyncProducts
 from shopkit.resources.users import AsyncUsers
 
 __all__ = [
+    "AsyncAddresses",
     "AsyncAuth",
     "AsyncCart",
     "AsyncCategories",

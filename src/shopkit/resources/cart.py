@@ -1,4 +1,9 @@
-"""``client.cart``: the logged-in user's cart."""
+"""``client.cart``: the logged-in user's cart, or a guest cart.
+
+Without an access token the first ``add_item`` opens a guest cart; the client keeps its token
+(``client.cart_token``), sends it on every cart call and hands it over at login or
+registration, where the guest cart is merged into the account's.
+"""
 
 from __future__ import annotations
 
@@ -47,7 +52,7 @@ class AsyncCart(AsyncAPIResource):
 
     async def clear(self, **options: Unpack[RequestOptions]) -> None:
         """Empty the cart."""
-        await self._client.request("DELETE", "/cart", options=options)
+        await self._client.request("DELETE", "/cart", headers=self._guest_header(), options=options)
 
     async def _send(
         self,
@@ -57,9 +62,20 @@ class AsyncCart(AsyncAPIResource):
         *,
         options: RequestOptions,
     ) -> Cart:
+        headers = self._guest_header()
         if body is None:
-            response = await self._client.request(method, path, options=options)
+            response = await self._client.request(method, path, headers=headers, options=options)
         else:
-            response = await self._client.request(method, path, json=body, options=options)
+            response = await self._client.request(
+                method, path, json=body, headers=headers, options=options
+            )
         cart: Cart = self._client.parse(Cart, response)
+        if cart.cart_token:
+            self._client.cart_token = cart.cart_token
         return cart
+
+    def _guest_header(self) -> dict[str, str]:
+        token = self._client.cart_token
+        if token and self._client.access_token is None and self._client.refresh_token is None:
+            return {"X-Cart-Token": token}
+        return {}

@@ -2,9 +2,16 @@
 
 from shopkit.types._base import Money, ShopkitModel
 from shopkit.types.auth import AuthResult, Role, TokenPair, User
-from shopkit.types.cart import Cart, CartItem
+from shopkit.types.cart import Cart, CartItem, CartMerge, MergedLine
 from shopkit.types.health import Health
-from shopkit.types.orders import Address, Order, OrderItem, OrderStatus, StatusChange
+from shopkit.types.orders import (
+    Address,
+    Order,
+    OrderItem,
+    OrderStatus,
+    SavedAddress,
+    StatusChange,
+)
 from shopkit.types.products import (
     BulkFailure,
     BulkResult,
@@ -28,9 +35,11 @@ __all__ = [
     "BulkResult",
     "Cart",
     "CartItem",
+    "CartMerge",
     "Category",
     "Health",
     "ImageInput",
+    "MergedLine",
     "Money",
     "OptionInput",
     "Order",
@@ -42,6 +51,7 @@ __all__ = [
     "ProductOption",
     "ProductSort",
     "Role",
+    "SavedAddress",
     "SearchSort",
     "ShopkitModel",
     "StatusChange",

@@ -59,3 +59,12 @@ class Order(ShopkitModel):
     status_history: list[StatusChange] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime
+
+
+class SavedAddress(Address):
+    """An entry of the caller's address book (``client.addresses``)."""
+
+    id: str
+    is_default: bool
+    created_at: datetime
+    updated_at: datetime

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from shopkit_server.cart.models import Cart, CartItem
+from shopkit_server.cart.models import Cart, CartItem, GuestCart
 from shopkit_server.products.models import StockLine
 
 
@@ -77,4 +77,24 @@ class CartRepository(Protocol):
 
     async def release_checkout(self, user_id: str, checkout_id: str) -> None:
         """Drop the claim if ``checkout_id`` holds it (a checkout that made no order)."""
+        ...
+
+
+class GuestCartRepository(Protocol):
+    """Guest carts' tokens (by hash) and lifetimes; their lines live in :class:`CartRepository`
+    under the guest cart's id."""
+
+    async def add(self, guest: GuestCart) -> None: ...
+
+    async def find(self, token_hash: str, now: datetime) -> GuestCart | None:
+        """The live guest cart with this token (``None``: unknown, expired or merged)."""
+        ...
+
+    async def claim(self, token_hash: str, user_id: str, now: datetime) -> GuestCart | None:
+        """Mark the live guest cart merged into ``user_id``'s cart and return it, atomically:
+        of concurrent claims of one token at most one gets it."""
+        ...
+
+    async def sweep(self, now: datetime) -> int:
+        """Delete expired and merged guest carts, lines included; how many went."""
         ...

@@ -6,12 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 
+from shopkit_server.auth.errors import AddressNotFound
 from shopkit_server.cart.errors import CartLineLimit, CheckoutInProgress
 from shopkit_server.deps import ActiveUser, AdminUser, Context, CurrentUser
 from shopkit_server.errors import AdminOnly, UpstreamUnavailable, raises
 from shopkit_server.fields import QueryFlag
 from shopkit_server.orders.errors import (
     CartEmpty,
+    EmailNotVerified,
     IdempotencyKeyInProgress,
     IdempotencyKeyReused,
     InvalidTransition,
@@ -47,6 +49,8 @@ IdempotencyKey = Annotated[
     InsufficientStock,
     IdempotencyKeyReused,
     IdempotencyKeyInProgress,
+    EmailNotVerified,
+    AddressNotFound,
     UpstreamUnavailable,
 )
 async def checkout(
@@ -65,8 +69,14 @@ async def checkout(
     the same key with a different body is 409 `idempotency_key_reused`. Only a placed order
     is remembered under a key: a checkout that failed (empty cart, no stock) leaves the key
     free, so the client can fix the cause and retry with it.
+
+    Ship to `shipping_address`, or to a saved address by `address_id` (its fields are copied
+    into the order). With `SHOPKIT_REQUIRE_VERIFIED_EMAIL_FOR_CHECKOUT` an unverified account
+    is refused (403 `email_not_verified`). Guests cannot check out yet: log in or register
+    with the cart token first.
     """
-    result = await ctx.orders.checkout(user, body.shipping_address.to_domain(), idempotency_key)
+    address = body.shipping_address.to_domain() if body.shipping_address else None
+    result = await ctx.orders.checkout(user, address, idempotency_key, address_id=body.address_id)
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return OrderOut.of(result.order)

@@ -6,7 +6,14 @@ import re
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from shopkit_server.fields import Text
 from shopkit_server.money import Money
@@ -51,7 +58,16 @@ class AddressIn(_Strict):
 
 
 class CheckoutRequest(_Strict):
-    shipping_address: AddressIn
+    """Exactly one of ``shipping_address`` and ``address_id`` (a saved address's id)."""
+
+    shipping_address: AddressIn | None = None
+    address_id: Annotated[str | None, Field(min_length=1, max_length=64)] = None
+
+    @model_validator(mode="after")
+    def _one_address(self) -> CheckoutRequest:
+        if (self.shipping_address is None) == (self.address_id is None):
+            raise ValueError("send exactly one of shipping_address and address_id")
+        return self
 
 
 class StatusChangeRequest(_Strict):

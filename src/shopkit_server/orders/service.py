@@ -31,9 +31,10 @@ from shopkit_server.deps import Principal
 from shopkit_server.errors import PermissionDenied
 from shopkit_server.ids import is_valid_id, new_id
 from shopkit_server.money import ZERO, quantize
-from shopkit_server.orders.clients import CartClient, ReservingStock, StockClient
+from shopkit_server.orders.clients import AddressLookup, CartClient, ReservingStock, StockClient
 from shopkit_server.orders.errors import (
     CartEmpty,
+    EmailNotVerified,
     IdempotencyKeyInProgress,
     IdempotencyKeyReused,
     InvalidTransition,
@@ -160,7 +161,13 @@ class OrderService:
         idempotency_wait: float = IDEMPOTENCY_WAIT_SECONDS,
         idempotency_lease: timedelta = IDEMPOTENCY_LEASE,
         one_store: OneStoreCheckout | None = None,
+        addresses: AddressLookup | None = None,
+        require_verified_email: bool = False,
     ) -> None:
+        # Saved addresses checkout may be asked to ship to (``address_id``); None: none.
+        self.addresses = addresses
+        # SHOPKIT_REQUIRE_VERIFIED_EMAIL_FOR_CHECKOUT: refuse an unverified account (403).
+        self.require_verified_email = require_verified_email
         self.orders = orders
         self.cart = cart
         self.products = products
@@ -175,8 +182,21 @@ class OrderService:
     # -- checkout -----------------------------------------------------------------------------
 
     async def checkout(
-        self, user: Principal, address: Address, idempotency_key: str | None = None
+        self,
+        user: Principal,
+        address: Address | None,
+        idempotency_key: str | None = None,
+        *,
+        address_id: str | None = None,
     ) -> CheckoutResult:
+        """Place an order from the user's cart, shipped to ``address`` or to the saved address
+        ``address_id`` (looked up first and copied into the order, which keeps the copy)."""
+        if self.require_verified_email and not user.email_verified:
+            raise EmailNotVerified()
+        if address is None:
+            if address_id is None or self.addresses is None:
+                raise ValueError("checkout needs an address or a saved address's id")
+            address = (await self.addresses.get(user.id, address_id)).address
         one = self._one_store()
         if idempotency_key is None:
             if one is not None:

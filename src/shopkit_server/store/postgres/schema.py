@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import asyncpg
 
-from shopkit_server.store.postgres import carts, orders, products, users, variants
+from shopkit_server.store.postgres import accounts, carts, orders, products, users, variants
 from shopkit_server.store.postgres.db import Connection, Database, Record
 
 Step = str | Callable[[Connection], Awaitable[None]]
@@ -31,6 +31,9 @@ MIGRATIONS: tuple[Sequence[Step], ...] = (
     # 3: product variants, options and image galleries (each product gets its default
     # variant); cart lines and order items name their variant.
     (*variants.MIGRATION, *carts.VARIANT_LINES, *orders.VARIANT_ITEMS),
+    # 4 (accounts): email verification, token versions, mailed tokens, address books, guest
+    # carts.
+    (*users.VERIFICATION, *accounts.SCHEMA),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

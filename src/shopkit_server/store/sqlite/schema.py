@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from shopkit_server.store.sqlite import carts, orders, products, users, variants
+from shopkit_server.store.sqlite import (
+    accounts,
+    carts,
+    guest_carts,
+    orders,
+    products,
+    users,
+    variants,
+)
 from shopkit_server.store.sqlite.db import Database
 
 MIGRATIONS: tuple[Sequence[str], ...] = (
@@ -21,6 +29,10 @@ MIGRATIONS: tuple[Sequence[str], ...] = (
     # 4: product variants, options and image galleries (each product gets its default
     # variant); cart lines and order items name their variant.
     (*variants.MIGRATION, *carts.VARIANT_LINES, *orders.VARIANT_ITEMS),
+    # 5 (accounts): email verification, token versions, mailed tokens, address books.
+    (*users.VERIFICATION, *accounts.SCHEMA),
+    # 6 (accounts): guest carts.
+    guest_carts.SCHEMA,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
