@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SDK = ROOT / "src" / "shopkit"
 RESOURCES = (
     "__init__",
+    "addresses",
     "auth",
     "cart",
     "categories",
@@ -43,7 +44,7 @@ RULES: list[tuple[str, str]] = [
     (r"\bshopkit\.(_base_client|_client|_pagination|_io)\b", r"shopkit._sync.\1"),
     (r"\bfrom shopkit\.resources import\b", "from shopkit._sync.resources import"),
     (
-        r"\bshopkit\.resources\.(auth|cart|categories|orders|payments|products|users|webhooks)\b",
+        r"\bshopkit\.resources\.(addresses|auth|cart|categories|orders|payments|products|users|webhooks)\b",
         r"shopkit._sync.resources.\1",
     ),
     # names

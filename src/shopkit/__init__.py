@@ -35,6 +35,7 @@ from shopkit._exceptions import (
     CategoryInUseError,
     CategoryNotFoundError,
     ConflictError,
+    DuplicateVariantError,
     EmailTakenError,
     IdempotencyKeyInProgressError,
     IdempotencyKeyReusedError,
@@ -44,6 +45,7 @@ from shopkit._exceptions import (
     InvalidTokenError,
     InvalidTransitionError,
     NotFoundError,
+    OptionValuesInvalidError,
     OrderNotFoundError,
     PermissionDeniedError,
     ProductNotFoundError,
@@ -57,6 +59,8 @@ from shopkit._exceptions import (
     UnprocessableEntityError,
     UpstreamUnavailableError,
     UserNotFoundError,
+    VariantNotFoundError,
+    VariantRequiredError,
 )
 from shopkit._logs import setup_logging as _setup_logging
 from shopkit._raw import APIResponse
@@ -88,6 +92,7 @@ __all__ = [
     "CategoryInUseError",
     "CategoryNotFoundError",
     "ConflictError",
+    "DuplicateVariantError",
     "EmailTakenError",
     "IdempotencyKeyInProgressError",
     "IdempotencyKeyReusedError",
@@ -98,6 +103,7 @@ __all__ = [
     "InvalidTransitionError",
     "NotFoundError",
     "NotGiven",
+    "OptionValuesInvalidError",
     "OrderNotFoundError",
     "PermissionDeniedError",
     "ProductNotFoundError",
@@ -115,6 +121,8 @@ __all__ = [
     "UnprocessableEntityError",
     "UpstreamUnavailableError",
     "UserNotFoundError",
+    "VariantNotFoundError",
+    "VariantRequiredError",
     "__version__",
 ]
 

@@ -108,6 +108,9 @@ class BaseClient:
         self._owns_http_client = owns_http_client
         self._default_headers = dict(default_headers)
         self._tokens = tokens
+        # A guest cart's token: kept from the answer that opened the cart, sent on cart calls
+        # while the client has no access token, and handed over (then dropped) at login.
+        self.cart_token: str | None = None
 
     # -- tokens ---------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from shopkit._constants import (
 from shopkit._exceptions import ServiceUnavailableError
 from shopkit._types import NOT_GIVEN, NotGiven
 from shopkit.resources import (
+    AsyncAddresses,
     AsyncAuth,
     AsyncCart,
     AsyncCategories,
@@ -81,6 +82,10 @@ class AsyncShopClient(BaseClient):
     @cached_property
     def auth(self) -> AsyncAuth:
         return AsyncAuth(self)
+
+    @cached_property
+    def addresses(self) -> AsyncAddresses:
+        return AsyncAddresses(self)
 
     @cached_property
     def users(self) -> AsyncUsers:

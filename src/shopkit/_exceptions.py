@@ -17,11 +17,13 @@
         │   ├── ProductNotFoundError           product_not_found
         │   ├── CategoryNotFoundError          category_not_found
         │   ├── CartItemNotFoundError          cart_item_not_found
+        │   ├── VariantNotFoundError           variant_not_found
         │   └── OrderNotFoundError             order_not_found
         ├── ConflictError                  409
         │   ├── EmailTakenError                email_taken
         │   ├── CannotChangeSelfError          cannot_change_self
         │   ├── SkuTakenError                  sku_taken
+        │   ├── DuplicateVariantError          duplicate_variant
         │   ├── CategoryExistsError            category_exists
         │   ├── CategoryInUseError             category_in_use
         │   ├── InsufficientStockError         insufficient_stock
@@ -32,7 +34,9 @@
         ├── UnprocessableEntityError       422 (``errors`` holds FastAPI's list)
         │   ├── UnknownCategoryError           unknown_category
         │   ├── UnknownParentError             unknown_parent
-        │   └── CategoryCycleError             category_cycle
+        │   ├── CategoryCycleError             category_cycle
+        │   ├── VariantRequiredError           variant_required
+        │   └── OptionValuesInvalidError       option_values_invalid
         ├── RateLimitError                 429
         └── InternalServerError            5xx
             └── ServiceUnavailableError    503
@@ -67,6 +71,7 @@ __all__ = [
     "CategoryInUseError",
     "CategoryNotFoundError",
     "ConflictError",
+    "DuplicateVariantError",
     "EmailTakenError",
     "IdempotencyKeyInProgressError",
     "IdempotencyKeyReusedError",
@@ -76,6 +81,7 @@ __all__ = [
     "InvalidTokenError",
     "InvalidTransitionError",
     "NotFoundError",
+    "OptionValuesInvalidError",
     "OrderNotFoundError",
     "PermissionDeniedError",
     "ProductNotFoundError",
@@ -89,6 +95,8 @@ __all__ = [
     "UnprocessableEntityError",
     "UpstreamUnavailableError",
     "UserNotFoundError",
+    "VariantNotFoundError",
+    "VariantRequiredError",
     "make_status_error",
 ]
 
@@ -208,6 +216,10 @@ class CartItemNotFoundError(NotFoundError):
     """404 ``cart_item_not_found``: that product has no line in the cart."""
 
 
+class VariantNotFoundError(NotFoundError):
+    """404 ``variant_not_found``: the product has no such variant (or no longer sells it)."""
+
+
 class OrderNotFoundError(NotFoundError):
     """404 ``order_not_found``: missing, or not the caller's."""
 
@@ -226,6 +238,11 @@ class CannotChangeSelfError(ConflictError):
 
 class SkuTakenError(ConflictError):
     """409 ``sku_taken``."""
+
+
+class DuplicateVariantError(ConflictError):
+    """409 ``duplicate_variant``: another variant of the product has these option values or
+    this sku."""
 
 
 class CategoryExistsError(ConflictError):
@@ -281,6 +298,15 @@ class CategoryCycleError(UnprocessableEntityError):
     """422 ``category_cycle``: a category cannot be its own ancestor."""
 
 
+class VariantRequiredError(UnprocessableEntityError):
+    """422 ``variant_required``: the product has several variants; name one (``variant_id``),
+    or set stock per variant."""
+
+
+class OptionValuesInvalidError(UnprocessableEntityError):
+    """422 ``option_values_invalid``: a variant must give one allowed value of each option."""
+
+
 class RateLimitError(APIStatusError):
     """429: slow down; ``retry_after`` says for how long, when the server said so."""
 
@@ -331,6 +357,10 @@ _BY_CODE: dict[str, type[APIStatusError]] = {
     "unknown_category": UnknownCategoryError,
     "unknown_parent": UnknownParentError,
     "category_cycle": CategoryCycleError,
+    "variant_not_found": VariantNotFoundError,
+    "duplicate_variant": DuplicateVariantError,
+    "variant_required": VariantRequiredError,
+    "option_values_invalid": OptionValuesInvalidError,
     "upstream_unavailable": UpstreamUnavailableError,
 }
 

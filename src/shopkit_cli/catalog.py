@@ -7,10 +7,20 @@ JSON (the format of ``examples/catalog.json``)::
      "products": [{"sku": "AUD-001", "name": "Headphones", "price": 99.99,
                    "category": "Audio", "tags": ["audio"], "stock": 50, ...}]}
 
-A bare list of products is read too. CSV has one product per line with the columns ``sku``,
-``name``, ``price``, ``category`` (required) and ``description``, ``tags``, ``image_url``,
-``stock``, ``is_active``, ``is_featured``; tags are separated by ``|`` (``;`` is read too),
-booleans are ``true``/``false`` (or yes/no, 1/0), and an empty cell leaves the field alone.
+A bare list of products is read too; a product with sizes or colours nests its ``options``
+(``[{"name": "Size", "values": ["S", "M"]}]``), ``variants`` (each with ``option_values``, its
+own ``sku`` and ``stock``, optionally ``price`` and ``image_url``) and ``images``
+(``[{"url": ..., "alt": ...}]``), as the API takes them.
+
+CSV has one product per line with the columns ``sku``, ``name``, ``price``, ``category``
+(required) and ``description``, ``tags``, ``image_url``, ``stock``, ``is_active``,
+``is_featured``; tags are separated by ``|`` (``;`` is read too), booleans are ``true``/``false``
+(or yes/no, 1/0), and an empty cell leaves the field alone. A product with variants takes one
+line per variant sharing a ``product_sku`` (the product's sku, as Shopify's CSV shares a
+handle): the line's ``sku`` and ``stock`` are the variant's, ``option1_name``/``option1_value``
+(up to ``option3_*``) its option values, ``variant_price``/``variant_image_url`` its own price
+and image; the product's fields come from the first line of the group (later lines may leave
+them empty). Seeding stays idempotent by variant sku.
 
 In both formats a product's ``category`` may be a path, ``Electronics > Audio``: every level is
 created if missing, each under the one before. That is how CSV, which has no category list,
@@ -23,18 +33,35 @@ import csv
 import io
 import json
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from shopkit._catalog import MAX_CSV_OPTIONS, PRODUCT_SKU_COLUMN
+
 PATH_SEPARATOR = " > "
 TAG_SEPARATOR = "|"
 _TAG_SPLIT = re.compile(r"[|;]")
 REQUIRED = ("sku", "name", "price", "category")
-OPTIONAL = ("description", "tags", "image_url", "stock", "is_active", "is_featured")
+OPTIONAL = (
+    "description",
+    "tags",
+    "image_url",
+    "stock",
+    "is_active",
+    "is_featured",
+    "options",
+    "variants",
+    "images",
+)
+_VARIANT_COLUMNS = (
+    PRODUCT_SKU_COLUMN,
+    "variant_price",
+    "variant_image_url",
+    *(f"option{n}_{part}" for n in range(1, MAX_CSV_OPTIONS + 1) for part in ("name", "value")),
+)
 COLUMNS = (
     *REQUIRED[:2],
     "description",
@@ -179,7 +206,8 @@ def parse_csv(text: str, source: str = "<csv>") -> Catalog:
         raise CatalogError(f"{source}: empty CSV (expected a header line)")
     reader.fieldnames = header
     missing = [name for name in REQUIRED if name not in header]
-    unknown = [name for name in header if name not in REQUIRED + OPTIONAL and name not in _IGNORED]
+    known = (*REQUIRED, *OPTIONAL[:6], *_VARIANT_COLUMNS)
+    unknown = [name for name in header if name not in known and name not in _IGNORED]
     if missing or unknown:
         problems = []
         if missing:
@@ -188,6 +216,7 @@ def parse_csv(text: str, source: str = "<csv>") -> Catalog:
             problems.append(f"unknown column(s) {', '.join(unknown)}")
         raise CatalogError(f"{source}: {'; '.join(problems)}")
     rows: list[Row] = []
+    groups: dict[str, list[tuple[int, dict[str, str]]]] = {}
     try:
         for record in reader:
             if None in record:  # more cells than columns
@@ -208,10 +237,70 @@ def parse_csv(text: str, source: str = "<csv>") -> Catalog:
                 continue  # a blank line
             if "tags" in given:
                 given["tags"] = [t.strip() for t in _TAG_SPLIT.split(given["tags"]) if t.strip()]
+            if PRODUCT_SKU_COLUMN in given:
+                if not groups.get(given[PRODUCT_SKU_COLUMN]):
+                    rows.append(Row(number=reader.line_num, sku=given[PRODUCT_SKU_COLUMN]))
+                groups.setdefault(given[PRODUCT_SKU_COLUMN], []).append((reader.line_num, given))
+                continue
             rows.append(_checked(reader.line_num, given, from_text=True))
     except csv.Error as exc:
         raise CatalogError(f"{source}, line {reader.line_num}: {exc}") from None
+    # Each group's placeholder row (at its first line) becomes the product with its variants.
+    merged = {sku: _grouped(lines) for sku, lines in groups.items()}
+    rows = [
+        merged[row.sku]
+        if row.sku in merged
+        and not row.fields
+        and row.error is None
+        and row.number == groups[row.sku][0][0]
+        else row
+        for row in rows
+    ]
     return Catalog(categories=[], rows=rows)
+
+
+def _grouped(lines: list[tuple[int, dict[str, str]]]) -> Row:
+    """The product of a CSV group of variant lines (its fields from the first line)."""
+    number, first = lines[0]
+    product: dict[str, Any] = {
+        key: value
+        for key, value in first.items()
+        if key not in _VARIANT_COLUMNS and key not in ("sku", "stock")
+    }
+    product["sku"] = first[PRODUCT_SKU_COLUMN]
+    options: dict[str, list[str]] = {}
+    variants: list[dict[str, Any]] = []
+    for line_number, line in lines:
+        values: dict[str, str] = {}
+        for n in range(1, MAX_CSV_OPTIONS + 1):
+            name, value = line.get(f"option{n}_name"), line.get(f"option{n}_value")
+            if name is None and value is None:
+                continue
+            if not name or not value:
+                return Row(
+                    number=line_number,
+                    sku=product["sku"],
+                    error=f"option{n}_name and option{n}_value go together",
+                )
+            values[name] = value
+            if value not in options.setdefault(name, []):
+                options[name].append(value)
+        variant: dict[str, Any] = {"option_values": values}
+        for column, key in (
+            ("sku", "sku"),
+            ("stock", "stock"),
+            ("variant_price", "price"),
+            ("variant_image_url", "image_url"),
+        ):
+            if column in line:
+                variant[key] = line[column]
+        variants.append(variant)
+    if options:
+        product["options"] = [{"name": n, "values": v} for n, v in options.items()]
+        product["variants"] = variants
+    elif "stock" in first:  # one line without options: a plain product after all
+        product["stock"] = first["stock"]
+    return _checked(number, product, from_text=True)
 
 
 # -- checking one product -----------------------------------------------------------------
@@ -245,11 +334,77 @@ def _checked(number: int, given: Mapping[str, Any], *, from_text: bool = False) 
         for flag in ("is_active", "is_featured"):
             if flag in given:
                 fields[flag] = _bool(given[flag], flag, from_text)
+        if "options" in given:
+            fields["options"] = _options(given["options"])
+        if "variants" in given:
+            fields["variants"] = [_variant(v, from_text) for v in _list(given, "variants")]
+        if "images" in given:
+            fields["images"] = [_image(i) for i in _list(given, "images")]
     except ValueError as exc:
         row.error = str(exc)
         return row
     row.fields = fields
     return row
+
+
+def _list(given: Mapping[str, Any], name: str) -> list[Any]:
+    value = given[name]
+    if not isinstance(value, list):
+        raise ValueError(f"{name} must be a list, got {value!r}")
+    return value
+
+
+def _options(value: Any) -> list[dict[str, Any]]:
+    """Options as the API takes them; the server checks the rest (limits, uniqueness)."""
+    if not isinstance(value, list):
+        raise ValueError(f"options must be a list, got {value!r}")
+    options = []
+    for option in value:
+        if not isinstance(option, Mapping) or not _text(option.get("name")):
+            raise ValueError(f"an option needs a name and values, got {option!r}")
+        values = option.get("values")
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise ValueError(f"values of option {option['name']!r} must be a list of text")
+        options.append({"name": option["name"].strip(), "values": [v.strip() for v in values]})
+    return options
+
+
+def _variant(value: Any, from_text: bool) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ValueError(f"a variant must be an object, got {value!r}")
+    unknown = sorted(
+        set(value) - {"sku", "option_values", "price", "stock", "is_active", "image_url", "id"}
+    )
+    if unknown:
+        raise ValueError(f"unknown variant field(s): {', '.join(unknown)}")
+    values = value.get("option_values", {})
+    if not isinstance(values, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in values.items()
+    ):
+        raise ValueError(f"option_values must map option names to values, got {values!r}")
+    variant: dict[str, Any] = {
+        "option_values": {k.strip(): v.strip() for k, v in values.items()},
+        "sku": _sku(value.get("sku")),
+    }
+    if variant["sku"] is None:
+        raise ValueError("every variant needs a sku: seeding matches variants by sku")
+    if value.get("price") is not None:
+        variant["price"] = _price(value["price"])
+    if "stock" in value:
+        variant["stock"] = _stock(value["stock"], from_text)
+    if "is_active" in value:
+        variant["is_active"] = _bool(value["is_active"], "is_active", from_text)
+    if value.get("image_url"):
+        variant["image_url"] = _string(value["image_url"], "image_url")
+    return variant
+
+
+def _image(value: Any) -> dict[str, str]:
+    if isinstance(value, str):
+        return {"url": value.strip(), "alt": ""}
+    if not isinstance(value, Mapping) or not _text(value.get("url")):
+        raise ValueError(f"an image needs a url, got {value!r}")
+    return {"url": value["url"].strip(), "alt": str(value.get("alt") or "").strip()}
 
 
 def _text(value: Any) -> bool:
@@ -318,14 +473,3 @@ def _category_path(value: Any) -> list[str]:
     if not all(parts):
         raise ValueError(f"category {value!r} has an empty level")
     return parts
-
-
-def slugify(text: str) -> str:
-    """The server's category key: ``"Home & Garden"`` and ``home-garden`` are one category.
-
-    Mirrors ``shopkit_server.products.categories.slugify`` (the CLI must not import the
-    server); a mismatch only costs a 409 ``category_exists`` that seeding recovers from.
-    """
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    kept = (ch for ch in decomposed if not unicodedata.combining(ch))
-    return "-".join("".join(ch if ch.isalnum() else " " for ch in kept).split())

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from shopkit_cli.catalog import Catalog, CatalogError, CategorySpec, Row, slugify
+from shopkit._catalog import slugify
+from shopkit_cli.catalog import Catalog, CatalogError, CategorySpec, Row
 from shopkit_cli.output import Progress
 
 if TYPE_CHECKING:
@@ -189,13 +190,39 @@ def changed_fields(fields: dict[str, Any], product: Product) -> list[str]:
         current = getattr(product, key)
         if key == "category":
             same = slugify(value) == slugify(current)
-        elif key == "price":
-            same = Decimal(value) == current
+        elif key == "price":  # the product's own price (its variants' default)
+            same = Decimal(value) == (product.base_price or product.price)
+        elif key == "options":
+            same = value == [o.model_dump() for o in product.options]
+        elif key == "images":
+            same = value == [i.model_dump() for i in product.images]
+        elif key == "variants":
+            same = _same_variants(value, product)
         else:
             same = value == current
         if not same:
             changed.append(key)
     return changed
+
+
+def _same_variants(wanted: list[dict[str, Any]], product: Product) -> bool:
+    """Whether every variant of the row is stored as it says (by sku; others are kept)."""
+    stored = {variant.sku: variant for variant in product.variants}
+    for row in wanted:
+        found = stored.get(row.get("sku"))
+        if found is None:
+            return False
+        price = row.get("price")
+        if (
+            found.option_values != row.get("option_values", {})
+            or found.stock != row.get("stock", 0)
+            or found.is_active != row.get("is_active", True)
+            or found.image_url != row.get("image_url")
+            or (found.price is None) != (price is None)
+            or (price is not None and Decimal(price) != found.price)
+        ):
+            return False
+    return True
 
 
 # -- applying -------------------------------------------------------------------------------

@@ -26,6 +26,8 @@ from shopkit_server.security import Role
 class AccountState:
     role: Role
     is_active: bool
+    token_version: int = 0  # tokens issued with an older version are refused
+    email_verified: bool = False
 
 
 class AccountDirectory(Protocol):
@@ -41,7 +43,14 @@ class StoreAccountDirectory:
 
     async def state(self, user_id: str) -> AccountState | None:
         user = await self._users.get(user_id)
-        return AccountState(role=user.role, is_active=user.is_active) if user else None
+        if user is None:
+            return None
+        return AccountState(
+            role=user.role,
+            is_active=user.is_active,
+            token_version=user.token_version,
+            email_verified=user.email_verified,
+        )
 
 
 class CachingAccountDirectory:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import httpx
@@ -19,12 +20,16 @@ from shopkit_server.accounts import (
     CachingAccountDirectory,
     StoreAccountDirectory,
 )
+from shopkit_server.auth.addresses import AddressBook
+from shopkit_server.auth.clients import CartMerger, HttpCartMerger, InProcessCartMerger
+from shopkit_server.auth.recovery import AccountRecovery, RecoveryPolicy
 from shopkit_server.auth.service import AuthService
 from shopkit_server.auth.throttle import SignInThrottle, ThrottlePolicy
 from shopkit_server.cart.clients import InProcessProductsClient, ProductsClient
 from shopkit_server.cart.clients_http import HttpProductsClient
 from shopkit_server.cart.service import CartService
 from shopkit_server.client_address import IPNetwork, client_address, parse_networks
+from shopkit_server.mail.queue import MailQueue, open_mailer
 from shopkit_server.orders.clients import (
     CartClient,
     InProcessCartClient,
@@ -47,8 +52,9 @@ from shopkit_server.webhooks.service import WebhookService
 if TYPE_CHECKING:
     from shopkit_server.replicas.bus import ReplicaBus
 
-# Which peers each service calls; auth and products call nobody.
+# Which peers each service calls; products calls nobody.
 PEERS: dict[ServiceName, tuple[ServiceName, ...]] = {
+    ServiceName.AUTH: (ServiceName.CART,),  # the guest-cart merge at login
     ServiceName.CART: (ServiceName.PRODUCTS,),
     ServiceName.ORDERS: (ServiceName.CART, ServiceName.PRODUCTS),
 }
@@ -67,6 +73,9 @@ class AppContext:
     orders: OrderService
     payments: PaymentService
     webhooks: WebhookService
+    recovery: AccountRecovery
+    addresses: AddressBook
+    mail: MailQueue
     trusted_proxies: tuple[IPNetwork, ...] = ()
 
     def client_of(self, connection: HTTPConnection) -> str:
@@ -141,6 +150,21 @@ def build_context(
             account_window_seconds=settings.login_account_window_seconds,
         ),
     )
+    mail = MailQueue(open_mailer(settings.smtp_url), sender=settings.mail_from)
+    recovery = AccountRecovery(
+        users=store.users,
+        tokens=store.account_tokens,
+        refresh_tokens=store.refresh_tokens,
+        passwords=passwords,
+        throttle=throttle,
+        mail=mail,
+        policy=RecoveryPolicy(
+            base_url=settings.public_url,
+            reset_ttl=timedelta(minutes=settings.password_reset_minutes),
+            verification_ttl=timedelta(hours=settings.email_verification_hours),
+            mails_per_hour=settings.account_mails_per_hour,
+        ),
+    )
     auth = AuthService(
         users=store.users,
         refresh_tokens=store.refresh_tokens,
@@ -148,6 +172,7 @@ def build_context(
         passwords=passwords,
         throttle=throttle,
         revoked=revoked,
+        recovery=recovery,
     )
     peers = _Peers(settings, remote, http, tokens, caller=_caller_name(services))
     products = ProductService(products=store.products, categories=store.categories)
@@ -159,8 +184,18 @@ def build_context(
             bus, version=products.version, accounts=caching, revoked=revoked
         )
         auth.on_account_change = on_change
+        recovery.on_account_change = on_change
     products_client = peers.products_client(products)
-    cart = CartService(carts=store.carts, products=products_client)
+    cart = CartService(
+        carts=store.carts,
+        products=products_client,
+        guests=store.guest_carts,
+        guest_ttl=timedelta(days=settings.guest_cart_days),
+        throttle=throttle.store,
+        guest_carts_per_address=settings.guest_carts_per_address,
+    )
+    auth.carts = peers.cart_merger(cart)
+    addresses = AddressBook(store.addresses)
     payments = PaymentService(orders=store.orders, providers=payment_providers(settings))
     cart_client = peers.cart_client(cart)
     stock_client = peers.stock_client(products)
@@ -183,6 +218,8 @@ def build_context(
         tax_rate=settings.tax_rate,
         shipping_flat=settings.shipping_flat,
         one_store=one_store,
+        addresses=addresses,
+        require_verified_email=settings.require_verified_email_for_checkout,
     )
     return AppContext(
         settings=settings,
@@ -196,6 +233,9 @@ def build_context(
         orders=orders,
         payments=payments,
         webhooks=WebhookService(store.webhooks, allow_private=settings.webhooks_allow_private),
+        recovery=recovery,
+        addresses=addresses,
+        mail=mail,
         trusted_proxies=parse_networks(settings.trusted_proxies),
     )
 
@@ -259,6 +299,12 @@ class _Peers:
         if upstream is None:
             return InProcessCartClient(cart)
         return HttpCartClient(upstream, self._token)
+
+    def cart_merger(self, cart: CartService) -> CartMerger:
+        upstream = self._upstream(ServiceName.CART)
+        if upstream is None:
+            return InProcessCartMerger(cart)
+        return HttpCartMerger(upstream, self._token)
 
     def stock_client(self, products: ProductService) -> StockClient:
         upstream = self._upstream(ServiceName.PRODUCTS)

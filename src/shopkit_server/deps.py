@@ -85,6 +85,7 @@ class Principal:
     role: Role
     token: str  # the raw access token, forwarded when one service calls another for the user
     live: bool = False  # True when the account itself was read for this request
+    email_verified: bool = False  # as the live account says (False when not read)
 
     @property
     def is_admin(self) -> bool:
@@ -133,9 +134,18 @@ async def _check(
     account = await ctx.accounts.state(claims.sub)
     if account is None or not account.is_active:
         raise AccountDisabled()
+    if claims.version < account.token_version:
+        # Issued before the password was reset or changed: that session is over.
+        raise InvalidAccessToken("This session ended when the password was changed.")
     if role is Role.ADMIN:
         role = account.role  # a demoted admin; a customer's token never gains a role
-    return Principal(id=claims.sub, role=role, token=credentials.credentials, live=True)
+    return Principal(
+        id=claims.sub,
+        role=role,
+        token=credentials.credentials,
+        live=True,
+        email_verified=account.email_verified,
+    )
 
 
 @raises(NotAuthenticated, InvalidAccessToken, AccountDisabled)
@@ -179,6 +189,18 @@ async def optional_user(
     return await _principal(request, ctx, credentials, Level.TOKEN)
 
 
+@raises(NotAuthenticated, InvalidAccessToken, AccountDisabled)
+async def optional_active_user(
+    request: Request,
+    ctx: Context,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal | None:
+    """The caller checked live if a token is sent (a bad one is still a 401), else ``None``."""
+    if credentials is None:
+        return None
+    return await _principal(request, ctx, credentials, Level.ACTIVE)
+
+
 @raises(NotAuthenticated, InvalidAccessToken)
 async def service_caller(
     ctx: Context,
@@ -217,4 +239,5 @@ CurrentUser = Annotated[Principal, Depends(current_user)]
 ActiveUser = Annotated[Principal, Depends(active_user)]
 ServiceCaller = Annotated[str, Depends(service_caller)]
 OptionalUser = Annotated[Principal | None, Depends(optional_user)]
+OptionalActiveUser = Annotated[Principal | None, Depends(optional_active_user)]
 AdminUser = Annotated[Principal, Depends(admin_user)]

@@ -111,6 +111,23 @@ def internal_router_for(service: ServiceName) -> APIRouter | None:
     return router
 
 
+# How often expired guest carts are deleted.
+GUEST_CART_SWEEP_SECONDS = 3600.0
+
+
+async def _sweep_guest_carts(ctx: AppContext) -> None:
+    while True:
+        try:
+            swept = await ctx.cart.sweep_guest_carts()
+            if swept:
+                log.info("guest_carts_swept", count=swept)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a store hiccup: try again next round
+            log.warning("guest_cart_sweep_failed", error=type(exc).__name__)
+        await asyncio.sleep(GUEST_CART_SWEEP_SECONDS)
+
+
 class Health(BaseModel):
     status: str
     service: str
@@ -159,6 +176,7 @@ class Shop:
         self._apps: list[FastAPI] = []
         self._background: list[asyncio.Task[None]] = []
         self.dispatcher: Dispatcher | None = None
+        self._cart_sweeper: asyncio.Task[None] | None = None
         ensure_logging()
 
     # -- life -----------------------------------------------------------------------------
@@ -250,6 +268,9 @@ class Shop:
         except BaseException:
             await self._close()
             raise
+        ctx.mail.start()
+        if ServiceName.CART in self.services:
+            self._cart_sweeper = asyncio.get_running_loop().create_task(_sweep_guest_carts(ctx))
         self._ctx = ctx
         for app in self._apps:
             app.state.ctx = ctx
@@ -265,7 +286,14 @@ class Shop:
             store=store.backend,
             peers_over_http=dict(peers.items()),
             replicas_share="redis" if self.bus is not None else "nothing (in-process state)",
+            mail=ctx.mail.mailer.name,
         )
+        if ctx.mail.mailer.name == "console":
+            log.warning(
+                "mail_goes_to_log",
+                hint="no SHOPKIT_SMTP_URL: password-reset and verification mails (tokens "
+                "included) are written to this log instead of being sent",
+            )
 
     def _start_background(self, ctx: AppContext) -> None:
         """For the life of the shop: the webhook dispatcher wherever events are written (the
@@ -282,10 +310,6 @@ class Shop:
             )
 
     async def _close(self) -> None:
-        sweeper, self._sweeper = self._sweeper, None
-        if sweeper is not None:
-            sweeper.cancel()
-            await asyncio.gather(sweeper, return_exceptions=True)
         ctx, self._ctx = self._ctx, None
         background, self._background = self._background, []
         for task in background:
@@ -296,7 +320,14 @@ class Shop:
         if self.dispatcher is not None:
             await self.dispatcher.aclose()
             self.dispatcher = None
+        for attribute in ("_sweeper", "_cart_sweeper"):
+            sweeper = getattr(self, attribute)
+            setattr(self, attribute, None)
+            if sweeper is not None:
+                sweeper.cancel()
+                await asyncio.gather(sweeper, return_exceptions=True)
         if ctx is not None:
+            await ctx.mail.stop()
             await ctx.payments.aclose()
         self._lazy = False
         own_http, self._own_http = self._own_http, None

@@ -38,6 +38,7 @@ from shopkit_server.deps import (
     active_user,
     admin_user,
     current_user,
+    optional_active_user,
     optional_user,
     service_caller,
 )
@@ -87,6 +88,10 @@ SERVERS: list[dict[str, str]] = [
 
 ADMIN_NOTE = "**Needs an admin**: a bearer token of an account with the admin role."
 OPTIONAL_NOTE = "**No token needed.** A bearer token may be sent; a bad one is still a 401."
+GUEST_NOTE = (
+    "**A bearer token or a guest cart's `X-Cart-Token`.** With a bearer token the account's "
+    "cart is used (a bad token is a 401)."
+)
 
 _VALIDATION_ISSUE: Schema = {
     "type": "object",
@@ -127,10 +132,34 @@ _PRODUCT_EXAMPLE: Schema = {
     "tags": ["wireless", "audio"],
     "image_url": "https://shop.example/img/hp-200.jpg",
     "stock": 42,
+    "in_stock": True,
     "is_active": True,
     "is_featured": False,
     "created_at": "2026-05-01T09:30:00Z",
     "updated_at": "2026-05-02T10:00:00Z",
+    "base_price": 79.99,
+    "options": [{"name": "Colour", "values": ["Black", "Silver"]}],
+    "variants": [
+        {
+            "id": "665f1c2ab4d1e8a9c0f3b202",
+            "sku": "HP-200-BLK",
+            "option_values": {"Colour": "Black"},
+            "price": None,
+            "stock": 30,
+            "is_active": True,
+            "image_url": None,
+        },
+        {
+            "id": "665f1c2ab4d1e8a9c0f3b203",
+            "sku": "HP-200-SLV",
+            "option_values": {"Colour": "Silver"},
+            "price": 84.99,
+            "stock": 12,
+            "is_active": True,
+            "image_url": "https://shop.example/img/hp-200-silver.jpg",
+        },
+    ],
+    "images": [{"url": "https://shop.example/img/hp-200.jpg", "alt": "Wireless headphones"}],
 }
 _ADDRESS_EXAMPLE: Schema = {
     "full_name": "Ayesha Khan",
@@ -144,6 +173,9 @@ _ADDRESS_EXAMPLE: Schema = {
 }
 _ITEM_EXAMPLE: Schema = {
     "product_id": "665f1c2ab4d1e8a9c0f3b201",
+    "variant_id": "665f1c2ab4d1e8a9c0f3b202",
+    "sku": "HP-200-BLK",
+    "option_values": {"Colour": "Black"},
     "name": "Wireless headphones",
     "price": 79.99,
     "quantity": 2,
@@ -168,7 +200,11 @@ EXAMPLES: dict[str, Schema] = {
     },
     "ProductUpdate": {"price": 69.99, "stock": 40},
     "CategoryCreate": {"name": "Audio", "parent_id": None, "sort_order": 0},
-    "AddItemRequest": {"product_id": "665f1c2ab4d1e8a9c0f3b201", "quantity": 2},
+    "AddItemRequest": {
+        "product_id": "665f1c2ab4d1e8a9c0f3b201",
+        "variant_id": "665f1c2ab4d1e8a9c0f3b202",
+        "quantity": 2,
+    },
     "SetQuantityRequest": {"quantity": 3},
     "CheckoutRequest": {"shipping_address": _ADDRESS_EXAMPLE, "payment_method": "manual"},
     "WebhookCreate": {
@@ -184,7 +220,11 @@ REPLY_EXAMPLES: dict[str, Schema] = {
     "ProductOut": _PRODUCT_EXAMPLE,
     "CartOut": {
         "items": [
-            {**_ITEM_EXAMPLE, "image_url": "https://shop.example/img/hp-200.jpg", "available": True}
+            {
+                **_ITEM_EXAMPLE,
+                "image_url": "https://shop.example/img/hp-200.jpg",
+                "available": True,
+            }
         ],
         "total_items": 2,
         "subtotal": 159.98,
@@ -193,7 +233,7 @@ REPLY_EXAMPLES: dict[str, Schema] = {
     "OrderOut": {
         "id": "665f1d90b4d1e8a9c0f3b2aa",
         "user_id": "665f1b00b4d1e8a9c0f3b100",
-        "items": [_ITEM_EXAMPLE],
+        "items": [{**_ITEM_EXAMPLE, "image_url": "https://shop.example/img/hp-200.jpg"}],
         "subtotal": 159.98,
         "shipping_cost": 5.0,
         "tax": 8.0,
@@ -216,6 +256,7 @@ REPLY_EXAMPLES: dict[str, Schema] = {
             "name": "Ayesha",
             "role": "customer",
             "is_active": True,
+            "email_verified": True,
             "created_at": "2026-05-01T09:00:00Z",
             "last_login": "2026-05-02T10:00:00Z",
         },
@@ -328,6 +369,10 @@ def _security(calls: set[Callable[..., Any]], operation: Schema) -> None:
     elif current_user in calls or active_user in calls or service_caller in calls:
         operation["security"] = [{"bearer": []}]
         operation["x-shopkit-role"] = "customer"
+    elif optional_active_user in calls:
+        operation["security"] = [{}, {"bearer": []}]
+        operation["x-shopkit-role"] = "guest"
+        operation["description"] = f"{GUEST_NOTE}\n\n{description}".strip()
     elif optional_user in calls:
         operation["security"] = [{}, {"bearer": []}]
         operation["x-shopkit-role"] = "public"

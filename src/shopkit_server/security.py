@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import secrets
 import time
@@ -50,6 +51,8 @@ class Claims:
     iat: datetime
     role: Role | None = None
     family: str | None = None  # the refresh-token family a user's token belongs to (revocations.py)
+    # The account's token version when issued; a password reset bumps it (older tokens die).
+    version: int = 0
 
 
 @dataclass(frozen=True)
@@ -151,8 +154,11 @@ class TokenCodec:
     def _encode(self, claims: dict[str, Any]) -> str:
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
-    def issue(self, user_id: str, role: Role, *, family: str | None = None) -> IssuedTokens:
-        """A token pair; both carry ``family`` (default: a new login's, the refresh jti)."""
+    def issue(
+        self, user_id: str, role: Role, *, family: str | None = None, version: int = 0
+    ) -> IssuedTokens:
+        """A token pair; both carry ``family`` (default: a new login's, the refresh jti) and
+        the account's token ``version``."""
         now = datetime.now(UTC)
         refresh_jti = uuid.uuid4().hex
         family = family or refresh_jti
@@ -166,6 +172,7 @@ class TokenCodec:
                 "exp": now + self.access_ttl,
                 "jti": uuid.uuid4().hex,
                 "fam": family,
+                "ver": version,
             }
         )
         refresh = self._encode(
@@ -177,6 +184,7 @@ class TokenCodec:
                 "exp": refresh_exp,
                 "jti": refresh_jti,
                 "fam": family,
+                "ver": version,
             }
         )
         return IssuedTokens(
@@ -241,12 +249,14 @@ class TokenCodec:
             except ValueError as exc:
                 raise InvalidToken("unknown role") from exc
         family = payload.get("fam")
+        version = payload.get("ver", 0)
         return Claims(
             sub=sub,
             type=expected,
             jti=jti,
             role=role,
             family=family if isinstance(family, str) else None,
+            version=version if isinstance(version, int) else 0,
             exp=datetime.fromtimestamp(payload["exp"], UTC),
             iat=datetime.fromtimestamp(payload["iat"], UTC),
         )
@@ -254,3 +264,17 @@ class TokenCodec:
 
 def generate_secret() -> str:
     return secrets.token_urlsafe(48)
+
+
+def new_opaque_token() -> tuple[str, str]:
+    """A random single-purpose secret (a reset link, a cart token) and its stored hash.
+
+    Only the SHA-256 hex digest is stored: the secret has 256 random bits, so no slow hash is
+    needed, and a copy of the database gives nobody a usable token.
+    """
+    token = secrets.token_urlsafe(32)
+    return token, hash_opaque_token(token)
+
+
+def hash_opaque_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

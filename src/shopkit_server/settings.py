@@ -76,6 +76,24 @@ class Settings(BaseSettings):
         default_factory=lambda: ["127.0.0.1", "::1"]
     )
 
+    # Outgoing mail (mail/): smtp://user:pass@host:587 (STARTTLS when the server offers it),
+    # smtps://host:465 (implicit TLS), or smtp://127.0.0.1:1025 (a local relay). None: every
+    # message is written to the log instead (the console mailer).
+    smtp_url: str | None = None
+    mail_from: str = Field(default="shopkit <no-reply@localhost>", min_length=3, max_length=200)
+    # Where the shop's pages live: links in mails are {public_url}/reset-password?token=...
+    public_url: str = "http://localhost:8000"
+    # How long a password-reset token and an email-verification token stay valid.
+    password_reset_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    email_verification_hours: int = Field(default=48, ge=1, le=30 * 24)
+    # Account mails (reset requests, verification resends) per account per hour.
+    account_mails_per_hour: int = Field(default=5, ge=1, le=1000)
+    # Checkout refuses an unverified email (403 email_not_verified) when true.
+    require_verified_email_for_checkout: bool = False
+    # Guest carts: how long one lives, and how many one client address may open per hour.
+    guest_cart_days: int = Field(default=14, ge=1, le=365)
+    guest_carts_per_address: int = Field(default=30, ge=0)  # 0: no limit
+
     # Public catalog reads are cached this long at most (0: off); see read_cache.py.
     catalog_cache_seconds: float = Field(default=2.0, ge=0, le=300)
     # How long past that an entry still current may be served while one request refreshes it.
@@ -183,6 +201,25 @@ class Settings(BaseSettings):
         if parts.scheme not in ("redis", "rediss", "unix") or not (parts.netloc or parts.path):
             raise ValueError("must be a Redis URL such as redis://localhost:6379/0")
         return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _check_smtp_url(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        value = value.strip()
+        parts = urlsplit(value)
+        if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+            raise ValueError("must be an SMTP URL: smtp://user:pass@host:587 or smtps://host:465")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http(s) URL such as https://shop.example.com")
+        return value.strip().rstrip("/")
 
     @field_validator("jwt_secret_key")
     @classmethod

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from shopkit._catalog import slugify
 from shopkit.types import Category, Product
 from shopkit_cli import catalog, export
 from shopkit_cli.catalog import CatalogError, parse_csv, parse_json
@@ -137,7 +138,7 @@ def test_format_comes_from_the_name(tmp_path: Path) -> None:
 
 
 def _category(cid: str, name: str, parent: str | None = None) -> Category:
-    return Category(id=cid, name=name, slug=catalog.slugify(name), parent_id=parent)
+    return Category(id=cid, name=name, slug=slugify(name), parent_id=parent)
 
 
 def test_category_steps_put_parents_first_and_skip_existing() -> None:

@@ -424,3 +424,50 @@ async def test_export_rebuilds_the_catalog_in_an_empty_shop(
         await store.close()
     assert rebuilt.stdout == out.read_text()  # same products, fields, flags and tree
     assert rebuilt_tree == await category_names(app)
+
+
+VARIANT_CSV = (
+    (
+        "sku,name,price,category,product_sku,option1_name,option1_value,option2_name,option2_value,"
+        "stock,variant_price\n"
+    )
+    + """\
+TEE-S-NVY,Tee,20.00,Clothing,TEE,Size,S,Colour,Navy,5,
+TEE-M-NVY,,,,TEE,Size,M,Colour,Navy,1,22.00
+TEE-M-GRY,,,,TEE,Size,M,Colour,Grey,0,
+LAMP-1,Lamp,9.00,Home,,,,,,3,
+"""
+)
+
+
+async def test_seed_csv_with_variants_is_idempotent_by_variant_sku(
+    cli: Cli, logged_in: Admin, app: FastAPI, tmp_path: Path
+) -> None:
+    path = tmp_path / "variants.csv"
+    path.write_text(VARIANT_CSV)
+    first = await cli("seed", str(path), "--json")
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout)["products"]["created"] == 2
+    stored = await products_by_sku(app)
+    tee = stored["TEE"]
+    assert [o["name"] for o in tee["options"]] == ["Size", "Colour"]
+    assert tee["options"][1]["values"] == ["Navy", "Grey"]
+    by_sku = {v["sku"]: v for v in tee["variants"]}
+    assert set(by_sku) == {"TEE-S-NVY", "TEE-M-NVY", "TEE-M-GRY"}
+    assert (by_sku["TEE-M-NVY"]["price"], by_sku["TEE-S-NVY"]["stock"]) == (22.0, 5)
+    assert (tee["stock"], tee["price"]) == (6, 20.0)
+    assert [v["sku"] for v in stored["LAMP-1"]["variants"]] == ["LAMP-1"]
+    again = json.loads((await cli("seed", str(path), "--json")).stdout)
+    assert again["products"] == {"created": 0, "updated": 0, "unchanged": 2, "failed": 0}
+    path.write_text(
+        VARIANT_CSV.replace(
+            "TEE-M-GRY,,,,TEE,Size,M,Colour,Grey,0,", "TEE-M-GRY,,,,TEE,Size,M,Colour,Grey,4,"
+        )
+    )
+    third = json.loads((await cli("seed", str(path), "--json")).stdout)
+    assert third["products"] == {"created": 0, "updated": 1, "unchanged": 1, "failed": 0}
+    assert (await products_by_sku(app))["TEE"]["stock"] == 10
+
+    shown = await cli("products", "get", tee["id"])
+    assert shown.exit_code == 0, shown.output
+    assert "TEE-M-NVY" in shown.stdout and "M / Navy" in shown.stdout

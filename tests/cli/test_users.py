@@ -1,8 +1,11 @@
-"""``shopkit users list | promote | demote | deactivate | activate``."""
+"""``shopkit users list | promote | demote | deactivate | activate | resend-verification |
+reset-password``."""
 
 from __future__ import annotations
 
 import json
+
+from fastapi import FastAPI
 
 from tests.cli.conftest import Admin, Cli, one_line_error
 from tests.conftest import PASSWORD, MakeUser
@@ -49,3 +52,32 @@ async def test_unknown_users(cli: Cli, logged_in: Admin) -> None:
     assert "no user with the email nobody@example.com" in one_line_error(by_email)
     by_id = await cli("users", "promote", "0" * 24)
     assert "HTTP 404" in one_line_error(by_id)
+
+
+async def test_admins_trigger_a_reset_or_a_verification_mail(
+    cli: Cli, logged_in: Admin, make_user: MakeUser, app: FastAPI
+) -> None:
+    from shopkit_server.mail import Message
+
+    sent: list[Message] = []
+
+    class Capture:
+        name = "capture"
+
+        async def send(self, message: Message, *, sender: str) -> None:
+            sent.append(message)
+
+    app.state.ctx.mail.mailer = Capture()
+    user = await make_user(email="dora@example.com")
+    reset = await cli("users", "reset-password", "DORA@example.com")
+    assert reset.exit_code == 0, reset.output
+    assert "password-reset mail queued for dora@example.com" in reset.stderr + reset.stdout
+    verify = await cli("users", "resend-verification", user.id)
+    assert verify.exit_code == 0, verify.output
+    await app.state.ctx.mail.join()
+    assert [m.kind for m in sent if m.to == "dora@example.com"][-2:] == [
+        "password_reset",
+        "email_verification",
+    ]
+    missing = await cli("users", "reset-password", "nobody@example.com")
+    assert missing.exit_code != 0 and "no user with the email" in one_line_error(missing)

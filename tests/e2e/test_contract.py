@@ -135,8 +135,11 @@ def _buy(shop: LiveShop, module: Any) -> None:
     customer = client_mod.AuthenticatedClient(
         base_url=shop.base, token=shop.customer_token, raise_on_unexpected_status=True
     )
+    # A line is one variant (the demo's first products come in sizes and colours).
+    variant = next(v for v in product.variants if v.is_active and v.stock >= 2)
     cart = add_cart_item.sync(
-        client=customer, body=models.AddItemRequest(product_id=product.id, quantity=2)
+        client=customer,
+        body=models.AddItemRequest(product_id=product.id, variant_id=variant.id, quantity=2),
     )
     assert isinstance(cart, models.CartOut), cart
     address = models.AddressIn(**ADDRESS)

@@ -25,6 +25,17 @@ SDK_ROUTES = {
     ("POST", "/api/auth/change-password"): "auth.change_password",
     ("GET", "/api/auth/users"): "users.list",
     ("PATCH", "/api/auth/users/{user_id}"): "users.update",
+    ("POST", "/api/auth/users/{user_id}/password-reset"): "users.send_password_reset",
+    ("POST", "/api/auth/users/{user_id}/verification"): "users.send_verification",
+    ("POST", "/api/auth/password-reset"): "auth.request_password_reset",
+    ("POST", "/api/auth/password-reset/confirm"): "auth.confirm_password_reset",
+    ("POST", "/api/auth/verify-email"): "auth.verify_email",
+    ("POST", "/api/auth/verify-email/resend"): "auth.resend_verification",
+    ("GET", "/api/auth/me/addresses"): "addresses.list",
+    ("POST", "/api/auth/me/addresses"): "addresses.create",
+    ("GET", "/api/auth/me/addresses/{address_id}"): "addresses.get",
+    ("PATCH", "/api/auth/me/addresses/{address_id}"): "addresses.update",
+    ("DELETE", "/api/auth/me/addresses/{address_id}"): "addresses.delete",
     ("GET", "/api/products"): "products.list",
     ("POST", "/api/products"): "products.create",
     ("GET", "/api/products/search"): "products.search",
@@ -33,6 +44,9 @@ SDK_ROUTES = {
     ("GET", "/api/products/{product_id}"): "products.get",
     ("PATCH", "/api/products/{product_id}"): "products.update",
     ("DELETE", "/api/products/{product_id}"): "products.delete",
+    ("POST", "/api/products/{product_id}/variants"): "products.variants.create",
+    ("PATCH", "/api/products/{product_id}/variants/{variant_id}"): "products.variants.update",
+    ("DELETE", "/api/products/{product_id}/variants/{variant_id}"): "products.variants.delete",
     ("GET", "/api/categories"): "categories.list",
     ("POST", "/api/categories"): "categories.create",
     ("GET", "/api/categories/{category_id}"): "categories.get",
@@ -41,8 +55,8 @@ SDK_ROUTES = {
     ("GET", "/api/cart"): "cart.get",
     ("DELETE", "/api/cart"): "cart.clear",
     ("POST", "/api/cart/items"): "cart.add_item",
-    ("PATCH", "/api/cart/items/{product_id}"): "cart.update_item",
-    ("DELETE", "/api/cart/items/{product_id}"): "cart.remove_item",
+    ("PATCH", "/api/cart/items/{item_id}"): "cart.update_item",
+    ("DELETE", "/api/cart/items/{item_id}"): "cart.remove_item",
     ("GET", "/api/orders"): "orders.list",
     ("POST", "/api/orders"): "orders.create",
     ("GET", "/api/orders/{order_id}"): "orders.get",
@@ -62,7 +76,17 @@ SDK_ROUTES = {
 # Routes only a payment provider calls (signed by it): no SDK method on purpose.
 PROVIDER_ROUTES = {("POST", "/api/payments/stripe/webhook")}
 
-RESOURCES = ["auth", "users", "products", "categories", "cart", "orders", "payments", "webhooks"]
+RESOURCES = [
+    "auth",
+    "users",
+    "addresses",
+    "products",
+    "categories",
+    "cart",
+    "orders",
+    "payments",
+    "webhooks",
+]
 
 
 def _public_methods() -> set[str]:
@@ -72,6 +96,9 @@ def _public_methods() -> set[str]:
         for name, member in inspect.getmembers(getattr(client, resource)):
             if not name.startswith("_") and callable(member):
                 names.add(f"{resource}.{name}")
+    for name, member in inspect.getmembers(client.products.variants):  # a nested resource
+        if not name.startswith("_") and callable(member):
+            names.add(f"products.variants.{name}")
     return names
 
 

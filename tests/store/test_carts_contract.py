@@ -19,6 +19,7 @@ T0 = datetime(2026, 1, 2, 3, 4, 5, 6000, tzinfo=UTC)
 def item(product_id: str, quantity: int = 1, *, price: str = "9.99", name: str = "Mug") -> CartItem:
     return CartItem(
         product_id=product_id,
+        variant_id=product_id,  # lines are keyed by variant; one variant per product here
         name=name,
         price=Decimal(price),
         quantity=quantity,

@@ -28,7 +28,7 @@ from shopkit_server.orders.models import (
     OrderStatus,
     StatusChange,
 )
-from shopkit_server.orders.repository import CatalogEntry, CheckoutStore, Placement
+from shopkit_server.orders.repository import CatalogEntry, CheckoutStore, Placement, line_key
 from shopkit_server.orders.service import compute_totals
 from shopkit_server.products.errors import InsufficientStock, ProductNotFound
 from shopkit_server.products.models import Product, StockLine
@@ -61,16 +61,18 @@ def pricing(user_id: str, order_id: str, calls: list[int] | None = None):  # typ
             calls.append(len(lines))
         if not lines:
             raise CartEmpty()
-        gone = [line.product_id for line in lines if line.product_id not in found]
+        # Entries are keyed by each line's variant (line_key).
+        gone = [line.product_id for line in lines if line_key(line) not in found]
         if gone:
             raise ProductNotFound()
         items = [
             OrderItem(
                 product_id=line.product_id,
-                name=found[line.product_id].name,
-                price=found[line.product_id].price,
+                name=found[line_key(line)].name,
+                price=found[line_key(line)].price,
                 quantity=line.quantity,
-                item_total=found[line.product_id].price * line.quantity,
+                item_total=found[line_key(line)].price * line.quantity,
+                variant_id=found[line_key(line)].variant_id,
             )
             for line in lines
         ]
@@ -125,7 +127,7 @@ async def fill(store: Store, user_id: str, *lines: tuple[Product, int]) -> None:
     for made, quantity in lines:
         await store.carts.add_item(
             user_id,
-            CartItem(made.id, made.name, made.price, quantity),
+            CartItem(made.id, made.name, made.price, quantity, variant_id=made.variants[0].id),
             max_quantity=99,
             max_lines=100,
             now=utc_now(),
@@ -249,8 +251,9 @@ async def test_a_retry_under_a_held_reservation_takes_no_stock_twice(
     mug = await stocked(store, stock=5)
     user, order_id = new_id(), new_id()
     await fill(store, user, (mug, 2))
-    # An earlier attempt of this order (the compensating path) reserved under its id.
-    await store.products.reserve(order_id, [StockLine(mug.id, 2)])
+    # An earlier attempt of this order (the compensating path) reserved under its id, per
+    # variant as that path reserves.
+    await store.products.reserve(order_id, [StockLine(mug.id, 2, mug.variants[0].id)])
     assert await stock(store, mug) == 3
 
     placed = await checkout.place_order(placement(user, order_id))

@@ -54,21 +54,18 @@ def product(
     at: datetime = T0,
     description: str = "",
 ) -> Product:
-    return Product(
-        id=new_id(),
+    draft = ProductDraft(
         sku=sku,
         name=name,
         description=description,
         price=Decimal(price),
         category=category,
         tags=tags or [],
-        image_url=None,
         stock=stock,
         is_active=active,
         is_featured=featured,
-        created_at=at,
-        updated_at=at,
     )
+    return draft.new_product(new_id(), at)
 
 
 @pytest.fixture

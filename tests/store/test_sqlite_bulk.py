@@ -56,7 +56,8 @@ async def test_new_rows_are_inserted_in_one_statement(store: Store, kitchen: obj
     finally:
         db.write = real_write
     assert outcome.created == list(range(50)) and outcome.failed == []
-    assert statements.count("executemany INSERT") == 1
+    # One statement for the products, one for their (default) variants.
+    assert statements.count("executemany INSERT") == 2
     assert "INSERT" not in statements  # no row-by-row insert
     assert (await store.products.find(ProductQuery(), offset=0, limit=1)).total == 50
 

@@ -20,6 +20,7 @@ from shopkit._constants import (
 from shopkit._exceptions import ServiceUnavailableError
 from shopkit._sync._base_client import SyncBaseClient, SyncTokenState, TokenCallback
 from shopkit._sync.resources import (
+    SyncAddresses,
     SyncAuth,
     SyncCart,
     SyncCategories,
@@ -82,6 +83,10 @@ class ShopClient(SyncBaseClient):
     @cached_property
     def auth(self) -> SyncAuth:
         return SyncAuth(self)
+
+    @cached_property
+    def addresses(self) -> SyncAddresses:
+        return SyncAddresses(self)
 
     @cached_property
     def users(self) -> SyncUsers:

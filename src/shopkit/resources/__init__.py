@@ -1,5 +1,6 @@
 """One class per noun of the API; reach them through the client (``client.products``)."""
 
+from shopkit.resources.addresses import AsyncAddresses
 from shopkit.resources.auth import AsyncAuth
 from shopkit.resources.cart import AsyncCart
 from shopkit.resources.categories import AsyncCategories
@@ -10,6 +11,7 @@ from shopkit.resources.users import AsyncUsers
 from shopkit.resources.webhooks import AsyncWebhooks
 
 __all__ = [
+    "AsyncAddresses",
     "AsyncAuth",
     "AsyncCart",
     "AsyncCategories",

@@ -17,7 +17,8 @@ class AsyncOrders(AsyncAPIResource):
     async def create(
         self,
         *,
-        shipping_address: Address | Mapping[str, Any],
+        shipping_address: Address | Mapping[str, Any] | None = None,
+        address_id: str | None = None,
         payment_method: str = "manual",
         idempotency_key: str | None = None,
         **options: Unpack[RequestOptions],
@@ -27,21 +28,29 @@ class AsyncOrders(AsyncAPIResource):
         Safe to retry: every attempt carries the same ``Idempotency-Key`` (a fresh uuid4 unless
         you pass one), so a checkout retried after a timeout returns the first order instead of
         placing a second. Pass your own key to make a retry across restarts safe too.
+        Give ``shipping_address``, or ``address_id`` (one of ``client.addresses``).
 
         ``payment_method="stripe"``: the order's ``client_secret`` is for Stripe's client SDK
         (one PaymentIntent per order, however often this is retried); ``manual`` (the
         default): an admin records the payment later (``payments.record``).
         """
-        address = (
-            shipping_address.model_dump(exclude_none=True)
-            if isinstance(shipping_address, Address)
-            else {k: v for k, v in shipping_address.items() if v is not None}
-        )
+        if (shipping_address is None) == (address_id is None):
+            raise ValueError("give exactly one of shipping_address and address_id")
+        body: dict[str, Any]
+        if address_id is not None:
+            body = {"address_id": address_id}
+        elif isinstance(shipping_address, Address):
+            body = {"shipping_address": shipping_address.model_dump(exclude_none=True)}
+        else:
+            assert shipping_address is not None
+            body = {
+                "shipping_address": {k: v for k, v in shipping_address.items() if v is not None}
+            }
         key = idempotency_key or str(uuid.uuid4())
         response = await self._client.request(
             "POST",
             "/orders",
-            json={"shipping_address": address, "payment_method": payment_method},
+            json={**body, "payment_method": payment_method},
             headers={IDEMPOTENCY_KEY_HEADER: key},
             options=options,
         )

@@ -50,3 +50,15 @@ class AsyncUsers(AsyncAPIResource):
         )
         user: User = self._client.parse(User, response)
         return user
+
+    async def send_password_reset(self, user_id: str, **options: Unpack[RequestOptions]) -> None:
+        """Mail a password-reset token to the user."""
+        await self._client.request(
+            "POST", f"/auth/users/{segment(user_id)}/password-reset", options=options
+        )
+
+    async def send_verification(self, user_id: str, **options: Unpack[RequestOptions]) -> None:
+        """Mail a new email-verification token to the user."""
+        await self._client.request(
+            "POST", f"/auth/users/{segment(user_id)}/verification", options=options
+        )

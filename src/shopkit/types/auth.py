@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Literal
 
 from shopkit.types._base import ShopkitModel
+from shopkit.types.cart import CartMerge
 
 Role = Literal["customer", "admin"]
 
@@ -17,6 +18,7 @@ class User(ShopkitModel):
     # A plain str, not ``Role``: a role a newer server adds must not break reading users.
     role: str
     is_active: bool
+    email_verified: bool = False
     created_at: datetime
     last_login: datetime | None = None
 
@@ -38,3 +40,5 @@ class AuthResult(ShopkitModel):
 
     user: User
     tokens: TokenPair
+    cart_merge: CartMerge | None = None
+    """What became of the guest cart the client handed in (``None``: it had none)."""

@@ -28,11 +28,16 @@ class Address(ShopkitModel):
 
 class OrderItem(ShopkitModel):
     product_id: str
+    variant_id: str | None = None
+    """The variant bought (``None`` on orders placed before variants existed)."""
+    sku: str | None = None
+    option_values: dict[str, str] = Field(default_factory=dict)
     name: str
     price: Money
     """The price when the order was placed (frozen)."""
     quantity: int
     item_total: Money
+    image_url: str | None = None
 
 
 class StatusChange(ShopkitModel):
@@ -62,3 +67,12 @@ class Order(ShopkitModel):
     updated_at: datetime
     client_secret: str | None = None
     """Only in the reply of ``orders.create`` with a provider: pay with the provider's SDK."""
+
+
+class SavedAddress(Address):
+    """An entry of the caller's address book (``client.addresses``)."""
+
+    id: str
+    is_default: bool
+    created_at: datetime
+    updated_at: datetime

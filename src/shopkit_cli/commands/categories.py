@@ -147,7 +147,7 @@ async def delete_category(
 
 async def find(client: AsyncShopClient, name_or_id: str) -> Category:
     """The category with this id, else this name (any case)."""
-    from shopkit_cli.catalog import slugify
+    from shopkit._catalog import slugify
 
     categories = await client.categories.list()
     for category in categories:

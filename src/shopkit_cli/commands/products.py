@@ -14,6 +14,7 @@ from shopkit_cli.output import (
     confirm,
     emit_list,
     emit_object,
+    emit_table,
     fail,
     info,
     progress,
@@ -75,6 +76,14 @@ FIELDS = [
     Column("is_featured", "featured"),
     Column("created_at", "created"),
     Column("updated_at", "updated"),
+]
+VARIANT_COLUMNS = [
+    Column("id", "variant id"),
+    Column("sku", "sku"),
+    Column("options", "options"),
+    Column("price", "price"),
+    Column("stock", "stock"),
+    Column("is_active", "active"),
 ]
 
 IdArg = Annotated[str, typer.Argument(help="The product's id.", show_default=False)]
@@ -192,6 +201,16 @@ async def get_product(
     async with open_client(login_required=include_inactive) as client:
         product = await client.products.get(product_id, include_inactive=include_inactive or None)
     emit_object(product, FIELDS, as_json=want_json(as_json))
+    if not want_json(as_json) and (product.options or len(product.variants) > 1):
+        rows = [
+            {
+                **variant.model_dump(mode="json"),
+                "options": " / ".join(variant.option_values.values()),
+                "price": variant.price if variant.price is not None else product.base_price,
+            }
+            for variant in product.variants
+        ]
+        emit_table(rows, VARIANT_COLUMNS, "Variants")
 
 
 @app.command(

@@ -123,6 +123,36 @@ async def activate(user: UserArg, as_json: JsonOption = False) -> None:
     await _change(user, as_json, "activated", is_active=True)
 
 
+async def _user_id(client: AsyncShopClient, id_or_email: str) -> tuple[str, str]:
+    if "@" in id_or_email:
+        user = await find_user(client, id_or_email)
+        return user.id, user.email
+    return id_or_email, id_or_email
+
+
+@app.command(
+    "resend-verification",
+    epilog=examples("shopkit users resend-verification ada@example.com"),
+)
+@async_command
+async def resend_verification(user: UserArg) -> None:
+    """Mail a user a new email-verification token (admins)."""
+    async with open_client() as client:
+        user_id, label = await _user_id(client, user)
+        await client.users.send_verification(user_id)
+    success(f"verification mail queued for {label}")
+
+
+@app.command("reset-password", epilog=examples("shopkit users reset-password ada@example.com"))
+@async_command
+async def reset_password(user: UserArg) -> None:
+    """Mail a user a password-reset token (admins); their password stays until they use it."""
+    async with open_client() as client:
+        user_id, label = await _user_id(client, user)
+        await client.users.send_password_reset(user_id)
+    success(f"password-reset mail queued for {label}")
+
+
 @app.command(
     "create-admin",
     epilog=examples(

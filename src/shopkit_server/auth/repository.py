@@ -6,7 +6,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from shopkit_server.auth.models import User, UserChanges
+from shopkit_server.auth.models import (
+    AccountToken,
+    SavedAddress,
+    TokenPurpose,
+    User,
+    UserChanges,
+)
+from shopkit_server.orders.models import Address
 from shopkit_server.pagination import PageResult
 
 
@@ -63,3 +70,52 @@ class RefreshTokenRepository(Protocol):
     async def revoke(self, jti: str, user_id: str) -> None: ...
 
     async def revoke_all(self, user_id: str) -> None: ...
+
+
+class AccountTokenRepository(Protocol):
+    """Single-use tokens mailed to accounts (password reset, email verification), by hash."""
+
+    async def add(self, token: AccountToken) -> None:
+        """Store a new token (expired ones may be pruned on the way)."""
+
+    async def consume(
+        self, token_hash: str, purpose: TokenPurpose, now: datetime
+    ) -> AccountToken | None:
+        """Spend a live token and return it, in one atomic step; ``None`` when it is unknown,
+        of another purpose, expired or already spent. Of two concurrent calls with one token
+        at most one gets it."""
+
+    async def revoke_all(self, user_id: str, purpose: TokenPurpose, now: datetime) -> None:
+        """Spend every live token of ``purpose`` the account has."""
+
+
+class AddressRepository(Protocol):
+    """Each user's address book. At most one entry per user is the default."""
+
+    async def list(self, user_id: str) -> list[SavedAddress]:
+        """The user's addresses, oldest first."""
+
+    async def get(self, user_id: str, address_id: str) -> SavedAddress | None:
+        """One of the user's addresses (``None`` also for another user's)."""
+
+    async def add(self, entry: SavedAddress, *, limit: int) -> SavedAddress:
+        """Store ``entry``; when it is the default, the user's other entries stop being it.
+
+        The first address of a book is its default whatever ``entry.is_default`` says. Raises
+        :class:`~shopkit_server.auth.models.AddressLimitReached` (writing nothing) when the
+        user already has ``limit`` addresses; two concurrent adds cannot both pass it.
+        """
+
+    async def update(
+        self,
+        user_id: str,
+        address_id: str,
+        address: Address,
+        *,
+        make_default: bool,
+        now: datetime,
+    ) -> SavedAddress | None:
+        """Replace the address (and make it the default when asked); ``None``: not found."""
+
+    async def delete(self, user_id: str, address_id: str) -> bool:
+        """Remove one; ``False`` when the user has no such address."""

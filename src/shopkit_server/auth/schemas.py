@@ -8,8 +8,11 @@ from typing import Annotated, Literal
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from shopkit_server.auth.models import User
+from shopkit_server.auth.models import SavedAddress, User
+from shopkit_server.cart.schemas import CartMergeOut
 from shopkit_server.fields import Flag, Text
+from shopkit_server.orders.models import Address
+from shopkit_server.orders.schemas import AddressIn
 from shopkit_server.security import BCRYPT_MAX_BYTES, IssuedTokens, Role
 
 
@@ -77,6 +80,7 @@ class UserPublic(BaseModel):
     name: str
     role: Role
     is_active: bool
+    email_verified: bool
     created_at: datetime
     last_login: datetime | None
 
@@ -88,6 +92,7 @@ class UserPublic(BaseModel):
             name=user.name,
             role=user.role,
             is_active=user.is_active,
+            email_verified=user.email_verified,
             created_at=user.created_at,
             last_login=user.last_login,
         )
@@ -111,3 +116,85 @@ class Tokens(BaseModel):
 class AuthResult(BaseModel):
     user: UserPublic
     tokens: Tokens
+    cart_merge: CartMergeOut | None = Field(
+        default=None,
+        description="What became of the guest cart sent as X-Cart-Token (absent: none sent)",
+    )
+
+
+Token = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class PasswordResetRequest(_Strict):
+    email: Email
+
+
+class PasswordResetConfirm(_Strict):
+    token: Token
+    new_password: NewPassword
+
+
+class VerifyEmailRequest(_Strict):
+    token: Token
+
+
+class Accepted(BaseModel):
+    detail: str
+
+
+class AddressCreate(AddressIn):
+    is_default: Flag = False
+
+    def to_domain(self) -> Address:
+        return Address(**self.model_dump(exclude={"is_default"}))
+
+
+class AddressPatch(_Strict):
+    """Only the fields sent change; the result is checked as a whole, as on create."""
+
+    full_name: str | None = None
+    address_line1: str | None = None
+    address_line2: str | None = None
+    city: str | None = None
+    state: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+    phone: str | None = None
+    is_default: Flag | None = Field(default=None, description="true makes it the default")
+
+
+class SavedAddressOut(BaseModel):
+    id: str
+    full_name: str
+    address_line1: str
+    address_line2: str | None
+    city: str
+    state: str | None
+    postal_code: str
+    country: str
+    phone: str
+    is_default: bool
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, entry: SavedAddress) -> SavedAddressOut:
+        a = entry.address
+        return cls(
+            id=entry.id,
+            full_name=a.full_name,
+            address_line1=a.address_line1,
+            address_line2=a.address_line2,
+            city=a.city,
+            state=a.state,
+            postal_code=a.postal_code,
+            country=a.country,
+            phone=a.phone,
+            is_default=entry.is_default,
+            created_at=entry.created_at,
+            updated_at=entry.updated_at,
+        )
+
+
+class SavedAddressList(BaseModel):
+    items: list[SavedAddressOut]

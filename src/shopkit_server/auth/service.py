@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import structlog
 
+from shopkit_server.auth.clients import CartMerger
 from shopkit_server.auth.errors import (
     AccountDisabled,
     CannotChangeSelf,
@@ -15,9 +17,12 @@ from shopkit_server.auth.errors import (
     UserNotFound,
 )
 from shopkit_server.auth.models import User, UserChanges
+from shopkit_server.auth.recovery import AccountRecovery
 from shopkit_server.auth.repository import RefreshOutcome, RefreshTokenRepository, UserRepository
 from shopkit_server.auth.throttle import SignInThrottle, ThrottlePolicy
+from shopkit_server.cart.models import CartMerge, MergeOutcome
 from shopkit_server.clock import utc_now
+from shopkit_server.errors import UpstreamUnavailable
 from shopkit_server.ids import new_id
 from shopkit_server.pagination import PageParams, PageResult
 from shopkit_server.revocations import RevokedFamilies
@@ -35,6 +40,16 @@ from shopkit_server.throttle import MemoryThrottleStore
 log = structlog.get_logger("shopkit.auth")
 
 
+@dataclass(frozen=True)
+class SignIn:
+    """A login's or registration's outcome: the account, its tokens, and what became of the
+    guest cart handed in (``None``: none was)."""
+
+    user: User
+    tokens: IssuedTokens
+    cart_merge: CartMerge | None = None
+
+
 class AuthService:
     def __init__(
         self,
@@ -46,6 +61,8 @@ class AuthService:
         throttle: SignInThrottle | None = None,
         revoked: RevokedFamilies | None = None,
         on_account_change: Callable[[str], Awaitable[object]] | None = None,
+        recovery: AccountRecovery | None = None,
+        carts: CartMerger | None = None,
     ) -> None:
         self.users = users
         self.refresh_tokens = refresh_tokens
@@ -57,6 +74,10 @@ class AuthService:
         self.revoked = revoked
         # Called after an account's role or status changed (caches in front of the store).
         self.on_account_change = on_account_change
+        # Mails verification and reset tokens; None: no account mail (a bare service, tests).
+        self.recovery = recovery
+        # Merges a guest cart handed in at login; None: cart tokens are ignored.
+        self.carts = carts
 
     async def create_user(
         self,
@@ -86,16 +107,33 @@ class AuthService:
         return user
 
     async def register(
-        self, *, email: str, password: str, name: str, client: str | None = None
-    ) -> tuple[User, IssuedTokens]:
-        """Sign up; ``client`` (the caller's address) is throttled and shares the hash queue."""
+        self,
+        *,
+        email: str,
+        password: str,
+        name: str,
+        client: str | None = None,
+        cart_token: str | None = None,
+    ) -> SignIn:
+        """Sign up; ``client`` (the caller's address) is throttled and shares the hash queue.
+
+        A verification mail is queued; a guest cart's token merges that cart in.
+        """
         await self.throttle.before_register(client)
         user = await self.create_user(email=email, password=password, name=name, client=client)
-        return user, await self._issue(user)
+        if self.recovery is not None:
+            await self.recovery.send_verification(user)
+        tokens = await self._issue(user)
+        return SignIn(user, tokens, await self._merge(user.id, cart_token))
 
     async def login(
-        self, *, email: str, password: str, client: str | None = None
-    ) -> tuple[User, IssuedTokens]:
+        self,
+        *,
+        email: str,
+        password: str,
+        client: str | None = None,
+        cart_token: str | None = None,
+    ) -> SignIn:
         account = email.strip().lower()
         # Throttled by address, by (account, address) and account-wide before any work; an
         # unknown email is an account key like any other, so a 429 tells nothing about which
@@ -114,7 +152,18 @@ class AuthService:
             raise AccountDisabled()
         updated = await self.users.update(user.id, UserChanges(last_login=utc_now()))
         user = updated or user
-        return user, await self._issue(user)
+        tokens = await self._issue(user)
+        return SignIn(user, tokens, await self._merge(user.id, cart_token))
+
+    async def _merge(self, user_id: str, cart_token: str | None) -> CartMerge | None:
+        if cart_token is None or self.carts is None:
+            return None
+        try:
+            return await self.carts.merge(user_id, cart_token)
+        except UpstreamUnavailable:
+            # The sign-in stands; the guest cart is kept, and a later login can merge it.
+            log.warning("cart_merge_unavailable", user_id=user_id)
+            return CartMerge(MergeOutcome.UNAVAILABLE)
 
     async def refresh(self, refresh_token: str) -> IssuedTokens:
         """Rotate: the presented token is spent, a new pair comes back (with the current role).
@@ -131,9 +180,11 @@ class AuthService:
         if claims.family in self.revoked:
             raise InvalidRefreshToken()
         user = await self.users.get(claims.sub)
-        if user is None or not user.is_active:
+        if user is None or not user.is_active or claims.version < user.token_version:
             raise InvalidRefreshToken()
-        issued = self.tokens.issue(user.id, user.role, family=claims.family)
+        issued = self.tokens.issue(
+            user.id, user.role, family=claims.family, version=user.token_version
+        )
         outcome = await self.refresh_tokens.rotate(
             claims.jti, user.id, utc_now(), issued.refresh_jti, issued.refresh_expires_at
         )
@@ -165,13 +216,18 @@ class AuthService:
         return user
 
     async def update_me(self, user_id: str, *, name: str | None, email: str | None) -> User:
-        await self.me(user_id)
+        before = await self.me(user_id)
+        new_email = email is not None and email != before.email
+        # A new address is unproven: it is unverified until its own mail is answered.
+        changes = UserChanges(name=name, email=email, email_verified=False if new_email else None)
         try:
-            updated = await self.users.update(user_id, UserChanges(name=name, email=email))
+            updated = await self.users.update(user_id, changes)
         except DuplicateKeyError:
             raise EmailTaken() from None
         if updated is None:
             raise UserNotFound()
+        if new_email and self.recovery is not None:
+            await self.recovery.email_changed(updated)
         return updated
 
     async def change_password(
@@ -191,10 +247,15 @@ class AuthService:
                 raise InvalidCredentials("The current password is wrong.")
             await self.throttle.succeeded(user.email, client)
         new_hash = await self.passwords.hash(new_password, client=client)
-        await self.users.update(user_id, UserChanges(password_hash=new_hash))
-        # Every session started with the old password ends; this one gets a fresh pair.
+        updated = await self.users.update(
+            user_id, UserChanges(password_hash=new_hash, bump_token_version=True)
+        )
+        # Every session started with the old password ends (its refresh tokens, and its access
+        # tokens wherever the live account is checked); this one gets a fresh pair.
         await self.refresh_tokens.revoke_all(user_id)
-        return await self._issue(user)
+        if self.on_account_change is not None:
+            await self.on_account_change(user_id)
+        return await self._issue(updated or user)
 
     async def list_users(self, *, query: str | None, page: PageParams) -> PageResult[User]:
         return await self.users.list(query=query, offset=page.offset, limit=page.page_size)
@@ -220,6 +281,6 @@ class AuthService:
         return updated
 
     async def _issue(self, user: User) -> IssuedTokens:
-        issued = self.tokens.issue(user.id, user.role)
+        issued = self.tokens.issue(user.id, user.role, version=user.token_version)
         await self.refresh_tokens.add(issued.refresh_jti, user.id, issued.refresh_expires_at)
         return issued

@@ -50,6 +50,7 @@ class SignInThrottle:
     def __init__(self, store: ThrottleStore, policy: ThrottlePolicy) -> None:
         self._store = store
         self._policy = policy
+        self.store = store  # shared with other throttles (guest carts) in one place
         self._checking: set[str] = set()  # pairs with a password check in flight here
 
     async def _address(self, kind: str, client: str | None, limit: int) -> None:
@@ -108,3 +109,28 @@ class SignInThrottle:
 
     async def before_register(self, client: str | None) -> None:
         await self._address("register", client, self._policy.register_per_address)
+
+    async def before_reset_request(self, client: str | None) -> None:
+        """A password-reset request counts against its address like a login attempt."""
+        await self._address("reset", client, self._policy.login_per_address)
+
+    async def before_token_check(self, kind: str, client: str | None) -> None:
+        """Admit one check of a mailed token (reset or verification) from ``client``: the
+        login's per-address window, and the same growing back-off after repeated misses."""
+        await self._address(kind, client, self._policy.login_per_address)
+        wait = await self._store.locked_for(f"{kind}:fail:{client or '-'}")
+        if wait > 0:
+            raise TooManyAttempts(wait, "Too many invalid tokens; try again later.")
+
+    async def token_failed(self, kind: str, client: str | None) -> None:
+        policy = self._policy
+        await self._store.fail(
+            f"{kind}:fail:{client or '-'}",
+            free=policy.failures_before_backoff,
+            base=policy.backoff_seconds,
+            cap=policy.backoff_max_seconds,
+        )
+
+    async def account_mail(self, user_id: str, *, per_hour: int) -> float:
+        """Count one mail to an account; the seconds to wait when over ``per_hour`` (0: ok)."""
+        return await self._store.hit(f"mail:acct:{user_id}", limit=per_hour, window=3600.0)

@@ -17,11 +17,31 @@ from pydantic import BaseModel, ValidationError
 
 from shopkit_server.ids import is_valid_id
 from shopkit_server.money import quantize
-from shopkit_server.products.models import Product
+from shopkit_server.products.models import Product, ProductImage, ProductOption, Variant
 from shopkit_server.upstream import ServiceToken, Upstream
 
 # Ids per lookup call; the product service accepts up to 500.
 LOOKUP_CHUNK = 200
+
+
+class _OptionWire(BaseModel):
+    name: str
+    values: list[str]
+
+
+class _ImageWire(BaseModel):
+    url: str
+    alt: str
+
+
+class _VariantWire(BaseModel):
+    id: str
+    sku: str | None
+    option_values: dict[str, str]
+    price: Decimal | None
+    stock: int
+    is_active: bool
+    image_url: str | None
 
 
 class _ProductWire(BaseModel):
@@ -40,6 +60,10 @@ class _ProductWire(BaseModel):
     is_featured: bool
     created_at: datetime
     updated_at: datetime
+    base_price: Decimal
+    options: list[_OptionWire]
+    variants: list[_VariantWire]
+    images: list[_ImageWire]
 
 
 def product_from_wire(upstream: Upstream, reply: httpx.Response, raw: Any) -> Product:
@@ -47,9 +71,26 @@ def product_from_wire(upstream: Upstream, reply: httpx.Response, raw: Any) -> Pr
         wire = _ProductWire.model_validate(raw)
     except ValidationError:
         raise upstream.unexpected(reply) from None
-    fields = wire.model_dump()
+    fields = wire.model_dump(exclude={"options", "variants", "images"})
     fields["price"] = quantize(wire.price)
-    return Product(**fields)
+    fields["base_price"] = quantize(wire.base_price)
+    return Product(
+        **fields,
+        options=[ProductOption(o.name, list(o.values)) for o in wire.options],
+        variants=[
+            Variant(
+                id=v.id,
+                sku=v.sku,
+                option_values=dict(v.option_values),
+                stock=v.stock,
+                is_active=v.is_active,
+                price=None if v.price is None else quantize(v.price),
+                image_url=v.image_url,
+            )
+            for v in wire.variants
+        ],
+        images=[ProductImage(i.url, i.alt) for i in wire.images],
+    )
 
 
 class HttpProductsClient:

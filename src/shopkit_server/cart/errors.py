@@ -26,3 +26,8 @@ class CartLineLimit(Conflict):
 class CheckoutInProgress(Conflict):
     code = "checkout_in_progress"
     detail = "This cart is being checked out by another request; see your orders."
+
+
+class CartTokenInvalid(NotFound):
+    code = "cart_token_invalid"
+    detail = "The cart token is unknown, expired or already merged into an account's cart."

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from enum import StrEnum
 
 from shopkit_server.money import ZERO
 
@@ -20,13 +21,18 @@ CHECKOUT_CLAIM_LEASE = timedelta(seconds=60)
 
 @dataclass(frozen=True)
 class CartItem:
-    """One line. ``name``, ``price`` and ``image_url`` are the catalog's values when last seen."""
+    """One line: one variant of a product. ``name``, ``price`` and ``image_url`` are the
+    catalog's values when last seen; ``sku`` and ``option_values`` are the variant's (filled in
+    from the catalog when the cart is priced)."""
 
     product_id: str
     name: str
     price: Decimal
     quantity: int
     image_url: str | None = None
+    variant_id: str | None = None  # None only on a line stored before variants (Mongo)
+    sku: str | None = None
+    option_values: dict[str, str] = field(default_factory=dict)
     # False when the catalog no longer sells the product or has fewer units than the line holds;
     # checkout would refuse such a line, so clients can flag it before the customer pays.
     available: bool = True
@@ -51,8 +57,13 @@ class Cart:
     def subtotal(self) -> Decimal:
         return sum((item.item_total for item in self.items), ZERO)
 
-    def line(self, product_id: str) -> CartItem | None:
-        return next((item for item in self.items if item.product_id == product_id), None)
+    def line(self, item_id: str) -> CartItem | None:
+        """The line of variant ``item_id``, or the only line of product ``item_id``."""
+        found = next((item for item in self.items if item.variant_id == item_id), None)
+        if found is not None:
+            return found
+        of_product = [item for item in self.items if item.product_id == item_id]
+        return of_product[0] if len(of_product) == 1 else None
 
 
 class CartLinesExceeded(Exception):
@@ -65,3 +76,87 @@ class LineLimitExceeded(Exception):
     def __init__(self, current_quantity: int) -> None:
         self.current_quantity = current_quantity
         super().__init__(f"the line already holds {current_quantity}")
+
+
+def line_key(item: CartItem) -> str:
+    """A cart line's identity: two lines with one key are one line (merged, limited together).
+
+    The one place that says what a line is keyed by; the guest-cart merge and the limits
+    below go through it. A line is one variant (its product for a line stored before variants).
+    """
+    return item.variant_id or item.product_id
+
+
+@dataclass(frozen=True)
+class GuestCart:
+    """A cart without an account, reached with a random token (only its hash is stored).
+
+    Its lines live in the cart store under ``id`` (a fresh id, never the token and never a
+    user's id). It is merged into an account's cart at most once (``merged_at``).
+    """
+
+    id: str
+    token_hash: str
+    created_at: datetime
+    expires_at: datetime
+
+
+class MergeOutcome(StrEnum):
+    MERGED = "merged"
+    INVALID = "invalid"  # unknown, expired or already merged token: nothing was moved
+    UNAVAILABLE = "unavailable"  # the cart service did not answer; the guest cart is kept
+
+
+class Shortfall(StrEnum):
+    """Why a merged line got fewer units than the guest cart held."""
+
+    STOCK = "stock"
+    LINE_LIMIT = "line_limit"
+    CART_LINE_LIMIT = "cart_line_limit"
+    UNAVAILABLE = "unavailable"  # no longer sold
+
+
+@dataclass(frozen=True)
+class MergedLine:
+    product_id: str
+    variant_id: str | None  # None only for a line stored before variants (Mongo)
+    requested: int  # units in the guest cart
+    added: int  # units added to the account's cart
+    shortfall: Shortfall | None = None
+
+
+@dataclass(frozen=True)
+class CartMerge:
+    """What merging a guest cart into an account's cart did."""
+
+    outcome: MergeOutcome
+    lines: list[MergedLine] = field(default_factory=list)
+
+
+def merge_line(
+    *,
+    guest: CartItem,
+    current: int,
+    stock: int | None,
+    lines_in_cart: int,
+    max_quantity: int = MAX_LINE_QUANTITY,
+    max_lines: int = MAX_CART_LINES,
+) -> MergedLine:
+    """The merge rule for one guest line: quantities add up, capped by stock, by the per-line
+    limit and, for a line the account's cart does not have yet, by the cart's line limit.
+
+    ``current`` is what the account's line holds (0: no such line), ``stock`` the catalog's
+    units (``None``: the product is no longer sold), ``lines_in_cart`` the account cart's
+    lines now.
+    """
+    line = (guest.product_id, guest.variant_id)
+    if stock is None:
+        return MergedLine(*line, guest.quantity, 0, Shortfall.UNAVAILABLE)
+    if current == 0 and lines_in_cart >= max_lines:
+        return MergedLine(*line, guest.quantity, 0, Shortfall.CART_LINE_LIMIT)
+    cap = min(max_quantity, stock)
+    added = max(0, min(guest.quantity, cap - current))
+    if added == guest.quantity:
+        return MergedLine(*line, guest.quantity, added)
+    shortfall = Shortfall.STOCK if stock < max_quantity else Shortfall.LINE_LIMIT
+    return MergedLine(*line, guest.quantity, added, shortfall)

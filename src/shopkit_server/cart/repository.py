@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from shopkit_server.cart.models import Cart, CartItem
+from shopkit_server.cart.models import Cart, CartItem, GuestCart
 from shopkit_server.products.models import StockLine
 
 
@@ -31,18 +31,20 @@ class CartRepository(Protocol):
         The line's name, price and image are replaced by the item's. Raises
         :class:`~shopkit_server.cart.models.LineLimitExceeded` (writing nothing) when the line
         would then hold more than ``max_quantity``, and
-        :class:`~shopkit_server.cart.models.CartLinesExceeded` when the product is not in the
+        :class:`~shopkit_server.cart.models.CartLinesExceeded` when the variant is not in the
         cart yet and the cart already holds ``max_lines`` lines. Two concurrent adds both count.
         """
         ...
 
     async def set_quantity(
-        self, user_id: str, product_id: str, quantity: int, *, now: datetime
+        self, user_id: str, variant_id: str, quantity: int, *, now: datetime
     ) -> Cart | None:
-        """Set a line's quantity; 0 removes the line. ``None`` when the line is not there."""
+        """Set the quantity of the line of ``variant_id``; 0 removes it. ``None`` when the
+        line is not there. (Lines are keyed by variant; ``finish_checkout`` by each line's
+        ``variant_id``, or its product id for a line without one.)"""
         ...
 
-    async def remove_item(self, user_id: str, product_id: str, *, now: datetime) -> Cart:
+    async def remove_item(self, user_id: str, variant_id: str, *, now: datetime) -> Cart:
         """Remove a line if present (a missing line is not an error)."""
         ...
 
@@ -75,4 +77,24 @@ class CartRepository(Protocol):
 
     async def release_checkout(self, user_id: str, checkout_id: str) -> None:
         """Drop the claim if ``checkout_id`` holds it (a checkout that made no order)."""
+        ...
+
+
+class GuestCartRepository(Protocol):
+    """Guest carts' tokens (by hash) and lifetimes; their lines live in :class:`CartRepository`
+    under the guest cart's id."""
+
+    async def add(self, guest: GuestCart) -> None: ...
+
+    async def find(self, token_hash: str, now: datetime) -> GuestCart | None:
+        """The live guest cart with this token (``None``: unknown, expired or merged)."""
+        ...
+
+    async def claim(self, token_hash: str, user_id: str, now: datetime) -> GuestCart | None:
+        """Mark the live guest cart merged into ``user_id``'s cart and return it, atomically:
+        of concurrent claims of one token at most one gets it."""
+        ...
+
+    async def sweep(self, now: datetime) -> int:
+        """Delete expired and merged guest carts, lines included; how many went."""
         ...

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from datetime import timedelta
 
 from shopkit_server.cart.clients import ProductsClient
 from shopkit_server.cart.errors import (
     CartItemNotFound,
     CartLineLimit,
+    CartTokenInvalid,
     CheckoutInProgress,
     LineQuantityLimit,
 )
@@ -25,22 +27,54 @@ from shopkit_server.cart.models import (
     Cart,
     CartItem,
     CartLinesExceeded,
+    CartMerge,
+    GuestCart,
     LineLimitExceeded,
+    MergedLine,
+    MergeOutcome,
+    Shortfall,
+    line_key,
+    merge_line,
 )
-from shopkit_server.cart.repository import CartRepository
+from shopkit_server.cart.repository import CartRepository, GuestCartRepository
 from shopkit_server.clock import utc_now
-from shopkit_server.ids import is_valid_id
-from shopkit_server.products.errors import InsufficientStock, ProductNotFound
-from shopkit_server.products.models import Product, StockLine
+from shopkit_server.errors import TooManyRequests
+from shopkit_server.ids import is_valid_id, new_id
+from shopkit_server.products.errors import (
+    InsufficientStock,
+    ProductNotFound,
+    VariantNotFound,
+    VariantRequired,
+)
+from shopkit_server.products.models import Product, StockLine, Variant
+from shopkit_server.security import hash_opaque_token, new_opaque_token
+from shopkit_server.throttle import MemoryThrottleStore, ThrottleStore
 
 # What the catalog said of each product asked about: None when it does not know the id.
 Catalog = Mapping[str, Product | None]
 
 
+# Rounds of one guest line's merge that may lose to a concurrent add to the same line.
+_MERGE_ATTEMPTS = 3
+
+
 class CartService:
-    def __init__(self, *, carts: CartRepository, products: ProductsClient) -> None:
+    def __init__(
+        self,
+        *,
+        carts: CartRepository,
+        products: ProductsClient,
+        guests: GuestCartRepository | None = None,
+        guest_ttl: timedelta = timedelta(days=14),
+        throttle: ThrottleStore | None = None,
+        guest_carts_per_address: int = 30,
+    ) -> None:
         self.carts = carts
         self.products = products
+        self.guests = guests
+        self.guest_ttl = guest_ttl
+        self.throttle = throttle or MemoryThrottleStore()
+        self.guest_carts_per_address = guest_carts_per_address
 
     async def get_cart(self, user_id: str) -> Cart:
         """The user's cart with current catalog names and prices."""
@@ -51,23 +85,31 @@ class CartService:
     # service cannot be reached the answer is a 503 and nothing was changed, and a change that
     # was written is always answered with success (priced from what was read before it).
 
-    async def add_item(self, user_id: str, product_id: str, quantity: int) -> Cart:
+    async def add_item(
+        self, user_id: str, product_id: str, quantity: int, variant_id: str | None = None
+    ) -> Cart:
+        """Add units of one variant; ``variant_id`` may be left out only when the product has
+        a single variant (else VariantRequired). Stock and the line limit are per variant."""
         if not is_valid_id(product_id):
             raise ProductNotFound()
         catalog = await self._catalog(await self.carts.get(user_id), product_id)
         product = catalog.get(product_id)
         if product is None or not product.is_active:
             raise ProductNotFound()
+        variant = _pick(product, variant_id)
         item = CartItem(
             product_id=product.id,
             name=product.name,
-            price=product.price,
+            price=product.price_of(variant),
             quantity=quantity,
-            image_url=product.image_url,
+            image_url=product.image_of(variant),
+            variant_id=variant.id,
+            sku=variant.sku,
+            option_values=dict(variant.option_values),
         )
         # The repository checks the limits and adds in one atomic step: a concurrent add to the
         # same line (or cart) cannot slip between a read of the current state and the write.
-        limit = min(MAX_LINE_QUANTITY, product.stock)
+        limit = min(MAX_LINE_QUANTITY, variant.stock)
         try:
             cart = await self.carts.add_item(
                 user_id, item, max_quantity=limit, max_lines=MAX_CART_LINES, now=utc_now()
@@ -75,42 +117,66 @@ class CartService:
         except CartLinesExceeded:
             raise CartLineLimit() from None
         except LineLimitExceeded as exc:
-            if exc.current_quantity + quantity > product.stock:
+            if exc.current_quantity + quantity > variant.stock:
                 raise InsufficientStock(
                     [product.id],
-                    f"Only {product.stock} of product {product.id} in stock; "
+                    f"Only {variant.stock} of {_label(product, variant)} in stock; "
                     f"your cart already holds {exc.current_quantity}.",
                 ) from None
             raise LineQuantityLimit() from None
         return _priced(cart, catalog)
 
-    async def set_quantity(self, user_id: str, product_id: str, quantity: int) -> Cart:
-        """Set a line's quantity; 0 removes it. The line must be in the cart."""
+    async def check_addable(self, product_id: str, variant_id: str | None = None) -> None:
+        """Raise what :meth:`add_item` would for a variant no cart may hold (unknown, retired
+        or out of stock), without touching any cart."""
         if not is_valid_id(product_id):
+            raise ProductNotFound()
+        product = (await self.products.get_products([product_id])).get(product_id)
+        if product is None or not product.is_active:
+            raise ProductNotFound()
+        variant = _pick(product, variant_id)
+        if variant.stock < 1:
+            raise InsufficientStock([product.id], f"{_label(product, variant)} is out of stock.")
+
+    async def set_quantity(self, user_id: str, item_id: str, quantity: int) -> Cart:
+        """Set a line's quantity; 0 removes it. The line must be in the cart; ``item_id`` is
+        its variant id (or, for a product with one line, the product id)."""
+        if not is_valid_id(item_id):
             raise CartItemNotFound()
         before = await self.carts.get(user_id)
-        if quantity > 0 and before.line(product_id) is None:
+        line = before.line(item_id)
+        if line is None:  # 404 even with quantity 0 (docs/api.md, Cart)
             raise CartItemNotFound()
         catalog = await self._catalog(before)
         if quantity > 0:
-            product = catalog.get(product_id)
+            product = catalog.get(line.product_id)
             if product is None or not product.is_active:
                 raise ProductNotFound()
-            if quantity > product.stock:
+            variant = _variant_of(product, line)
+            if variant is None or not variant.is_active:
+                raise VariantNotFound()
+            if quantity > variant.stock:
                 raise InsufficientStock(
-                    [product.id], f"Only {product.stock} of product {product.id} in stock."
+                    [product.id],
+                    f"Only {variant.stock} of {_label(product, variant)} in stock.",
                 )
-        cart = await self.carts.set_quantity(user_id, product_id, quantity, now=utc_now())
+        cart = await self.carts.set_quantity(user_id, line_key(line), quantity, now=utc_now())
         if cart is None:
             raise CartItemNotFound()
         return _priced(cart, catalog)
 
-    async def remove_item(self, user_id: str, product_id: str) -> Cart:
+    async def remove_item(self, user_id: str, item_id: str) -> Cart:
         """Remove a line; removing a line that is not there is not an error."""
-        if not is_valid_id(product_id):
+        if not is_valid_id(item_id):
             return await self.get_cart(user_id)
-        catalog = await self._catalog(await self.carts.get(user_id))
-        return _priced(await self.carts.remove_item(user_id, product_id, now=utc_now()), catalog)
+        before = await self.carts.get(user_id)
+        catalog = await self._catalog(before)
+        line = before.line(item_id)
+        if line is None:
+            return _priced(before, catalog)
+        return _priced(
+            await self.carts.remove_item(user_id, line_key(line), now=utc_now()), catalog
+        )
 
     async def clear(self, user_id: str) -> None:
         await self.carts.clear(user_id)
@@ -142,12 +208,157 @@ class CartService:
         """Drop the claim of a checkout that made no order."""
         await self.carts.release_checkout(user_id, checkout_id)
 
+    # -- guest carts ---------------------------------------------------------------------------
+
+    def _guest_store(self) -> GuestCartRepository:
+        if self.guests is None:
+            raise RuntimeError("this cart service was built without guest carts")
+        return self.guests
+
+    async def open_guest_cart(self, client: str | None) -> tuple[str, GuestCart]:
+        """A new, empty guest cart and its token (the only time the token is seen).
+
+        Throttled per client address (``SHOPKIT_GUEST_CARTS_PER_ADDRESS`` an hour): carts
+        cost storage, and nothing else stops a script from opening millions.
+        """
+        if client is not None and self.guest_carts_per_address > 0:
+            wait = await self.throttle.hit(
+                f"guestcart:addr:{client}", limit=self.guest_carts_per_address, window=3600.0
+            )
+            if wait > 0:
+                raise TooManyRequests(wait, "Too many new carts from this address; try later.")
+        token, token_hash = new_opaque_token()
+        now = utc_now()
+        guest = GuestCart(
+            id=new_id(), token_hash=token_hash, created_at=now, expires_at=now + self.guest_ttl
+        )
+        await self._guest_store().add(guest)
+        return token, guest
+
+    async def guest_owner(self, cart_token: str) -> str:
+        """The cart-store key of the live guest cart ``cart_token`` opens."""
+        guest = await self._guest_store().find(hash_opaque_token(cart_token), utc_now())
+        if guest is None:
+            raise CartTokenInvalid()
+        return guest.id
+
+    async def merge_guest_cart(self, user_id: str, cart_token: str) -> CartMerge:
+        """Move a guest cart's lines into ``user_id``'s cart, at most once per guest cart.
+
+        The catalog is read before the guest cart is claimed, so a catalog that does not
+        answer (503) leaves the guest cart as it was. The claim is atomic: of two logins racing
+        with one token, one merges and the other is told ``invalid``. Each line follows
+        :func:`~shopkit_server.cart.models.merge_line`.
+        """
+        guests = self._guest_store()
+        token_hash = hash_opaque_token(cart_token)
+        found = await guests.find(token_hash, utc_now())
+        if found is None:
+            return CartMerge(MergeOutcome.INVALID)
+        account = await self.carts.get(user_id)
+        guest_cart = await self.carts.get(found.id)
+        catalog = dict(await self._catalog(account, *(i.product_id for i in guest_cart.items)))
+        claimed = await guests.claim(token_hash, user_id, utc_now())
+        if claimed is None:
+            return CartMerge(MergeOutcome.INVALID)
+        guest_cart = await self.carts.get(claimed.id)  # as it was when claimed
+        missing = list(
+            dict.fromkeys(i.product_id for i in guest_cart.items if i.product_id not in catalog)
+        )
+        if missing:
+            found_late = await self.products.get_products(missing)
+            catalog.update({key: found_late.get(key) for key in missing})
+        lines: list[MergedLine] = []
+        for item in guest_cart.items:
+            merged, account = await self._merge_line(user_id, item, catalog, account)
+            lines.append(merged)
+        await self.carts.clear(claimed.id)
+        return CartMerge(MergeOutcome.MERGED, lines)
+
+    async def _merge_line(
+        self, user_id: str, item: CartItem, catalog: Catalog, account: Cart
+    ) -> tuple[MergedLine, Cart]:
+        key = line_key(item)
+        product = catalog.get(item.product_id)
+        variant = _variant_of(product, item) if product is not None else None
+        sold = product is not None and product.is_active and variant is not None
+        stock = variant.stock if sold and variant is not None and variant.is_active else None
+        current_line = account.line(key)
+        current = current_line.quantity if current_line else 0
+        planned = merge_line(
+            guest=item, current=current, stock=stock, lines_in_cart=len(account.items)
+        )
+        for _ in range(_MERGE_ATTEMPTS):
+            if planned.added == 0 or product is None or variant is None or stock is None:
+                return planned, account
+            line = CartItem(
+                product_id=product.id,
+                name=product.name,
+                price=product.price_of(variant),
+                quantity=planned.added,
+                image_url=product.image_of(variant),
+                variant_id=variant.id,
+                sku=variant.sku,
+                option_values=dict(variant.option_values),
+            )
+            try:
+                account = await self.carts.add_item(
+                    user_id,
+                    line,
+                    max_quantity=min(MAX_LINE_QUANTITY, stock),
+                    max_lines=MAX_CART_LINES,
+                    now=utc_now(),
+                )
+                return planned, account
+            except LineLimitExceeded as exc:  # a concurrent add to the line: plan again
+                current = exc.current_quantity
+            except CartLinesExceeded:
+                current = 0
+            account = await self.carts.get(user_id)
+            planned = merge_line(
+                guest=item, current=current, stock=stock, lines_in_cart=len(account.items)
+            )
+        return replace(
+            planned, added=0, shortfall=planned.shortfall or Shortfall.LINE_LIMIT
+        ), account
+
+    async def sweep_guest_carts(self) -> int:
+        """Delete expired guest carts (and merged ones' leftovers); how many went."""
+        return await self._guest_store().sweep(utc_now())
+
     async def _catalog(self, cart: Cart, *extra: str) -> Catalog:
-        wanted = [item.product_id for item in cart.items] + list(extra)
+        wanted = list(dict.fromkeys([item.product_id for item in cart.items] + list(extra)))
         if not wanted:
             return {}
         found = await self.products.get_products(wanted)
         return {product_id: found.get(product_id) for product_id in wanted}
+
+
+def _label(product: Product, variant: Variant) -> str:
+    values = " / ".join(variant.option_values.values())
+    return f"{product.name} ({values})" if values else f"product {product.id}"
+
+
+def _pick(product: Product, variant_id: str | None) -> Variant:
+    """The variant a request names; VariantRequired / VariantNotFound when it cannot."""
+    if variant_id is None:
+        if len(product.variants) != 1:
+            raise VariantRequired()
+        variant = product.variants[0]
+    else:
+        found = product.variant(variant_id) if is_valid_id(variant_id) else None
+        if found is None:
+            raise VariantNotFound()
+        variant = found
+    if not variant.is_active:
+        raise VariantNotFound("This variant is no longer sold.")
+    return variant
+
+
+def _variant_of(product: Product, line: CartItem) -> Variant | None:
+    if line.variant_id is None:
+        return product.variants[0] if len(product.variants) == 1 else None
+    return product.variant(line.variant_id)
 
 
 def _priced(cart: Cart, catalog: Catalog) -> Cart:
@@ -162,16 +373,20 @@ def _priced(cart: Cart, catalog: Catalog) -> Cart:
             items.append(item)
             continue
         product = catalog[item.product_id]
-        if product is None or not product.is_active:
+        variant = _variant_of(product, item) if product is not None else None
+        if product is None or not product.is_active or variant is None:
             items.append(replace(item, available=False))
             continue
         items.append(
             replace(
                 item,
                 name=product.name,
-                price=product.price,
-                image_url=product.image_url,
-                available=product.stock >= item.quantity,
+                price=product.price_of(variant),
+                image_url=product.image_of(variant),
+                variant_id=variant.id,
+                sku=variant.sku,
+                option_values=dict(variant.option_values),
+                available=variant.is_active and variant.stock >= item.quantity,
             )
         )
     return replace(cart, items=items)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
+from shopkit_server.auth.models import SavedAddress
 from shopkit_server.cart.models import Cart
 from shopkit_server.cart.service import CartService
 from shopkit_server.deps import Principal
@@ -37,6 +38,14 @@ class CartClient(Protocol):
 
     async def release(self, user: Principal, checkout_id: str) -> None:
         """Drop the claim of a checkout that stored no order. Idempotent."""
+        ...
+
+
+class AddressLookup(Protocol):
+    """The caller's saved addresses (``AddressBook``: the auth service's, on the shared store)."""
+
+    async def get(self, user_id: str, address_id: str) -> SavedAddress:
+        """One of the user's addresses; raises ``AddressNotFound`` (also for another's)."""
         ...
 
 

@@ -49,6 +49,7 @@ _RESERVATION_ERRORS: dict[str, type[ShopError]] = {
 
 class _CartItemWire(BaseModel):
     product_id: str
+    variant_id: str | None = None
     name: str
     price: Decimal
     quantity: int
@@ -87,6 +88,7 @@ class HttpCartClient:
         items = [
             CartItem(
                 product_id=item.product_id,
+                variant_id=item.variant_id,
                 name=item.name,
                 price=quantize(item.price),
                 quantity=item.quantity,
@@ -99,7 +101,12 @@ class HttpCartClient:
 
     async def finish(self, user: Principal, checkout_id: str, lines: Sequence[StockLine]) -> None:
         # Retried safely: the cart subtracts only while this checkout holds the claim.
-        body = {"items": [{"product_id": x.product_id, "quantity": x.quantity} for x in lines]}
+        body = {
+            "items": [
+                {"product_id": x.product_id, "variant_id": x.variant_id, "quantity": x.quantity}
+                for x in lines
+            ]
+        }
         reply = await self._upstream.request(
             "POST",
             f"{self._path(user, checkout_id)}/finish",
@@ -148,7 +155,10 @@ class HttpStockClient:
     ) -> httpx.Response:
         body: dict[str, object] = {
             "reservation_id": reservation_id,
-            "lines": [{"product_id": ln.product_id, "quantity": ln.quantity} for ln in lines],
+            "lines": [
+                {"product_id": ln.product_id, "variant_id": ln.variant_id, "quantity": ln.quantity}
+                for ln in lines
+            ],
         }
         if read_products:
             body["read_products"] = True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shopkit_server.errors import BadRequest, Conflict, NotFound
+from shopkit_server.errors import BadRequest, Conflict, NotFound, PermissionDenied
 
 
 class OrderNotFound(NotFound):
@@ -28,3 +28,8 @@ class IdempotencyKeyReused(Conflict):
 class IdempotencyKeyInProgress(Conflict):
     code = "idempotency_key_in_progress"
     detail = "A request with this Idempotency-Key is still being processed; retry shortly."
+
+
+class EmailNotVerified(PermissionDenied):
+    code = "email_not_verified"
+    detail = "Verify your email address before checking out (see /auth/verify-email)."

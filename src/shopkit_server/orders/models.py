@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -64,6 +64,11 @@ class OrderItem:
     price: Decimal
     quantity: int
     item_total: Decimal
+    # The variant bought (None on items of orders placed before variants existed).
+    variant_id: str | None = None
+    sku: str | None = None
+    option_values: dict[str, str] = field(default_factory=dict)
+    image_url: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
@@ -17,7 +17,7 @@ from shopkit_server.orders.models import (
     PaymentStatus,
 )
 from shopkit_server.pagination import Key, PageResult
-from shopkit_server.products.models import StockLine
+from shopkit_server.products.models import Product, StockLine, Variant
 
 
 class OrderRepository(Protocol):
@@ -112,20 +112,64 @@ class OrderRepository(Protocol):
 
 @dataclass(frozen=True)
 class CatalogEntry:
-    """What pricing an order needs of one product, as the store holds it right now."""
+    """What pricing an order needs of one variant (of its product), as the store holds it
+    right now: ``price`` and ``image_url`` are the variant's own or else the product's,
+    ``stock`` the variant's, ``is_active`` whether product and variant are both sold."""
 
     product_id: str
     name: str
     price: Decimal
     stock: int
     is_active: bool
+    variant_id: str | None = None
+    sku: str | None = None
+    option_values: dict[str, str] = field(default_factory=dict)
+    image_url: str | None = None
+
+    @classmethod
+    def of(cls, product: Product, variant: Variant) -> CatalogEntry:
+        return cls(
+            product_id=product.id,
+            name=product.name,
+            price=product.price_of(variant),
+            stock=variant.stock,
+            is_active=product.is_active and variant.is_active,
+            variant_id=variant.id,
+            sku=variant.sku,
+            option_values=dict(variant.option_values),
+            image_url=product.image_of(variant),
+        )
 
 
-# Prices the cart's lines (product id, quantity; in the cart's order) with the catalog entries
-# found for them (a missing id has none) into the order to store. Pure and synchronous, so a
-# store may call it inside its transaction (on SQLite, on the writer's thread); it raises the
-# checkout's own errors (``CartEmpty``, ``ProductNotFound``, ``InsufficientStock``...), which
-# roll the transaction back.
+def line_key(line: StockLine) -> str:
+    """What a cart line is priced by: its variant (its product for a line from before)."""
+    return line.variant_id or line.product_id
+
+
+def entries_for(
+    lines: Sequence[StockLine], products: Mapping[str, Product]
+) -> dict[str, CatalogEntry]:
+    """The catalog entries of cart lines from the products they name (by ``line_key``): a
+    line without a variant id takes its product's only variant; unknown ones have none."""
+    entries: dict[str, CatalogEntry] = {}
+    for line in lines:
+        product = products.get(line.product_id)
+        if product is None:
+            continue
+        if line.variant_id is None:
+            variant = product.default_variant
+        else:
+            variant = product.variant(line.variant_id)
+        if variant is not None:
+            entries[line_key(line)] = CatalogEntry.of(product, variant)
+    return entries
+
+
+# Prices the cart's lines (product id, quantity, variant id; in the cart's order) with the
+# catalog entries found for them, keyed by ``line_key`` (a missing variant has none), into the
+# order to store. Pure and synchronous, so a store may call it inside its transaction (on
+# SQLite, on the writer's thread); it raises the checkout's own errors (``CartEmpty``,
+# ``ProductNotFound``, ``InsufficientStock``...), which roll the transaction back.
 PriceOrder = Callable[[Sequence[StockLine], Mapping[str, CatalogEntry]], Order]
 
 

@@ -6,12 +6,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 
+from shopkit_server.auth.errors import AddressNotFound
 from shopkit_server.cart.errors import CartLineLimit, CheckoutInProgress
 from shopkit_server.deps import ActiveUser, AdminUser, Context, CurrentUser
 from shopkit_server.errors import AdminOnly, UpstreamUnavailable, raises
 from shopkit_server.fields import QueryFlag
 from shopkit_server.orders.errors import (
     CartEmpty,
+    EmailNotVerified,
     IdempotencyKeyInProgress,
     IdempotencyKeyReused,
     InvalidTransition,
@@ -54,6 +56,8 @@ IdempotencyKey = Annotated[
     InsufficientStock,
     IdempotencyKeyReused,
     IdempotencyKeyInProgress,
+    EmailNotVerified,
+    AddressNotFound,
     UpstreamUnavailable,
 )
 async def checkout(
@@ -73,11 +77,16 @@ async def checkout(
     is remembered under a key: a checkout that failed (empty cart, no stock) leaves the key
     free, so the client can fix the cause and retry with it.
 
+    Ship to `shipping_address`, or to a saved address by `address_id` (its fields are copied
+    into the order). With `SHOPKIT_REQUIRE_VERIFIED_EMAIL_FOR_CHECKOUT` an unverified account
+    is refused (403 `email_not_verified`). Guests cannot check out yet: log in or register
+    with the cart token first.
     `payment_method` is `manual` unless given; with `stripe` the reply carries the
     PaymentIntent's `client_secret` (one intent per order, however often this is retried).
     """
+    address = body.shipping_address.to_domain() if body.shipping_address else None
     result = await ctx.orders.checkout(
-        user, body.shipping_address.to_domain(), idempotency_key, body.payment_method
+        user, address, idempotency_key, body.payment_method, address_id=body.address_id
     )
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"

@@ -6,7 +6,14 @@ import re
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from shopkit_server.fields import Text
 from shopkit_server.money import Money
@@ -51,7 +58,10 @@ class AddressIn(_Strict):
 
 
 class CheckoutRequest(_Strict):
-    shipping_address: AddressIn
+    """Exactly one of ``shipping_address`` and ``address_id`` (a saved address's id)."""
+
+    shipping_address: AddressIn | None = None
+    address_id: Annotated[str | None, Field(min_length=1, max_length=64)] = None
     payment_method: Annotated[
         str,
         Field(
@@ -61,6 +71,12 @@ class CheckoutRequest(_Strict):
             "payment) or a configured provider such as `stripe`",
         ),
     ] = MANUAL
+
+    @model_validator(mode="after")
+    def _one_address(self) -> CheckoutRequest:
+        if (self.shipping_address is None) == (self.address_id is None):
+            raise ValueError("send exactly one of shipping_address and address_id")
+        return self
 
 
 class StatusChangeRequest(_Strict):
@@ -80,10 +96,14 @@ class AddressOut(BaseModel):
 
 class OrderItemOut(BaseModel):
     product_id: str
+    variant_id: str | None  # null on orders placed before variants
+    sku: str | None
+    option_values: dict[str, str]
     name: str
     price: Money
     quantity: int
     item_total: Money
+    image_url: str | None
 
 
 class StatusChangeOut(BaseModel):
@@ -120,10 +140,14 @@ class OrderOut(BaseModel):
             items=[
                 OrderItemOut(
                     product_id=item.product_id,
+                    variant_id=item.variant_id,
+                    sku=item.sku,
+                    option_values=item.option_values,
                     name=item.name,
                     price=item.price,
                     quantity=item.quantity,
                     item_total=item.item_total,
+                    image_url=item.image_url,
                 )
                 for item in order.items
             ],

@@ -32,9 +32,10 @@ from shopkit_server.errors import PermissionDenied
 from shopkit_server.ids import is_valid_id, new_id
 from shopkit_server.money import ZERO, quantize
 from shopkit_server.orders.changes import apply_change
-from shopkit_server.orders.clients import CartClient, ReservingStock, StockClient
+from shopkit_server.orders.clients import AddressLookup, CartClient, ReservingStock, StockClient
 from shopkit_server.orders.errors import (
     CartEmpty,
+    EmailNotVerified,
     IdempotencyKeyInProgress,
     IdempotencyKeyReused,
     InvalidTransition,
@@ -51,7 +52,13 @@ from shopkit_server.orders.models import (
     PaymentStatus,
     StatusChange,
 )
-from shopkit_server.orders.repository import CheckoutStore, OrderRepository, Placement
+from shopkit_server.orders.repository import (
+    CheckoutStore,
+    OrderRepository,
+    Placement,
+    entries_for,
+    line_key,
+)
 from shopkit_server.pagination import PageParams, PageResult
 from shopkit_server.payments.provider import Intent
 from shopkit_server.payments.service import PaymentService
@@ -75,6 +82,11 @@ IDEMPOTENCY_LEASE = timedelta(seconds=60)
 # How long a duplicate request waits for the attempt holding its key before answering 409.
 IDEMPOTENCY_WAIT_SECONDS = 15.0
 _POLL_SECONDS = 0.02
+
+
+def _stock_lines(order: Order) -> list[StockLine]:
+    """What an order takes from stock and out of the cart: its items, each one variant."""
+    return [StockLine(i.product_id, i.quantity, i.variant_id) for i in order.items]
 
 
 def request_fingerprint(address: Address, payment_method: str = MANUAL) -> str:
@@ -103,8 +115,10 @@ def compute_totals(items: list[OrderItem], *, tax_rate: Decimal, shipping: Decim
 
 
 class PricedProduct(Protocol):
-    """What pricing reads of a product (``Product`` and the store's ``CatalogEntry`` have it)."""
+    """What pricing reads of one variant of a product (a ``CatalogEntry``)."""
 
+    @property
+    def product_id(self) -> str: ...
     @property
     def name(self) -> str: ...
     @property
@@ -113,6 +127,14 @@ class PricedProduct(Protocol):
     def stock(self) -> int: ...
     @property
     def is_active(self) -> bool: ...
+    @property
+    def variant_id(self) -> str | None: ...
+    @property
+    def sku(self) -> str | None: ...
+    @property
+    def option_values(self) -> dict[str, str]: ...
+    @property
+    def image_url(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -150,8 +172,14 @@ class OrderService:
         idempotency_lease: timedelta = IDEMPOTENCY_LEASE,
         payments: PaymentService | None = None,
         one_store: OneStoreCheckout | None = None,
+        addresses: AddressLookup | None = None,
+        require_verified_email: bool = False,
     ) -> None:
         self.payments = payments or PaymentService(orders=orders, providers={})
+        # Saved addresses checkout may be asked to ship to (``address_id``); None: none.
+        self.addresses = addresses
+        # SHOPKIT_REQUIRE_VERIFIED_EMAIL_FOR_CHECKOUT: refuse an unverified account (403).
+        self.require_verified_email = require_verified_email
         self.orders = orders
         self.cart = cart
         self.products = products
@@ -168,13 +196,23 @@ class OrderService:
     async def checkout(
         self,
         user: Principal,
-        address: Address,
+        address: Address | None,
         idempotency_key: str | None = None,
         payment_method: str = MANUAL,
+        *,
+        address_id: str | None = None,
     ) -> CheckoutResult:
-        """Place the order, then start its payment (a provider's intent, created after the
-        order is stored, keyed by the order id: a replay or a race finds the same intent)."""
+        """Place an order from the user's cart, shipped to ``address`` or to the saved address
+        ``address_id`` (looked up first and copied into the order, which keeps the copy), then
+        start its payment (a provider's intent, created after the order is stored, keyed by
+        the order id: a replay or a race finds the same intent)."""
         self.payments.check_method(payment_method)
+        if self.require_verified_email and not user.email_verified:
+            raise EmailNotVerified()
+        if address is None:
+            if address_id is None or self.addresses is None:
+                raise ValueError("checkout needs an address or a saved address's id")
+            address = (await self.addresses.get(user.id, address_id)).address
         result = await self._checkout(user, address, idempotency_key, payment_method)
         intent = await self.payments.start(result.order)
         return replace(result, intent=intent)
@@ -377,9 +415,7 @@ class OrderService:
 
     async def _finish_claim(self, user: Principal, order: Order) -> None:
         try:
-            await self.cart.finish(
-                user, order.id, [StockLine(i.product_id, i.quantity) for i in order.items]
-            )
+            await self.cart.finish(user, order.id, _stock_lines(order))
         except Exception:
             # The order is stored and its stock taken; failing now would invite a retry that
             # orders twice. The claim stays (until its lease ends), so a double tap still
@@ -394,7 +430,7 @@ class OrderService:
             raise CartEmpty()
         if len(cart.items) > MAX_CART_LINES:  # a cart filled before the cap existed
             raise CartLineLimit()
-        lines = [StockLine(item.product_id, item.quantity) for item in cart.items]
+        lines = [StockLine(item.product_id, item.quantity, item.variant_id) for item in cart.items]
         reserving = self.stock if (self.products, self.stock) == self._wired else None
         if isinstance(reserving, ReservingStock):
             # One round trip reserves and reads the products (peers apart): price after it.
@@ -405,7 +441,7 @@ class OrderService:
                     address,
                     order_id,
                     lines,
-                    products,
+                    entries_for(lines, products),
                     utc_now(),
                     check_stock=False,
                     payment_method=payment_method,
@@ -416,10 +452,11 @@ class OrderService:
                 raise
         else:
             products = await self.products.get_products([line.product_id for line in lines])
+            entries = entries_for(lines, products)
             order = self._price(
-                user, address, order_id, lines, products, utc_now(), payment_method=payment_method
+                user, address, order_id, lines, entries, utc_now(), payment_method=payment_method
             )
-            await self._reserve(order_id, lines)
+            await self._reserve(order_id, _stock_lines(order))
         try:
             await self.orders.add(order, [events.placed(order)])
         except BaseException as exc:
@@ -452,27 +489,34 @@ class OrderService:
             raise CartEmpty()
         if len(lines) > MAX_CART_LINES:  # a cart filled before the cap existed
             raise CartLineLimit()
-        quantities = {line.product_id: line.quantity for line in lines}
-        gone = [pid for pid in quantities if pid not in products or not products[pid].is_active]
-        if gone:
+        # One line per variant (``products`` is keyed by ``line_key``: the variant id).
+        quantities = {line_key(line): line.quantity for line in lines}
+        product_of = {line_key(line): line.product_id for line in lines}
+        gone = [key for key in quantities if key not in products or not products[key].is_active]
+        if gone:  # named by product (a variant retired or gone: its product's line)
+            names = ", ".join(dict.fromkeys(product_of[key] for key in gone))
             raise ProductNotFound(
-                f"No longer available: {', '.join(gone)}. Remove it from your cart and retry."
+                f"No longer available: {names}. Remove it from your cart and retry."
             )
         # The compensating path's early answer (its reservation guards the stock); inside the
         # one store operation, the stock read under its lock.
         if check_stock:
-            short = [pid for pid, qty in quantities.items() if products[pid].stock < qty]
+            short = [key for key, qty in quantities.items() if products[key].stock < qty]
             if short:
-                raise InsufficientStock(short)
+                raise InsufficientStock(list(dict.fromkeys(product_of[key] for key in short)))
         items = [
             OrderItem(
-                product_id=pid,
-                name=products[pid].name,
-                price=products[pid].price,
+                product_id=products[key].product_id,
+                name=products[key].name,
+                price=products[key].price,
                 quantity=quantity,
-                item_total=products[pid].price * quantity,
+                item_total=products[key].price * quantity,
+                variant_id=products[key].variant_id,
+                sku=products[key].sku,
+                option_values=dict(products[key].option_values),
+                image_url=products[key].image_url,
             )
-            for pid, quantity in quantities.items()
+            for key, quantity in quantities.items()
         ]
         totals = compute_totals(items, tax_rate=self.tax_rate, shipping=self.shipping_flat)
         return Order(

@@ -7,9 +7,9 @@ punctuation cannot coexist.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import replace
 
+from shopkit._catalog import slugify
 from shopkit_server.ids import is_valid_id, new_id
 from shopkit_server.products.errors import (
     CategoryCycle,
@@ -24,23 +24,6 @@ from shopkit_server.products.models import Category, CategoryChanges, CategoryDr
 from shopkit_server.products.repository import CategoryRepository, MissingCategory
 from shopkit_server.products.version import CatalogVersion, changes_catalog
 from shopkit_server.store.base import DuplicateKeyError
-
-
-def slugify(text: str) -> str:
-    """``"Home & Garden"`` -> ``"home-garden"``; accents dropped, other scripts kept."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    kept = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    words: list[str] = []
-    word: list[str] = []
-    for ch in kept:
-        if ch.isalnum():
-            word.append(ch)
-        elif word:
-            words.append("".join(word))
-            word = []
-    if word:
-        words.append("".join(word))
-    return "-".join(words)
 
 
 def _plural(count: int, one: str, many: str) -> str:

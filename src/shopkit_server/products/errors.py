@@ -108,3 +108,27 @@ class ReservationMismatch(Conflict):
 class ReservationPending(Conflict):
     code = "reservation_pending"
     detail = "Another request is still reserving stock under this id; retry shortly."
+
+
+class VariantNotFound(NotFound):
+    code = "variant_not_found"
+    detail = "Variant not found."
+
+
+class VariantRequired(Unprocessable):
+    """The product has several variants: the request must say which one."""
+
+    code = "variant_required"
+    detail = "This product has several variants; name one with variant_id."
+    loc = ("body", "variant_id")
+
+
+class OptionValuesInvalid(Unprocessable):
+    code = "option_values_invalid"
+    detail = "option_values must give one value of each option of the product."
+    loc = ("body", "option_values")
+
+
+class DuplicateVariant(Conflict):
+    code = "duplicate_variant"
+    detail = "Another variant of this product has the same option values or sku."

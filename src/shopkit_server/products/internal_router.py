@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shopkit_server.deps import Context, ServiceCaller
 from shopkit_server.products.errors import InsufficientStock
-from shopkit_server.products.models import StockLine
+from shopkit_server.products.models import Product, StockLine
 from shopkit_server.products.schemas import ProductOut
 from shopkit_server.routing import ShopRoute
 
@@ -45,6 +45,8 @@ class LookupResponse(BaseModel):
 
 class StockLineIn(_Strict):
     product_id: Annotated[str, Field(min_length=1, max_length=64)]
+    # The variant; left out, the product's only variant (a caller from before variants).
+    variant_id: Annotated[str | None, Field(min_length=1, max_length=64)] = None
     quantity: Annotated[int, Field(strict=True, ge=1, le=1_000_000)]
 
 
@@ -54,6 +56,14 @@ class ReserveRequest(_Strict):
     # Checkout's one round trip: read the lines' products first and answer them (200) with
     # whether the stock was reserved; a missing or inactive product reserves nothing.
     read_products: bool = False
+
+
+def _sold(product: Product | None, variant_id: str | None) -> bool:
+    """Whether the line's product and variant are both sold (a reservation may take them)."""
+    if product is None or not product.is_active:
+        return False
+    variant = product.default_variant if variant_id is None else product.variant(variant_id)
+    return variant is not None and variant.is_active
 
 
 @router.post("/products/lookup", response_model=LookupResponse)
@@ -66,12 +76,12 @@ async def lookup_products(body: LookupRequest, ctx: Context, _: ServiceCaller) -
 @router.post("/stock/reservations", status_code=status.HTTP_204_NO_CONTENT, response_model=None)
 async def reserve_stock(body: ReserveRequest, ctx: Context, _: ServiceCaller) -> Response:
     """Take every line from stock or none; repeating the same reservation takes nothing twice."""
-    lines = [StockLine(line.product_id, line.quantity) for line in body.lines]
+    lines = [StockLine(line.product_id, line.quantity, line.variant_id) for line in body.lines]
     items: list[dict[str, object]] = []
     if body.read_products:
         found = await ctx.products.get_products([line.product_id for line in lines])
         items = [ProductOut.model_validate(p).model_dump(mode="json") for p in found.values()]
-        if any(x.product_id not in found or not found[x.product_id].is_active for x in lines):
+        if any(not _sold(found.get(x.product_id), x.variant_id) for x in lines):
             return JSONResponse({"reserved": False, "items": items})
     try:
         await ctx.products.reserve_stock(body.reservation_id, lines)

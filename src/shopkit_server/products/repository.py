@@ -1,8 +1,9 @@
 """Storage interface of the product service.
 
-Backends: ``store/sqlite/products.py`` and ``store/mongo/products.py``. Both raise
-:class:`~shopkit_server.store.base.DuplicateKeyError` (``field="sku"`` or ``"slug"``) when a
-unique value is taken, and :class:`MissingCategory` when a product names a category that is gone.
+Backends: ``store/sqlite``, ``store/postgres`` and ``store/mongo``. They raise
+:class:`~shopkit_server.store.base.DuplicateKeyError` (``field="sku"``, ``"option_values"`` or
+``"slug"``) when a unique value is taken (a sku is unique over products and variants), and
+:class:`MissingCategory` when a product names a category that is gone.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from shopkit_server.products.models import (
     ProductQuery,
     ReserveOutcome,
     StockLine,
+    Variant,
+    VariantChanges,
 )
 
 
@@ -59,9 +62,26 @@ class ProductRepository(Protocol):
         """Insert; DuplicateKeyError("sku") when the sku is taken."""
 
     async def update(
-        self, product_id: str, changes: ProductChanges, updated_at: datetime
+        self,
+        product_id: str,
+        changes: ProductChanges,
+        updated_at: datetime,
     ) -> Product | None:
-        """Apply ``changes``; the product after, or None when it does not exist."""
+        """Apply ``changes`` in one write, the derived price/stock/image_url recomputed with
+        it; the product after, or None when it does not exist. ``sku`` and ``stock`` are also
+        the default variant's (a product without options; the service refuses ``stock`` on
+        any other); ``image_url`` is derived from ``images`` and never among the changes."""
+
+    async def add_variant(
+        self, product_id: str, variant: Variant, updated_at: datetime
+    ) -> Product | None:
+        """Add a variant, the aggregates with it; DuplicateKeyError("sku") or
+        ("option_values") when another variant holds them; None when the product is gone."""
+
+    async def update_variant(
+        self, product_id: str, variant_id: str, changes: VariantChanges, updated_at: datetime
+    ) -> Product | None:
+        """Change one variant and the aggregates; None when the product is gone."""
 
     async def upsert_many(self, rows: Sequence[BulkRow], now: datetime) -> BulkOutcome:
         """Create or update each row by sku (SQLite: one transaction; MongoDB: one bulk write)."""

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from pydantic import TypeAdapter
 
 from shopkit_server.deps import AdminUser, Context, OptionalUser, get_context
-from shopkit_server.errors import NotAuthenticated, raises
+from shopkit_server.errors import NotAuthenticated, Unprocessable, raises
 from shopkit_server.fields import QueryFlag
 from shopkit_server.money import PriceBound
 from shopkit_server.pagination import CursorPageQuery, Page, PageParams, PageResult, RawPage
@@ -22,16 +22,20 @@ from shopkit_server.products.errors import (
     CategoryExists,
     CategoryInUse,
     CategoryNotFound,
+    DuplicateVariant,
     InactiveNeedsAdmin,
     InvalidCategoryName,
     InvalidPriceRange,
+    OptionValuesInvalid,
     ProductNotFound,
     SkuTaken,
     TooManyTags,
     UnknownCategory,
     UnknownParent,
+    VariantNotFound,
+    VariantRequired,
 )
-from shopkit_server.products.models import Product, ProductQuery
+from shopkit_server.products.models import Product, ProductQuery, Variant, option_key
 from shopkit_server.products.schemas import (
     MAX_BULK_ROWS,
     BulkReportOut,
@@ -44,10 +48,14 @@ from shopkit_server.products.schemas import (
     ProductOut,
     ProductUpdate,
     SearchSort,
+    VariantCreate,
+    VariantOut,
+    VariantUpdate,
     normalize_tag,
     parse_bulk_rows,
     to_domain_sort,
 )
+from shopkit_server.products.service import MAX_OPTION_FILTERS
 from shopkit_server.routing import ShopRoute, plain_read
 
 MAX_TAG_FILTERS = 10
@@ -69,7 +77,11 @@ def _admin_for_inactive(include_inactive: bool, user: OptionalUser) -> bool:
     return include_inactive
 
 
-@raises(NotAuthenticated, InactiveNeedsAdmin, TooManyTags, InvalidPriceRange)
+class BadOptionFilter(Unprocessable):
+    loc = ("query", "option")
+
+
+@raises(NotAuthenticated, InactiveNeedsAdmin, TooManyTags, InvalidPriceRange, BadOptionFilter)
 async def _filters(
     user: OptionalUser,
     category: Annotated[
@@ -89,7 +101,24 @@ async def _filters(
     include_inactive: Annotated[
         QueryFlag, Query(description="Admins only: include soft-deleted products")
     ] = False,
+    option: Annotated[
+        list[str] | None,
+        Query(
+            description="Name:Value, repeatable (e.g. Size:M); an active variant in stock "
+            "must have every one (any case)"
+        ),
+    ] = None,
 ) -> ProductQuery:
+    options: list[str] = []
+    for raw in option or []:
+        name, colon, value = raw.partition(":")
+        if not colon or not name.strip() or not value.strip():
+            raise BadOptionFilter("option filters look like Name:Value, e.g. Size:M.")
+        key = option_key(" ".join(name.split()), " ".join(value.split()))
+        if key not in options:
+            options.append(key)
+    if len(options) > MAX_OPTION_FILTERS:
+        raise BadOptionFilter(f"At most {MAX_OPTION_FILTERS} option filters can be combined.")
     wanted: list[str] = []
     for raw in tags or []:
         for part in raw.split(","):
@@ -106,6 +135,7 @@ async def _filters(
         in_stock=in_stock,
         featured=featured,
         include_inactive=_admin_for_inactive(include_inactive, user),
+        options=tuple(options),
     )
 
 
@@ -227,19 +257,24 @@ async def _plain_get(request: Request) -> Product:
     status_code=status.HTTP_201_CREATED,
     summary="Create a product",
 )
-@raises(SkuTaken, UnknownCategory)
+@raises(SkuTaken, UnknownCategory, OptionValuesInvalid, DuplicateVariant, VariantRequired)
 async def create_product(ctx: Context, _: AdminUser, body: ProductCreate) -> Product:
-    """Add a product (admins). 409 ``sku_taken``; 422 ``unknown_category``."""
+    """Add a product (admins), with its options, variants and images in one body.
+
+    Without ``options`` the product gets one variant made for it (its ``sku`` and ``stock``).
+    409 ``sku_taken``, ``duplicate_variant``; 422 ``unknown_category``,
+    ``option_values_invalid``, ``variant_required`` (a product ``stock`` beside options)."""
     return await ctx.products.create_product(body.to_draft())
 
 
 @_products.patch("/{product_id}", response_model=ProductOut, summary="Update a product")
-@raises(ProductNotFound, SkuTaken, UnknownCategory)
+@raises(ProductNotFound, SkuTaken, UnknownCategory, OptionValuesInvalid, VariantRequired)
 async def update_product(
     ctx: Context, _: AdminUser, product_id: str, body: ProductUpdate
 ) -> Product:
     """Change only the fields sent (admins); works on inactive products (``is_active: true``
-    revives one)."""
+    revives one). ``stock`` only on a product without options (else 422
+    ``variant_required``); new ``options`` must fit every variant."""
     return await ctx.products.update_product(product_id, body.to_changes())
 
 
@@ -250,6 +285,44 @@ async def update_product(
 async def delete_product(ctx: Context, _: AdminUser, product_id: str) -> Response:
     """Soft delete (``is_active=false``); deleting it again is still 204."""
     await ctx.products.delete_product(product_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@_products.post(
+    "/{product_id}/variants",
+    response_model=VariantOut,
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a variant",
+)
+@raises(ProductNotFound, SkuTaken, DuplicateVariant, OptionValuesInvalid)
+async def create_variant(
+    ctx: Context, _: AdminUser, product_id: str, body: VariantCreate
+) -> Variant:
+    """Add a variant to a product with options (admins): one value of each option."""
+    return await ctx.products.add_variant(product_id, body.to_draft())
+
+
+@_products.patch(
+    "/{product_id}/variants/{variant_id}", response_model=VariantOut, summary="Update a variant"
+)
+@raises(ProductNotFound, VariantNotFound, SkuTaken, DuplicateVariant, OptionValuesInvalid)
+async def update_variant(
+    ctx: Context, _: AdminUser, product_id: str, variant_id: str, body: VariantUpdate
+) -> Variant:
+    """Change only the fields sent of one variant (admins)."""
+    return await ctx.products.update_variant(product_id, variant_id, body.to_changes())
+
+
+@_products.delete(
+    "/{product_id}/variants/{variant_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Retire a variant",
+)
+@raises(ProductNotFound, VariantNotFound)
+async def delete_variant(ctx: Context, _: AdminUser, product_id: str, variant_id: str) -> Response:
+    """Retire a variant (``is_active=false``, admins): past orders keep it, carts cannot add
+    it; ``PATCH`` with ``is_active: true`` brings it back."""
+    await ctx.products.retire_variant(product_id, variant_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
+    AliasChoices,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -25,16 +26,26 @@ from pydantic import (
     model_validator,
 )
 
+from shopkit_server.errors import ShopError
 from shopkit_server.fields import Flag, Text, blank_to_none, check_line
 from shopkit_server.money import Money, Price
+from shopkit_server.products.errors import VariantRequired
 from shopkit_server.products.models import (
+    MAX_IMAGES,
+    MAX_OPTION_VALUES,
+    MAX_OPTIONS,
+    MAX_VARIANTS,
     BulkFailure,
     BulkRow,
     CategoryChanges,
     CategoryDraft,
     ProductChanges,
     ProductDraft,
+    ProductImage,
+    ProductOption,
     ProductSort,
+    VariantChanges,
+    VariantDraft,
 )
 
 MAX_TAGS = 20
@@ -83,6 +94,141 @@ Stock = Annotated[int, Field(strict=True, ge=0, le=1_000_000_000)]
 SortOrder = Annotated[int, Field(strict=True, ge=-1_000_000, le=1_000_000)]
 
 
+def _check_option_text(value: str) -> str:
+    # ":" splits an option filter (``option=Size:M``); "|" separates stored option keys.
+    if ":" in value or "|" in value:
+        raise ValueError("must not contain ':' or '|'")
+    return value
+
+
+OptionName = Annotated[str, Text(40), AfterValidator(_check_option_text)]
+OptionValue = Annotated[str, Text(60), AfterValidator(_check_option_text)]
+Alt = Annotated[str, Text(300, min_length=0)]
+
+
+def _unique_values(values: list[str]) -> list[str]:
+    folded = [value.casefold() for value in values]
+    if len(set(folded)) != len(folded):
+        raise ValueError("option values must be unique (regardless of case)")
+    return values
+
+
+class OptionIn(BaseModel):
+    """An option and its ordered values: ``{"name": "Size", "values": ["S", "M", "L"]}``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: OptionName
+    values: Annotated[
+        list[OptionValue],
+        Field(min_length=1, max_length=MAX_OPTION_VALUES),
+        AfterValidator(_unique_values),
+    ]
+
+
+class ImageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: ImageUrl
+    alt: Alt = ""
+
+
+def _unique_names(options: list[OptionIn]) -> list[OptionIn]:
+    folded = [option.name.casefold() for option in options]
+    if len(set(folded)) != len(folded):
+        raise ValueError("option names must be unique (regardless of case)")
+    return options
+
+
+Options = Annotated[list[OptionIn], Field(max_length=MAX_OPTIONS), AfterValidator(_unique_names)]
+Images = Annotated[list[ImageIn], Field(max_length=MAX_IMAGES)]
+OptionValues = Annotated[dict[OptionName, OptionValue], Field(max_length=MAX_OPTIONS)]
+
+
+def _options(options: list[OptionIn]) -> list[ProductOption]:
+    return [ProductOption(name=option.name, values=list(option.values)) for option in options]
+
+
+def _images(images: list[ImageIn]) -> list[ProductImage]:
+    return [ProductImage(url=image.url, alt=image.alt) for image in images]
+
+
+class VariantCreate(BaseModel):
+    """A variant: one value of each option of its product; ``price`` null: the product's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sku: OptionalSku = None
+    option_values: OptionValues = Field(default_factory=dict)
+    price: Price | None = None
+    stock: Stock = 0
+    is_active: Flag = True
+    image_url: OptionalImageUrl = None
+
+    def to_draft(self) -> VariantDraft:
+        return VariantDraft(
+            option_values=dict(self.option_values),
+            sku=self.sku,
+            stock=self.stock,
+            is_active=self.is_active,
+            price=self.price,
+            image_url=self.image_url,
+        )
+
+
+class VariantUpdate(BaseModel):
+    """A partial variant update; ``sku``, ``price`` and ``image_url`` take null."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sku: OptionalSku = None
+    option_values: OptionValues | None = None
+    price: Price | None = None
+    stock: Stock | None = None
+    is_active: Flag | None = None
+    image_url: OptionalImageUrl = None
+
+    @model_validator(mode="after")
+    def _no_null(self) -> Self:
+        nulls = [
+            name
+            for name in ("option_values", "stock", "is_active")
+            if name in self.model_fields_set and getattr(self, name) is None
+        ]
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)} cannot be null")
+        return self
+
+    def to_changes(self) -> VariantChanges:
+        return cast(VariantChanges, {name: getattr(self, name) for name in self.model_fields_set})
+
+
+class VariantOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    sku: str | None
+    option_values: dict[str, str]
+    price: Money | None  # null: the product's base_price
+    stock: int
+    is_active: bool
+    image_url: str | None
+
+
+class OptionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    name: str
+    values: list[str]
+
+
+class ImageOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    url: str
+    alt: str
+
+
 class ListSort(StrEnum):
     NEWEST = "newest"
     PRICE_ASC = "price_asc"
@@ -117,8 +263,18 @@ class ProductCreate(BaseModel):
     stock: Stock = 0
     is_active: Flag = True
     is_featured: Flag = False
+    options: Options = Field(default_factory=list)
+    variants: Annotated[list[VariantCreate], Field(max_length=MAX_VARIANTS)] = Field(
+        default_factory=list
+    )
+    images: Images = Field(default_factory=list)
 
     def to_draft(self) -> ProductDraft:
+        """The draft; VariantRequired when a product with options is given a product stock."""
+        if self.options and "stock" in self.model_fields_set:
+            raise VariantRequired(
+                "A product with options keeps stock per variant; set stock on each variant."
+            )
         return ProductDraft(
             sku=self.sku,
             name=self.name,
@@ -130,6 +286,9 @@ class ProductCreate(BaseModel):
             stock=self.stock,
             is_active=self.is_active,
             is_featured=self.is_featured,
+            options=_options(self.options),
+            variants=[variant.to_draft() for variant in self.variants],
+            images=_images(self.images),
         )
 
 
@@ -142,6 +301,8 @@ _NOT_NULL = (
     "stock",
     "is_active",
     "is_featured",
+    "options",
+    "images",
 )
 
 
@@ -160,6 +321,8 @@ class ProductUpdate(BaseModel):
     stock: Stock | None = None
     is_active: Flag | None = None
     is_featured: Flag | None = None
+    options: Options | None = None
+    images: Images | None = None
 
     @model_validator(mode="after")
     def _no_null(self) -> Self:
@@ -173,7 +336,12 @@ class ProductUpdate(BaseModel):
         return self
 
     def to_changes(self) -> ProductChanges:
-        return cast(ProductChanges, {name: getattr(self, name) for name in self.model_fields_set})
+        changes: dict[str, Any] = {name: getattr(self, name) for name in self.model_fields_set}
+        if self.options is not None:
+            changes["options"] = _options(self.options)
+        if self.images is not None:
+            changes["images"] = _images(self.images)
+        return cast(ProductChanges, changes)
 
 
 class ProductOut(BaseModel):
@@ -183,15 +351,21 @@ class ProductOut(BaseModel):
     sku: str | None
     name: str
     description: str
-    price: Money
+    price: Money  # the lowest price of an active variant ("from")
     category: str
     tags: list[str]
-    image_url: str | None
-    stock: int
+    image_url: str | None = Field(description="The first image of the gallery")
+    stock: int = Field(description="Units in stock over the active variants")
+    in_stock: bool
     is_active: bool
     is_featured: bool
     created_at: datetime
     updated_at: datetime
+    # The price of a variant without its own.
+    base_price: Money = Field(validation_alias=AliasChoices("own_price", "base_price"))
+    options: list[OptionOut]
+    variants: list[VariantOut]
+    images: list[ImageOut]
 
 
 class BulkFailureOut(BaseModel):
@@ -229,15 +403,15 @@ def parse_bulk_rows(raw_rows: Sequence[Any]) -> tuple[list[BulkRow], list[BulkFa
             continue
         try:
             parsed = ProductCreate.model_validate(raw)
-        except ValidationError as error:
+            draft = parsed.to_draft()
+        except (ValidationError, ShopError) as error:
             sku = raw.get("sku")
+            detail = _summary(error) if isinstance(error, ValidationError) else error.detail
             failures.append(
-                BulkFailure(index, sku.strip() if isinstance(sku, str) else None, _summary(error))
+                BulkFailure(index, sku.strip() if isinstance(sku, str) else None, detail)
             )
             continue
-        rows.append(
-            BulkRow(index=index, draft=parsed.to_draft(), fields=frozenset(parsed.model_fields_set))
-        )
+        rows.append(BulkRow(index=index, draft=draft, fields=frozenset(parsed.model_fields_set)))
     return rows, failures
 
 

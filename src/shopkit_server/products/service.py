@@ -11,19 +11,24 @@ import dataclasses
 import re
 from collections.abc import Sequence
 
+from shopkit._catalog import slugify
 from shopkit_server.clock import utc_now
 from shopkit_server.ids import is_valid_id, new_id
 from shopkit_server.pagination import PageParams, PageResult
-from shopkit_server.products.categories import CategoryCatalog, slugify
+from shopkit_server.products.categories import CategoryCatalog
 from shopkit_server.products.errors import (
+    DuplicateVariant,
     InsufficientStock,
     InvalidPriceRange,
+    OptionValuesInvalid,
     ProductNotFound,
     ReservationMismatch,
     ReservationPending,
     ReservationReleased,
     SkuTaken,
     UnknownCategory,
+    VariantNotFound,
+    VariantRequired,
 )
 from shopkit_server.products.models import (
     BulkFailure,
@@ -32,19 +37,27 @@ from shopkit_server.products.models import (
     Product,
     ProductChanges,
     ProductDraft,
+    ProductImage,
+    ProductOption,
     ProductQuery,
     ReserveStatus,
     StockLine,
+    Variant,
+    VariantChanges,
+    VariantDraft,
 )
 from shopkit_server.products.repository import (
     CategoryRepository,
     MissingCategory,
     ProductRepository,
 )
+from shopkit_server.products.variants import VariantRuleBroken
+from shopkit_server.products.variants import check_variants as _check_variants
 from shopkit_server.products.version import CatalogVersion, changes_catalog, changes_products
 from shopkit_server.store.base import DuplicateKeyError
 
 MAX_SEARCH_TERMS = 16
+MAX_OPTION_FILTERS = 3
 _WORD = re.compile(r"\w+")
 
 
@@ -60,15 +73,37 @@ def search_terms(text: str) -> tuple[str, ...]:
 
 
 def merge_lines(lines: Sequence[StockLine]) -> list[StockLine]:
-    """One line per product (quantities added up), sorted by product id; quantities >= 1."""
-    totals: dict[str, int] = {}
+    """One line per variant (quantities added up), sorted by product then variant id (a
+    line without ``variant_id``, the product's only variant, first); quantities >= 1."""
+    totals: dict[tuple[str, str], int] = {}
     for line in lines:
         if isinstance(line.quantity, bool) or not isinstance(line.quantity, int):
             raise ValueError(f"quantity of {line.product_id} must be an integer")
         if line.quantity < 1:
             raise ValueError(f"quantity of {line.product_id} must be at least 1")
-        totals[line.product_id] = totals.get(line.product_id, 0) + line.quantity
-    return [StockLine(product_id=pid, quantity=qty) for pid, qty in sorted(totals.items())]
+        key = (line.product_id, line.variant_id or "")
+        totals[key] = totals.get(key, 0) + line.quantity
+    return [
+        StockLine(product_id=pid, quantity=qty, variant_id=vid or None)
+        for (pid, vid), qty in sorted(totals.items())
+    ]
+
+
+def check_variants(
+    options: Sequence[ProductOption], variants: Sequence[Variant | VariantDraft]
+) -> None:
+    """The variant rules (``products.variants``) as API errors: 422 or 409."""
+    try:
+        _check_variants(options, variants)
+    except VariantRuleBroken as broken:
+        if broken.duplicate:
+            raise DuplicateVariant(str(broken)) from None
+        raise OptionValuesInvalid(str(broken)) from None
+
+
+def _ordered(options: Sequence[ProductOption], values: dict[str, str]) -> dict[str, str]:
+    """``values`` in the order of the product's options (the stores key combinations so)."""
+    return {option.name: values[option.name] for option in options if option.name in values}
 
 
 class ProductService:
@@ -135,50 +170,136 @@ class ProductService:
 
     @changes_products(lambda *_, **__: ())  # a new id: no read of it was cached
     async def create_product(self, draft: ProductDraft) -> Product:
+        """A product with its variants (one default variant when it has no options)."""
+        if draft.options:
+            check_variants(draft.options, draft.variants)
+        elif draft.variants:
+            raise OptionValuesInvalid(
+                "A product without options has one variant, made for it: leave variants out."
+            )
         category = await self.categories.canonical_name(draft.category)
-        now = utc_now()
-        product = Product(
-            id=new_id(),
-            sku=draft.sku,
-            name=draft.name,
-            description=draft.description,
-            price=draft.price,
-            category=category,
-            tags=list(draft.tags),
-            image_url=draft.image_url,
-            stock=draft.stock,
-            is_active=draft.is_active,
-            is_featured=draft.is_featured,
-            created_at=now,
-            updated_at=now,
-        )
+        variants = [
+            dataclasses.replace(v, option_values=_ordered(draft.options, v.option_values))
+            for v in draft.variants
+        ]
+        ready = dataclasses.replace(draft, category=category, variants=variants)
+        product = ready.new_product(new_id(), utc_now())
         try:
             await self.products.create(product)
-        except DuplicateKeyError:
-            raise SkuTaken(f"Another product already has sku {draft.sku!r}.") from None
+        except DuplicateKeyError as exc:
+            raise self._duplicate(exc, draft.sku) from None
         except MissingCategory:
             raise UnknownCategory(f"Category {draft.category!r} does not exist.") from None
         return product
 
+    @staticmethod
+    def _duplicate(exc: DuplicateKeyError, sku: str | None) -> Exception:
+        if exc.field == "option_values":
+            return DuplicateVariant()
+        if sku is None:
+            return SkuTaken("Another product or variant already has this sku.")
+        return SkuTaken(f"Another product or variant already has sku {sku!r}.")
+
     @changes_products(lambda product_id, *_, **__: (product_id,))
     async def update_product(self, product_id: str, changes: ProductChanges) -> Product:
-        """Partial update of any product, active or not (setting is_active revives it)."""
+        """Partial update of any product, active or not (setting is_active revives it).
+
+        ``sku`` and ``stock`` of a product without options are its default variant's; a
+        product with options refuses ``stock`` (VariantRequired: set it per variant). New
+        ``options`` must still fit every variant (OptionValuesInvalid). ``image_url`` sets
+        the first image of the gallery (null removes it); ``images`` replaces the gallery.
+        """
         if not is_valid_id(product_id):
             raise ProductNotFound()
         if not changes:
             return await self.get_product(product_id, include_inactive=True)
         changes = ProductChanges(**changes)
+        current = await self.products.get(product_id)
+        if current is None:
+            raise ProductNotFound()
         if "category" in changes:
             changes["category"] = await self.categories.canonical_name(changes["category"])
+        if "stock" in changes and current.options:
+            raise VariantRequired(
+                "A product with options keeps stock per variant; set it on a variant."
+            )
+        if "options" in changes:
+            check_variants(changes["options"], current.variants)
+        if "images" not in changes and "image_url" in changes:
+            url = changes["image_url"]
+            rest = current.images[1:]
+            changes["images"] = rest if url is None else [ProductImage(url), *rest]
+        changes.pop("image_url", None)
+        sku = changes.get("sku")
         try:
             product = await self.products.update(product_id, changes, utc_now())
-        except DuplicateKeyError:
-            raise SkuTaken(f"Another product already has sku {changes.get('sku')!r}.") from None
+        except DuplicateKeyError as exc:
+            raise self._duplicate(exc, sku) from None
         except MissingCategory:
             raise UnknownCategory() from None
         if product is None:
             raise ProductNotFound()
         return product
+
+    # -- variants ----------------------------------------------------------------------------
+
+    async def _product_for_variants(self, product_id: str) -> Product:
+        if not is_valid_id(product_id):
+            raise ProductNotFound()
+        product = await self.products.get(product_id)
+        if product is None:
+            raise ProductNotFound()
+        return product
+
+    @changes_products(lambda product_id, *_, **__: (product_id,))
+    async def add_variant(self, product_id: str, draft: VariantDraft) -> Variant:
+        """Add a variant to a product with options (any product, active or not)."""
+        product = await self._product_for_variants(product_id)
+        if not product.options:
+            raise OptionValuesInvalid(
+                "This product has no options; give it options before adding variants."
+            )
+        check_variants(product.options, [*product.variants, draft])
+        variant = dataclasses.replace(
+            draft.new_variant(), option_values=_ordered(product.options, draft.option_values)
+        )
+        try:
+            updated = await self.products.add_variant(product_id, variant, utc_now())
+        except DuplicateKeyError as exc:
+            raise self._duplicate(exc, draft.sku) from None
+        if updated is None:
+            raise ProductNotFound()
+        return variant
+
+    @changes_products(lambda product_id, *_, **__: (product_id,))
+    async def update_variant(
+        self, product_id: str, variant_id: str, changes: VariantChanges
+    ) -> Variant:
+        """Change the fields sent of one variant (``is_active: false`` retires it)."""
+        product = await self._product_for_variants(product_id)
+        current = product.variant(variant_id) if is_valid_id(variant_id) else None
+        if current is None:
+            raise VariantNotFound()
+        changes = VariantChanges(**changes)
+        if "option_values" in changes:
+            changes["option_values"] = _ordered(product.options, changes["option_values"])
+        after = Variant(**{**dataclasses.asdict(current), **changes})
+        others = [v for v in product.variants if v.id != variant_id]
+        check_variants(product.options, [*others, after])
+        if not changes:
+            return current
+        try:
+            updated = await self.products.update_variant(product_id, variant_id, changes, utc_now())
+        except DuplicateKeyError as exc:
+            raise self._duplicate(exc, changes.get("sku")) from None
+        found = updated.variant(variant_id) if updated is not None else None
+        if found is None:
+            raise VariantNotFound()
+        return found
+
+    async def retire_variant(self, product_id: str, variant_id: str) -> None:
+        """Retire a variant (``is_active=false``): it stays on past orders, no cart takes it."""
+        await self.update_variant(product_id, variant_id, VariantChanges(is_active=False))
 
     @changes_products(lambda product_id, *_, **__: (product_id,))
     async def delete_product(self, product_id: str) -> None:

@@ -5,8 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from shopkit_server.auth.repository import RefreshTokenRepository, UserRepository
-from shopkit_server.cart.repository import CartRepository
+from shopkit_server.auth.repository import (
+    AccountTokenRepository,
+    AddressRepository,
+    RefreshTokenRepository,
+    UserRepository,
+)
+from shopkit_server.cart.repository import CartRepository, GuestCartRepository
 from shopkit_server.orders.repository import CheckoutStore, OrderRepository
 from shopkit_server.products.repository import CategoryRepository, ProductRepository
 from shopkit_server.webhooks.repository import WebhookRepository
@@ -22,6 +27,9 @@ class Store:
     carts: CartRepository
     orders: OrderRepository
     webhooks: WebhookRepository  # endpoints, the event outbox's fan-out, deliveries
+    account_tokens: AccountTokenRepository
+    addresses: AddressRepository
+    guest_carts: GuestCartRepository
     ping: Callable[[], Awaitable[None]]  # raises when the database does not answer
     close: Callable[[], Awaitable[None]]
     # Placing an order in one store operation (``CheckoutStore``); None where the backend has

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from shopkit_server.ids import new_id
 from shopkit_server.products.errors import InsufficientStock
-from shopkit_server.products.models import Product, StockLine
+from shopkit_server.products.models import Product, StockLine, Variant
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -35,6 +35,7 @@ def make_product(
         is_featured=False,
         created_at=NOW,
         updated_at=NOW,
+        variants=[Variant(id=new_id(), sku=None, option_values={}, stock=stock)],
     )
 
 
@@ -53,7 +54,12 @@ class FakeCatalog:
         return product
 
     def update(self, product_id: str, **changes: object) -> None:
-        self.products[product_id] = replace(self.products[product_id], **changes)  # type: ignore[arg-type]
+        if "price" in changes:  # the product's own price (its one variant has none)
+            changes["base_price"] = changes["price"]
+        product = replace(self.products[product_id], **changes)  # type: ignore[arg-type]
+        if "stock" in changes:  # one variant: its stock is the product's
+            product = replace(product, variants=[replace(product.variants[0], stock=product.stock)])
+        self.products[product_id] = product
 
     def stock(self, product_id: str) -> int:
         return self.products[product_id].stock

@@ -35,10 +35,15 @@ async def test_checkout_money(
     assert order["items"] == [
         {
             "product_id": product["id"],
+            # The variant bought (a product without options has its one variant).
+            "variant_id": product["variants"][0]["id"],
+            "sku": None,
+            "option_values": {},
             "name": "Headphones",
             "price": float(price),
             "quantity": quantity,
             "item_total": expected[0],
+            "image_url": None,
         }
     ]
 

@@ -25,7 +25,14 @@ def test_the_example_catalog_is_realistic() -> None:
     assert len(products) >= 60
     assert len({p["sku"] for p in products}) == len(products)
     assert all(node["children"] for node in CATALOG["categories"])  # two levels
-    assert any(p["is_featured"] for p in products) and any(p["stock"] == 0 for p in products)
+    assert any(p.get("is_featured") for p in products)
+    assert any(p.get("stock") == 0 for p in products)
+    # Sizes and colours: a T-shirt in S/M/L x two colours with different stock, shoes in sizes.
+    tee = next(p for p in products if p["sku"] == "CLO-TEE")
+    assert [len(o["values"]) for o in tee["options"]] == [3, 2] and len(tee["variants"]) == 6
+    assert len({v["stock"] for v in tee["variants"]}) > 1
+    shoes = next(p for p in products if p["sku"] == "SHO-RUN")
+    assert [o["name"] for o in shoes["options"]] == ["Size"] and len(shoes["variants"]) >= 5
     assert all(p["tags"] for p in products)
     assert default_catalog_path().name in ("catalog.json", "demo_catalog.json")
 
@@ -53,7 +60,12 @@ async def test_demo_loads_once_into_an_empty_store(
         for p in CATALOG["products"]
     )
     featured = (await client.get("/products/featured")).json()
-    assert featured["total"] == sum(p["is_featured"] for p in CATALOG["products"])
+    assert featured["total"] == sum(p.get("is_featured", False) for p in CATALOG["products"])
+    tee = next(p for p in listing["items"] if p["sku"] == "CLO-TEE")
+    assert len(tee["variants"]) == 6 and tee["stock"] == sum(
+        v["stock"]
+        for v in next(p for p in CATALOG["products"] if p["sku"] == "CLO-TEE")["variants"]
+    )
     if backend in ("sqlite", "postgres"):
         found = (await client.get("/products/search", params={"q": "headphones"})).json()
         named = [p["name"] for p in CATALOG["products"] if "Headphones" in p["name"]]

@@ -203,6 +203,12 @@ async def test_items_have_the_contract_shape(client: httpx.AsyncClient, catalog:
         "is_featured",
         "created_at",
         "updated_at",
+        # variants (issue 12)
+        "base_price",
+        "in_stock",
+        "options",
+        "variants",
+        "images",
     }
     assert item["id"] == catalog.id("Bluetooth Speaker")
     assert (item["price"], item["category"], item["stock"]) == (49.0, "Audio", 3)

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from shopkit._catalog import slugify
 from shopkit_server.ids import new_id
 from shopkit_server.pagination import PageParams
-from shopkit_server.products.categories import slugify
 from shopkit_server.products.errors import (
     InsufficientStock,
     ProductNotFound,

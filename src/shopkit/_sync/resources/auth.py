@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Unpack
 
+import httpx
+
 from shopkit._types import NOT_GIVEN, NotGiven, RequestOptions, strip_not_given
 from shopkit.resources._resource import SyncAPIResource
 from shopkit.types.auth import AuthResult, TokenPair, User
@@ -14,30 +16,83 @@ class SyncAuth(SyncAPIResource):
     def register(
         self, *, email: str, password: str, name: str, **options: Unpack[RequestOptions]
     ) -> AuthResult:
-        """Create a customer account; the client keeps the tokens it gets back."""
+        """Create a customer account; the client keeps the tokens it gets back.
+
+        A guest cart the client holds is merged into the new account's (``result.cart_merge``).
+        """
         response = self._client.request(
             "POST",
             "/auth/register",
             json={"email": email, "password": password, "name": name},
+            headers=self._cart_header(),
             authenticated=False,
             options=options,
         )
-        result: AuthResult = self._client.parse(AuthResult, response)
-        self._client.set_tokens(result.tokens)
-        return result
+        return self._signed_in(response)
 
     def login(self, *, email: str, password: str, **options: Unpack[RequestOptions]) -> AuthResult:
-        """Log in; the client keeps the tokens and sends them from now on."""
+        """Log in; the client keeps the tokens and sends them from now on.
+
+        A guest cart the client holds is merged into the account's (``result.cart_merge``).
+        """
         response = self._client.request(
             "POST",
             "/auth/login",
             json={"email": email, "password": password},
+            headers=self._cart_header(),
             authenticated=False,
             options=options,
         )
+        return self._signed_in(response)
+
+    def _cart_header(self) -> dict[str, str]:
+        token = self._client.cart_token
+        return {"X-Cart-Token": token} if token else {}
+
+    def _signed_in(self, response: httpx.Response) -> AuthResult:
         result: AuthResult = self._client.parse(AuthResult, response)
         self._client.set_tokens(result.tokens)
+        if result.cart_merge is not None and result.cart_merge.outcome != "unavailable":
+            self._client.cart_token = None  # merged, or no longer good for anything
         return result
+
+    def request_password_reset(self, *, email: str, **options: Unpack[RequestOptions]) -> None:
+        """Ask for a reset mail (the server answers the same whether the account exists)."""
+        self._client.request(
+            "POST",
+            "/auth/password-reset",
+            json={"email": email},
+            authenticated=False,
+            options=options,
+        )
+
+    def confirm_password_reset(
+        self, *, token: str, new_password: str, **options: Unpack[RequestOptions]
+    ) -> None:
+        """Set a new password with the mailed token; every session of the account ends."""
+        self._client.request(
+            "POST",
+            "/auth/password-reset/confirm",
+            json={"token": token, "new_password": new_password},
+            authenticated=False,
+            options=options,
+        )
+
+    def verify_email(self, *, token: str, **options: Unpack[RequestOptions]) -> User:
+        """Confirm the email address with the mailed token."""
+        response = self._client.request(
+            "POST",
+            "/auth/verify-email",
+            json={"token": token},
+            authenticated=False,
+            options=options,
+        )
+        user: User = self._client.parse(User, response)
+        return user
+
+    def resend_verification(self, **options: Unpack[RequestOptions]) -> None:
+        """Mail a new verification token to the logged-in user's address."""
+        self._client.request("POST", "/auth/verify-email/resend", options=options)
 
     def refresh(self, *, refresh_token: str | None = None) -> TokenPair:
         """Trade the refresh token (the client's own by default) for a new pair.

@@ -5,17 +5,33 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, Unpack
 
 from shopkit._sync._pagination import Position, SyncPage, walk_pages
 from shopkit._types import NOT_GIVEN, NotGiven, RequestOptions, query, strip_not_given
 from shopkit.resources._resource import SyncAPIResource, money, segment
-from shopkit.types.products import BulkResult, Product, ProductInput, ProductSort, SearchSort
+from shopkit.types.products import (
+    BulkResult,
+    ImageInput,
+    OptionInput,
+    Product,
+    ProductInput,
+    ProductSort,
+    SearchSort,
+    Variant,
+    VariantInput,
+)
 
 Amount = Decimal | int | str
 
 
 class SyncProducts(SyncAPIResource):
+    @cached_property
+    def variants(self) -> SyncVariants:
+        """Add, change and retire single variants of a product (admins)."""
+        return SyncVariants(self._client)
+
     def list(
         self,
         *,
@@ -25,6 +41,7 @@ class SyncProducts(SyncAPIResource):
         tags: Sequence[str] | None = None,
         in_stock: bool | None = None,
         featured: bool | None = None,
+        option: Sequence[str] | None = None,
         sort: ProductSort | None = None,
         include_inactive: bool | None = None,
         page: int = 1,
@@ -34,11 +51,12 @@ class SyncProducts(SyncAPIResource):
     ) -> SyncPage[Product]:
         """One page of active products, filtered and sorted (``newest`` first by default).
 
-        ``category`` includes its sub-categories; every tag in ``tags`` must match;
+        ``category`` includes its sub-categories; every tag in ``tags`` must match; every
+        ``option`` (``"Size:M"``) must be on one active variant in stock;
         ``include_inactive`` (admins) shows soft-deleted products too.
         """
         filters = _filters(
-            category, min_price, max_price, tags, in_stock, featured, sort, include_inactive
+            category, min_price, max_price, tags, in_stock, featured, sort, include_inactive, option
         )
         return self._page("/products", filters, cursor or page, page_size, options)
 
@@ -52,6 +70,7 @@ class SyncProducts(SyncAPIResource):
         tags: Sequence[str] | None = None,
         in_stock: bool | None = None,
         featured: bool | None = None,
+        option: Sequence[str] | None = None,
         sort: SearchSort | None = None,
         include_inactive: bool | None = None,
         page: int = 1,
@@ -64,7 +83,15 @@ class SyncProducts(SyncAPIResource):
         filters = {
             "q": q,
             **_filters(
-                category, min_price, max_price, tags, in_stock, featured, sort, include_inactive
+                category,
+                min_price,
+                max_price,
+                tags,
+                in_stock,
+                featured,
+                sort,
+                include_inactive,
+                option,
             ),
         }
         return self._page("/products/search", filters, cursor or page, page_size, options)
@@ -77,6 +104,7 @@ class SyncProducts(SyncAPIResource):
         max_price: Amount | None = None,
         tags: Sequence[str] | None = None,
         in_stock: bool | None = None,
+        option: Sequence[str] | None = None,
         sort: ProductSort | None = None,
         page: int = 1,
         page_size: int = 20,
@@ -84,7 +112,7 @@ class SyncProducts(SyncAPIResource):
         **options: Unpack[RequestOptions],
     ) -> SyncPage[Product]:
         """Active, featured products (the filters of :meth:`list` apply too)."""
-        filters = _filters(category, min_price, max_price, tags, in_stock, None, sort, None)
+        filters = _filters(category, min_price, max_price, tags, in_stock, None, sort, None, option)
         return self._page("/products/featured", filters, cursor or page, page_size, options)
 
     def iterate(
@@ -96,6 +124,7 @@ class SyncProducts(SyncAPIResource):
         tags: Sequence[str] | None = None,
         in_stock: bool | None = None,
         featured: bool | None = None,
+        option: Sequence[str] | None = None,
         sort: ProductSort | None = None,
         include_inactive: bool | None = None,
         page_size: int = 100,
@@ -107,7 +136,7 @@ class SyncProducts(SyncAPIResource):
             ...
         """
         filters = _filters(
-            category, min_price, max_price, tags, in_stock, featured, sort, include_inactive
+            category, min_price, max_price, tags, in_stock, featured, sort, include_inactive, option
         )
         return walk_pages(lambda n: self._page("/products", filters, n, page_size, options))
 
@@ -141,10 +170,21 @@ class SyncProducts(SyncAPIResource):
         stock: int | NotGiven = NOT_GIVEN,
         is_active: bool | NotGiven = NOT_GIVEN,
         is_featured: bool | NotGiven = NOT_GIVEN,
-        **options: Unpack[RequestOptions],
+        options: Sequence[OptionInput] | NotGiven = NOT_GIVEN,
+        variants: Sequence[VariantInput] | NotGiven = NOT_GIVEN,
+        images: Sequence[ImageInput] | NotGiven = NOT_GIVEN,
+        **request_options: Unpack[RequestOptions],
     ) -> Product:
-        """Add a product (admins). ``category`` must name an existing category."""
+        """Add a product (admins). ``category`` must name an existing category.
+
+        With ``options`` (up to 3, e.g. ``[{"name": "Size", "values": ["S", "M"]}]``) give its
+        ``variants`` (each with one value of every option, its own ``sku`` and ``stock``);
+        without, the product gets one variant made for it (its ``sku`` and ``stock``).
+        """
         body = _product_body(
+            options=options,
+            variants=variants,
+            images=images,
             name=name,
             price=price,
             category=category,
@@ -156,7 +196,7 @@ class SyncProducts(SyncAPIResource):
             is_active=is_active,
             is_featured=is_featured,
         )
-        response = self._client.request("POST", "/products", json=body, options=options)
+        response = self._client.request("POST", "/products", json=body, options=request_options)
         product: Product = self._client.parse(Product, response)
         return product
 
@@ -186,10 +226,18 @@ class SyncProducts(SyncAPIResource):
         stock: int | NotGiven = NOT_GIVEN,
         is_active: bool | NotGiven = NOT_GIVEN,
         is_featured: bool | NotGiven = NOT_GIVEN,
-        **options: Unpack[RequestOptions],
+        options: Sequence[OptionInput] | NotGiven = NOT_GIVEN,
+        images: Sequence[ImageInput] | NotGiven = NOT_GIVEN,
+        **request_options: Unpack[RequestOptions],
     ) -> Product:
-        """Change only the fields given (admins); ``is_active=True`` revives a deleted product."""
+        """Change only the fields given (admins); ``is_active=True`` revives a deleted product.
+
+        ``stock`` only on a product without options (its one variant's); ``options`` must
+        still fit every variant; variants change through :attr:`variants`.
+        """
         body = _product_body(
+            options=options,
+            images=images,
             name=name,
             price=price,
             category=category,
@@ -202,7 +250,7 @@ class SyncProducts(SyncAPIResource):
             is_featured=is_featured,
         )
         response = self._client.request(
-            "PATCH", f"/products/{segment(product_id)}", json=body, options=options
+            "PATCH", f"/products/{segment(product_id)}", json=body, options=request_options
         )
         product: Product = self._client.parse(Product, response)
         return product
@@ -236,9 +284,12 @@ def _filters(
     featured: bool | None,
     sort: str | None,
     include_inactive: bool | None,
+    option: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     if isinstance(tags, str):  # tags="audio" would otherwise become a, u, d, i, o
         tags = [tags]
+    if isinstance(option, str):
+        option = [option]
     return query(
         {
             "category": category,
@@ -249,17 +300,30 @@ def _filters(
             "featured": featured,
             "sort": sort,
             "include_inactive": include_inactive,
+            "option": list(option) if option else None,
         }
     )
 
 
 def _product_body(**fields: Any) -> dict[str, Any]:
-    """The JSON body of a create or update: only the fields given, money exact, tags a list."""
+    """The JSON body of a create or update: only the fields given, money exact, lists lists."""
     body = strip_not_given(fields)
     if "price" in body:
         body["price"] = money(body["price"], "price")
-    if "tags" in body:
-        body["tags"] = list(body["tags"])
+    for name in ("tags", "options", "images"):
+        if name in body:
+            body[name] = [dict(v) if isinstance(v, Mapping) else v for v in body[name]]
+    if "variants" in body:
+        body["variants"] = [_variant_body(dict(v)) for v in body["variants"]]
+    return body
+
+
+def _variant_body(fields: dict[str, Any]) -> dict[str, Any]:
+    body = strip_not_given(fields)
+    if body.get("price") is not None:
+        body["price"] = money(body["price"], "price")
+    if "option_values" in body:
+        body["option_values"] = dict(body["option_values"])
     return body
 
 
@@ -267,4 +331,73 @@ def _row(row: ProductInput | Mapping[str, Any]) -> dict[str, Any]:
     data = dict(row)
     if "price" in data and data["price"] is not None:
         data["price"] = money(data["price"], "price")
+    if "variants" in data:
+        data["variants"] = [_variant_body(dict(v)) for v in data["variants"]]
     return data
+
+
+class SyncVariants(SyncAPIResource):
+    """``client.products.variants``: one product's variants (admins)."""
+
+    def create(
+        self,
+        product_id: str,
+        *,
+        option_values: Mapping[str, str],
+        sku: str | NotGiven | None = NOT_GIVEN,
+        price: Amount | NotGiven | None = NOT_GIVEN,
+        stock: int | NotGiven = NOT_GIVEN,
+        is_active: bool | NotGiven = NOT_GIVEN,
+        image_url: str | NotGiven | None = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> Variant:
+        """Add a variant to a product with options: one value of each of its options."""
+        body = _variant_body(
+            {
+                "option_values": option_values,
+                "sku": sku,
+                "price": price,
+                "stock": stock,
+                "is_active": is_active,
+                "image_url": image_url,
+            }
+        )
+        response = self._client.request(
+            "POST", f"/products/{segment(product_id)}/variants", json=body, options=options
+        )
+        variant: Variant = self._client.parse(Variant, response)
+        return variant
+
+    def update(
+        self,
+        product_id: str,
+        variant_id: str,
+        *,
+        option_values: Mapping[str, str] | NotGiven = NOT_GIVEN,
+        sku: str | NotGiven | None = NOT_GIVEN,
+        price: Amount | NotGiven | None = NOT_GIVEN,
+        stock: int | NotGiven = NOT_GIVEN,
+        is_active: bool | NotGiven = NOT_GIVEN,
+        image_url: str | NotGiven | None = NOT_GIVEN,
+        **options: Unpack[RequestOptions],
+    ) -> Variant:
+        """Change only the fields given of one variant (``price=None``: the product's)."""
+        body = _variant_body(
+            {
+                "option_values": option_values,
+                "sku": sku,
+                "price": price,
+                "stock": stock,
+                "is_active": is_active,
+                "image_url": image_url,
+            }
+        )
+        path = f"/products/{segment(product_id)}/variants/{segment(variant_id)}"
+        response = self._client.request("PATCH", path, json=body, options=options)
+        variant: Variant = self._client.parse(Variant, response)
+        return variant
+
+    def delete(self, product_id: str, variant_id: str, **options: Unpack[RequestOptions]) -> None:
+        """Retire a variant (``is_active=false``): past orders keep it, carts cannot add it."""
+        path = f"/products/{segment(product_id)}/variants/{segment(variant_id)}"
+        self._client.request("DELETE", path, options=options)

@@ -51,3 +51,15 @@ class SyncUsers(SyncAPIResource):
         )
         user: User = self._client.parse(User, response)
         return user
+
+    def send_password_reset(self, user_id: str, **options: Unpack[RequestOptions]) -> None:
+        """Mail a password-reset token to the user."""
+        self._client.request(
+            "POST", f"/auth/users/{segment(user_id)}/password-reset", options=options
+        )
+
+    def send_verification(self, user_id: str, **options: Unpack[RequestOptions]) -> None:
+        """Mail a new email-verification token to the user."""
+        self._client.request(
+            "POST", f"/auth/users/{segment(user_id)}/verification", options=options
+        )

@@ -14,11 +14,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from bson import ObjectId
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError as MongoDuplicateKey
 
 from shopkit_server.cart.models import Cart, CartItem, CartLinesExceeded, LineLimitExceeded
 from shopkit_server.errors import Conflict
+from shopkit_server.ids import is_valid_id
 from shopkit_server.products.models import StockLine
 from shopkit_server.store.mongo.db import (
     Document,
@@ -37,6 +39,34 @@ _FINISH_ATTEMPTS = 8
 async def ensure_indexes(db: MongoDatabase) -> None:
     """Create this domain's indexes (idempotent)."""
     await db["carts"].create_index([("user_id", ASCENDING)], unique=True, name="carts_user")
+    await _backfill_variants(db)
+
+
+async def _backfill_variants(db: MongoDatabase) -> None:
+    """Lines stored before variants name their product's only variant (idempotent; runs after
+    the products' own backfill, see ``store/mongo/__init__.py``)."""
+    carts = db["carts"]
+    async for doc in carts.find({"items": {"$elemMatch": {"variant_id": {"$exists": False}}}}):
+        ids = [line["product_id"] for line in doc.get("items", []) if "variant_id" not in line]
+        products = (
+            await db["products"]
+            .find(
+                {"_id": {"$in": [ObjectId(pid) for pid in ids if is_valid_id(pid)]}},
+                {"variants.id": 1},
+            )
+            .to_list(None)
+        )
+        first = {str(p["_id"]): p["variants"][0]["id"] for p in products if p.get("variants")}
+        items = [
+            line
+            if "variant_id" in line
+            else {**line, "variant_id": first.get(line["product_id"], line["product_id"])}
+            for line in doc.get("items", [])
+        ]
+        await carts.update_one(
+            {"_id": doc["_id"], "version": doc.get("version")},
+            {"$set": {"items": items}, "$inc": {"version": 1}},
+        )
 
 
 def _utc(moment: datetime) -> datetime:
@@ -50,6 +80,7 @@ def _cart(doc: Document | None) -> Cart:
         items=[
             CartItem(
                 product_id=line["product_id"],
+                variant_id=line.get("variant_id"),
                 name=line["name"],
                 price=from_decimal128(line["price"]),
                 quantity=int(line["quantity"]),
@@ -61,9 +92,9 @@ def _cart(doc: Document | None) -> Cart:
     )
 
 
-def _line_quantity(doc: Document | None, product_id: str) -> int:
+def _line_quantity(doc: Document | None, variant_id: str) -> int:
     for line in (doc or {}).get("items", []):
-        if line["product_id"] == product_id:
+        if line.get("variant_id") == variant_id:
             return int(line["quantity"])
     return 0
 
@@ -85,6 +116,7 @@ class MongoCartRepository:
         now: datetime,
     ) -> Cart:
         price = to_decimal128(item.price)
+        key = item.variant_id or item.product_id
         room = max_quantity - item.quantity  # the line may hold at most this many before the add
         for _ in range(_ADD_ATTEMPTS):
             if room >= 0:
@@ -95,7 +127,7 @@ class MongoCartRepository:
                         "user_id": user_id,
                         "items": {
                             "$elemMatch": {
-                                "product_id": item.product_id,
+                                "variant_id": key,
                                 "quantity": {"$lte": room},
                             }
                         },
@@ -114,6 +146,7 @@ class MongoCartRepository:
                     return await self.get(user_id)
                 line: dict[str, Any] = {
                     "product_id": item.product_id,
+                    "variant_id": key,
                     "name": item.name,
                     "price": price,
                     "image_url": item.image_url,
@@ -123,7 +156,7 @@ class MongoCartRepository:
                     doc = await self._carts.find_one_and_update(
                         {
                             "user_id": user_id,
-                            "items.product_id": {"$ne": item.product_id},
+                            "items.variant_id": {"$ne": key},
                             # fewer than max_lines lines: the one at index max_lines-1 is absent
                             f"items.{max_lines - 1}": {"$exists": False},
                         },
@@ -139,7 +172,7 @@ class MongoCartRepository:
                 except MongoDuplicateKey:
                     pass  # the cart exists and holds the line, or is full: look again
             doc = await self._carts.find_one({"user_id": user_id})
-            current = _line_quantity(doc, item.product_id)
+            current = _line_quantity(doc, key)
             if current + item.quantity > max_quantity:
                 raise LineLimitExceeded(current)
             if current == 0 and len((doc or {}).get("items", [])) >= max_lines:
@@ -148,12 +181,12 @@ class MongoCartRepository:
         raise Conflict("Your cart changed while it was being updated; try again.")
 
     async def set_quantity(
-        self, user_id: str, product_id: str, quantity: int, *, now: datetime
+        self, user_id: str, variant_id: str, quantity: int, *, now: datetime
     ) -> Cart | None:
-        match = {"user_id": user_id, "items.product_id": product_id}
+        match = {"user_id": user_id, "items.variant_id": variant_id}
         if quantity == 0:
             update: Document = {
-                "$pull": {"items": {"product_id": product_id}},
+                "$pull": {"items": {"variant_id": variant_id}},
                 "$set": {"updated_at": now},
                 "$inc": {"version": 1},
             }
@@ -165,11 +198,11 @@ class MongoCartRepository:
         result = await self._carts.update_one(match, update)
         return await self.get(user_id) if result.matched_count else None
 
-    async def remove_item(self, user_id: str, product_id: str, *, now: datetime) -> Cart:
+    async def remove_item(self, user_id: str, variant_id: str, *, now: datetime) -> Cart:
         doc = await self._carts.find_one_and_update(
-            {"user_id": user_id, "items.product_id": product_id},
+            {"user_id": user_id, "items.variant_id": variant_id},
             {
-                "$pull": {"items": {"product_id": product_id}},
+                "$pull": {"items": {"variant_id": variant_id}},
                 "$set": {"updated_at": now},
                 "$inc": {"version": 1},
             },
@@ -206,14 +239,15 @@ class MongoCartRepository:
     async def finish_checkout(
         self, user_id: str, checkout_id: str, lines: Sequence[StockLine], *, now: datetime
     ) -> None:
-        taken = {line.product_id: line.quantity for line in lines}
+        taken = {line.variant_id or line.product_id: line.quantity for line in lines}
         for _ in range(_FINISH_ATTEMPTS):
             doc = await self._carts.find_one({"user_id": user_id, "checkout.id": checkout_id})
             if doc is None:
                 return  # finished already (a retry), or the claim was lost: change nothing
             kept: list[Document] = []
             for line in doc.get("items", []):
-                left = int(line["quantity"]) - taken.get(line["product_id"], 0)
+                key = line.get("variant_id") or line["product_id"]
+                left = int(line["quantity"]) - taken.get(key, 0)
                 if left > 0:
                     kept.append({**line, "quantity": left})
             # Only the version read above: a concurrent add in between makes this miss, and

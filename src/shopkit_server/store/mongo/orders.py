@@ -96,6 +96,10 @@ def _order_doc(order: Order) -> Document:
                 "price": to_decimal128(item.price),
                 "quantity": item.quantity,
                 "item_total": to_decimal128(item.item_total),
+                "variant_id": item.variant_id,
+                "sku": item.sku,
+                "option_values": dict(item.option_values),
+                "image_url": item.image_url,
             }
             for item in order.items
         ],
@@ -154,6 +158,10 @@ def _order(doc: Document) -> Order:
                 price=from_decimal128(item["price"]),
                 quantity=int(item["quantity"]),
                 item_total=from_decimal128(item["item_total"]),
+                variant_id=item.get("variant_id"),
+                sku=item.get("sku"),
+                option_values=dict(item.get("option_values", {})),
+                image_url=item.get("image_url"),
             )
             for item in doc["items"]
         ],

@@ -11,7 +11,8 @@ go without one. ``name_key`` is the case-folded name the ``name`` sort uses.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -23,26 +24,33 @@ from pymongo.errors import BulkWriteError
 from pymongo.errors import DuplicateKeyError as MongoDuplicateKey
 
 from shopkit_server.errors import InvalidCursor
-from shopkit_server.ids import is_valid_id, new_id
+from shopkit_server.ids import is_valid_id
 from shopkit_server.money import quantize
 from shopkit_server.pagination import Key, PageResult, capped_total, check_key, count_limit
 from shopkit_server.products.models import (
-    PRODUCT_FIELDS,
     BulkFailure,
     BulkOutcome,
     BulkRow,
     Product,
     ProductChanges,
-    ProductDraft,
     ProductQuery,
     ProductSort,
     ReserveOutcome,
     StockLine,
+    Variant,
+    VariantChanges,
+    bulk_images,
     bulk_row_changes,
 )
 from shopkit_server.products.repository import MissingCategory
+from shopkit_server.products.variants import (
+    VariantRuleBroken,
+    bulk_plan,
+    check_new_row,
+    check_variants,
+)
 from shopkit_server.store.base import DuplicateKeyError
-from shopkit_server.store.mongo import stock
+from shopkit_server.store.mongo import stock, variants
 from shopkit_server.store.mongo.categories import (
     MongoCategoryRepository,
     ids_by_name,
@@ -67,9 +75,10 @@ _SORTS: dict[ProductSort, list[tuple[str, Any]]] = {
     ProductSort.NAME: [("name_key", ASCENDING), ("_id", ASCENDING)],
 }
 _TEXT_SCORE = {"$meta": "textScore"}
-# What a created row gets for a field it did not carry (name, price and category it must carry).
-_DEFAULTS = ProductDraft(name="", price=Decimal("0.01"), category="")
-_OPTIONAL = ("description", "tags", "image_url", "stock", "is_active", "is_featured")
+# The plain fields of a product document (the variant part is ``variants.product_fields``).
+_PLAIN = ("sku", "name", "description", "category", "tags", "is_active", "is_featured")
+# A write of variants retries this often when a stock change moved ``version`` meanwhile.
+_REWRITE_ATTEMPTS = 20
 
 
 async def ensure_indexes(db: MongoDatabase) -> None:
@@ -86,13 +95,20 @@ async def ensure_indexes(db: MongoDatabase) -> None:
         ("tags", [("tags", 1)]),
     ):
         await products.create_index(keys, name=name)
-    # Weights: a word in the name outranks the same word in the tags, then the description.
+    # Variant skus: checked by ``_skus_free`` before each write (see its docstring).
+    await products.create_index([("variant_skus", ASCENDING)], name="variant_skus")
+    # Weights: a word in the name outranks the same word in the tags or the option values,
+    # then the description. The index before variants ("text") did not read option values.
+    existing = await products.index_information()
+    if "text" in existing:
+        await products.drop_index("text")
     await products.create_index(
-        [("name", TEXT), ("description", TEXT), ("tags", TEXT)],
-        weights={"name": 10, "tags": 4, "description": 1},
+        [("name", TEXT), ("description", TEXT), ("tags", TEXT), ("option_words", TEXT)],
+        weights={"name": 10, "tags": 4, "option_words": 4, "description": 1},
         default_language="english",
-        name="text",
+        name="text_options",
     )
+    await variants.backfill(products)
     await ensure_category_indexes(db)
     await migrate_product_categories(db)
 
@@ -102,6 +118,7 @@ def _aware(moment: datetime) -> datetime:
 
 
 def _product(doc: Document, names: dict[ObjectId, str]) -> Product:
+    base = doc.get("base_price")
     return Product(
         id=str(doc["_id"]),
         sku=doc.get("sku"),
@@ -116,18 +133,20 @@ def _product(doc: Document, names: dict[ObjectId, str]) -> Product:
         is_featured=bool(doc["is_featured"]),
         created_at=_aware(doc["created_at"]),
         updated_at=_aware(doc["updated_at"]),
+        base_price=None if base is None else quantize(from_decimal128(base)),
+        options=variants.decode_options(doc.get("options")),
+        variants=[variants.decode_variant(v) for v in doc.get("variants", [])],
+        images=variants.decode_images(doc.get("images")),
     )
 
 
 def _fields(values: dict[str, Any], ids: dict[str, ObjectId]) -> Document:
-    """Domain values -> document fields (price -> Decimal128, name -> name_key too, category
-    name -> category_id through ``ids``)."""
+    """Domain values of plain fields -> document fields (name -> name_key too, category name
+    -> category_id through ``ids``)."""
     doc: Document = {}
     for key, value in values.items():
         if key == "category":
             doc["category_id"] = ids[value]
-        elif key == "price":
-            doc["price"] = to_decimal128(value)
         elif key == "tags":
             doc["tags"] = list(value)
         else:
@@ -138,9 +157,10 @@ def _fields(values: dict[str, Any], ids: dict[str, ObjectId]) -> Document:
 
 
 def _document(product: Product, ids: dict[str, ObjectId]) -> Document:
-    doc = _fields({name: getattr(product, name) for name in PRODUCT_FIELDS}, ids)
+    doc = _fields({name: getattr(product, name) for name in _PLAIN}, ids)
     if doc["sku"] is None:
         del doc["sku"]
+    doc.update(variants.product_fields(product))
     doc.update(
         _id=ObjectId(product.id), created_at=product.created_at, updated_at=product.updated_at
     )
@@ -169,6 +189,14 @@ def build_filter(query: ProductQuery, category_ids: Sequence[ObjectId] = ()) -> 
         spec["tags"] = {"$all": list(query.tags)}
     if query.in_stock is not None:
         spec["stock"] = {"$gt": 0} if query.in_stock else 0
+    if query.options:
+        spec["variants"] = {
+            "$elemMatch": {
+                "is_active": True,
+                "stock": {"$gt": 0},
+                "option_keys": {"$all": list(query.options)},
+            }
+        }
     if query.featured is not None:
         spec["is_featured"] = query.featured
     return spec
@@ -211,7 +239,10 @@ def _after(sort: list[tuple[str, Any]], after: Key) -> Document:
 
 def _duplicate(exc: MongoDuplicateKey) -> Exception:
     pattern = (exc.details or {}).get("keyPattern") or {}
-    return DuplicateKeyError("sku") if "sku" in pattern else exc
+    if "sku" in pattern or "variant_skus" in pattern:
+        return DuplicateKeyError("sku")
+    message = str(exc)
+    return DuplicateKeyError("sku") if "sku" in message else exc
 
 
 class MongoProductRepository:
@@ -219,6 +250,22 @@ class MongoProductRepository:
         self._products = db["products"]
         self._categories = db["categories"]
         self._reservations = db["stock_reservations"]
+
+    async def _skus_free(self, product_id: str, skus: Sequence[str | None]) -> None:
+        """DuplicateKeyError("sku") when another product holds one of these variant skus.
+
+        A read before the write, not a unique index: the mongomock stand-in cannot keep a
+        unique index over an array, so two admin writes racing for one new sku on MongoDB
+        could both pass. The product-level ``sku`` index stays unique as before.
+        """
+        wanted = [sku for sku in skus if sku is not None]
+        if not wanted:
+            return
+        clash = await self._products.find_one(
+            {"variant_skus": {"$in": wanted}, "_id": {"$ne": ObjectId(product_id)}}, {"_id": 1}
+        )
+        if clash is not None:
+            raise DuplicateKeyError("sku")
 
     async def _products_of(self, docs: list[Document]) -> list[Product]:
         names = await names_by_id(self._categories, (doc["category_id"] for doc in docs))
@@ -313,6 +360,7 @@ class MongoProductRepository:
 
     async def create(self, product: Product) -> None:
         ids = await self._ids([product.category])
+        await self._skus_free(product.id, [v.sku for v in product.variants])
         try:
             await self._products.insert_one(_document(product, ids))
         except MongoDuplicateKey as exc:
@@ -328,32 +376,108 @@ class MongoProductRepository:
     ) -> Product | None:
         values: dict[str, Any] = dict(changes)
         ids = await self._ids([values["category"]]) if "category" in values else {}
-        update: Document = {}
-        if "sku" in values and values["sku"] is None:
-            del values["sku"]
-            update["$unset"] = {"sku": ""}
-        update["$set"] = {**_fields(values, ids), "updated_at": updated_at}
-        oid = ObjectId(product_id)
-        try:
-            before = await self._products.find_one_and_update(
-                {"_id": oid}, update, projection=stock.WITHOUT_OPS
+        plain = {key: value for key, value in values.items() if key in _PLAIN}
+
+        def mutate(current: Product) -> Product:
+            found = current.variants
+            default = current.default_variant if not current.options else None
+            if default is not None and ("sku" in values or "stock" in values):
+                found = [
+                    dataclasses.replace(
+                        default,
+                        sku=values.get("sku", default.sku),
+                        stock=values.get("stock", default.stock),
+                    )
+                ]
+            return dataclasses.replace(
+                current,
+                base_price=values.get("price", current.own_price),
+                options=values.get("options", current.options),
+                images=values.get("images", current.images),
+                variants=found,
             )
-        except MongoDuplicateKey as exc:
-            raise _duplicate(exc) from exc
-        if before is None:
+
+        before, after = await self._rewrite(product_id, updated_at, mutate, _fields(plain, ids))
+        if before is None or after is None:
             return None
-        after = {**before, **update["$set"]}
-        for field in update.get("$unset", {}):
-            after.pop(field, None)
         if ids and not await still_usable(self._categories, ids.values()):
             # Moved into a category deleted meanwhile: put the product back where it was.
             with anyio.CancelScope(shield=True):
                 await self._products.update_one(
-                    {"_id": oid, "category_id": after["category_id"]},
+                    {"_id": ObjectId(product_id), "category_id": ids[values["category"]]},
                     {"$set": {"category_id": before.get("category_id")}},
                 )
             raise MissingCategory()
-        return (await self._products_of([after]))[0]
+        return after
+
+    async def add_variant(
+        self, product_id: str, variant: Variant, updated_at: datetime
+    ) -> Product | None:
+        def mutate(current: Product) -> Product:
+            return dataclasses.replace(current, variants=[*current.variants, variant])
+
+        return (await self._rewrite(product_id, updated_at, mutate))[1]
+
+    async def update_variant(
+        self, product_id: str, variant_id: str, changes: VariantChanges, updated_at: datetime
+    ) -> Product | None:
+        def mutate(current: Product) -> Product:
+            found = [
+                Variant(**{**dataclasses.asdict(v), **changes}) if v.id == variant_id else v
+                for v in current.variants
+            ]
+            return dataclasses.replace(current, variants=found)
+
+        return (await self._rewrite(product_id, updated_at, mutate))[1]
+
+    async def _rewrite(
+        self,
+        product_id: str,
+        updated_at: datetime,
+        mutate: Callable[[Product], Product],
+        plain: Document | None = None,
+    ) -> tuple[Document | None, Product | None]:
+        """Read, change and write back the product's variant part and aggregates, only if no
+        stock change moved ``version`` meanwhile (then again); ``plain`` fields go along."""
+        oid = ObjectId(product_id)
+        for _ in range(_REWRITE_ATTEMPTS):
+            before = await self._products.find_one({"_id": oid}, stock.WITHOUT_OPS)
+            if before is None:
+                return None, None
+            current = (await self._products_of([before]))[0]
+            wanted = mutate(current)
+            try:
+                check_variants(wanted.options, wanted.variants)
+            except VariantRuleBroken as broken:
+                if broken.duplicate:
+                    raise DuplicateKeyError("option_values") from None
+                raise
+            await self._skus_free(product_id, [v.sku for v in wanted.variants])
+            fields, unset = variants.derived(wanted.own_price, wanted.variants, wanted.images)
+            fields.update(plain or {})
+            fields.update(
+                base_price=to_decimal128(wanted.own_price),
+                options=variants.encode_options(wanted.options),
+                updated_at=updated_at,
+            )
+            update: Document = {"$set": fields, "$inc": {"version": 1}}
+            if "sku" in fields and fields["sku"] is None:
+                del fields["sku"]
+                unset["sku"] = ""
+            if unset:
+                update["$unset"] = unset
+            try:
+                done = await self._products.update_one(
+                    {"_id": oid, "version": before.get("version")}, update
+                )
+            except MongoDuplicateKey as exc:
+                raise _duplicate(exc) from exc
+            if done.modified_count == 1 or done.matched_count == 1:
+                after = await self._products.find_one({"_id": oid}, stock.WITHOUT_OPS)
+                if after is None:
+                    return before, None
+                return before, (await self._products_of([after]))[0]
+        raise RuntimeError("the product kept changing while its variants were written")
 
     async def upsert_many(self, rows: Sequence[BulkRow], now: datetime) -> BulkOutcome:
         ids = await self._ids([row.draft.category for row in rows])
@@ -372,11 +496,21 @@ class MongoProductRepository:
         rows = [row for row in rows if row.index not in skipped]
         if not rows:
             return BulkOutcome(created=[], updated=[], failed=[], unchanged=unchanged)
-        planned = [_upsert(row, now, ids) for row in rows]
+        planned: list[tuple[UpdateOne | InsertOne[Document], ObjectId | None]] = []
+        refused: dict[int, str] = {}
+        taken = await self._taken_skus(rows, stored)
+        for position, row in enumerate(rows):
+            try:
+                planned.append(_upsert(row, now, ids, prior, stored, taken))
+            except VariantRuleBroken as broken:
+                refused[position] = str(broken)
         operations = [operation for operation, _ in planned]
+        indexes = [position for position in range(len(rows)) if position not in refused]
         try:
-            result = await self._products.bulk_write(operations, ordered=False)
-            upserted_ids = dict(result.upserted_ids)
+            result = (
+                await self._products.bulk_write(operations, ordered=False) if operations else None
+            )
+            upserted_ids = dict(result.upserted_ids) if result is not None else {}
             errors: dict[int, str] = {}
         except BulkWriteError as exc:  # ordered=False: every other row was still written
             upserted_ids = {item["index"]: item["_id"] for item in exc.details.get("upserted", [])}
@@ -388,13 +522,18 @@ class MongoProductRepository:
                 )
                 for item in exc.details.get("writeErrors", [])
             }
+        # Operation positions -> row positions (rows the variant rules refused wrote nothing).
+        upserted_ids = {indexes[i]: oid for i, oid in upserted_ids.items()}
+        errors = {indexes[i]: detail for i, detail in errors.items()}
+        errors.update(refused)
+        inserted = {indexes[i]: planned[i][1] for i in range(len(planned))}
         upserted = set(upserted_ids)
         usable = await still_usable(self._categories, ids.values())
         gone = {name for name, oid in ids.items() if oid not in usable}
         for position, row in enumerate(rows):
             if row.draft.category in gone and position not in errors:
                 with anyio.CancelScope(shield=True):
-                    await self._withdraw(row, planned[position][1], prior, ids)
+                    await self._withdraw(row, inserted.get(position), prior, ids)
                 errors[position] = f"Category {row.draft.category!r} was deleted meanwhile."
         created, updated, failed = [], [], []
         for position, row in enumerate(rows):
@@ -405,6 +544,19 @@ class MongoProductRepository:
             else:
                 updated.append(row.index)
         return BulkOutcome(created=created, updated=updated, failed=failed, unchanged=unchanged)
+
+    async def _taken_skus(
+        self, rows: Sequence[BulkRow], stored: dict[str | None, Product]
+    ) -> dict[str, str]:
+        """Variant skus of the rows held by some product: sku -> that product's id."""
+        skus = [d.sku for row in rows for d in row.draft.variants if d.sku is not None]
+        skus += [row.draft.sku for row in rows if row.draft.sku and not row.draft.options]
+        if not skus:
+            return {}
+        docs = await self._products.find(
+            {"variant_skus": {"$in": skus}}, {"variant_skus": 1}
+        ).to_list(None)
+        return {sku: str(doc["_id"]) for doc in docs for sku in doc.get("variant_skus", [])}
 
     async def _withdraw(
         self,
@@ -432,34 +584,57 @@ class MongoProductRepository:
 
 
 def _upsert(
-    row: BulkRow, now: datetime, ids: dict[str, ObjectId]
+    row: BulkRow,
+    now: datetime,
+    ids: dict[str, ObjectId],
+    prior: dict[str, Document],
+    stored: dict[str | None, Product],
+    taken: dict[str, str],
 ) -> tuple[UpdateOne | InsertOne[Document], ObjectId | None]:
     """The write of one row, and the id it inserts when it always inserts (no sku).
 
-    Fields the row carries are set; the others take their defaults only on insert.
+    A new sku inserts the whole product (upsert on the sku, so a racing import of the same
+    sku makes one product); a stored one is rewritten whole from its merged state, only if
+    its ``version`` is still the one read (else the upsert collides on the sku index and the
+    row is reported, never half-applied).
     """
-    if row.draft.sku is None:  # nothing to match on: always a new product
-        product = Product(
-            id=new_id(),
-            sku=None,
-            created_at=now,
-            updated_at=now,
-            **{name: getattr(row.draft, name) for name in PRODUCT_FIELDS if name != "sku"},
-        )
-        doc = _document(product, ids)
-        return InsertOne(doc), doc["_id"]
-    present = {
-        name: getattr(row.draft, name)
-        for name in PRODUCT_FIELDS
-        if name in row.fields and name != "sku"
-    }
-    absent = {name: getattr(_DEFAULTS, name) for name in _OPTIONAL if name not in row.fields}
-    operation = UpdateOne(
-        {"sku": row.draft.sku},
-        {
-            "$set": {**_fields(present, ids), "updated_at": now},
-            "$setOnInsert": {**_fields(absent, ids), "_id": ObjectId(), "created_at": now},
-        },
-        upsert=True,
+    if row.draft.sku is None or row.draft.sku not in stored:
+        check_new_row(row)
+        new = row.new_product(now)
+        _check_taken(new, taken)
+        doc = _document(new, ids)
+        if row.draft.sku is None:  # nothing to match on: always a new product
+            return InsertOne(doc), doc["_id"]
+        del doc["sku"]
+        return UpdateOne({"sku": row.draft.sku}, {"$setOnInsert": doc}, upsert=True), None
+    current = stored[row.draft.sku]
+    options, merged = bulk_plan(row, current)
+    plain = {name: getattr(row.draft, name) for name in _PLAIN if name in row.fields}
+    product = dataclasses.replace(
+        current,
+        **{name: value for name, value in plain.items() if name != "category"},
+        category=row.draft.category if "category" in row.fields else current.category,
+        base_price=row.draft.price if "price" in row.fields else current.own_price,
+        options=options,
+        variants=merged,
+        images=bulk_images(row, current),
+        updated_at=now,
     )
-    return operation, None
+    _check_taken(product, taken)
+    doc = _document(product, ids | {current.category: prior[row.draft.sku]["category_id"]})
+    for name in ("_id", "created_at", "version", "sku"):
+        doc.pop(name, None)
+    update: Document = {"$set": doc, "$inc": {"version": 1}}
+    if "variant_skus" not in doc:
+        update["$unset"] = {"variant_skus": ""}
+    version = prior[row.draft.sku].get("version")
+    return UpdateOne({"sku": row.draft.sku, "version": version}, update, upsert=True), None
+
+
+def _check_taken(product: Product, taken: dict[str, str]) -> None:
+    for variant in product.variants:
+        holder = taken.get(variant.sku or "")
+        if holder is not None and holder != product.id:
+            raise VariantRuleBroken(
+                f"Variant sku {variant.sku!r} is taken by another product.", duplicate=True
+            )

@@ -59,7 +59,31 @@ WITHOUT_OPS: Document = {"stock_ops": 0}
 
 
 def _encode(lines: Sequence[StockLine]) -> list[list[object]]:
-    return [[line.product_id, line.quantity] for line in lines]
+    return [
+        [line.product_id, line.quantity]
+        if line.variant_id is None
+        else [line.product_id, line.quantity, line.variant_id]
+        for line in lines
+    ]
+
+
+def _variant(variant_id: str | None, **conditions: Any) -> tuple[Document, str]:
+    """The filter part that picks a line's variant (with ``conditions`` on it), and the path
+    of its stock. No variant id: the product's only variant (a line from before variants)."""
+    if variant_id is None:
+        spec: Document = {"variants": {"$size": 1}}
+        spec.update({f"variants.0.{key}": value for key, value in conditions.items()})
+        return spec, "variants.0.stock"
+    return {"variants": {"$elemMatch": {"id": variant_id, **conditions}}}, "variants.$.stock"
+
+
+def _stock_move(path: str, quantity: int, now: datetime, op: str, *, aggregate: bool) -> Document:
+    """Move the variant's stock (and the product's ``stock``, the sum over active variants,
+    when the variant is active), bump ``version`` and record the operation marker."""
+    moves: Document = {path: quantity, "version": 1}
+    if aggregate:
+        moves["stock"] = quantity
+    return {"$inc": moves, "$set": {"updated_at": now}, "$push": _push_op(op)}
 
 
 def _take_op(token: str, index: int) -> str:
@@ -90,21 +114,27 @@ async def _give_back_line(
     reservation_id: str,
     token: str,
     index: int,
-    line: tuple[str, int],
+    line: tuple[str, int, str | None],
     *,
     journaled: bool,
     now: datetime,
 ) -> None:
     """Give back line ``index`` once, if it was taken; journal it as returned, then drop its
     markers."""
-    product_id, quantity = line
+    product_id, quantity, variant_id = line
     if not is_valid_id(product_id):
         return
     take, give = _take_op(token, index), _give_op(token, index)
+    marked = {"_id": ObjectId(product_id), "stock_ops": {"$all": [take], "$nin": [give]}}
+    spec, path = _variant(variant_id, is_active=True)
     gave = await products.update_one(
-        {"_id": ObjectId(product_id), "stock_ops": {"$all": [take], "$nin": [give]}},
-        {"$inc": {"stock": quantity}, "$set": {"updated_at": now}, "$push": _push_op(give)},
+        {**marked, **spec}, _stock_move(path, quantity, now, give, aggregate=True)
     )
+    if gave.modified_count != 1:  # retired meanwhile: its stock is outside the product's sum
+        spec, path = _variant(variant_id)
+        gave = await products.update_one(
+            {**marked, **spec}, _stock_move(path, quantity, now, give, aggregate=False)
+        )
     if gave.modified_count == 1 or journaled:
         # Not modified while journaled as taken: an earlier give-back applied (its marker stops
         # a second one, or both markers are gone) and only its journal entry was lost.
@@ -128,7 +158,7 @@ async def _give_back(
         return
     taken = set(doc.get("taken", []))
     returned = set(doc.get("returned", []))
-    for index, (product_id, quantity) in enumerate(doc["lines"]):
+    for index, (product_id, quantity, *variant) in enumerate(doc["lines"]):
         if index not in returned:
             await _give_back_line(
                 products,
@@ -136,7 +166,7 @@ async def _give_back(
                 doc["_id"],
                 token,
                 index,
-                (product_id, quantity),
+                (product_id, quantity, variant[0] if variant else None),
                 journaled=index in taken,
                 now=now,
             )
@@ -192,17 +222,10 @@ async def reserve(
             break  # stop taking: holding units we will give back would starve other reserves
         took: Any = None
         if is_valid_id(line.product_id):
+            spec, path = _variant(line.variant_id, is_active=True, stock={"$gte": line.quantity})
             took = await products.update_one(
-                {
-                    "_id": ObjectId(line.product_id),
-                    "is_active": True,
-                    "stock": {"$gte": line.quantity},
-                },
-                {
-                    "$inc": {"stock": -line.quantity},
-                    "$set": {"updated_at": now},
-                    "$push": _push_op(_take_op(token, index)),
-                },
+                {"_id": ObjectId(line.product_id), "is_active": True, **spec},
+                _stock_move(path, -line.quantity, now, _take_op(token, index), aggregate=True),
             )
         if took is None or took.modified_count != 1:
             short.append(line.product_id)
@@ -217,7 +240,7 @@ async def reserve(
                 reservation_id,
                 token,
                 index,
-                (line.product_id, line.quantity),
+                (line.product_id, line.quantity, line.variant_id),
                 journaled=True,
                 now=now,
             )
@@ -258,20 +281,36 @@ async def _announce_empty(products: MongoCollection, lines: Sequence[StockLine])
 async def _also_short(products: MongoCollection, rest: Sequence[StockLine]) -> list[str]:
     """The lines after the first short one that would fall short too (read, not taken)."""
     ids = [ObjectId(line.product_id) for line in rest if is_valid_id(line.product_id)]
-    docs = await products.find({"_id": {"$in": ids}, "is_active": True}, {"stock": 1}).to_list(None)
-    stock = {str(doc["_id"]): int(doc["stock"]) for doc in docs}
-    return [line.product_id for line in rest if stock.get(line.product_id, 0) < line.quantity]
+    docs = await products.find({"_id": {"$in": ids}, "is_active": True}, {"variants": 1}).to_list(
+        None
+    )
+    stock: dict[tuple[str, str | None], int] = {}
+    for doc in docs:
+        found = [v for v in doc.get("variants", []) if v.get("is_active", True)]
+        for v in found:
+            stock[(str(doc["_id"]), v["id"])] = int(v["stock"])
+        if len(doc.get("variants", [])) == 1 and found:
+            stock[(str(doc["_id"]), None)] = int(found[0]["stock"])
+    return [
+        line.product_id
+        for line in rest
+        if stock.get((line.product_id, line.variant_id), 0) < line.quantity
+    ]
 
 
 async def _legacy_give_back(
     products: MongoCollection, lines: list[list[Any]], now: datetime
 ) -> None:
     """A reservation held before markers existed: every line was taken, give each back once."""
-    for product_id, quantity in lines:
+    for product_id, quantity, *_ in lines:
         if is_valid_id(product_id):
+            spec, path = _variant(None)
             await products.update_one(
-                {"_id": ObjectId(product_id)},
-                {"$inc": {"stock": quantity}, "$set": {"updated_at": now}},
+                {"_id": ObjectId(product_id), **spec},
+                {
+                    "$inc": {"stock": quantity, path: quantity, "version": 1},
+                    "$set": {"updated_at": now},
+                },
             )
 
 

@@ -48,6 +48,9 @@ def _user(doc: Document) -> User:
         password_hash=doc["password_hash"],
         created_at=_utc(doc["created_at"]),
         last_login=_utc(doc["last_login"]) if doc.get("last_login") else None,
+        # Accounts stored before verification existed have neither field: unverified, v0.
+        email_verified=bool(doc.get("email_verified", False)),
+        token_version=int(doc.get("token_version", 0)),
     )
 
 
@@ -67,6 +70,8 @@ class MongoUserRepository:
                     "password_hash": user.password_hash,
                     "created_at": user.created_at,
                     "last_login": user.last_login,
+                    "email_verified": user.email_verified,
+                    "token_version": user.token_version,
                 }
             )
         except MongoDuplicateKey as exc:
@@ -92,13 +97,17 @@ class MongoUserRepository:
             "is_active": changes.is_active,
             "password_hash": changes.password_hash,
             "last_login": changes.last_login,
+            "email_verified": changes.email_verified,
         }
         sets = {field: value for field, value in values.items() if value is not None}
+        update: Document = {"$set": sets} if sets else {}
+        if changes.bump_token_version:
+            update["$inc"] = {"token_version": 1}
         try:
-            if sets:
+            if update:
                 doc = await self._users.find_one_and_update(
                     {"_id": ObjectId(user_id)},
-                    {"$set": sets},
+                    update,
                     return_document=ReturnDocument.AFTER,
                 )
             else:

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from shopkit_server.settings import Settings
 from shopkit_server.store.base import Store
+from shopkit_server.store.postgres.accounts import (
+    PostgresAccountTokenRepository,
+    PostgresAddressRepository,
+    PostgresGuestCartRepository,
+)
 from shopkit_server.store.postgres.carts import PostgresCartRepository
 from shopkit_server.store.postgres.checkout import PostgresCheckoutStore
 from shopkit_server.store.postgres.db import Database
@@ -34,6 +39,9 @@ async def open_postgres_store(settings: Settings) -> Store:
         products=PostgresProductRepository(db),
         categories=PostgresCategoryRepository(db),
         carts=PostgresCartRepository(db),
+        account_tokens=PostgresAccountTokenRepository(db),
+        addresses=PostgresAddressRepository(db),
+        guest_carts=PostgresGuestCartRepository(db),
         orders=PostgresOrderRepository(db),
         webhooks=PostgresWebhookRepository(db),
         checkout=PostgresCheckoutStore(db),

@@ -37,6 +37,17 @@ SCHEMA: tuple[str, ...] = (
     "CREATE INDEX cart_items_order ON cart_items (user_id, seq)",
 )
 
+# Migration 3: a cart line is one variant. Each existing line takes its product's default
+# variant (the only one every product had then); the key becomes (user_id, variant_id).
+VARIANT_LINES: tuple[str, ...] = (
+    'ALTER TABLE cart_items ADD COLUMN variant_id text COLLATE "C"',
+    "UPDATE cart_items i SET variant_id = COALESCE((SELECT v.id FROM product_variants v "
+    "WHERE v.product_id = i.product_id ORDER BY v.seq LIMIT 1), i.product_id)",
+    "ALTER TABLE cart_items ALTER COLUMN variant_id SET NOT NULL",
+    "ALTER TABLE cart_items DROP CONSTRAINT cart_items_pkey",
+    "ALTER TABLE cart_items ADD PRIMARY KEY (user_id, variant_id)",
+)
+
 # Migration 2: the checkout claim (see the module docstring).
 CHECKOUT_CLAIM: tuple[str, ...] = (
     'ALTER TABLE carts ADD COLUMN checkout_id text COLLATE "C"',
@@ -46,7 +57,8 @@ CHECKOUT_CLAIM: tuple[str, ...] = (
 
 async def _load(conn: Connection | Database, user_id: str) -> Cart:
     rows = await conn.fetch(
-        "SELECT c.updated_at, i.product_id, i.name, i.price, i.image_url, i.quantity "
+        "SELECT c.updated_at, i.product_id, i.name, i.price, i.image_url, i.quantity, "
+        "i.variant_id "
         "FROM carts c LEFT JOIN cart_items i ON i.user_id = c.user_id "
         "WHERE c.user_id = $1 ORDER BY i.seq",
         user_id,
@@ -61,6 +73,7 @@ async def _load(conn: Connection | Database, user_id: str) -> Cart:
                 price=row["price"],
                 quantity=row["quantity"],
                 image_url=row["image_url"],
+                variant_id=row["variant_id"],
             )
             for row in rows
             if row["product_id"] is not None
@@ -105,9 +118,9 @@ class PostgresCartRepository:
             # same user waits here, then reads the quantity this one committed.
             await _touch(conn, user_id, now)
             found = await conn.fetchval(
-                "SELECT quantity FROM cart_items WHERE user_id = $1 AND product_id = $2",
+                "SELECT quantity FROM cart_items WHERE user_id = $1 AND variant_id = $2",
                 user_id,
-                item.product_id,
+                item.variant_id or item.product_id,
             )
             current = int(found or 0)
             if current + item.quantity > max_quantity:
@@ -121,9 +134,9 @@ class PostgresCartRepository:
                 if int(lines) >= max_lines:
                     raise CartLinesExceeded()
             await conn.execute(
-                "INSERT INTO cart_items (user_id, product_id, name, price, image_url, quantity) "
-                "VALUES ($1, $2, $3, $4, $5, $6) "
-                "ON CONFLICT (user_id, product_id) DO UPDATE SET "
+                "INSERT INTO cart_items (user_id, product_id, name, price, image_url, quantity, "
+                "variant_id) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+                "ON CONFLICT (user_id, variant_id) DO UPDATE SET "
                 "quantity = cart_items.quantity + excluded.quantity, name = excluded.name, "
                 "price = excluded.price, image_url = excluded.image_url",
                 user_id,
@@ -132,6 +145,7 @@ class PostgresCartRepository:
                 item.price,
                 item.image_url,
                 item.quantity,
+                item.variant_id or item.product_id,
             )
             return await _load(conn, user_id)
 
@@ -140,22 +154,22 @@ class PostgresCartRepository:
         return await self._db.transaction(run)
 
     async def set_quantity(
-        self, user_id: str, product_id: str, quantity: int, *, now: datetime
+        self, user_id: str, variant_id: str, quantity: int, *, now: datetime
     ) -> Cart | None:
         async def run(conn: Connection) -> Cart | None:
             if not await _lock(conn, user_id):
                 return None
             if quantity == 0:
                 status = await conn.execute(
-                    "DELETE FROM cart_items WHERE user_id = $1 AND product_id = $2",
+                    "DELETE FROM cart_items WHERE user_id = $1 AND variant_id = $2",
                     user_id,
-                    product_id,
+                    variant_id,
                 )
             else:
                 status = await conn.execute(
-                    "UPDATE cart_items SET quantity = $3 WHERE user_id = $1 AND product_id = $2",
+                    "UPDATE cart_items SET quantity = $3 WHERE user_id = $1 AND variant_id = $2",
                     user_id,
-                    product_id,
+                    variant_id,
                     quantity,
                 )
             if affected(status) == 0:
@@ -165,14 +179,14 @@ class PostgresCartRepository:
 
         return await self._db.transaction(run)
 
-    async def remove_item(self, user_id: str, product_id: str, *, now: datetime) -> Cart:
+    async def remove_item(self, user_id: str, variant_id: str, *, now: datetime) -> Cart:
         async def run(conn: Connection) -> Cart:
             if not await _lock(conn, user_id):
                 return Cart()
             status = await conn.execute(
-                "DELETE FROM cart_items WHERE user_id = $1 AND product_id = $2",
+                "DELETE FROM cart_items WHERE user_id = $1 AND variant_id = $2",
                 user_id,
-                product_id,
+                variant_id,
             )
             if affected(status):
                 await _touch(conn, user_id, now)
@@ -214,11 +228,11 @@ class PostgresCartRepository:
             )
             if claimed is None:
                 return  # finished already (a retry), or the claim was lost: change nothing
-            ids = [line.product_id for line in lines]
+            ids = [line.variant_id or line.product_id for line in lines]
             quantities = [line.quantity for line in lines]
             await conn.execute(
                 "DELETE FROM cart_items i USING unnest($2::text[], $3::int[]) AS l (id, quantity) "
-                "WHERE i.user_id = $1 AND i.product_id = l.id AND i.quantity <= l.quantity",
+                "WHERE i.user_id = $1 AND i.variant_id = l.id AND i.quantity <= l.quantity",
                 user_id,
                 ids,
                 quantities,
@@ -226,7 +240,7 @@ class PostgresCartRepository:
             await conn.execute(
                 "UPDATE cart_items i SET quantity = i.quantity - l.quantity "
                 "FROM unnest($2::text[], $3::int[]) AS l (id, quantity) "
-                "WHERE i.user_id = $1 AND i.product_id = l.id",
+                "WHERE i.user_id = $1 AND i.variant_id = l.id",
                 user_id,
                 ids,
                 quantities,

@@ -16,17 +16,28 @@ import asyncpg
 
 from shopkit_server.cart.errors import CheckoutInProgress
 from shopkit_server.orders.models import IDEMPOTENCY_KEY_TTL, IdempotencyRecord, Order, OutboxEvent
-from shopkit_server.orders.repository import CatalogEntry, Placement
+from shopkit_server.orders.repository import CatalogEntry, Placement, line_key
 from shopkit_server.products.errors import (
     InsufficientStock,
     ReservationMismatch,
     ReservationReleased,
 )
 from shopkit_server.products.models import StockLine
+from shopkit_server.products.service import merge_lines
 from shopkit_server.store.base import DuplicateKeyError
 from shopkit_server.store.postgres.db import Connection, Database
-from shopkit_server.store.postgres.orders import _KEY_COLUMNS, _ORDER_COLUMNS, _record
+from shopkit_server.store.postgres.orders import (
+    _KEY_COLUMNS,
+    _ORDER_COLUMNS,
+    ITEM_COLUMNS,
+    ITEM_VALUES,
+    _record,
+    item_arrays,
+    item_lines,
+)
 from shopkit_server.store.postgres.outbox import insert_events
+from shopkit_server.store.postgres.stock import _encode
+from shopkit_server.store.postgres.variants import REFRESH_STOCK
 from shopkit_server.webhooks import events
 
 
@@ -70,7 +81,7 @@ async def _place(conn: Connection, placement: Placement) -> Order | IdempotencyR
     # The cart row (locked: a second checkout of this cart waits, then finds it ordered) and
     # its lines in first-added order, in one round trip.
     rows = await conn.fetch(
-        "SELECT c.checkout_id, c.checkout_at, i.product_id, i.quantity FROM carts c "
+        "SELECT c.checkout_id, c.checkout_at, i.product_id, i.quantity, i.variant_id FROM carts c "
         "LEFT JOIN cart_items i ON i.user_id = c.user_id WHERE c.user_id = $1 "
         "ORDER BY i.seq FOR UPDATE OF c",
         user_id,
@@ -79,21 +90,42 @@ async def _place(conn: Connection, placement: Placement) -> Order | IdempotencyR
         claim, claimed_at = rows[0]["checkout_id"], rows[0]["checkout_at"]
         if claim is not None and claim != order_id and claimed_at >= placement.cart_stale_before:
             raise CheckoutInProgress()
-    lines = [StockLine(row["product_id"], row["quantity"]) for row in rows if row["product_id"]]
+    lines = [
+        StockLine(row["product_id"], row["quantity"], row["variant_id"])
+        for row in rows
+        if row["product_id"]
+    ]
     entries: dict[str, CatalogEntry] = {}
     if lines:
+        # The products locked by id (the order every stock writer locks them in), then each
+        # line's variant with what pricing needs of it and of its product.
+        await conn.execute(
+            "SELECT 1 FROM products WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE",
+            list(dict.fromkeys(line.product_id for line in lines)),
+        )
         for row in await conn.fetch(
-            "SELECT id, name, price, stock, is_active FROM products "
-            "WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE",
-            [line.product_id for line in lines],
+            "SELECT v.id, p.id, p.name, COALESCE(v.price, p.base_price), v.stock, "
+            "p.is_active AND v.is_active, v.sku, v.option_values, "
+            "COALESCE(v.image_url, p.image_url) FROM product_variants v "
+            "JOIN products p ON p.id = v.product_id WHERE v.id = ANY($1::text[])",
+            [line_key(line) for line in lines],
         ):
-            entries[row["id"]] = CatalogEntry(
-                row["id"], row["name"], row["price"], row["stock"], row["is_active"]
+            entries[row[0]] = CatalogEntry(
+                product_id=row[1],
+                name=row[2],
+                price=row[3],
+                stock=row[4],
+                is_active=row[5],
+                variant_id=row[0],
+                sku=row[6],
+                option_values=dict(row[7]),
+                image_url=row[8],
             )
     order = placement.price(lines, entries)
 
-    reserved = sorted((item.product_id, item.quantity) for item in order.items)
-    wanted = [[pid, qty] for pid, qty in reserved]
+    # In the order merge_lines puts them (product, then variant), as the reserve path stores.
+    reserved = merge_lines([StockLine(i.product_id, i.quantity, i.variant_id) for i in order.items])
+    wanted = _encode(reserved)
     now = order.created_at
     fresh = await conn.fetchval(
         "INSERT INTO stock_reservations (id, state, lines, created_at) "
@@ -114,32 +146,43 @@ async def _place(conn: Connection, placement: Placement) -> Order | IdempotencyR
             raise ReservationMismatch()
     else:
         taken = await conn.fetch(
-            "UPDATE products p SET stock = p.stock - l.quantity, updated_at = $3 "
+            "UPDATE product_variants v SET stock = v.stock - l.quantity "
             "FROM unnest($1::text[], $2::int[]) AS l (id, quantity) "
-            "WHERE p.id = l.id AND p.is_active AND p.stock >= l.quantity "
-            "RETURNING p.id, p.name, p.stock",
-            [pid for pid, _ in reserved],
-            [qty for _, qty in reserved],
-            now,
+            "WHERE v.id = l.id AND v.is_active AND v.stock >= l.quantity RETURNING v.id",
+            [x.variant_id for x in reserved],
+            [x.quantity for x in reserved],
         )
         if len(taken) != len(reserved):  # priced against what it read: only a bug gets here
-            raise InsufficientStock([pid for pid, qty in reserved if entries[pid].stock < qty])
-        emptied = [events.out_of_stock(r["id"], r["name"], now) for r in taken if r["stock"] == 0]
+            raise InsufficientStock(
+                list(
+                    dict.fromkeys(
+                        x.product_id
+                        for x in reserved
+                        if entries[x.variant_id or x.product_id].stock < x.quantity
+                    )
+                )
+            )
+        # The products' stock is the sum over their active variants, in the same transaction;
+        # this order took units of each (under their row locks): one at zero reached it here.
+        refreshed = await conn.fetch(
+            f"{REFRESH_STOCK} RETURNING p.id, p.name, p.stock",
+            list(dict.fromkeys(x.product_id for x in reserved)),
+        )
+        emptied = [
+            events.out_of_stock(r["id"], r["name"], now) for r in refreshed if r["stock"] == 0
+        ]
     # The order, its lines and its first status in one statement (the foreign keys are
     # checked at its end), then the cart: the order took every line (nothing could be added
     # under the lock), so the cart goes, its lines with it, and any claim on it.
     try:
         await conn.execute(
             f"WITH o AS (INSERT INTO orders ({_ORDER_COLUMNS}) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $18, $19, NULL) RETURNING id), "
-            "i AS (INSERT INTO order_items (order_id, position, product_id, name, price, "
-            "quantity, item_total) SELECT o.id, l.position - 1, l.product_id, l.name, l.price, "
-            "l.quantity, l.item_total FROM o, unnest($11::text[], $12::text[], $13::numeric[], "
-            "$14::int[], $15::numeric[]) WITH ORDINALITY "
-            "AS l (product_id, name, price, quantity, item_total, position)) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $22, $23, NULL) RETURNING id), "
+            f"i AS (INSERT INTO order_items ({ITEM_COLUMNS}) SELECT o.id, {ITEM_VALUES} "
+            f"FROM o, {item_lines(11)}) "
             "INSERT INTO order_status_history (order_id, position, status, at, payment_status) "
-            "SELECT o.id, h.position - 1, h.status, h.at, $19 FROM o, "
-            "unnest($16::text[], $17::timestamptz[]) WITH ORDINALITY AS h (status, at, position)",
+            "SELECT o.id, h.position - 1, h.status, h.at, $23 FROM o, "
+            "unnest($20::text[], $21::timestamptz[]) WITH ORDINALITY AS h (status, at, position)",
             order.id,
             order.user_id,
             order.status.value,
@@ -150,11 +193,7 @@ async def _place(conn: Connection, placement: Placement) -> Order | IdempotencyR
             asdict(order.shipping_address),
             order.created_at,
             order.updated_at,
-            [item.product_id for item in order.items],
-            [item.name for item in order.items],
-            [item.price for item in order.items],
-            [item.quantity for item in order.items],
-            [item.item_total for item in order.items],
+            *item_arrays(order),
             [change.status.value for change in order.status_history],
             [change.at for change in order.status_history],
             order.payment_method,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import json
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
@@ -97,6 +98,50 @@ PAYMENTS: tuple[str, ...] = (
     "CREATE INDEX orders_payment_due ON orders (status, payment_status, created_at)",
 )
 
+# Migration 3: an order item snapshots its variant (id, sku, option values, image). Items of
+# orders placed before variants keep ``variant_id`` NULL.
+VARIANT_ITEMS: tuple[str, ...] = (
+    'ALTER TABLE order_items ADD COLUMN variant_id text COLLATE "C", '
+    "ADD COLUMN sku text, ADD COLUMN option_values jsonb NOT NULL DEFAULT '{}', "
+    "ADD COLUMN image_url text",
+)
+
+# An order's items as arrays (one per column, from ``$start``) for one INSERT ... SELECT.
+ITEM_COLUMNS = (
+    "order_id, position, product_id, name, price, quantity, item_total, variant_id, sku, "
+    "option_values, image_url"
+)
+ITEM_VALUES = (
+    "l.position - 1, l.product_id, l.name, l.price, l.quantity, l.item_total, l.variant_id, "
+    "l.sku, l.option_values::jsonb, l.image_url"
+)
+
+
+def item_lines(start: int) -> str:
+    n = [f"${start + k}" for k in range(9)]
+    return (
+        f"unnest({n[0]}::text[], {n[1]}::text[], {n[2]}::numeric[], {n[3]}::int[], "
+        f"{n[4]}::numeric[], {n[5]}::text[], {n[6]}::text[], {n[7]}::text[], {n[8]}::text[]) "
+        "WITH ORDINALITY AS l (product_id, name, price, quantity, item_total, variant_id, sku, "
+        "option_values, image_url, position)"
+    )
+
+
+def item_arrays(order: Order) -> list[list[Any]]:
+    items = order.items
+    return [
+        [item.product_id for item in items],
+        [item.name for item in items],
+        [item.price for item in items],
+        [item.quantity for item in items],
+        [item.item_total for item in items],
+        [item.variant_id for item in items],
+        [item.sku for item in items],
+        [json.dumps(item.option_values) for item in items],
+        [item.image_url for item in items],
+    ]
+
+
 _ORDER_COLUMNS = (
     "id, user_id, status, subtotal, shipping_cost, tax, total, shipping_address, "
     "created_at, updated_at, payment_method, payment_status, payment_intent_id"
@@ -111,7 +156,8 @@ async def _load(conn: Connection | Database, rows: Sequence[Record]) -> list[Ord
     ids = [row["id"] for row in rows]
     items: dict[str, list[OrderItem]] = {order_id: [] for order_id in ids}
     for row in await conn.fetch(
-        "SELECT order_id, product_id, name, price, quantity, item_total FROM order_items "
+        "SELECT order_id, product_id, name, price, quantity, item_total, variant_id, sku, "
+        "option_values, image_url FROM order_items "
         "WHERE order_id = ANY($1::text[]) ORDER BY order_id, position",
         ids,
     ):
@@ -122,6 +168,10 @@ async def _load(conn: Connection | Database, rows: Sequence[Record]) -> list[Ord
                 price=row["price"],
                 quantity=row["quantity"],
                 item_total=row["item_total"],
+                variant_id=row["variant_id"],
+                sku=row["sku"],
+                option_values=dict(row["option_values"]),
+                image_url=row["image_url"],
             )
         )
     history: dict[str, list[StatusChange]] = {order_id: [] for order_id in ids}
@@ -194,17 +244,9 @@ async def insert_order(conn: Connection, order: Order) -> None:
         order.payment_intent_id,
     )
     await conn.execute(
-        "INSERT INTO order_items (order_id, position, product_id, name, price, "
-        "quantity, item_total) SELECT $1, l.position - 1, l.product_id, l.name, l.price, "
-        "l.quantity, l.item_total FROM unnest($2::text[], $3::text[], $4::numeric[], "
-        "$5::int[], $6::numeric[]) WITH ORDINALITY "
-        "AS l (product_id, name, price, quantity, item_total, position)",
+        f"INSERT INTO order_items ({ITEM_COLUMNS}) SELECT $1, {ITEM_VALUES} FROM {item_lines(2)}",
         order.id,
-        [item.product_id for item in order.items],
-        [item.name for item in order.items],
-        [item.price for item in order.items],
-        [item.quantity for item in order.items],
-        [item.item_total for item in order.items],
+        *item_arrays(order),
     )
     await conn.executemany(
         "INSERT INTO order_status_history (order_id, position, status, at, payment_status) "

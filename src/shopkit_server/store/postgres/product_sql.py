@@ -26,7 +26,8 @@ from shopkit_server.store.postgres.db import text_from_key, time_from_key
 
 PRODUCT_COLUMNS = (
     "p.id, p.sku, p.name, p.description, p.price, p.category, p.tags, p.image_url, "
-    "p.stock, p.is_active, p.is_featured, p.created_at, p.updated_at"
+    "p.stock, p.is_active, p.is_featured, p.created_at, p.updated_at, p.base_price, "
+    "p.options, p.images"
 )
 
 _ORDER = {
@@ -145,6 +146,12 @@ def build_find(query: ProductQuery, *, after: Key | None = None) -> FindSql:
         where.append(f"p.tags @> {bind(list(query.tags))}::text[]")
     if query.in_stock is not None:
         where.append("p.stock > 0" if query.in_stock else "p.stock = 0")
+    if query.options:
+        # One active variant in stock must carry every wanted value (variants.option_keys).
+        where.append(
+            "EXISTS (SELECT 1 FROM product_variants v WHERE v.product_id = p.id AND v.is_active "
+            f"AND v.stock > 0 AND v.option_keys @> {bind(list(query.options))}::text[])"
+        )
     if query.featured is not None:
         where.append(f"p.is_featured = {bind(query.featured)}")
 

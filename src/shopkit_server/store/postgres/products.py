@@ -14,7 +14,7 @@ letters a catalog holds.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +22,6 @@ import asyncpg
 
 from shopkit_server.pagination import Key, PageResult, capped_total
 from shopkit_server.products.models import (
-    PRODUCT_FIELDS,
     BulkFailure,
     BulkOutcome,
     BulkRow,
@@ -31,11 +30,16 @@ from shopkit_server.products.models import (
     ProductQuery,
     ReserveOutcome,
     StockLine,
+    Variant,
+    VariantChanges,
+    bulk_images,
     bulk_row_changes,
+    option_words,
 )
 from shopkit_server.products.repository import MissingCategory
+from shopkit_server.products.variants import VariantRuleBroken, bulk_plan, check_new_row
 from shopkit_server.store.base import DuplicateKeyError
-from shopkit_server.store.postgres import stock
+from shopkit_server.store.postgres import stock, variants
 from shopkit_server.store.postgres.categories import SCHEMA as CATEGORY_SCHEMA
 from shopkit_server.store.postgres.categories import PostgresCategoryRepository
 from shopkit_server.store.postgres.db import Connection, Database, Record
@@ -100,12 +104,13 @@ __all__ = ["SCHEMA", "PostgresCategoryRepository", "PostgresProductRepository"]
 
 _INSERT = (
     "INSERT INTO products (id, sku, name, name_key, description, price, category, tags, "
-    "image_url, stock, is_active, is_featured, created_at, updated_at) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    "image_url, stock, is_active, is_featured, created_at, updated_at, base_price, options, "
+    "images, option_words) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
 )
 
 
-def _product(row: Record, start: int = 0) -> Product:
+def _product(row: Record, start: int = 0, found: list[Variant] | None = None) -> Product:
     return Product(
         id=row[start],
         sku=row[start + 1],
@@ -120,6 +125,10 @@ def _product(row: Record, start: int = 0) -> Product:
         is_featured=row[start + 10],
         created_at=row[start + 11],
         updated_at=row[start + 12],
+        base_price=row[start + 13],
+        options=variants.decode_options(row[start + 14]),
+        variants=list(found or []),
+        images=variants.decode_images(row[start + 15]),
     )
 
 
@@ -139,23 +148,40 @@ def _insert_args(product: Product) -> tuple[Any, ...]:
         product.is_featured,
         product.created_at,
         product.updated_at,
+        product.own_price,
+        variants.encode_options(product.options),
+        variants.encode_images(product.images),
+        option_words(product.variants),
     )
 
 
 def _column_values(changes: ProductChanges) -> dict[str, Any]:
-    """Map a change set onto columns (tags -> a list, name -> name_key too)."""
+    """Map a change set onto columns (price -> base_price, tags -> a list, options/images ->
+    JSON, name -> name_key too); ``stock`` and ``image_url`` are derived, never set here."""
     values: dict[str, Any] = {}
     given: dict[str, Any] = dict(changes)
     for key, value in given.items():
-        values[key] = list(value) if key == "tags" else value
+        if key == "price":
+            values["base_price"] = value
+        elif key == "options":
+            values["options"] = variants.encode_options(value)
+        elif key == "images":
+            values["images"] = variants.encode_images(value)
+        elif key in ("stock", "image_url", "variants"):
+            continue
+        else:
+            values[key] = list(value) if key == "tags" else value
         if key == "name":
             values["name_key"] = value.casefold()
     return values
 
 
 def _integrity(exc: asyncpg.IntegrityConstraintViolationError) -> Exception:
-    if isinstance(exc, asyncpg.UniqueViolationError) and "sku" in (exc.constraint_name or ""):
+    constraint = exc.constraint_name or ""
+    if isinstance(exc, asyncpg.UniqueViolationError) and "sku" in constraint:
         return DuplicateKeyError("sku")
+    if isinstance(exc, asyncpg.UniqueViolationError) and "combination" in constraint:
+        return DuplicateKeyError("option_values")
     if isinstance(exc, asyncpg.ForeignKeyViolationError):
         return MissingCategory()
     return exc
@@ -169,7 +195,10 @@ class PostgresProductRepository:
         row = await self._db.fetchrow(
             f"SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.id = $1", product_id
         )
-        return _product(row) if row is not None else None
+        if row is None:
+            return None
+        found = await variants.load(self._db, [product_id])
+        return _product(row, 0, found.get(product_id))
 
     async def get_many(self, product_ids: Sequence[str]) -> list[Product]:
         if not product_ids:
@@ -178,7 +207,8 @@ class PostgresProductRepository:
             f"SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.id = ANY($1::text[])",
             list(product_ids),
         )
-        return [_product(row) for row in rows]
+        found = await variants.load(self._db, [row[0] for row in rows])
+        return [_product(row, 0, found.get(row[0])) for row in rows]
 
     async def find(
         self, query: ProductQuery, *, offset: int, limit: int, after: Key | None = None
@@ -192,9 +222,10 @@ class PostgresProductRepository:
             if len(rows) > limit:
                 last = page[-1]
                 next_key = encode_key(sql.sort, last[-2], int(last[-1]))
+            found = await variants.load(self._db, [row[1] for row in page])
             total, exact = capped_total(int(rows[0][0]))
             return PageResult(
-                items=[_product(row, 1) for row in page],
+                items=[_product(row, 1, found.get(row[1])) for row in page],
                 total=total,
                 next_key=next_key,
                 total_exact=exact,
@@ -209,8 +240,12 @@ class PostgresProductRepository:
         return int(await self._db.fetchval("SELECT count(*) FROM products"))
 
     async def create(self, product: Product) -> None:
+        async def run(conn: Connection) -> None:
+            await conn.execute(_INSERT, *_insert_args(product))
+            await variants.upsert(conn, product.id, product.variants)
+
         try:
-            await self._db.execute(_INSERT, *_insert_args(product))
+            await self._db.transaction(run)
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise _integrity(exc) from exc
 
@@ -221,15 +256,68 @@ class PostgresProductRepository:
         values["updated_at"] = updated_at
         # Only known field names ever become column names.
         assignments = ", ".join(f"{column} = ${n}" for n, column in enumerate(values, 2))
-        try:
-            row = await self._db.fetchrow(
-                f"UPDATE products p SET {assignments} WHERE p.id = $1 RETURNING {PRODUCT_COLUMNS}",
+
+        async def run(conn: Connection) -> Product | None:
+            hit = await conn.fetchval(
+                f"UPDATE products p SET {assignments} WHERE p.id = $1 RETURNING p.id",
                 product_id,
                 *values.values(),
             )
+            if hit is None:
+                return None
+            for key in ("sku", "stock"):  # a product without options: its variant's too
+                if key in changes:
+                    await conn.execute(
+                        f"UPDATE product_variants SET {key} = $2 WHERE product_id = $1 "
+                        "AND option_keys = '{}'",
+                        product_id,
+                        changes[key],
+                    )
+            return await _refreshed(conn, product_id)
+
+        try:
+            return await self._db.transaction(run)
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise _integrity(exc) from exc
-        return _product(row) if row is not None else None
+
+    async def add_variant(
+        self, product_id: str, variant: Variant, updated_at: datetime
+    ) -> Product | None:
+        async def write(conn: Connection) -> None:
+            await variants.upsert(conn, product_id, [variant])
+
+        return await self._variant_write(product_id, updated_at, write)
+
+    async def update_variant(
+        self, product_id: str, variant_id: str, changes: VariantChanges, updated_at: datetime
+    ) -> Product | None:
+        async def write(conn: Connection) -> None:
+            await variants.change(conn, product_id, variant_id, changes)
+
+        return await self._variant_write(product_id, updated_at, write)
+
+    async def _variant_write(
+        self,
+        product_id: str,
+        updated_at: datetime,
+        write: Callable[[Connection], Awaitable[None]],
+    ) -> Product | None:
+        async def run(conn: Connection) -> Product | None:
+            # The product row first: it serialises this write with a reservation's lock.
+            hit = await conn.fetchval(
+                "UPDATE products SET updated_at = $2 WHERE id = $1 RETURNING id",
+                product_id,
+                updated_at,
+            )
+            if hit is None:
+                return None
+            await write(conn)
+            return await _refreshed(conn, product_id)
+
+        try:
+            return await self._db.transaction(run)
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise _integrity(exc) from exc
 
     async def upsert_many(self, rows: Sequence[BulkRow], now: datetime) -> BulkOutcome:
         async def run(conn: Connection) -> BulkOutcome:
@@ -245,7 +333,11 @@ class PostgresProductRepository:
                 "ORDER BY p.sku FOR UPDATE",
                 skus,
             )
-            existing = {product.sku: product for product in map(_product, found)}
+            loaded = await variants.load(conn, [row[0] for row in found])
+            existing = {
+                product.sku: product
+                for product in (_product(row, 0, loaded.get(row[0])) for row in found)
+            }
             for row in rows:
                 current = existing.get(row.draft.sku or "")
                 if current is not None and not bulk_row_changes(row, current):
@@ -255,16 +347,23 @@ class PostgresProductRepository:
                 try:
                     async with conn.transaction():
                         if current is None:
-                            await conn.execute(_INSERT, *_insert_args(row.new_product(now)))
+                            check_new_row(row)
+                            new = row.new_product(now)
+                            await conn.execute(_INSERT, *_insert_args(new))
+                            await variants.upsert(conn, new.id, new.variants)
                             created.append(row.index)
                         else:
-                            await _update_fields(conn, current.id, row, now)
+                            await _update_fields(conn, current, row, now)
                             updated.append(row.index)
+                except VariantRuleBroken as broken:
+                    failed.append(BulkFailure(row.index, row.draft.sku, str(broken)))
                 except asyncpg.IntegrityConstraintViolationError as exc:
                     reason = _integrity(exc)
                     detail = (
                         f"Category {row.draft.category!r} does not exist."
                         if isinstance(reason, MissingCategory)
+                        else "A sku of this row is taken by another product or variant."
+                        if isinstance(reason, DuplicateKeyError)
                         else "The database refused this row."
                     )
                     failed.append(BulkFailure(row.index, row.draft.sku, detail))
@@ -279,16 +378,38 @@ class PostgresProductRepository:
         await stock.release(self._db, reservation_id)
 
 
-async def _update_fields(conn: Connection, product_id: str, row: BulkRow, now: datetime) -> None:
+async def _refreshed(conn: Connection, product_id: str) -> Product | None:
+    """Recompute the product's derived columns, then read it back with its variants."""
+    await conn.execute(variants.REFRESH, product_id)
+    row = await conn.fetchrow(
+        f"SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.id = $1", product_id
+    )
+    if row is None:
+        return None
+    found = await variants.load(conn, [product_id])
+    return _product(row, 0, found.get(product_id))
+
+
+async def _update_fields(conn: Connection, current: Product, row: BulkRow, now: datetime) -> None:
+    """Write a row onto the stored product: only the fields it carries; variants by sku."""
+    options, merged = bulk_plan(row, current)
     # Only known fields ever become column names.
     changes: dict[str, Any] = {
         name: getattr(row.draft, name)
-        for name in PRODUCT_FIELDS
-        if name in row.fields and name != "sku"
+        for name in ("name", "description", "price", "category", "tags", "is_active", "is_featured")
+        if name in row.fields
     }
+    changes["options"] = options
+    changes["images"] = bulk_images(row, current)
     values = _column_values(ProductChanges(**changes))  # type: ignore[typeddict-item]
     values["updated_at"] = now
     assignments = ", ".join(f"{column} = ${n}" for n, column in enumerate(values, 2))
     await conn.execute(
-        f"UPDATE products SET {assignments} WHERE id = $1", product_id, *values.values()
+        f"UPDATE products SET {assignments} WHERE id = $1", current.id, *values.values()
     )
+    kept = {variant.id for variant in merged}
+    gone = [variant.id for variant in current.variants if variant.id not in kept]
+    if gone:
+        await conn.execute("DELETE FROM product_variants WHERE id = ANY($1::text[])", gone)
+    await variants.upsert(conn, current.id, merged)
+    await conn.execute(variants.REFRESH, current.id)

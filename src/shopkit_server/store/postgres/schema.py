@@ -18,7 +18,15 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import asyncpg
 
-from shopkit_server.store.postgres import carts, orders, outbox, products, users
+from shopkit_server.store.postgres import (
+    accounts,
+    carts,
+    orders,
+    outbox,
+    products,
+    users,
+    variants,
+)
 from shopkit_server.store.postgres.db import Connection, Database, Record
 
 Step = str | Callable[[Connection], Awaitable[None]]
@@ -28,7 +36,13 @@ MIGRATIONS: tuple[Sequence[Step], ...] = (
     # 2: refresh-token families; a checkout's claim on the cart; users searchable without
     # regard to case in any script.
     (*users.FAMILIES, *carts.CHECKOUT_CLAIM, *users.SEARCH_KEY),
-    # 3: payments (method, status, provider id, applied provider events); the event outbox,
+    # 3: product variants, options and image galleries (each product gets its default
+    # variant); cart lines and order items name their variant.
+    (*variants.MIGRATION, *carts.VARIANT_LINES, *orders.VARIANT_ITEMS),
+    # 4 (accounts): email verification, token versions, mailed tokens, address books, guest
+    # carts.
+    (*users.VERIFICATION, *accounts.SCHEMA),
+    # 5: payments (method, status, provider id, applied provider events); the event outbox,
     # webhook endpoints and their deliveries.
     (*orders.PAYMENTS, *outbox.SCHEMA),
 )

@@ -21,7 +21,15 @@ from shopkit_server.ids import is_valid_id
 from shopkit_server.products.models import ReserveOutcome, ReserveStatus, StockLine
 from shopkit_server.store.postgres.db import Connection, Database
 from shopkit_server.store.postgres.outbox import insert_events
+from shopkit_server.store.postgres.variants import REFRESH_STOCK
 from shopkit_server.webhooks.events import out_of_stock
+
+# A line names its variant, or (vid NULL: a line from before variants) the product's only one.
+_WHICH = (
+    "v.product_id = l.pid AND (v.id = l.vid OR (l.vid IS NULL AND NOT EXISTS ("
+    "SELECT 1 FROM product_variants o WHERE o.product_id = l.pid AND o.id <> v.id)))"
+)
+_LINES = "unnest($1::text[], $2::int[], $3::text[]) AS l (pid, quantity, vid)"
 
 SCHEMA: tuple[str, ...] = (
     """CREATE TABLE stock_reservations (
@@ -42,7 +50,12 @@ class _Short(Exception):
 
 
 def _encode(lines: Sequence[StockLine]) -> list[list[str | int]]:
-    return [[line.product_id, line.quantity] for line in lines]
+    return [
+        [line.product_id, line.quantity]
+        if line.variant_id is None
+        else [line.product_id, line.quantity, line.variant_id]
+        for line in lines
+    ]
 
 
 async def reserve(db: Database, reservation_id: str, lines: Sequence[StockLine]) -> ReserveOutcome:
@@ -71,21 +84,25 @@ async def reserve(db: Database, reservation_id: str, lines: Sequence[StockLine])
             "SELECT 1 FROM products WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE", ids
         )
         taken = await conn.fetch(
-            "UPDATE products p SET stock = p.stock - l.quantity, updated_at = $3 "
-            "FROM unnest($1::text[], $2::int[]) AS l (id, quantity) "
-            "WHERE p.id = l.id AND p.is_active AND p.stock >= l.quantity "
-            "RETURNING p.id, p.name, p.stock",
+            f"UPDATE product_variants v SET stock = v.stock - l.quantity FROM {_LINES}, "
+            f"products p WHERE {_WHICH} AND p.id = l.pid AND p.is_active AND v.is_active "
+            "AND v.stock >= l.quantity RETURNING l.pid, l.vid",
             ids,
             [line.quantity for line in wanted],
-            now,
+            [line.variant_id for line in wanted],
         )
-        got = {row[0] for row in taken}
-        short = [line.product_id for line in lines if line.product_id not in got]
+        got = {(row[0], row[1]) for row in taken}
+        short = list(
+            dict.fromkeys(
+                line.product_id for line in lines if (line.product_id, line.variant_id) not in got
+            )
+        )
         if short:  # every line was tried, so the error names every product that fell short
             raise _Short(short)
+        refreshed = await conn.fetch(f"{REFRESH_STOCK} RETURNING p.id, p.name, p.stock", ids)
         # Stock this reservation took to zero: the event commits with it (the outbox).
         await insert_events(
-            conn, [out_of_stock(row[0], row[1], now) for row in taken if row[2] == 0]
+            conn, [out_of_stock(row[0], row[1], now) for row in refreshed if row[2] == 0]
         )
         return ReserveOutcome(ReserveStatus.RESERVED)
 
@@ -116,17 +133,20 @@ async def release(db: Database, reservation_id: str) -> None:
         )
         if held is None:
             return  # released before: give back nothing twice
-        back = sorted((str(pid), int(qty)) for pid, qty in held)
-        ids = [pid for pid, _ in back]
+        back = sorted(
+            (str(pid), int(qty), str(rest[0]) if rest else None) for pid, qty, *rest in held
+        )
+        ids = [pid for pid, _, _ in back]
         await conn.execute(
             "SELECT 1 FROM products WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE", ids
         )
         await conn.execute(
-            "UPDATE products p SET stock = p.stock + l.quantity, updated_at = $3 "
-            "FROM unnest($1::text[], $2::int[]) AS l (id, quantity) WHERE p.id = l.id",
+            f"UPDATE product_variants v SET stock = v.stock + l.quantity FROM {_LINES} "
+            f"WHERE {_WHICH}",
             ids,
-            [qty for _, qty in back],
-            now,
+            [qty for _, qty, _ in back],
+            [vid for _, _, vid in back],
         )
+        await conn.execute(REFRESH_STOCK, ids)
 
     await db.transaction(run)

@@ -69,7 +69,17 @@ SEARCH_KEY: tuple[str | Callable[[Connection], Awaitable[None]], ...] = (
     _fold_existing_users,
 )
 
-_COLUMNS = "id, email, name, role, is_active, password_hash, created_at, last_login"
+# Migration 4: email verification and the token version a password reset bumps. Accounts
+# that existed before are unverified (nothing ever proved their address).
+VERIFICATION: tuple[str, ...] = (
+    "ALTER TABLE users ADD COLUMN email_verified boolean NOT NULL DEFAULT false",
+    "ALTER TABLE users ADD COLUMN token_version integer NOT NULL DEFAULT 0",
+)
+
+_COLUMNS = (
+    "id, email, name, role, is_active, password_hash, created_at, last_login, "
+    "email_verified, token_version"
+)
 
 
 def _user(row: Record) -> User:
@@ -82,6 +92,8 @@ def _user(row: Record) -> User:
         password_hash=row["password_hash"],
         created_at=row["created_at"],
         last_login=row["last_login"],
+        email_verified=row["email_verified"],
+        token_version=row["token_version"],
     )
 
 
@@ -98,7 +110,7 @@ class PostgresUserRepository:
         try:
             await self._db.execute(
                 f"INSERT INTO users ({_COLUMNS}, email_folded, name_folded) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                 user.id,
                 user.email,
                 user.name,
@@ -107,6 +119,8 @@ class PostgresUserRepository:
                 user.password_hash,
                 user.created_at,
                 user.last_login,
+                user.email_verified,
+                user.token_version,
                 user.email.casefold(),
                 user.name.casefold(),
             )
@@ -131,6 +145,7 @@ class PostgresUserRepository:
             "is_active": changes.is_active,
             "password_hash": changes.password_hash,
             "last_login": changes.last_login,
+            "email_verified": changes.email_verified,
         }
         sets = {column: value for column, value in values.items() if value is not None}
         if changes.name is not None:
@@ -138,10 +153,13 @@ class PostgresUserRepository:
         if changes.email is not None:
             sets["email_folded"] = changes.email.casefold()
         try:
-            if not sets:
+            if not sets and not changes.bump_token_version:
                 return await self.get(user_id)
             # Only the fixed names above ever become column names.
-            assignments = ", ".join(f"{column} = ${n}" for n, column in enumerate(sets, 2))
+            assignments = ", ".join(
+                [f"{column} = ${n}" for n, column in enumerate(sets, 2)]
+                + (["token_version = token_version + 1"] if changes.bump_token_version else [])
+            )
             row = await self._db.fetchrow(
                 f"UPDATE users SET {assignments} WHERE id = $1 RETURNING {_COLUMNS}",
                 user_id,

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from shopkit_server.settings import Settings
 from shopkit_server.store.base import Store
+from shopkit_server.store.sqlite.accounts import (
+    SqliteAccountTokenRepository,
+    SqliteAddressRepository,
+)
 from shopkit_server.store.sqlite.carts import SqliteCartRepository
 from shopkit_server.store.sqlite.checkout import SqliteCheckoutStore
 from shopkit_server.store.sqlite.db import Database
+from shopkit_server.store.sqlite.guest_carts import SqliteGuestCartRepository
 from shopkit_server.store.sqlite.orders import SqliteOrderRepository
 from shopkit_server.store.sqlite.outbox import SqliteWebhookRepository
 from shopkit_server.store.sqlite.products import (
@@ -34,6 +39,9 @@ async def open_sqlite_store(settings: Settings) -> Store:
         products=SqliteProductRepository(db),
         categories=SqliteCategoryRepository(db),
         carts=SqliteCartRepository(db),
+        account_tokens=SqliteAccountTokenRepository(db),
+        addresses=SqliteAddressRepository(db),
+        guest_carts=SqliteGuestCartRepository(db),
         orders=SqliteOrderRepository(db),
         webhooks=SqliteWebhookRepository(db),
         checkout=SqliteCheckoutStore(db),

@@ -41,6 +41,29 @@ CHECKOUT_CLAIM: tuple[str, ...] = (
 )
 
 
+# Migration 4: a cart line is one variant. Each existing line takes its product's default
+# variant (the only one every product had then); the table is rebuilt for the new unique key.
+VARIANT_LINES: tuple[str, ...] = (
+    """CREATE TABLE cart_items_by_variant (
+        user_id TEXT NOT NULL REFERENCES carts (user_id) ON DELETE CASCADE,
+        product_id TEXT NOT NULL,
+        variant_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        price_cents INTEGER NOT NULL CHECK (price_cents >= 0),
+        image_url TEXT,
+        quantity INTEGER NOT NULL CHECK (quantity >= 1),
+        UNIQUE (user_id, variant_id)
+    )""",
+    "INSERT INTO cart_items_by_variant (user_id, product_id, variant_id, name, price_cents, "
+    "image_url, quantity) SELECT c.user_id, c.product_id, COALESCE((SELECT v.id FROM "
+    "product_variants v WHERE v.product_id = c.product_id ORDER BY v.seq LIMIT 1), "
+    "c.product_id), c.name, c.price_cents, c.image_url, c.quantity FROM cart_items c "
+    "ORDER BY c.rowid",
+    "DROP TABLE cart_items",
+    "ALTER TABLE cart_items_by_variant RENAME TO cart_items",
+)
+
+
 async def _load(conn: aiosqlite.Connection, user_id: str) -> Cart:
     carts = list(
         await conn.execute_fetchall("SELECT updated_at FROM carts WHERE user_id = ?", (user_id,))
@@ -48,7 +71,7 @@ async def _load(conn: aiosqlite.Connection, user_id: str) -> Cart:
     if not carts:
         return Cart()
     rows = await conn.execute_fetchall(
-        "SELECT product_id, name, price_cents, image_url, quantity FROM cart_items "
+        "SELECT product_id, name, price_cents, image_url, quantity, variant_id FROM cart_items "
         "WHERE user_id = ? ORDER BY rowid",
         (user_id,),
     )
@@ -60,6 +83,7 @@ async def _load(conn: aiosqlite.Connection, user_id: str) -> Cart:
                 price=from_cents(row["price_cents"]),
                 quantity=row["quantity"],
                 image_url=row["image_url"],
+                variant_id=row["variant_id"],
             )
             for row in rows
         ],
@@ -83,9 +107,10 @@ def _add_item(
     max_lines: int,
     now: datetime,
 ) -> Cart:
+    key = item.variant_id or item.product_id  # lines are keyed by variant
     row = conn.execute(
-        "SELECT quantity FROM cart_items WHERE user_id = ? AND product_id = ?",
-        (user_id, item.product_id),
+        "SELECT quantity FROM cart_items WHERE user_id = ? AND variant_id = ?",
+        (user_id, key),
     ).fetchone()
     current = int(row[0]) if row else 0
     if current + item.quantity > max_quantity:
@@ -103,22 +128,35 @@ def _add_item(
         (user_id, stamp),
     )
     conn.execute(
-        "INSERT INTO cart_items (user_id, product_id, name, price_cents, image_url, "
-        "quantity) VALUES (?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (user_id, product_id) DO UPDATE SET "
+        "INSERT INTO cart_items (user_id, product_id, variant_id, name, price_cents, image_url, "
+        "quantity) VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (user_id, variant_id) DO UPDATE SET "
         "quantity = quantity + excluded.quantity, name = excluded.name, "
         "price_cents = excluded.price_cents, image_url = excluded.image_url",
-        (user_id, item.product_id, item.name, to_cents(item.price), item.image_url, item.quantity),
+        (
+            user_id,
+            item.product_id,
+            key,
+            item.name,
+            to_cents(item.price),
+            item.image_url,
+            item.quantity,
+        ),
     )
     rows = conn.execute(
-        "SELECT product_id, name, price_cents, image_url, quantity FROM cart_items "
+        "SELECT product_id, name, price_cents, image_url, quantity, variant_id FROM cart_items "
         "WHERE user_id = ? ORDER BY rowid",
         (user_id,),
     ).fetchall()
     return Cart(
         items=[
             CartItem(
-                product_id=r[0], name=r[1], price=from_cents(r[2]), quantity=r[4], image_url=r[3]
+                product_id=r[0],
+                name=r[1],
+                price=from_cents(r[2]),
+                quantity=r[4],
+                image_url=r[3],
+                variant_id=r[5],
             )
             for r in rows
         ],
@@ -150,29 +188,29 @@ class SqliteCartRepository:
         )
 
     async def set_quantity(
-        self, user_id: str, product_id: str, quantity: int, *, now: datetime
+        self, user_id: str, variant_id: str, quantity: int, *, now: datetime
     ) -> Cart | None:
         async with self._db.write() as conn:
             if quantity == 0:
                 cursor = await conn.execute(
-                    "DELETE FROM cart_items WHERE user_id = ? AND product_id = ?",
-                    (user_id, product_id),
+                    "DELETE FROM cart_items WHERE user_id = ? AND variant_id = ?",
+                    (user_id, variant_id),
                 )
             else:
                 cursor = await conn.execute(
-                    "UPDATE cart_items SET quantity = ? WHERE user_id = ? AND product_id = ?",
-                    (quantity, user_id, product_id),
+                    "UPDATE cart_items SET quantity = ? WHERE user_id = ? AND variant_id = ?",
+                    (quantity, user_id, variant_id),
                 )
             if cursor.rowcount == 0:
                 return None
             await _touch(conn, user_id, now)
             return await _load(conn, user_id)
 
-    async def remove_item(self, user_id: str, product_id: str, *, now: datetime) -> Cart:
+    async def remove_item(self, user_id: str, variant_id: str, *, now: datetime) -> Cart:
         async with self._db.write() as conn:
             cursor = await conn.execute(
-                "DELETE FROM cart_items WHERE user_id = ? AND product_id = ?",
-                (user_id, product_id),
+                "DELETE FROM cart_items WHERE user_id = ? AND variant_id = ?",
+                (user_id, variant_id),
             )
             if cursor.rowcount:
                 await _touch(conn, user_id, now)
@@ -211,14 +249,15 @@ class SqliteCartRepository:
             )
             if not claimed:
                 return  # finished already (a retry), or the claim was lost: change nothing
+            keyed = [(line.variant_id or line.product_id, line.quantity) for line in lines]
             await conn.executemany(
-                "DELETE FROM cart_items WHERE user_id = ? AND product_id = ? AND quantity <= ?",
-                [(user_id, line.product_id, line.quantity) for line in lines],
+                "DELETE FROM cart_items WHERE user_id = ? AND variant_id = ? AND quantity <= ?",
+                [(user_id, key, quantity) for key, quantity in keyed],
             )
             await conn.executemany(
                 "UPDATE cart_items SET quantity = quantity - ? "
-                "WHERE user_id = ? AND product_id = ?",
-                [(line.quantity, user_id, line.product_id) for line in lines],
+                "WHERE user_id = ? AND variant_id = ?",
+                [(quantity, user_id, key) for key, quantity in keyed],
             )
             await conn.execute(
                 "DELETE FROM carts WHERE user_id = ? AND NOT EXISTS "

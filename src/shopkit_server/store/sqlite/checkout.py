@@ -14,17 +14,25 @@ import sqlite3
 from shopkit_server.cart.errors import CheckoutInProgress
 from shopkit_server.money import from_cents, to_cents
 from shopkit_server.orders.models import IDEMPOTENCY_KEY_TTL, IdempotencyRecord, Order, OutboxEvent
-from shopkit_server.orders.repository import CatalogEntry, Placement
+from shopkit_server.orders.repository import CatalogEntry, Placement, line_key
 from shopkit_server.products.errors import (
     InsufficientStock,
     ReservationMismatch,
     ReservationReleased,
 )
 from shopkit_server.products.models import StockLine
+from shopkit_server.products.service import merge_lines
 from shopkit_server.store.base import DuplicateKeyError
 from shopkit_server.store.sqlite.db import Database, from_db_time, to_db_time
-from shopkit_server.store.sqlite.orders import _KEY_COLUMNS, _ORDER_COLUMNS, _address_json
+from shopkit_server.store.sqlite.orders import (
+    _KEY_COLUMNS,
+    _ORDER_COLUMNS,
+    ORDER_ITEM_INSERT,
+    _address_json,
+    order_item_rows,
+)
 from shopkit_server.store.sqlite.stock import _encode
+from shopkit_server.store.sqlite.variants import REFRESH_STOCK
 from shopkit_server.webhooks import events
 
 
@@ -83,25 +91,41 @@ def _place(conn: sqlite3.Connection, placement: Placement) -> Order | Idempotenc
     ):
         raise CheckoutInProgress()
     lines = [
-        StockLine(row[0], row[1])
+        StockLine(row[0], row[1], row[2])
         for row in conn.execute(
-            "SELECT product_id, quantity FROM cart_items WHERE user_id = ? ORDER BY rowid",
+            "SELECT product_id, quantity, variant_id FROM cart_items WHERE user_id = ? "
+            "ORDER BY rowid",
             (user_id,),
         )
     ]
-    ids = [line.product_id for line in lines]
+    ids = [line_key(line) for line in lines]
     entries: dict[str, CatalogEntry] = {}
     if ids:
         marks = ", ".join("?" * len(ids))
+        # Each line's variant with what pricing needs of it and of its product.
         for row in conn.execute(
-            f"SELECT id, name, price_cents, stock, is_active FROM products WHERE id IN ({marks})",
+            "SELECT v.id, p.id, p.name, COALESCE(v.price_cents, p.base_price_cents), v.stock, "
+            "p.is_active AND v.is_active, v.sku, v.option_values, "
+            "COALESCE(v.image_url, p.image_url) FROM product_variants v "
+            f"JOIN products p ON p.id = v.product_id WHERE v.id IN ({marks})",
             ids,
         ):
-            entries[row[0]] = CatalogEntry(row[0], row[1], from_cents(row[2]), row[3], bool(row[4]))
+            entries[row[0]] = CatalogEntry(
+                product_id=row[1],
+                name=row[2],
+                price=from_cents(row[3]),
+                stock=row[4],
+                is_active=bool(row[5]),
+                variant_id=row[0],
+                sku=row[6],
+                option_values=json.loads(row[7]),
+                image_url=row[8],
+            )
     order = placement.price(lines, entries)
 
-    reserved = sorted((item.product_id, item.quantity) for item in order.items)
-    wanted = _encode([StockLine(pid, qty) for pid, qty in reserved])
+    # In the order merge_lines puts them (product, then variant), as the reserve path stores.
+    reserved = merge_lines([StockLine(i.product_id, i.quantity, i.variant_id) for i in order.items])
+    wanted = _encode(reserved)
     now = to_db_time(order.created_at)
     emptied: list[OutboxEvent] = []
     prior = conn.execute(
@@ -114,17 +138,31 @@ def _place(conn: sqlite3.Connection, placement: Placement) -> Order | Idempotenc
             raise ReservationMismatch()
     else:
         taken = conn.executemany(
-            "UPDATE products SET stock = stock - ?, updated_at = ? "
+            "UPDATE product_variants SET stock = stock - ? "
             "WHERE id = ? AND is_active = 1 AND stock >= ?",
-            [(qty, now, pid, qty) for pid, qty in reserved],
+            [(line.quantity, line.variant_id, line.quantity) for line in reserved],
         ).rowcount
         if taken != len(reserved):  # priced against what it read: only a bug gets here
-            raise InsufficientStock([pid for pid, qty in reserved if entries[pid].stock < qty])
-        # Serialised writes: what was read is what was taken, so these are now at zero.
+            raise InsufficientStock(
+                list(
+                    dict.fromkeys(
+                        x.product_id
+                        for x in reserved
+                        if entries[x.variant_id or x.product_id].stock < x.quantity
+                    )
+                )
+            )
+        # The products' stock is the sum over their active variants, in the same transaction.
+        product_ids = list(dict.fromkeys(x.product_id for x in reserved))
+        conn.executemany(REFRESH_STOCK, [(pid,) for pid in product_ids])
+        # Serialised writes, and this order took units of each: a product at zero now reached
+        # zero in this transaction.
+        marks = ", ".join("?" * len(product_ids))
         emptied = [
-            events.out_of_stock(pid, entries[pid].name, order.created_at)
-            for pid, qty in reserved
-            if entries[pid].stock == qty
+            events.out_of_stock(row[0], row[1], order.created_at)
+            for row in conn.execute(
+                f"SELECT id, name FROM products WHERE id IN ({marks}) AND stock = 0", product_ids
+            )
         ]
         conn.execute(
             "INSERT INTO stock_reservations (id, state, lines, created_at) "
@@ -154,22 +192,7 @@ def _place(conn: sqlite3.Connection, placement: Placement) -> Order | Idempotenc
         if "UNIQUE" not in str(exc):
             raise
         raise DuplicateKeyError("id") from exc
-    conn.executemany(
-        "INSERT INTO order_items (order_id, position, product_id, name, price_cents, "
-        "quantity, item_total_cents) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                order.id,
-                position,
-                item.product_id,
-                item.name,
-                to_cents(item.price),
-                item.quantity,
-                to_cents(item.item_total),
-            )
-            for position, item in enumerate(order.items)
-        ],
-    )
+    conn.executemany(ORDER_ITEM_INSERT, order_item_rows(order))
     conn.executemany(
         "INSERT INTO order_status_history (order_id, position, status, at, payment_status) "
         "VALUES (?, ?, ?, ?, ?)",

@@ -89,6 +89,42 @@ PAYMENTS: tuple[str, ...] = (
     "CREATE INDEX orders_payment_due ON orders (status, payment_status, created_at)",
 )
 
+# Migration 4: an order item snapshots its variant (id, sku, option values, image). Items of
+# orders placed before variants keep ``variant_id`` NULL.
+VARIANT_ITEMS: tuple[str, ...] = (
+    "ALTER TABLE order_items ADD COLUMN variant_id TEXT",
+    "ALTER TABLE order_items ADD COLUMN sku TEXT",
+    "ALTER TABLE order_items ADD COLUMN option_values TEXT NOT NULL DEFAULT '{}'",
+    "ALTER TABLE order_items ADD COLUMN image_url TEXT",
+)
+
+ORDER_ITEM_INSERT = (
+    "INSERT INTO order_items (order_id, position, product_id, name, price_cents, quantity, "
+    "item_total_cents, variant_id, sku, option_values, image_url) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def order_item_rows(order: Order) -> list[tuple[Any, ...]]:
+    """The ``order_items`` rows of an order (the variant snapshot with each)."""
+    return [
+        (
+            order.id,
+            position,
+            item.product_id,
+            item.name,
+            to_cents(item.price),
+            item.quantity,
+            to_cents(item.item_total),
+            item.variant_id,
+            item.sku,
+            json.dumps(item.option_values),
+            item.image_url,
+        )
+        for position, item in enumerate(order.items)
+    ]
+
+
 _ORDER_COLUMNS = (
     "id, user_id, status, subtotal_cents, shipping_cents, tax_cents, total_cents, "
     "shipping_address, created_at, updated_at, payment_method, payment_status, payment_intent_id"
@@ -108,7 +144,8 @@ async def _load(conn: aiosqlite.Connection, rows: Sequence[Row]) -> list[Order]:
     marks = _placeholders(len(ids))
     items: dict[str, list[OrderItem]] = {order_id: [] for order_id in ids}
     for row in await conn.execute_fetchall(
-        "SELECT order_id, product_id, name, price_cents, quantity, item_total_cents "
+        "SELECT order_id, product_id, name, price_cents, quantity, item_total_cents, "
+        "variant_id, sku, option_values, image_url "
         f"FROM order_items WHERE order_id IN ({marks}) ORDER BY order_id, position",
         ids,
     ):
@@ -119,6 +156,10 @@ async def _load(conn: aiosqlite.Connection, rows: Sequence[Row]) -> list[Order]:
                 price=from_cents(row["price_cents"]),
                 quantity=row["quantity"],
                 item_total=from_cents(row["item_total_cents"]),
+                variant_id=row["variant_id"],
+                sku=row["sku"],
+                option_values=json.loads(row["option_values"]),
+                image_url=row["image_url"],
             )
         )
     history: dict[str, list[StatusChange]] = {order_id: [] for order_id in ids}
@@ -202,22 +243,7 @@ async def insert_order(conn: aiosqlite.Connection, order: Order) -> None:
             order.payment_intent_id,
         ),
     )
-    await conn.executemany(
-        "INSERT INTO order_items (order_id, position, product_id, name, price_cents, "
-        "quantity, item_total_cents) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                order.id,
-                position,
-                item.product_id,
-                item.name,
-                to_cents(item.price),
-                item.quantity,
-                to_cents(item.item_total),
-            )
-            for position, item in enumerate(order.items)
-        ],
-    )
+    await conn.executemany(ORDER_ITEM_INSERT, order_item_rows(order))
     await conn.executemany(
         "INSERT INTO order_status_history (order_id, position, status, at, payment_status) "
         "VALUES (?, ?, ?, ?, ?)",

@@ -16,7 +16,8 @@ from shopkit_server.products.models import ProductQuery, ProductSort
 
 PRODUCT_COLUMNS = (
     "p.id, p.sku, p.name, p.description, p.price_cents, p.category, p.tags, p.image_url, "
-    "p.stock, p.is_active, p.is_featured, p.created_at, p.updated_at"
+    "p.stock, p.is_active, p.is_featured, p.created_at, p.updated_at, p.base_price_cents, "
+    "p.options, p.images"
 )
 
 # A search matching more products than the count's cap ranks only this many of them, the most
@@ -141,6 +142,16 @@ def build_find(
         else:
             where.append("p.stock = 0")
             page_where.append("p.stock = 0")
+    if query.options:
+        # One active variant in stock must carry every wanted value (variants.option_keys).
+        matches = " AND ".join("instr(v.option_keys, ?) > 0" for _ in query.options)
+        option_filter = (
+            "EXISTS (SELECT 1 FROM product_variants v WHERE v.product_id = p.id "
+            f"AND v.is_active = 1 AND v.stock > 0 AND {matches})"
+        )
+        where.append(option_filter)
+        page_where.append(option_filter)
+        params.extend(f"|{key}|" for key in query.options)
     if query.featured is not None:
         where.append("p.is_featured = ?")
         page_where.append("p.is_featured = ?")

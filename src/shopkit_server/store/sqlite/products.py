@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -19,7 +19,6 @@ import aiosqlite
 from shopkit_server.money import to_cents
 from shopkit_server.pagination import Key, PageResult, capped_total
 from shopkit_server.products.models import (
-    PRODUCT_FIELDS,
     BulkFailure,
     BulkOutcome,
     BulkRow,
@@ -29,11 +28,16 @@ from shopkit_server.products.models import (
     ProductSort,
     ReserveOutcome,
     StockLine,
+    Variant,
+    VariantChanges,
+    bulk_images,
     bulk_row_changes,
+    option_words,
 )
 from shopkit_server.products.repository import MissingCategory
+from shopkit_server.products.variants import VariantRuleBroken, bulk_plan, check_new_row
 from shopkit_server.store.base import DuplicateKeyError
-from shopkit_server.store.sqlite import product_sql, stock
+from shopkit_server.store.sqlite import product_sql, stock, variants
 from shopkit_server.store.sqlite.categories import SCHEMA as CATEGORY_SCHEMA
 from shopkit_server.store.sqlite.categories import SqliteCategoryRepository
 from shopkit_server.store.sqlite.db import Database, Row
@@ -118,7 +122,7 @@ def to_db_time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _product(row: Row | tuple[Any, ...]) -> Product:
+def _product(row: Row | tuple[Any, ...], found: list[Variant] | None = None) -> Product:
     # Indexed access and scaleb (exact: 1999 -> 19.99) keep this cheap on the hot read path.
     return Product(
         id=row[0],
@@ -134,20 +138,31 @@ def _product(row: Row | tuple[Any, ...]) -> Product:
         is_featured=bool(row[10]),
         created_at=datetime.fromisoformat(row[11]),
         updated_at=datetime.fromisoformat(row[12]),
+        base_price=None if row[13] is None else Decimal(row[13]).scaleb(-2),
+        options=variants.decode_options(row[14]),
+        variants=list(found or []),
+        images=variants.decode_images(row[15]),
     )
 
 
 def _column_values(changes: ProductChanges) -> dict[str, Any]:
-    """Map a change set onto columns (price -> cents, tags -> JSON, name -> name_key too)."""
+    """Map a change set onto columns (price -> base cents, tags/options/images -> JSON, name ->
+    name_key too). ``stock`` and ``image_url`` are derived: they never become columns here."""
     values: dict[str, Any] = {}
     given: dict[str, Any] = dict(changes)
     for key, value in given.items():
         if key == "price":
-            values["price_cents"] = to_cents(value)
+            values["base_price_cents"] = to_cents(value)
         elif key == "tags":
             values["tags"] = json.dumps(value)
+        elif key == "options":
+            values["options"] = variants.encode_options(value)
+        elif key == "images":
+            values["images"] = variants.encode_images(value)
         elif key in ("is_active", "is_featured"):
             values[key] = int(value)
+        elif key in ("stock", "image_url", "variants"):
+            continue
         else:
             values[key] = value
         if key == "name":
@@ -157,8 +172,10 @@ def _column_values(changes: ProductChanges) -> dict[str, Any]:
 
 def _integrity(exc: sqlite3.IntegrityError) -> Exception:
     message = str(exc)
-    if "products.sku" in message:
+    if "products.sku" in message or "product_variants.sku" in message:
         return DuplicateKeyError("sku")
+    if "product_variants.product_id" in message:
+        return DuplicateKeyError("option_values")
     if "FOREIGN KEY" in message:
         return MissingCategory()
     return exc
@@ -172,18 +189,23 @@ class SqliteProductRepository:
         row = await self._db.read_one_now(
             f"SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.id = ?", (product_id,)
         )
-        return _product(row) if row is not None else None
+        if row is None:
+            return None
+        found = await variants.load(self._db, [product_id])
+        return _product(row, found.get(product_id))
 
     async def get_many(self, product_ids: Sequence[str]) -> list[Product]:
-        found: list[Product] = []
+        rows: list[Row] = []
         for start in range(0, len(product_ids), 500):
             chunk = list(product_ids[start : start + 500])
             marks = ", ".join("?" * len(chunk))
-            rows = await self._db.read_now(
-                f"SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.id IN ({marks})", chunk
+            rows.extend(
+                await self._db.read_now(
+                    f"SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.id IN ({marks})", chunk
+                )
             )
-            found.extend(_product(row) for row in rows)
-        return found
+        found = await variants.load(self._db, [row[0] for row in rows])
+        return [_product(row, found.get(row[0])) for row in rows]
 
     async def find(
         self, query: ProductQuery, *, offset: int, limit: int, after: Key | None = None
@@ -198,9 +220,10 @@ class SqliteProductRepository:
             next_key: Key | None = None
             if len(rows) > limit:
                 next_key = (page[-1][-2], int(page[-1][-1]))
+            found = await variants.load(self._db, [row[1] for row in page])
             total, exact = capped_total(int(rows[0][0]))
             return PageResult(
-                items=[_product(row[1:-2]) for row in page],
+                items=[_product(row[1:-2], found.get(row[1])) for row in page],
                 total=total,
                 next_key=next_key,
                 total_exact=exact,
@@ -246,7 +269,10 @@ class SqliteProductRepository:
             raise _integrity(exc) from exc
 
     async def update(
-        self, product_id: str, changes: ProductChanges, updated_at: datetime
+        self,
+        product_id: str,
+        changes: ProductChanges,
+        updated_at: datetime,
     ) -> Product | None:
         values = _column_values(changes)
         values["updated_at"] = to_db_time(updated_at)
@@ -254,15 +280,60 @@ class SqliteProductRepository:
         try:
             async with self._db.write() as conn:
                 cursor = await conn.execute(
-                    f"UPDATE products SET {assignments} WHERE id = ? "
-                    f"RETURNING {PRODUCT_COLUMNS.replace('p.', '')}",
+                    f"UPDATE products SET {assignments} WHERE id = ?",
                     [*values.values(), product_id],
                 )
-                row = await cursor.fetchone()
+                hit = cursor.rowcount == 1
                 await cursor.close()
+                if not hit:
+                    return None
+                for key in ("sku", "stock"):  # a product without options: its variant's
+                    if key in changes:
+                        await conn.execute(
+                            f"UPDATE product_variants SET {key} = ? WHERE product_id = ? "
+                            "AND option_keys = '|'",
+                            (changes[key], product_id),
+                        )
+                return await _refreshed(conn, product_id)
         except sqlite3.IntegrityError as exc:
             raise _integrity(exc) from exc
-        return _product(row) if row is not None else None
+
+    async def add_variant(
+        self, product_id: str, variant: Variant, updated_at: datetime
+    ) -> Product | None:
+        return await self._variant_write(
+            product_id, updated_at, lambda conn: variants.upsert(conn, product_id, [variant])
+        )
+
+    async def update_variant(
+        self, product_id: str, variant_id: str, changes: VariantChanges, updated_at: datetime
+    ) -> Product | None:
+        return await self._variant_write(
+            product_id,
+            updated_at,
+            lambda conn: variants.change(conn, product_id, variant_id, changes),
+        )
+
+    async def _variant_write(
+        self,
+        product_id: str,
+        updated_at: datetime,
+        write: Callable[[aiosqlite.Connection], Awaitable[None]],
+    ) -> Product | None:
+        try:
+            async with self._db.write() as conn:
+                cursor = await conn.execute(
+                    "UPDATE products SET updated_at = ? WHERE id = ?",
+                    (to_db_time(updated_at), product_id),
+                )
+                hit = cursor.rowcount == 1
+                await cursor.close()
+                if not hit:
+                    return None
+                await write(conn)
+                return await _refreshed(conn, product_id)
+        except sqlite3.IntegrityError as exc:
+            raise _integrity(exc) from exc
 
     async def upsert_many(self, rows: Sequence[BulkRow], now: datetime) -> BulkOutcome:
         created: list[int] = []
@@ -277,14 +348,17 @@ class SqliteProductRepository:
             for row in rows:
                 current = existing.get(row.draft.sku or "")
                 if current is None:
+                    try:
+                        check_new_row(row)
+                    except VariantRuleBroken as broken:
+                        failed.append(BulkFailure(row.index, row.draft.sku, str(broken)))
+                        continue
                     new.append(row)
                 elif bulk_row_changes(row, current):
                     changed.append((row, current))
                 else:
                     unchanged.append(row.index)
-            if new and await _insert_all(
-                conn, [_insert_values(row.new_product(now)) for row in new]
-            ):
+            if new and await _insert_all(conn, [row.new_product(now) for row in new]):
                 created.extend(row.index for row in new)
                 new = []
             # Row by row, each in a savepoint: a row the database refuses is reported, the rest
@@ -293,17 +367,23 @@ class SqliteProductRepository:
                 await conn.execute("SAVEPOINT bulk_row")
                 try:
                     if current is None:
+                        check_new_row(row)
                         await _insert(conn, row.new_product(now))
                         created.append(row.index)
                     else:
-                        await _update_fields(conn, current.id, row, stamp)
+                        await _update_fields(conn, current, row, stamp)
                         updated.append(row.index)
+                except VariantRuleBroken as broken:
+                    await conn.execute("ROLLBACK TO bulk_row")
+                    failed.append(BulkFailure(row.index, row.draft.sku, str(broken)))
                 except sqlite3.IntegrityError as exc:
                     await conn.execute("ROLLBACK TO bulk_row")
                     reason = _integrity(exc)
                     detail = (
                         f"Category {row.draft.category!r} does not exist."
                         if isinstance(reason, MissingCategory)
+                        else "A sku of this row is taken by another product or variant."
+                        if isinstance(reason, DuplicateKeyError)
                         else "The database refused this row."
                     )
                     failed.append(BulkFailure(row.index, row.draft.sku, detail))
@@ -317,23 +397,40 @@ class SqliteProductRepository:
         await stock.release(self._db, reservation_id)
 
 
+async def _refreshed(conn: aiosqlite.Connection, product_id: str) -> Product | None:
+    """Recompute the product's derived columns, then read it back with its variants."""
+    await conn.execute(variants.REFRESH, (product_id,))
+    rows = await conn.execute_fetchall(
+        f"SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.id = ?", (product_id,)
+    )
+    row = next(iter(rows), None)
+    if row is None:
+        return None
+    found = await variants.load(conn, [product_id])
+    return _product(row, found.get(product_id))
+
+
 _INSERT = (
     "INSERT INTO products (id, sku, name, name_key, description, price_cents, category, "
-    "tags, image_url, stock, is_active, is_featured, created_at, updated_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "tags, image_url, stock, is_active, is_featured, created_at, updated_at, "
+    "base_price_cents, options, images, option_words) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
 async def _insert(conn: aiosqlite.Connection, product: Product) -> None:
     await conn.execute(_INSERT, _insert_values(product))
+    await variants.upsert(conn, product.id, product.variants)
 
 
-async def _insert_all(conn: aiosqlite.Connection, values: list[tuple[Any, ...]]) -> bool:
-    """Insert every row in one statement (one trip to the writer thread, not three per row),
-    all or none: False, with nothing written, when the database refuses any of them."""
+async def _insert_all(conn: aiosqlite.Connection, products: list[Product]) -> bool:
+    """Insert every product and its variants in two statements (one trip to the writer thread
+    each, not three per row), all or none: False, with nothing written, when the database
+    refuses any of them."""
     await conn.execute("SAVEPOINT bulk_insert")
     try:
-        await conn.executemany(_INSERT, values)
+        await conn.executemany(_INSERT, [_insert_values(product) for product in products])
+        await variants.upsert_many(conn, products)
     except sqlite3.IntegrityError:
         await conn.execute("ROLLBACK TO bulk_insert")
         await conn.execute("RELEASE bulk_insert")
@@ -358,37 +455,55 @@ def _insert_values(product: Product) -> tuple[Any, ...]:
         int(product.is_featured),
         to_db_time(product.created_at),
         to_db_time(product.updated_at),
+        to_cents(product.own_price),
+        variants.encode_options(product.options),
+        variants.encode_images(product.images),
+        option_words(product.variants),
     )
 
 
 async def _by_sku(conn: aiosqlite.Connection, skus: list[str]) -> dict[str, Product]:
     """The stored products with these skus, in one query per 500 (never one per row)."""
-    found: dict[str, Product] = {}
+    rows: list[Any] = []
     for start in range(0, len(skus), 500):
         chunk = skus[start : start + 500]
         marks = ", ".join("?" * len(chunk))
-        rows = await conn.execute_fetchall(
-            f"SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.sku IN ({marks})", chunk
+        rows.extend(
+            await conn.execute_fetchall(
+                f"SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.sku IN ({marks})", chunk
+            )
         )
-        for row in rows:
-            product = _product(row)
-            if product.sku is not None:
-                found[product.sku] = product
-    return found
+    found = await variants.load(conn, [row[0] for row in rows])
+    products = [_product(row, found.get(row[0])) for row in rows]
+    return {product.sku: product for product in products if product.sku is not None}
 
 
 async def _update_fields(
-    conn: aiosqlite.Connection, product_id: str, row: BulkRow, stamp: str
+    conn: aiosqlite.Connection, current: Product, row: BulkRow, stamp: str
 ) -> None:
+    """Write a row onto the stored product: only the fields it carries; variants by sku."""
+    options, merged = bulk_plan(row, current)
     # Only known fields ever become column names.
     changes: dict[str, Any] = {
         name: getattr(row.draft, name)
-        for name in PRODUCT_FIELDS
-        if name in row.fields and name != "sku"
+        for name in ("name", "description", "price", "category", "tags", "is_active")
+        if name in row.fields
     }
+    if "is_featured" in row.fields:
+        changes["is_featured"] = row.draft.is_featured
+    changes["options"] = options
+    changes["images"] = bulk_images(row, current)
     values = _column_values(ProductChanges(**changes))  # type: ignore[typeddict-item]
     values["updated_at"] = stamp
     assignments = ", ".join(f"{column} = ?" for column in values)
     await conn.execute(
-        f"UPDATE products SET {assignments} WHERE id = ?", [*values.values(), product_id]
+        f"UPDATE products SET {assignments} WHERE id = ?", [*values.values(), current.id]
     )
+    kept = {variant.id for variant in merged}
+    gone = [variant.id for variant in current.variants if variant.id not in kept]
+    if gone:
+        await conn.execute(
+            f"DELETE FROM product_variants WHERE id IN ({', '.join('?' * len(gone))})", gone
+        )
+    await variants.upsert(conn, current.id, merged)
+    await conn.execute(variants.REFRESH, (current.id,))

@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from shopkit_server.store.sqlite import carts, orders, outbox, products, users
+from shopkit_server.store.sqlite import (
+    accounts,
+    carts,
+    guest_carts,
+    orders,
+    outbox,
+    products,
+    users,
+    variants,
+)
 from shopkit_server.store.sqlite.db import Database
 
 MIGRATIONS: tuple[Sequence[str], ...] = (
@@ -18,7 +27,14 @@ MIGRATIONS: tuple[Sequence[str], ...] = (
     users.FAMILIES,
     # 3: a checkout's claim on the cart; users searchable without regard to case in any script.
     (*carts.CHECKOUT_CLAIM, *users.SEARCH_KEY),
-    # 4: payments (method, status, provider id, applied provider events); the event outbox,
+    # 4: product variants, options and image galleries (each product gets its default
+    # variant); cart lines and order items name their variant.
+    (*variants.MIGRATION, *carts.VARIANT_LINES, *orders.VARIANT_ITEMS),
+    # 5 (accounts): email verification, token versions, mailed tokens, address books.
+    (*users.VERIFICATION, *accounts.SCHEMA),
+    # 6 (accounts): guest carts.
+    guest_carts.SCHEMA,
+    # 7: payments (method, status, provider id, applied provider events); the event outbox,
     # webhook endpoints and their deliveries.
     (*orders.PAYMENTS, *outbox.SCHEMA),
 )

@@ -18,7 +18,22 @@ from shopkit_server.orders.models import OutboxEvent
 from shopkit_server.products.models import ReserveOutcome, ReserveStatus, StockLine
 from shopkit_server.store.sqlite.db import Database
 from shopkit_server.store.sqlite.outbox import insert_events
+from shopkit_server.store.sqlite.variants import REFRESH_STOCK
 from shopkit_server.webhooks.events import out_of_stock
+
+# A line names its variant, or (variant_id NULL: a line from before variants) the product's
+# only variant. Both statements take (quantity, product_id, variant_id, variant_id, ...).
+_WHICH = (
+    "product_id = ? AND (id = ? OR (? IS NULL AND "
+    "(SELECT COUNT(*) FROM product_variants w WHERE w.product_id = product_variants.product_id)"
+    " = 1))"
+)
+_TAKE = (
+    f"UPDATE product_variants SET stock = stock - ? WHERE {_WHICH} AND is_active = 1 "
+    "AND stock >= ? AND EXISTS (SELECT 1 FROM products p WHERE p.id = product_variants.product_id "
+    "AND p.is_active = 1)"
+)
+_GIVE_BACK = f"UPDATE product_variants SET stock = stock + ? WHERE {_WHICH}"
 
 SCHEMA: tuple[str, ...] = (
     """CREATE TABLE stock_reservations (
@@ -39,7 +54,14 @@ class _Short(Exception):
 
 
 def _encode(lines: Sequence[StockLine]) -> str:
-    return json.dumps([[line.product_id, line.quantity] for line in lines])
+    return json.dumps(
+        [
+            [line.product_id, line.quantity]
+            if line.variant_id is None
+            else [line.product_id, line.quantity, line.variant_id]
+            for line in lines
+        ]
+    )
 
 
 def _now() -> str:
@@ -68,19 +90,24 @@ async def reserve(db: Database, reservation_id: str, lines: Sequence[StockLine])
                 if not is_valid_id(line.product_id):
                     short.append(line.product_id)
                     continue
+                vid = line.variant_id
                 cursor = await conn.execute(
-                    "UPDATE products SET stock = stock - ?, updated_at = ? "
-                    "WHERE id = ? AND is_active = 1 AND stock >= ? RETURNING name, stock",
-                    (line.quantity, now, line.product_id, line.quantity),
+                    _TAKE, (line.quantity, line.product_id, vid, vid, line.quantity)
+                )
+                took = cursor.rowcount == 1
+                if not took:
+                    short.append(line.product_id)
+                await cursor.close()
+                cursor = await conn.execute(
+                    f"{REFRESH_STOCK} RETURNING name, stock", (line.product_id,)
                 )
                 row = await cursor.fetchone()
                 await cursor.close()
-                if row is None:
-                    short.append(line.product_id)
-                elif row[1] == 0:
+                # This line took units (writes are serialised): at zero now, it reached zero.
+                if took and row is not None and row[1] == 0:
                     emptied.append(out_of_stock(line.product_id, row[0], utc_now()))
             if short:  # every line was tried, so the error names every product that fell short
-                raise _Short(short)
+                raise _Short(list(dict.fromkeys(short)))
             await conn.execute(
                 "INSERT INTO stock_reservations (id, state, lines, created_at) "
                 "VALUES (?, 'held', ?, ?)",
@@ -112,8 +139,7 @@ async def release(db: Database, reservation_id: str) -> None:
                 (reservation_id, now, now),
             )
             return
-        for product_id, quantity in json.loads(row[0]):
-            await conn.execute(
-                "UPDATE products SET stock = stock + ?, updated_at = ? WHERE id = ?",
-                (quantity, now, product_id),
-            )
+        for product_id, quantity, *variant in json.loads(row[0]):
+            vid = variant[0] if variant else None
+            await conn.execute(_GIVE_BACK, (quantity, product_id, vid, vid))
+            await conn.execute(REFRESH_STOCK, (product_id,))

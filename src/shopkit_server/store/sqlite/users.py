@@ -53,12 +53,21 @@ SEARCH_KEY: tuple[str, ...] = (
     "ALTER TABLE users ADD COLUMN name_folded TEXT NOT NULL DEFAULT ''",
     "UPDATE users SET email_folded = shopkit_casefold(email), name_folded = shopkit_casefold(name)",
 )
+# Migration 5: email verification and the token version a password reset bumps. Accounts
+# that existed before are unverified (nothing ever proved their address).
+VERIFICATION: tuple[str, ...] = (
+    "ALTER TABLE users ADD COLUMN email_verified INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE users ADD COLUMN token_version INTEGER NOT NULL DEFAULT 0",
+)
 _REFOLD = (
     "UPDATE users SET email_folded = shopkit_casefold(email), "
     "name_folded = shopkit_casefold(name) WHERE id = ?"
 )
 
-_COLUMNS = "id, email, name, role, is_active, password_hash, created_at, last_login"
+_COLUMNS = (
+    "id, email, name, role, is_active, password_hash, created_at, last_login, "
+    "email_verified, token_version"
+)
 
 
 def _user(row: Row) -> User:
@@ -71,6 +80,8 @@ def _user(row: Row) -> User:
         password_hash=row["password_hash"],
         created_at=from_db_time(row["created_at"]),
         last_login=from_db_time(row["last_login"]) if row["last_login"] else None,
+        email_verified=bool(row["email_verified"]),
+        token_version=int(row["token_version"]),
     )
 
 
@@ -87,7 +98,7 @@ class SqliteUserRepository:
         try:
             async with self._db.write() as conn:
                 await conn.execute(
-                    f"INSERT INTO users ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO users ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         user.id,
                         user.email,
@@ -97,6 +108,8 @@ class SqliteUserRepository:
                         user.password_hash,
                         to_db_time(user.created_at),
                         to_db_time(user.last_login) if user.last_login else None,
+                        int(user.email_verified),
+                        user.token_version,
                     ),
                 )
                 await conn.execute(_REFOLD, (user.id,))
@@ -121,12 +134,22 @@ class SqliteUserRepository:
             "is_active": None if changes.is_active is None else int(changes.is_active),
             "password_hash": changes.password_hash,
             "last_login": to_db_time(changes.last_login) if changes.last_login else None,
+            "email_verified": None
+            if changes.email_verified is None
+            else int(changes.email_verified),
         }
         sets = {column: value for column, value in values.items() if value is not None}
         try:
             async with self._db.write() as conn:
-                if sets:
-                    assignments = ", ".join(f"{column} = ?" for column in sets)  # fixed names
+                if sets or changes.bump_token_version:
+                    assignments = ", ".join(
+                        [f"{column} = ?" for column in sets]  # fixed names
+                        + (
+                            ["token_version = token_version + 1"]
+                            if changes.bump_token_version
+                            else []
+                        )
+                    )
                     await conn.execute(
                         f"UPDATE users SET {assignments} WHERE id = ?",
                         (*sets.values(), user_id),

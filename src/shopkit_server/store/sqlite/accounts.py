@@ -1,0 +1,230 @@
+"""SQLite storage for account tokens (password reset, email verification) and address books."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from shopkit_server.auth.models import AccountToken, AddressLimitReached, SavedAddress, TokenPurpose
+from shopkit_server.orders.models import Address
+from shopkit_server.store.sqlite.db import Database, Row, from_db_time, to_db_time
+
+# Migration 5 (with users.VERIFICATION): mailed tokens, by hash; the address book.
+SCHEMA: tuple[str, ...] = (
+    """CREATE TABLE account_tokens (
+        token_hash TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        purpose TEXT NOT NULL,
+        email TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        used_at TEXT
+    )""",
+    "CREATE INDEX account_tokens_user ON account_tokens (user_id, purpose)",
+    "CREATE INDEX account_tokens_expiry ON account_tokens (expires_at)",
+    """CREATE TABLE addresses (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        full_name TEXT NOT NULL,
+        address_line1 TEXT NOT NULL,
+        address_line2 TEXT,
+        city TEXT NOT NULL,
+        state TEXT,
+        postal_code TEXT NOT NULL,
+        country TEXT NOT NULL,
+        phone TEXT NOT NULL,
+        is_default INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""",
+    "CREATE INDEX addresses_user ON addresses (user_id, created_at)",
+    # At most one default per user, whatever a bug or a race might try.
+    "CREATE UNIQUE INDEX addresses_one_default ON addresses (user_id) WHERE is_default = 1",
+)
+
+_TOKEN_COLUMNS = "token_hash, user_id, purpose, email, created_at, expires_at"  # noqa: S105
+_ADDRESS_FIELDS = (
+    "full_name",
+    "address_line1",
+    "address_line2",
+    "city",
+    "state",
+    "postal_code",
+    "country",
+    "phone",
+)
+_ADDRESS_COLUMNS = (
+    "id, user_id, " + ", ".join(_ADDRESS_FIELDS) + ", is_default, created_at, updated_at"
+)
+
+
+def _token(row: Row) -> AccountToken:
+    return AccountToken(
+        token_hash=row["token_hash"],
+        user_id=row["user_id"],
+        purpose=TokenPurpose(row["purpose"]),
+        email=row["email"],
+        created_at=from_db_time(row["created_at"]),
+        expires_at=from_db_time(row["expires_at"]),
+    )
+
+
+def _entry(row: Row) -> SavedAddress:
+    return SavedAddress(
+        id=row["id"],
+        user_id=row["user_id"],
+        address=Address(**{name: row[name] for name in _ADDRESS_FIELDS}),
+        is_default=bool(row["is_default"]),
+        created_at=from_db_time(row["created_at"]),
+        updated_at=from_db_time(row["updated_at"]),
+    )
+
+
+class SqliteAccountTokenRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(self, token: AccountToken) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(
+                "DELETE FROM account_tokens WHERE expires_at < ?", (to_db_time(token.created_at),)
+            )
+            await conn.execute(
+                f"INSERT INTO account_tokens ({_TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    token.token_hash,
+                    token.user_id,
+                    token.purpose.value,
+                    token.email,
+                    to_db_time(token.created_at),
+                    to_db_time(token.expires_at),
+                ),
+            )
+
+    async def consume(
+        self, token_hash: str, purpose: TokenPurpose, now: datetime
+    ) -> AccountToken | None:
+        # One UPDATE ... RETURNING in the single writer's transaction: exactly one caller
+        # finds used_at still NULL.
+        async with self._db.write() as conn:
+            rows = list(
+                await conn.execute_fetchall(
+                    "UPDATE account_tokens SET used_at = ? WHERE token_hash = ? AND purpose = ? "
+                    f"AND used_at IS NULL AND expires_at > ? RETURNING {_TOKEN_COLUMNS}",
+                    (to_db_time(now), token_hash, purpose.value, to_db_time(now)),
+                )
+            )
+        return _token(rows[0]) if rows else None
+
+    async def revoke_all(self, user_id: str, purpose: TokenPurpose, now: datetime) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(
+                "UPDATE account_tokens SET used_at = ? WHERE user_id = ? AND purpose = ? "
+                "AND used_at IS NULL",
+                (to_db_time(now), user_id, purpose.value),
+            )
+
+
+class SqliteAddressRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def list(self, user_id: str) -> list[SavedAddress]:
+        rows = await self._db.fetch_all(
+            f"SELECT {_ADDRESS_COLUMNS} FROM addresses WHERE user_id = ? ORDER BY created_at, id",
+            (user_id,),
+        )
+        return [_entry(row) for row in rows]
+
+    async def get(self, user_id: str, address_id: str) -> SavedAddress | None:
+        row = await self._db.fetch_one(
+            f"SELECT {_ADDRESS_COLUMNS} FROM addresses WHERE id = ? AND user_id = ?",
+            (address_id, user_id),
+        )
+        return _entry(row) if row else None
+
+    async def add(self, entry: SavedAddress, *, limit: int) -> SavedAddress:
+        async with self._db.write() as conn:
+            counted = list(
+                await conn.execute_fetchall(
+                    "SELECT count(*) FROM addresses WHERE user_id = ?", (entry.user_id,)
+                )
+            )
+            count = int(counted[0][0])
+            if count >= limit:
+                raise AddressLimitReached()
+            is_default = entry.is_default or count == 0
+            if is_default:
+                await conn.execute(
+                    "UPDATE addresses SET is_default = 0 WHERE user_id = ? AND is_default = 1",
+                    (entry.user_id,),
+                )
+            fields = entry.address
+            await conn.execute(
+                f"INSERT INTO addresses ({_ADDRESS_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    entry.id,
+                    entry.user_id,
+                    *(getattr(fields, name) for name in _ADDRESS_FIELDS),
+                    int(is_default),
+                    to_db_time(entry.created_at),
+                    to_db_time(entry.updated_at),
+                ),
+            )
+        return SavedAddress(
+            id=entry.id,
+            user_id=entry.user_id,
+            address=entry.address,
+            is_default=is_default,
+            created_at=entry.created_at,
+            updated_at=entry.updated_at,
+        )
+
+    async def update(
+        self,
+        user_id: str,
+        address_id: str,
+        address: Address,
+        *,
+        make_default: bool,
+        now: datetime,
+    ) -> SavedAddress | None:
+        async with self._db.write() as conn:
+            found = list(
+                await conn.execute_fetchall(
+                    "SELECT 1 FROM addresses WHERE id = ? AND user_id = ?", (address_id, user_id)
+                )
+            )
+            if not found:
+                return None
+            if make_default:
+                await conn.execute(
+                    "UPDATE addresses SET is_default = 0 WHERE user_id = ? AND id <> ? "
+                    "AND is_default = 1",
+                    (user_id, address_id),
+                )
+            assignments = ", ".join(f"{name} = ?" for name in _ADDRESS_FIELDS)
+            await conn.execute(
+                f"UPDATE addresses SET {assignments}, updated_at = ?"
+                + (", is_default = 1" if make_default else "")
+                + " WHERE id = ? AND user_id = ?",
+                (
+                    *(getattr(address, name) for name in _ADDRESS_FIELDS),
+                    to_db_time(now),
+                    address_id,
+                    user_id,
+                ),
+            )
+            rows = list(
+                await conn.execute_fetchall(
+                    f"SELECT {_ADDRESS_COLUMNS} FROM addresses WHERE id = ?", (address_id,)
+                )
+            )
+        return _entry(rows[0])
+
+    async def delete(self, user_id: str, address_id: str) -> bool:
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                "DELETE FROM addresses WHERE id = ? AND user_id = ?", (address_id, user_id)
+            )
+            return cursor.rowcount > 0
