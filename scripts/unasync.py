@@ -25,8 +25,10 @@ RESOURCES = (
     "cart",
     "categories",
     "orders",
+    "payments",
     "products",
     "users",
+    "webhooks",
 )
 FILES: dict[str, str] = {
     "_base_client.py": "_sync/_base_client.py",
@@ -42,7 +44,7 @@ RULES: list[tuple[str, str]] = [
     (r"\bshopkit\.(_base_client|_client|_pagination|_io)\b", r"shopkit._sync.\1"),
     (r"\bfrom shopkit\.resources import\b", "from shopkit._sync.resources import"),
     (
-        r"\bshopkit\.resources\.(addresses|auth|cart|categories|orders|products|users)\b",
+        r"\bshopkit\.resources\.(addresses|auth|cart|categories|orders|payments|products|users|webhooks)\b",
         r"shopkit._sync.resources.\1",
     ),
     # names

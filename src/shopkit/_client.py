@@ -25,8 +25,10 @@ from shopkit.resources import (
     AsyncCart,
     AsyncCategories,
     AsyncOrders,
+    AsyncPayments,
     AsyncProducts,
     AsyncUsers,
+    AsyncWebhooks,
 )
 from shopkit.types.health import Health
 
@@ -104,6 +106,14 @@ class AsyncShopClient(BaseClient):
     @cached_property
     def orders(self) -> AsyncOrders:
         return AsyncOrders(self)
+
+    @cached_property
+    def payments(self) -> AsyncPayments:
+        return AsyncPayments(self)
+
+    @cached_property
+    def webhooks(self) -> AsyncWebhooks:
+        return AsyncWebhooks(self)
 
     async def health(self) -> Health:
         """The service's health. A degraded service (503) is reported, not raised."""

@@ -27,6 +27,7 @@ from shopkit_cli.commands import (
     seed,
     serve,
     users,
+    webhooks,
 )
 from shopkit_cli.output import (
     EXIT_BROKEN_PIPE,
@@ -180,6 +181,7 @@ app.add_typer(products.app, name="products")
 app.add_typer(categories.app, name="categories")
 app.add_typer(orders.app, name="orders")
 app.add_typer(users.app, name="users")
+app.add_typer(webhooks.app, name="webhooks")
 app.add_typer(profiles.app, name="profiles")
 
 

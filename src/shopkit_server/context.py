@@ -38,6 +38,8 @@ from shopkit_server.orders.clients import (
 )
 from shopkit_server.orders.clients_http import HttpCartClient, HttpStockClient
 from shopkit_server.orders.service import OneStoreCheckout, OrderService
+from shopkit_server.payments.provider import PaymentProvider
+from shopkit_server.payments.service import PaymentService
 from shopkit_server.products.service import ProductService
 from shopkit_server.revocations import RevokedFamilies
 from shopkit_server.security import PasswordHasher, TokenCodec
@@ -45,6 +47,7 @@ from shopkit_server.settings import ALL_SERVICES, ServiceName, Settings
 from shopkit_server.store.base import Store
 from shopkit_server.throttle import MemoryThrottleStore, ThrottleStore
 from shopkit_server.upstream import ServiceToken, Upstream
+from shopkit_server.webhooks.service import WebhookService
 
 if TYPE_CHECKING:
     from shopkit_server.replicas.bus import ReplicaBus
@@ -68,6 +71,8 @@ class AppContext:
     products: ProductService
     cart: CartService
     orders: OrderService
+    payments: PaymentService
+    webhooks: WebhookService
     recovery: AccountRecovery
     addresses: AddressBook
     mail: MailQueue
@@ -191,6 +196,7 @@ def build_context(
     )
     auth.carts = peers.cart_merger(cart)
     addresses = AddressBook(store.addresses)
+    payments = PaymentService(orders=store.orders, providers=payment_providers(settings))
     cart_client = peers.cart_client(cart)
     stock_client = peers.stock_client(products)
     one_store: OneStoreCheckout | None = None
@@ -204,6 +210,7 @@ def build_context(
             catalog_changed=products.version.changed,
         )
     orders = OrderService(
+        payments=payments,
         orders=store.orders,
         cart=cart_client,
         products=products_client,
@@ -224,11 +231,28 @@ def build_context(
         products=products,
         cart=cart,
         orders=orders,
+        payments=payments,
+        webhooks=WebhookService(store.webhooks, allow_private=settings.webhooks_allow_private),
         recovery=recovery,
         addresses=addresses,
         mail=mail,
         trusted_proxies=parse_networks(settings.trusted_proxies),
     )
+
+
+def payment_providers(settings: Settings) -> dict[str, PaymentProvider]:
+    """The providers this server's settings configure (``manual`` needs none)."""
+    providers: dict[str, PaymentProvider] = {}
+    if settings.stripe_secret_key:
+        from shopkit_server.payments.stripe import StripeProvider
+
+        providers["stripe"] = StripeProvider(
+            secret_key=settings.stripe_secret_key,
+            webhook_secret=settings.stripe_webhook_secret,
+            api_base=settings.stripe_api_base,
+            currency=settings.currency,
+        )
+    return providers
 
 
 def _caller_name(services: Iterable[ServiceName]) -> str:

@@ -18,8 +18,10 @@ runs) starts itself on its first request and says so once in the log.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -53,6 +55,7 @@ from shopkit_server.read_cache import CatalogReadCache
 from shopkit_server.settings import ALL_SERVICES, ServiceName, Settings
 from shopkit_server.store import Store, open_store
 from shopkit_server.upstream import make_http_client
+from shopkit_server.webhooks.dispatcher import Dispatcher
 
 if TYPE_CHECKING:
     from shopkit_server.replicas.bus import ReplicaBus
@@ -87,7 +90,13 @@ def router_for(service: ServiceName) -> APIRouter:
     elif service is ServiceName.CART:
         from shopkit_server.cart.router import router
     else:
-        from shopkit_server.orders.router import router
+        from shopkit_server.orders.router import router as orders_router
+        from shopkit_server.payments.router import router as payments_router
+        from shopkit_server.webhooks.router import router as webhooks_router
+
+        router = APIRouter()
+        for part in (orders_router, payments_router, webhooks_router):
+            router.include_router(part)
     return router
 
 
@@ -165,6 +174,8 @@ class Shop:
         self._lazy = False
         self._lock: asyncio.Lock | None = None
         self._apps: list[FastAPI] = []
+        self._background: list[asyncio.Task[None]] = []
+        self.dispatcher: Dispatcher | None = None
         self._cart_sweeper: asyncio.Task[None] | None = None
         ensure_logging()
 
@@ -265,6 +276,10 @@ class Shop:
             app.state.ctx = ctx
         if ServiceName.ORDERS in self.services:
             self._sweeper = asyncio.ensure_future(sweep_idempotency_keys(store.orders))
+        if settings.background_tasks and {ServiceName.ORDERS, ServiceName.PRODUCTS} & set(
+            self.services
+        ):
+            self._start_background(ctx)
         log.info(
             "started",
             services=[s.value for s in self.services],
@@ -280,8 +295,31 @@ class Shop:
                 "included) are written to this log instead of being sent",
             )
 
+    def _start_background(self, ctx: AppContext) -> None:
+        """For the life of the shop: the webhook dispatcher wherever events are written (the
+        orders and products services: a products service on a database of its own delivers its
+        ``product.out_of_stock``), and the payment sweeper with the orders service. Several
+        dispatchers on one database are safe: deliveries are claimed under a lease."""
+        self.dispatcher = Dispatcher(ctx.store.webhooks, self.settings)
+        self._background = [
+            asyncio.create_task(self.dispatcher.run(), name="shopkit-webhooks"),
+        ]
+        if ServiceName.ORDERS in self.services:
+            self._background.append(
+                asyncio.create_task(sweep_payments(ctx), name="shopkit-payments")
+            )
+
     async def _close(self) -> None:
         ctx, self._ctx = self._ctx, None
+        background, self._background = self._background, []
+        for task in background:
+            task.cancel()
+        for task in background:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.dispatcher is not None:
+            await self.dispatcher.aclose()
+            self.dispatcher = None
         for attribute in ("_sweeper", "_cart_sweeper"):
             sweeper = getattr(self, attribute)
             setattr(self, attribute, None)
@@ -290,6 +328,7 @@ class Shop:
                 await asyncio.gather(sweeper, return_exceptions=True)
         if ctx is not None:
             await ctx.mail.stop()
+            await ctx.payments.aclose()
         self._lazy = False
         own_http, self._own_http = self._own_http, None
         opened, self._opened_store = self._opened_store, None
@@ -489,6 +528,19 @@ class Shop:
             app.state.ctx = self._ctx
         self._apps.append(app)
         return app
+
+
+async def sweep_payments(ctx: AppContext) -> None:
+    """Cancel orders left unpaid past their time (stock released); retry failed refunds."""
+    timeout = timedelta(minutes=ctx.settings.payment_timeout_minutes)
+    while True:
+        try:
+            now = utc_now()
+            await ctx.orders.expire_unpaid(now, timeout)
+            await ctx.payments.refund_due(now)
+        except Exception:
+            log.exception("payment_sweep_failed")
+        await asyncio.sleep(ctx.settings.payment_sweep_seconds)
 
 
 class _StartOnFirstRequest:

@@ -115,3 +115,36 @@ PriceBound = Annotated[
     AfterValidator(_check_bound),
     _input_schema("minimum"),
 ]
+
+
+# ISO 4217 currencies Stripe (and most providers) count in whole units, not hundredths.
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    {
+        "bif",
+        "clp",
+        "djf",
+        "gnf",
+        "jpy",
+        "kmf",
+        "krw",
+        "mga",
+        "pyg",
+        "rwf",
+        "ugx",
+        "vnd",
+        "vuv",
+        "xaf",
+        "xof",
+        "xpf",
+    }
+)
+
+
+def to_minor_units(amount: Decimal, currency: str) -> int:
+    """The exact integer a payment provider wants: cents for USD (19.99 -> 1999), whole yen
+    for JPY. Refuses (ValueError) an amount that does not fit the currency exactly."""
+    exponent = 0 if currency.lower() in ZERO_DECIMAL_CURRENCIES else 2
+    minor = amount.scaleb(exponent)
+    if minor != minor.to_integral_value():
+        raise ValueError(f"{amount} cannot be charged exactly in {currency.upper()}")
+    return int(minor)

@@ -67,6 +67,17 @@ TAGS: list[dict[str, str]] = [
         "description": "Checkout, order history, cancellation; admins move "
         "orders along their status flow.",
     },
+    {
+        "name": "payments",
+        "description": "Paying orders: admins record manual payments (cash on delivery, bank "
+        "transfer); an app gets its order's provider intent (Stripe client_secret); "
+        "providers' signed webhooks.",
+    },
+    {
+        "name": "webhooks",
+        "description": "Admins register endpoints that receive the shop's events, signed "
+        "(Shopkit-Signature), with a delivery log and replays.",
+    },
     {"name": "health", "description": "Liveness and database reachability."},
 ]
 
@@ -195,7 +206,13 @@ EXAMPLES: dict[str, Schema] = {
         "quantity": 2,
     },
     "SetQuantityRequest": {"quantity": 3},
-    "CheckoutRequest": {"shipping_address": _ADDRESS_EXAMPLE},
+    "CheckoutRequest": {"shipping_address": _ADDRESS_EXAMPLE, "payment_method": "manual"},
+    "WebhookCreate": {
+        "url": "https://erp.shop.example/hooks/shopkit",
+        "event_types": ["order.placed", "order.paid"],
+        "active": True,
+    },
+    "RecordPaymentRequest": {"amount": 172.98},
     "StatusChangeRequest": {"status": "shipped"},
 }
 # Examples of the main replies (checked against their response schemas by the test suite).
@@ -223,7 +240,12 @@ REPLY_EXAMPLES: dict[str, Schema] = {
         "total": 172.98,
         "shipping_address": _ADDRESS_OUT_EXAMPLE,
         "status": "pending",
-        "status_history": [{"status": "pending", "at": "2026-05-02T10:06:00Z"}],
+        "payment_method": "manual",
+        "payment_status": "unpaid",
+        "payment_intent_id": None,
+        "status_history": [
+            {"status": "pending", "payment_status": "unpaid", "at": "2026-05-02T10:06:00Z"}
+        ],
         "created_at": "2026-05-02T10:06:00Z",
         "updated_at": "2026-05-02T10:06:00Z",
     },

@@ -111,6 +111,34 @@ class Settings(BaseSettings):
     sqlite_read_connections: int = Field(default=4, ge=1, le=32)
     # PostgreSQL: the most connections one process's pool opens (they are opened on demand).
     postgres_pool_size: int = Field(default=10, ge=1, le=200)
+
+    # Payments (payments/). Stripe is offered at checkout once its secret key is set.
+    stripe_secret_key: str | None = None
+    stripe_webhook_secret: str | None = None
+    # Where Stripe's API answers (a local stand-in such as stripe-mock in tests and demos).
+    stripe_api_base: str = "https://api.stripe.com"
+    # The currency of every price in the shop (ISO 4217, lower case), as providers are told.
+    currency: str = Field(default="usd", pattern=r"^[a-z]{3}$")
+    # A provider-paid order not paid this long after checkout is cancelled, its stock released.
+    payment_timeout_minutes: float = Field(default=30.0, gt=0, le=7 * 24 * 60)
+    # How often the payment sweeper looks for such orders (and cancelled orders to refund).
+    payment_sweep_seconds: float = Field(default=30.0, gt=0, le=3600)
+
+    # Webhooks (webhooks/): endpoint URLs resolving to private or loopback addresses are
+    # refused unless this is set (tests, local development).
+    webhooks_allow_private: bool = False
+    # The dispatcher looks for new events and due retries this often.
+    webhooks_poll_seconds: float = Field(default=1.0, gt=0, le=300)
+    # One delivery attempt waits this long for the endpoint's answer.
+    webhooks_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # Retries back off exponentially from the first delay up to the longest, until the last
+    # attempt (the defaults: 30 s, 1 min, 2 min ... 1 h, 12 attempts over about 6 hours).
+    webhooks_retry_base_seconds: float = Field(default=30.0, gt=0, le=24 * 3600)
+    webhooks_retry_max_seconds: float = Field(default=3600.0, gt=0, le=7 * 24 * 3600)
+    webhooks_max_attempts: int = Field(default=12, ge=1, le=100)
+    # Run the dispatcher and the payment sweeper in this process (orders service).
+    background_tasks: bool = True
+
     log_level: str = "info"
     log_json: bool | None = None  # None: JSON unless stderr is a terminal
 
@@ -203,6 +231,19 @@ class Settings(BaseSettings):
         if len(value) < 32:
             raise ValueError("must be at least 32 characters long")
         return value
+
+    @field_validator("stripe_secret_key", "stripe_webhook_secret")
+    @classmethod
+    def _empty_is_unset(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("stripe_api_base")
+    @classmethod
+    def _check_api_base(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http(s) URL such as https://api.stripe.com")
+        return value.rstrip("/")
 
     @field_validator("auth_url", "products_url", "cart_url", "orders_url")
     @classmethod

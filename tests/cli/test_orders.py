@@ -182,3 +182,20 @@ def test_next_status_follows_the_flow() -> None:
     ]
     assert next_status("delivered") is None
     assert next_status("cancelled") is None
+
+
+async def test_pay_records_a_cash_payment_once(
+    cli: Cli, product_id: str, app: FastAPI, make_user: MakeUser
+) -> None:
+    order_id = await place_order(app, await make_user(), product_id)
+    wrong = await cli("orders", "pay", order_id, "--amount", "1.00")
+    assert wrong.exit_code == 1 and "payment_amount_mismatch" in one_line_error(wrong)
+    bad = await cli("orders", "pay", order_id, "--amount", "1.001")
+    assert bad.exit_code == 2
+    result = await cli("orders", "pay", order_id, "--amount", "209.98", "--json")
+    assert result.exit_code == 0, result.output
+    order = json.loads(result.stdout)
+    assert (order["payment_method"], order["payment_status"]) == ("manual", "paid")
+    assert "is paid" in result.stderr
+    again = await cli("orders", "pay", order_id)
+    assert again.exit_code == 1 and "order_already_paid" in one_line_error(again)

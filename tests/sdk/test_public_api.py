@@ -82,6 +82,7 @@ EXPECTED_TYPES = {
     "Order",
     "OrderItem",
     "OrderStatus",
+    "PaymentIntent",
     "Product",
     "ProductImage",
     "ProductInput",
@@ -97,6 +98,10 @@ EXPECTED_TYPES = {
     "StatusChange",
     "TokenPair",
     "User",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookWithSecret",
 }
 
 

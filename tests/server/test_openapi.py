@@ -16,12 +16,14 @@ from shopkit_server.auth.schemas import LoginRequest, RegisterRequest
 from shopkit_server.cart.schemas import AddItemRequest, SetQuantityRequest
 from shopkit_server.openapi import EXAMPLES, REPLY_EXAMPLES
 from shopkit_server.orders.schemas import CheckoutRequest, StatusChangeRequest
+from shopkit_server.payments.schemas import RecordPaymentRequest
 from shopkit_server.products.schemas import (
     CategoryCreate,
     ProductCreate,
     ProductUpdate,
 )
 from shopkit_server.settings import Settings
+from shopkit_server.webhooks.schemas import WebhookCreate
 from tests.conftest import UserSession
 from tests.server.cart.shop import Shop
 
@@ -74,6 +76,18 @@ OPERATIONS = {
     ("GET", "/api/orders/{order_id}"): "get_order",
     ("PATCH", "/api/orders/{order_id}/status"): "change_order_status",
     ("POST", "/api/orders/{order_id}/cancel"): "cancel_order",
+    ("POST", "/api/orders/{order_id}/payments"): "record_payment",
+    ("POST", "/api/orders/{order_id}/payment-intent"): "get_payment_intent",
+    ("POST", "/api/payments/stripe/webhook"): "stripe_webhook",
+    ("POST", "/api/webhooks"): "create_webhook",
+    ("GET", "/api/webhooks"): "list_webhooks",
+    ("GET", "/api/webhooks/{webhook_id}"): "get_webhook",
+    ("PATCH", "/api/webhooks/{webhook_id}"): "update_webhook",
+    ("DELETE", "/api/webhooks/{webhook_id}"): "delete_webhook",
+    ("GET", "/api/webhooks/{webhook_id}/deliveries"): "list_webhook_deliveries",
+    ("POST", "/api/webhooks/{webhook_id}/deliveries/{delivery_id}/replay"): (
+        "replay_webhook_delivery"
+    ),
     ("GET", "/health"): "get_health",
 }
 PUBLIC_READS = {
@@ -92,6 +106,7 @@ NO_AUTH = {
     "list_categories",
     "get_category",
     "get_health",
+    "stripe_webhook",  # signed by Stripe (Stripe-Signature), not by a shop token
 }
 # An account's cart with a bearer token, a guest cart's with X-Cart-Token.
 GUEST = {"get_cart", "clear_cart", "add_cart_item", "set_cart_item_quantity", "remove_cart_item"}
@@ -108,6 +123,14 @@ ADMIN = {
     "update_category",
     "delete_category",
     "change_order_status",
+    "record_payment",
+    "create_webhook",
+    "list_webhooks",
+    "get_webhook",
+    "update_webhook",
+    "delete_webhook",
+    "list_webhook_deliveries",
+    "replay_webhook_delivery",
 }
 
 
@@ -140,7 +163,9 @@ def test_operation_ids_are_plain_verb_noun_and_pinned(document: dict[str, Any]) 
 
 def test_tags_and_servers_are_described(document: dict[str, Any]) -> None:
     tags = {tag["name"]: tag["description"] for tag in document["tags"]}
-    assert set(tags) == {"auth", "products", "categories", "cart", "orders", "health"}
+    assert set(tags) == {
+        "auth", "products", "categories", "cart", "orders", "payments", "webhooks", "health"
+    }  # fmt: skip
     assert all(len(text) > 20 for text in tags.values())
     assert document["servers"][0]["url"] == "/"
     used = {tag for op in _operations(document).values() for tag in op["tags"]}
@@ -183,7 +208,7 @@ def test_every_error_status_of_checkout_is_documented_with_its_codes(
     assert set(checkout["responses"]) == {
         "201", "400", "401", "403", "404", "409", "413", "422", "503"
     }  # fmt: skip
-    assert _codes(checkout, "400") == ["cart_empty"]
+    assert _codes(checkout, "400") == ["cart_empty", "payment_method_unavailable"]
     assert _codes(checkout, "401") == ["invalid_token", "not_authenticated"]
     # ActiveUser: the live account; and a verified email where the shop asks for one.
     assert _codes(checkout, "403") == ["account_disabled", "email_not_verified"]
@@ -199,6 +224,8 @@ def test_every_error_status_of_checkout_is_documented_with_its_codes(
     assert _codes(checkout, "503") == ["upstream_unavailable"]
     create = _operations(document)["create_category"]
     assert _codes(create, "422") == ["invalid_category_name", "unknown_parent", "validation_error"]
+    stripe = _operations(document)["stripe_webhook"]
+    assert _codes(stripe, "400") == ["invalid_signature", "payment_method_unavailable"]
     listing = _operations(document)["list_products"]
     assert _codes(listing, "400") == ["invalid_cursor"]
     assert _codes(listing, "422") == ["invalid_price_range", "unprocessable", "validation_error"]
@@ -263,6 +290,8 @@ def test_examples_are_valid_requests_and_replies(document: dict[str, Any]) -> No
         "SetQuantityRequest": SetQuantityRequest,
         "CheckoutRequest": CheckoutRequest,
         "StatusChangeRequest": StatusChangeRequest,
+        "WebhookCreate": WebhookCreate,
+        "RecordPaymentRequest": RecordPaymentRequest,
     }
     assert set(models) == set(EXAMPLES)
     schemas = document["components"]["schemas"]

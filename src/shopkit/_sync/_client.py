@@ -25,8 +25,10 @@ from shopkit._sync.resources import (
     SyncCart,
     SyncCategories,
     SyncOrders,
+    SyncPayments,
     SyncProducts,
     SyncUsers,
+    SyncWebhooks,
 )
 from shopkit._types import NOT_GIVEN, NotGiven
 from shopkit.types.health import Health
@@ -105,6 +107,14 @@ class ShopClient(SyncBaseClient):
     @cached_property
     def orders(self) -> SyncOrders:
         return SyncOrders(self)
+
+    @cached_property
+    def payments(self) -> SyncPayments:
+        return SyncPayments(self)
+
+    @cached_property
+    def webhooks(self) -> SyncWebhooks:
+        return SyncWebhooks(self)
 
     def health(self) -> Health:
         """The service's health. A degraded service (503) is reported, not raised."""

@@ -19,6 +19,7 @@ class AsyncOrders(AsyncAPIResource):
         *,
         shipping_address: Address | Mapping[str, Any] | None = None,
         address_id: str | None = None,
+        payment_method: str = "manual",
         idempotency_key: str | None = None,
         **options: Unpack[RequestOptions],
     ) -> Order:
@@ -28,6 +29,10 @@ class AsyncOrders(AsyncAPIResource):
         you pass one), so a checkout retried after a timeout returns the first order instead of
         placing a second. Pass your own key to make a retry across restarts safe too.
         Give ``shipping_address``, or ``address_id`` (one of ``client.addresses``).
+
+        ``payment_method="stripe"``: the order's ``client_secret`` is for Stripe's client SDK
+        (one PaymentIntent per order, however often this is retried); ``manual`` (the
+        default): an admin records the payment later (``payments.record``).
         """
         if (shipping_address is None) == (address_id is None):
             raise ValueError("give exactly one of shipping_address and address_id")
@@ -45,7 +50,7 @@ class AsyncOrders(AsyncAPIResource):
         response = await self._client.request(
             "POST",
             "/orders",
-            json=body,
+            json={**body, "payment_method": payment_method},
             headers={IDEMPOTENCY_KEY_HEADER: key},
             options=options,
         )

@@ -12,6 +12,7 @@ from shopkit.types.orders import (
     SavedAddress,
     StatusChange,
 )
+from shopkit.types.payments import PaymentIntent
 from shopkit.types.products import (
     BulkFailure,
     BulkResult,
@@ -27,6 +28,7 @@ from shopkit.types.products import (
     Variant,
     VariantInput,
 )
+from shopkit.types.webhooks import Webhook, WebhookDelivery, WebhookEvent, WebhookWithSecret
 
 __all__ = [
     "Address",
@@ -45,6 +47,7 @@ __all__ = [
     "Order",
     "OrderItem",
     "OrderStatus",
+    "PaymentIntent",
     "Product",
     "ProductImage",
     "ProductInput",
@@ -59,4 +62,8 @@ __all__ = [
     "User",
     "Variant",
     "VariantInput",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookWithSecret",
 ]

@@ -43,6 +43,7 @@ class OrderItem(ShopkitModel):
 class StatusChange(ShopkitModel):
     # str, not OrderStatus: a status a newer server adds must not break reading old orders.
     status: str
+    payment_status: str = "unpaid"
     at: datetime
 
 
@@ -56,9 +57,16 @@ class Order(ShopkitModel):
     total: Money
     shipping_address: Address
     status: str
+    payment_method: str = "manual"
+    """``manual`` (an admin records the payment) or a provider such as ``stripe``."""
+    payment_status: str = "unpaid"
+    """``unpaid``, ``paid``, ``failed`` (still payable, same intent) or ``refunded``."""
+    payment_intent_id: str | None = None
     status_history: list[StatusChange] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime
+    client_secret: str | None = None
+    """Only in the reply of ``orders.create`` with a provider: pay with the provider's SDK."""
 
 
 class SavedAddress(Address):

@@ -26,6 +26,7 @@ from shopkit_cli.params import (
     PageSizeOption,
     YesOption,
     examples,
+    money,
 )
 from shopkit_cli.session import async_command, open_client, want_json
 
@@ -59,6 +60,8 @@ FIELDS = [
     Column("id", "id"),
     Column("user_id", "user"),
     Column("status", "status"),
+    Column("payment_method", "payment"),
+    Column("payment_status", "paid"),
     Column("subtotal", "subtotal"),
     Column("shipping_cost", "shipping"),
     Column("tax", "tax"),
@@ -74,7 +77,11 @@ ITEM_COLUMNS = [
     Column("quantity", "qty", justify="right"),
     Column("item_total", "total", justify="right"),
 ]
-HISTORY_COLUMNS = [Column("status", "status"), Column("at", "at")]
+HISTORY_COLUMNS = [
+    Column("status", "status"),
+    Column("payment_status", "payment"),
+    Column("at", "at"),
+]
 
 IdArg = Annotated[str, typer.Argument(help="The order's id.", show_default=False)]
 
@@ -219,4 +226,28 @@ async def cancel_order(
         )
         order = await client.orders.cancel(current.id)
     success(f"order {order.id} cancelled; its stock is back")
+    _show(order, as_json=want_json(as_json))
+
+
+@app.command(
+    "pay",
+    epilog=examples(
+        "shopkit orders pay ORDER_ID                  # cash on delivery received",
+        "shopkit orders pay ORDER_ID --amount 172.98  # must be the total",
+    ),
+)
+@async_command
+async def pay_order(
+    order_id: IdArg,
+    amount: Annotated[
+        str | None,
+        typer.Option(help="What was received; must equal the order's total.", show_default=False),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record the cash or bank transfer that paid a manual order (admins)."""
+    received = money(amount, "--amount") if amount is not None else None
+    async with open_client() as client:
+        order = await client.payments.record(order_id, amount=received)
+    success(f"order {order.id} is paid ({order.total})")
     _show(order, as_json=want_json(as_json))

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 
 class OrderStatus(StrEnum):
@@ -16,6 +17,17 @@ class OrderStatus(StrEnum):
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
 
+
+class PaymentStatus(StrEnum):
+    UNPAID = "unpaid"
+    PAID = "paid"
+    FAILED = "failed"  # the last attempt failed; the order stays payable (same intent)
+    REFUNDED = "refunded"
+
+
+# The payment method every order gets unless checkout names another (cash on delivery or
+# bank transfer: an admin records the payment).
+MANUAL = "manual"
 
 # The only moves an order may make (API.md, "Status flow"); delivered and cancelled are final.
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
@@ -61,8 +73,11 @@ class OrderItem:
 
 @dataclass(frozen=True)
 class StatusChange:
+    """One entry of an order's history: its status and payment status from ``at`` on."""
+
     status: OrderStatus
     at: datetime
+    payment_status: PaymentStatus = PaymentStatus.UNPAID
 
 
 @dataclass(frozen=True)
@@ -79,6 +94,25 @@ class Order:
     status_history: list[StatusChange]
     created_at: datetime
     updated_at: datetime
+    payment_method: str = MANUAL
+    payment_status: PaymentStatus = PaymentStatus.UNPAID
+    # The provider's id of the order's one payment (a Stripe PaymentIntent), once created.
+    payment_intent_id: str | None = None
+
+
+@dataclass(frozen=True)
+class OutboxEvent:
+    """An event written in the same transaction as the change it reports (the outbox).
+
+    ``key`` orders delivery: events with one key (an order id, a product id) reach each
+    endpoint in the order they were written.
+    """
+
+    id: str
+    type: str
+    key: str
+    created_at: datetime
+    data: dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
-from shopkit_server.orders.models import IdempotencyRecord, Order, OrderStatus
+from shopkit_server.orders.models import (
+    IdempotencyRecord,
+    Order,
+    OrderStatus,
+    OutboxEvent,
+    PaymentStatus,
+)
 from shopkit_server.pagination import Key, PageResult
 from shopkit_server.products.models import Product, StockLine, Variant
 
@@ -16,8 +23,9 @@ from shopkit_server.products.models import Product, StockLine, Variant
 class OrderRepository(Protocol):
     """Orders and the Idempotency-Keys of checkouts."""
 
-    async def add(self, order: Order) -> None:
-        """Store a new order. Raises ``store.base.DuplicateKeyError`` if its id exists."""
+    async def add(self, order: Order, events: Sequence[OutboxEvent] = ()) -> None:
+        """Store a new order and ``events`` in the outbox, together or not at all. Raises
+        ``store.base.DuplicateKeyError`` if its id exists."""
         ...
 
     async def get(self, order_id: str) -> Order | None:
@@ -39,10 +47,43 @@ class OrderRepository(Protocol):
         ...
 
     async def transition(
-        self, order_id: str, *, expected: OrderStatus, new: OrderStatus, at: datetime
+        self,
+        order_id: str,
+        *,
+        expected: OrderStatus,
+        new: OrderStatus,
+        at: datetime,
+        expected_payment: PaymentStatus | None = None,
+        payment: PaymentStatus | None = None,
+        events: Sequence[OutboxEvent] = (),
+        applied_event: str | None = None,
     ) -> Order | None:
-        """Compare-and-set: move to ``new`` (appending to the history) only if the status is
-        still ``expected``. ``None`` when it was not (someone else moved it first)."""
+        """Compare-and-set: move to ``new`` (and the payment status to ``payment``, when given),
+        appending one entry to the history and ``events`` to the outbox in the same write,
+        only if the status is still ``expected`` (and the payment status ``expected_payment``,
+        when given). ``None`` when it was not (someone else moved it first).
+
+        ``applied_event`` (a payment provider's event id) is recorded in the same write; if it
+        was recorded before, nothing is written and ``DuplicateKeyError("event")`` is raised.
+        """
+        ...
+
+    async def set_payment_intent(self, order_id: str, intent_id: str) -> None:
+        """Remember the provider's payment id of the order (the same id every time)."""
+        ...
+
+    async def payment_due(
+        self,
+        *,
+        status: OrderStatus,
+        payment: Sequence[PaymentStatus],
+        created_before: datetime,
+        limit: int,
+        exclude_method: str | None = None,
+    ) -> builtins.list[Order]:
+        """Oldest first: orders in ``status`` whose payment status is one of ``payment``,
+        created before ``created_before`` (the payment sweeper: unpaid orders past their time,
+        cancelled orders still to refund)."""
         ...
 
     async def claim_idempotency_key(self, record: IdempotencyRecord) -> IdempotencyRecord:

@@ -20,8 +20,14 @@ from shopkit_server.orders.errors import (
     OrderNotFound,
 )
 from shopkit_server.orders.models import OrderStatus
-from shopkit_server.orders.schemas import CheckoutRequest, OrderOut, StatusChangeRequest
+from shopkit_server.orders.schemas import (
+    CheckoutOut,
+    CheckoutRequest,
+    OrderOut,
+    StatusChangeRequest,
+)
 from shopkit_server.pagination import CursorPageQuery, Page, PageResult
+from shopkit_server.payments.errors import PaymentMethodUnavailable
 from shopkit_server.products.errors import InsufficientStock, ProductNotFound
 from shopkit_server.routing import ShopRoute
 
@@ -40,8 +46,9 @@ IdempotencyKey = Annotated[
 ]
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=OrderOut)
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CheckoutOut)
 @raises(
+    PaymentMethodUnavailable,
     CartEmpty,
     CartLineLimit,
     CheckoutInProgress,
@@ -59,7 +66,7 @@ async def checkout(
     user: ActiveUser,
     response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> OrderOut:
+) -> CheckoutOut:
     """Place an order from your cart at current prices; the cart is emptied.
 
     Every product is re-read at checkout: the order freezes the catalog's current names and
@@ -74,12 +81,20 @@ async def checkout(
     into the order). With `SHOPKIT_REQUIRE_VERIFIED_EMAIL_FOR_CHECKOUT` an unverified account
     is refused (403 `email_not_verified`). Guests cannot check out yet: log in or register
     with the cart token first.
+    `payment_method` is `manual` unless given; with `stripe` the reply carries the
+    PaymentIntent's `client_secret` (one intent per order, however often this is retried).
     """
     address = body.shipping_address.to_domain() if body.shipping_address else None
-    result = await ctx.orders.checkout(user, address, idempotency_key, address_id=body.address_id)
+    result = await ctx.orders.checkout(
+        user, address, idempotency_key, body.payment_method, address_id=body.address_id
+    )
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    return OrderOut.of(result.order)
+    order = OrderOut.of(result.order)
+    if result.intent is not None:
+        order = order.model_copy(update={"payment_intent_id": result.intent.id})
+    secret = result.intent.client_secret if result.intent else None
+    return CheckoutOut(**dict(order), client_secret=secret)
 
 
 @router.get("", response_model=Page[OrderOut])

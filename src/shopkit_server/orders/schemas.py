@@ -18,7 +18,7 @@ from pydantic import (
 from shopkit_server.fields import Text
 from shopkit_server.money import Money
 from shopkit_server.orders.countries import COUNTRY_CODES
-from shopkit_server.orders.models import Address, Order, OrderStatus
+from shopkit_server.orders.models import MANUAL, Address, Order, OrderStatus, PaymentStatus
 
 _PHONE = re.compile(r"^\+?[0-9][0-9 ().\-]{3,28}[0-9]$")
 
@@ -62,6 +62,15 @@ class CheckoutRequest(_Strict):
 
     shipping_address: AddressIn | None = None
     address_id: Annotated[str | None, Field(min_length=1, max_length=64)] = None
+    payment_method: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=32,
+            description="`manual` (cash on delivery, bank transfer: an admin records the "
+            "payment) or a configured provider such as `stripe`",
+        ),
+    ] = MANUAL
 
     @model_validator(mode="after")
     def _one_address(self) -> CheckoutRequest:
@@ -99,6 +108,7 @@ class OrderItemOut(BaseModel):
 
 class StatusChangeOut(BaseModel):
     status: OrderStatus
+    payment_status: PaymentStatus
     at: datetime
 
 
@@ -112,6 +122,11 @@ class OrderOut(BaseModel):
     total: Money
     shipping_address: AddressOut
     status: OrderStatus
+    payment_method: str
+    payment_status: PaymentStatus
+    payment_intent_id: str | None = Field(
+        description="The provider's payment id (Stripe: pi_...); null for manual orders"
+    )
     status_history: list[StatusChangeOut]
     created_at: datetime
     updated_at: datetime
@@ -151,10 +166,24 @@ class OrderOut(BaseModel):
                 phone=address.phone,
             ),
             status=order.status,
+            payment_method=order.payment_method,
+            payment_status=order.payment_status,
+            payment_intent_id=order.payment_intent_id,
             status_history=[
-                StatusChangeOut(status=change.status, at=change.at)
+                StatusChangeOut(
+                    status=change.status, payment_status=change.payment_status, at=change.at
+                )
                 for change in order.status_history
             ],
             created_at=order.created_at,
             updated_at=order.updated_at,
         )
+
+
+class CheckoutOut(OrderOut):
+    client_secret: str | None = Field(
+        default=None,
+        description="For a provider's payment (Stripe): hand it to the provider's client SDK "
+        "to pay. Null for manual orders, or if the provider did not answer (then ask "
+        "`POST /orders/{id}/payment-intent`)",
+    )

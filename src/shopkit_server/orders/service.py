@@ -31,6 +31,7 @@ from shopkit_server.deps import Principal
 from shopkit_server.errors import PermissionDenied
 from shopkit_server.ids import is_valid_id, new_id
 from shopkit_server.money import ZERO, quantize
+from shopkit_server.orders.changes import apply_change
 from shopkit_server.orders.clients import AddressLookup, CartClient, ReservingStock, StockClient
 from shopkit_server.orders.errors import (
     CartEmpty,
@@ -41,12 +42,14 @@ from shopkit_server.orders.errors import (
     OrderNotFound,
 )
 from shopkit_server.orders.models import (
+    MANUAL,
     TRANSITIONS,
     Address,
     IdempotencyRecord,
     Order,
     OrderItem,
     OrderStatus,
+    PaymentStatus,
     StatusChange,
 )
 from shopkit_server.orders.repository import (
@@ -57,6 +60,8 @@ from shopkit_server.orders.repository import (
     line_key,
 )
 from shopkit_server.pagination import PageParams, PageResult
+from shopkit_server.payments.provider import Intent
+from shopkit_server.payments.service import PaymentService
 from shopkit_server.products.errors import (
     InsufficientStock,
     ProductNotFound,
@@ -67,6 +72,7 @@ from shopkit_server.products.errors import (
 from shopkit_server.products.models import Product, StockLine
 from shopkit_server.products.version import Touched
 from shopkit_server.store.base import DuplicateKeyError
+from shopkit_server.webhooks import events
 
 log = structlog.get_logger("shopkit.orders")
 
@@ -83,9 +89,12 @@ def _stock_lines(order: Order) -> list[StockLine]:
     return [StockLine(i.product_id, i.quantity, i.variant_id) for i in order.items]
 
 
-def request_fingerprint(address: Address) -> str:
+def request_fingerprint(address: Address, payment_method: str = MANUAL) -> str:
     """What makes two checkout bodies "the same" for an Idempotency-Key."""
-    canonical = json.dumps(asdict(address), sort_keys=True, separators=(",", ":"))
+    body: dict[str, object] = dict(asdict(address))
+    if payment_method != MANUAL:  # manual keeps the fingerprint keys had before payments
+        body["payment_method"] = payment_method
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -146,6 +155,7 @@ class OneStoreCheckout:
 class CheckoutResult:
     order: Order
     replayed: bool  # True when an earlier request with the same Idempotency-Key made the order
+    intent: Intent | None = None  # the order's payment with a provider (its client_secret)
 
 
 class OrderService:
@@ -160,10 +170,12 @@ class OrderService:
         shipping_flat: Decimal,
         idempotency_wait: float = IDEMPOTENCY_WAIT_SECONDS,
         idempotency_lease: timedelta = IDEMPOTENCY_LEASE,
+        payments: PaymentService | None = None,
         one_store: OneStoreCheckout | None = None,
         addresses: AddressLookup | None = None,
         require_verified_email: bool = False,
     ) -> None:
+        self.payments = payments or PaymentService(orders=orders, providers={})
         # Saved addresses checkout may be asked to ship to (``address_id``); None: none.
         self.addresses = addresses
         # SHOPKIT_REQUIRE_VERIFIED_EMAIL_FOR_CHECKOUT: refuse an unverified account (403).
@@ -186,25 +198,39 @@ class OrderService:
         user: Principal,
         address: Address | None,
         idempotency_key: str | None = None,
+        payment_method: str = MANUAL,
         *,
         address_id: str | None = None,
     ) -> CheckoutResult:
         """Place an order from the user's cart, shipped to ``address`` or to the saved address
-        ``address_id`` (looked up first and copied into the order, which keeps the copy)."""
+        ``address_id`` (looked up first and copied into the order, which keeps the copy), then
+        start its payment (a provider's intent, created after the order is stored, keyed by
+        the order id: a replay or a race finds the same intent)."""
+        self.payments.check_method(payment_method)
         if self.require_verified_email and not user.email_verified:
             raise EmailNotVerified()
         if address is None:
             if address_id is None or self.addresses is None:
                 raise ValueError("checkout needs an address or a saved address's id")
             address = (await self.addresses.get(user.id, address_id)).address
+        result = await self._checkout(user, address, idempotency_key, payment_method)
+        intent = await self.payments.start(result.order)
+        return replace(result, intent=intent)
+
+    async def _checkout(
+        self, user: Principal, address: Address, idempotency_key: str | None, payment_method: str
+    ) -> CheckoutResult:
         one = self._one_store()
         if idempotency_key is None:
             if one is not None:
-                placed = await self._place_at_once(one, user, address, new_id(), None)
+                placed = await self._place_at_once(
+                    one, user, address, new_id(), None, payment_method=payment_method
+                )
                 assert isinstance(placed, Order)  # without a key nothing else can hold it
                 return CheckoutResult(placed, replayed=False)
-            return CheckoutResult(await self._place(user, address, new_id()), replayed=False)
-        fingerprint = request_fingerprint(address)
+            order = await self._place(user, address, new_id(), payment_method)
+            return CheckoutResult(order, replayed=False)
+        fingerprint = request_fingerprint(address, payment_method)
         deadline = anyio.current_time() + self.idempotency_wait
         taken_over = False  # whether ``record`` is a dead attempt's key, renewed for us
         if one is not None:  # claimed inside the one store operation, with everything else
@@ -216,10 +242,16 @@ class OrderService:
                 raise IdempotencyKeyReused()
             if won:
                 if one is None:
-                    order = await self._place_claimed(user, address, record)
+                    order = await self._place_claimed(user, address, record, payment_method)
                     return CheckoutResult(order, replayed=False)
                 placed = await self._place_at_once(
-                    one, user, address, record.order_id, record, taken_over=taken_over
+                    one,
+                    user,
+                    address,
+                    record.order_id,
+                    record,
+                    taken_over=taken_over,
+                    payment_method=payment_method,
                 )
                 if isinstance(placed, Order):
                     return CheckoutResult(placed, replayed=False)
@@ -267,13 +299,17 @@ class OrderService:
         record: IdempotencyRecord | None,
         *,
         taken_over: bool = False,
+        payment_method: str = MANUAL,
     ) -> Order | IdempotencyRecord:
         """The whole checkout as one store operation: the order, or the record of another
-        attempt holding the key (then nothing was written)."""
+        attempt holding the key (then nothing was written). The store writes the order's
+        ``order.placed`` (and any ``product.out_of_stock``) into the outbox in it too."""
         now = utc_now()
 
         def price(lines: Sequence[StockLine], products: Mapping[str, PricedProduct]) -> Order:
-            return self._price(user, address, order_id, lines, products, now)
+            return self._price(
+                user, address, order_id, lines, products, now, payment_method=payment_method
+            )
 
         placement = Placement(
             user_id=user.id,
@@ -338,10 +374,10 @@ class OrderService:
         return held, held.order_id == mine.order_id
 
     async def _place_claimed(
-        self, user: Principal, address: Address, record: IdempotencyRecord
+        self, user: Principal, address: Address, record: IdempotencyRecord, payment_method: str
     ) -> Order:
         try:
-            return await self._place(user, address, record.order_id)
+            return await self._place(user, address, record.order_id, payment_method)
         except BaseException:
             # Only a stored order is remembered under a key. A failed attempt (empty cart, no
             # stock...) frees it, so the client can fix the cause and retry with the same key.
@@ -355,14 +391,16 @@ class OrderService:
                         log.warning("idempotency_key_release_failed", order_id=record.order_id)
             raise
 
-    async def _place(self, user: Principal, address: Address, order_id: str) -> Order:
+    async def _place(
+        self, user: Principal, address: Address, order_id: str, payment_method: str
+    ) -> Order:
         # The claim is keyed by the order id: a takeover under the same Idempotency-Key
         # re-claims what its dead attempt held; any other checkout of this cart is refused.
         # The claim is inside the try: it can land and still fail (a lost reply, a cancel after
         # its commit), and releasing is idempotent per order id (another checkout's claim stays).
         try:
             cart = await self.cart.claim(user, order_id)
-            order = await self._order(user, address, order_id, cart)
+            order = await self._order(user, address, order_id, cart, payment_method)
         except BaseException:
             with anyio.CancelScope(shield=True):
                 stored = await self._find(order_id)
@@ -384,7 +422,9 @@ class OrderService:
             # cannot order these lines again meanwhile; a cart left full is the lesser harm.
             log.warning("cart_clear_failed", order_id=order.id, exc_info=True)
 
-    async def _order(self, user: Principal, address: Address, order_id: str, cart: Cart) -> Order:
+    async def _order(
+        self, user: Principal, address: Address, order_id: str, cart: Cart, payment_method: str
+    ) -> Order:
         """Price the claimed cart, reserve its stock and store the order."""
         if not cart.items:
             raise CartEmpty()
@@ -404,6 +444,7 @@ class OrderService:
                     entries_for(lines, products),
                     utc_now(),
                     check_stock=False,
+                    payment_method=payment_method,
                 )
             except BaseException:
                 with anyio.CancelScope(shield=True):
@@ -412,10 +453,12 @@ class OrderService:
         else:
             products = await self.products.get_products([line.product_id for line in lines])
             entries = entries_for(lines, products)
-            order = self._price(user, address, order_id, lines, entries, utc_now())
+            order = self._price(
+                user, address, order_id, lines, entries, utc_now(), payment_method=payment_method
+            )
             await self._reserve(order_id, _stock_lines(order))
         try:
-            await self.orders.add(order)
+            await self.orders.add(order, [events.placed(order)])
         except BaseException as exc:
             with anyio.CancelScope(shield=True):
                 stored = await self._find(order_id)
@@ -438,6 +481,7 @@ class OrderService:
         now: datetime,
         *,
         check_stock: bool = True,
+        payment_method: str = MANUAL,
     ) -> Order:
         """The order for the cart's ``lines`` at the catalog's current prices (pure: the
         one-store path runs it inside the store's transaction)."""
@@ -488,6 +532,7 @@ class OrderService:
             status_history=[StatusChange(OrderStatus.PENDING, now)],
             created_at=now,
             updated_at=now,
+            payment_method=payment_method,
         )
 
     async def _release_claim(self, user: Principal, order_id: str) -> None:
@@ -592,9 +637,14 @@ class OrderService:
         """Cancel a pending or confirmed order (its owner or an admin); the stock comes back."""
         return await self._move(await self.get_order(actor, order_id), OrderStatus.CANCELLED)
 
-    async def _move(self, order: Order, new: OrderStatus) -> Order:
+    async def _move(self, order: Order, new: OrderStatus, *, only_if_unpaid: bool = False) -> Order:
         # Each lost compare-and-set means the order moved on, and the flow is finite.
-        for _ in range(len(OrderStatus)):
+        for _ in range(len(OrderStatus) * len(PaymentStatus)):
+            if only_if_unpaid and order.payment_status not in (
+                PaymentStatus.UNPAID,
+                PaymentStatus.FAILED,
+            ):
+                raise InvalidTransition("The order was paid meanwhile.")
             if new not in TRANSITIONS[order.status]:
                 if new is OrderStatus.CANCELLED and order.status is OrderStatus.CANCELLED:
                     # Release is idempotent per order: re-driving it heals a cancel whose
@@ -603,15 +653,16 @@ class OrderService:
                 raise InvalidTransition(
                     f"An order that is {order.status.value} cannot become {new.value}."
                 )
-            moved = await self.orders.transition(
-                order.id, expected=order.status, new=new, at=utc_now()
-            )
+            moved = await apply_change(self.orders, order, status=new)
             if moved is not None:
                 if new is OrderStatus.CANCELLED:
                     # The move is what the caller asked for, and it happened: a release that
                     # fails now is logged and re-driven by the next cancel (it is idempotent).
+                    # A paid order is refunded (a failed refund is retried by the sweeper).
                     with anyio.CancelScope(shield=True):
                         await self._release_quietly(order.id)
+                        await self.payments.after_cancel(moved)
+                        moved = await self.orders.get(order.id) or moved
                 log.info("order_status_changed", order_id=order.id, status=new.value)
                 return moved
             fresh = await self.orders.get(order.id)
@@ -619,3 +670,25 @@ class OrderService:
                 raise OrderNotFound()
             order = fresh
         raise InvalidTransition()
+
+    # -- payment deadlines --------------------------------------------------------------------
+
+    async def expire_unpaid(self, now: datetime, unpaid_for: timedelta, limit: int = 50) -> int:
+        """Cancel provider-paid orders still unpaid ``unpaid_for`` after checkout; their stock
+        comes back. Returns how many were cancelled."""
+        due = await self.orders.payment_due(
+            status=OrderStatus.PENDING,
+            payment=[PaymentStatus.UNPAID, PaymentStatus.FAILED],
+            created_before=now - unpaid_for,
+            limit=limit,
+            exclude_method=MANUAL,
+        )
+        cancelled = 0
+        for order in due:
+            try:
+                await self._move(order, OrderStatus.CANCELLED, only_if_unpaid=True)
+            except InvalidTransition:
+                continue  # paid or moved meanwhile
+            log.info("order_payment_expired", order_id=order.id)
+            cancelled += 1
+        return cancelled

@@ -14,6 +14,7 @@ from shopkit_server.auth.repository import (
 from shopkit_server.cart.repository import CartRepository, GuestCartRepository
 from shopkit_server.orders.repository import CheckoutStore, OrderRepository
 from shopkit_server.products.repository import CategoryRepository, ProductRepository
+from shopkit_server.webhooks.repository import WebhookRepository
 
 
 @dataclass
@@ -25,6 +26,7 @@ class Store:
     categories: CategoryRepository
     carts: CartRepository
     orders: OrderRepository
+    webhooks: WebhookRepository  # endpoints, the event outbox's fan-out, deliveries
     account_tokens: AccountTokenRepository
     addresses: AddressRepository
     guest_carts: GuestCartRepository

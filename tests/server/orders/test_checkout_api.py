@@ -71,6 +71,9 @@ async def test_an_order_looks_like_the_contract_says(customer: UserSession, shop
     # The cart is emptied and the stock taken.
     assert (await customer.client.get("/cart")).json()["items"] == []
     assert await shop.stock(product["id"]) == 1
+    # The checkout reply is the order plus its payment's client_secret (null: manual).
+    assert order.pop("client_secret") is None
+    assert (order["payment_method"], order["payment_status"]) == ("manual", "unpaid")
     assert (await customer.client.get(f"/orders/{order['id']}")).json() == order
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
@@ -20,7 +21,14 @@ from shopkit_server.orders.errors import (
     IdempotencyKeyReused,
     InvalidTransition,
 )
-from shopkit_server.orders.models import Address, IdempotencyRecord, Order, OrderItem, OrderStatus
+from shopkit_server.orders.models import (
+    Address,
+    IdempotencyRecord,
+    Order,
+    OrderItem,
+    OrderStatus,
+    OutboxEvent,
+)
 from shopkit_server.orders.repository import OrderRepository
 from shopkit_server.orders.service import OrderService, compute_totals, request_fingerprint
 from shopkit_server.products.errors import InsufficientStock, ProductNotFound
@@ -62,9 +70,9 @@ class FailingAdd:
     def __getattr__(self, name: str) -> object:
         return getattr(self._inner, name)
 
-    async def add(self, order: Order) -> None:
+    async def add(self, order: Order, events: Sequence[OutboxEvent] = ()) -> None:
         if self._after_write:
-            await self._inner.add(order)
+            await self._inner.add(order, events)
         raise TimeoutError("store did not answer")
 
 

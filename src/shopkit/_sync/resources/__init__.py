@@ -6,8 +6,10 @@ from shopkit._sync.resources.auth import SyncAuth
 from shopkit._sync.resources.cart import SyncCart
 from shopkit._sync.resources.categories import SyncCategories
 from shopkit._sync.resources.orders import SyncOrders
+from shopkit._sync.resources.payments import SyncPayments
 from shopkit._sync.resources.products import SyncProducts
 from shopkit._sync.resources.users import SyncUsers
+from shopkit._sync.resources.webhooks import SyncWebhooks
 
 __all__ = [
     "SyncAddresses",
@@ -15,6 +17,8 @@ __all__ = [
     "SyncCart",
     "SyncCategories",
     "SyncOrders",
+    "SyncPayments",
     "SyncProducts",
     "SyncUsers",
+    "SyncWebhooks",
 ]

@@ -20,6 +20,7 @@ class SyncOrders(SyncAPIResource):
         *,
         shipping_address: Address | Mapping[str, Any] | None = None,
         address_id: str | None = None,
+        payment_method: str = "manual",
         idempotency_key: str | None = None,
         **options: Unpack[RequestOptions],
     ) -> Order:
@@ -29,6 +30,10 @@ class SyncOrders(SyncAPIResource):
         you pass one), so a checkout retried after a timeout returns the first order instead of
         placing a second. Pass your own key to make a retry across restarts safe too.
         Give ``shipping_address``, or ``address_id`` (one of ``client.addresses``).
+
+        ``payment_method="stripe"``: the order's ``client_secret`` is for Stripe's client SDK
+        (one PaymentIntent per order, however often this is retried); ``manual`` (the
+        default): an admin records the payment later (``payments.record``).
         """
         if (shipping_address is None) == (address_id is None):
             raise ValueError("give exactly one of shipping_address and address_id")
@@ -46,7 +51,7 @@ class SyncOrders(SyncAPIResource):
         response = self._client.request(
             "POST",
             "/orders",
-            json=body,
+            json={**body, "payment_method": payment_method},
             headers={IDEMPOTENCY_KEY_HEADER: key},
             options=options,
         )

@@ -9,7 +9,7 @@ from pymongo.uri_parser import parse_uri
 
 from shopkit_server.settings import Settings
 from shopkit_server.store.base import Store
-from shopkit_server.store.mongo import accounts, carts, orders, products, users
+from shopkit_server.store.mongo import accounts, carts, orders, outbox, products, users
 from shopkit_server.store.mongo.db import CODEC_OPTIONS, MongoDatabase
 
 DEFAULT_DATABASE = "shopkit"
@@ -30,7 +30,7 @@ async def open_mongo_store(settings: Settings, *, client: Any = None) -> Store:
         database_name(settings.database_url), codec_options=CODEC_OPTIONS
     )
     try:
-        for module in (users, products, carts, orders, accounts):
+        for module in (users, products, carts, orders, accounts, outbox):
             await module.ensure_indexes(db)
     except BaseException:
         if owned:
@@ -55,6 +55,7 @@ async def open_mongo_store(settings: Settings, *, client: Any = None) -> Store:
         addresses=accounts.MongoAddressRepository(db),
         guest_carts=accounts.MongoGuestCartRepository(db),
         orders=orders.MongoOrderRepository(db),
+        webhooks=outbox.MongoWebhookRepository(db),
         ping=ping,
         close=close,
     )

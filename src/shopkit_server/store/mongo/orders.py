@@ -8,6 +8,8 @@ index and a TTL index that lets the server forget them after a day.
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,11 +21,14 @@ from shopkit_server.errors import InvalidCursor
 from shopkit_server.ids import is_valid_id
 from shopkit_server.orders.models import (
     IDEMPOTENCY_KEY_TTL,
+    MANUAL,
     Address,
     IdempotencyRecord,
     Order,
     OrderItem,
     OrderStatus,
+    OutboxEvent,
+    PaymentStatus,
     StatusChange,
 )
 from shopkit_server.pagination import Key, PageResult, check_key
@@ -52,6 +57,17 @@ async def ensure_indexes(db: MongoDatabase) -> None:
     )
     await orders.create_index(
         [("created_at", DESCENDING), ("_id", DESCENDING)], name="orders_created"
+    )
+    await orders.create_index(
+        [("status", ASCENDING), ("payment_status", ASCENDING), ("created_at", ASCENDING)],
+        name="orders_payment_due",
+    )
+    # The dispatcher drains each order's outbox array (store/mongo/outbox.py).
+    await orders.create_index([("outbox.id", ASCENDING)], name="orders_outbox", sparse=True)
+    # Orders from before payments: paid by hand, not yet.
+    await orders.update_many(
+        {"payment_status": {"$exists": False}},
+        {"$set": {"payment_method": MANUAL, "payment_status": PaymentStatus.UNPAID.value}},
     )
     keys = db["idempotency_keys"]
     await keys.create_index(
@@ -102,11 +118,31 @@ def _order_doc(order: Order) -> Document:
             "phone": address.phone,
         },
         "status": order.status.value,
-        "status_history": [
-            {"status": change.status.value, "at": change.at} for change in order.status_history
-        ],
+        "status_history": [_change_doc(change) for change in order.status_history],
         "created_at": order.created_at,
         "updated_at": order.updated_at,
+        "payment_method": order.payment_method,
+        "payment_status": order.payment_status.value,
+        "payment_intent_id": order.payment_intent_id,
+    }
+
+
+def _change_doc(change: StatusChange) -> Document:
+    return {
+        "status": change.status.value,
+        "at": change.at,
+        "payment_status": change.payment_status.value,
+    }
+
+
+def event_doc(event: OutboxEvent) -> Document:
+    """An outbox event as it waits in the array of the document whose write made it."""
+    return {
+        "id": event.id,
+        "type": event.type,
+        "key": event.key,
+        "created_at": event.created_at,
+        "data": event.data,
     }
 
 
@@ -136,11 +172,18 @@ def _order(doc: Document) -> Order:
         shipping_address=Address(**address),
         status=OrderStatus(doc["status"]),
         status_history=[
-            StatusChange(OrderStatus(change["status"]), _utc(change["at"]))
+            StatusChange(
+                OrderStatus(change["status"]),
+                _utc(change["at"]),
+                PaymentStatus(change.get("payment_status", PaymentStatus.UNPAID.value)),
+            )
             for change in doc["status_history"]
         ],
         created_at=_utc(doc["created_at"]),
         updated_at=_utc(doc["updated_at"]),
+        payment_method=doc.get("payment_method", MANUAL),
+        payment_status=PaymentStatus(doc.get("payment_status", PaymentStatus.UNPAID.value)),
+        payment_intent_id=doc.get("payment_intent_id"),
     )
 
 
@@ -164,9 +207,13 @@ class MongoOrderRepository:
         self._orders = db["orders"]
         self._keys = db["idempotency_keys"]
 
-    async def add(self, order: Order) -> None:
+    async def add(self, order: Order, events: Sequence[OutboxEvent] = ()) -> None:
+        # One document: the order and its events are written together or not at all.
+        doc = _order_doc(order)
+        if events:
+            doc["outbox"] = [event_doc(event) for event in events]
         try:
-            await self._orders.insert_one(_order_doc(order))
+            await self._orders.insert_one(doc)
         except MongoDuplicateKey as exc:
             raise DuplicateKeyError("id") from exc
 
@@ -228,19 +275,88 @@ class MongoOrderRepository:
         return PageResult(items=[_order(doc) for doc in docs], total=total, next_key=next_key)
 
     async def transition(
-        self, order_id: str, *, expected: OrderStatus, new: OrderStatus, at: datetime
+        self,
+        order_id: str,
+        *,
+        expected: OrderStatus,
+        new: OrderStatus,
+        at: datetime,
+        expected_payment: PaymentStatus | None = None,
+        payment: PaymentStatus | None = None,
+        events: Sequence[OutboxEvent] = (),
+        applied_event: str | None = None,
     ) -> Order | None:
+        """One single-document update: the move, its history entry, its outbox events and the
+        applied provider event id commit together (no multi-document transaction needed)."""
         if not is_valid_id(order_id):
             return None
+        match: Document = {"_id": ObjectId(order_id), "status": expected.value}
+        if expected_payment is not None:
+            match["payment_status"] = expected_payment.value
+        if applied_event is not None:
+            match["payment_events"] = {"$ne": applied_event}
+        pay = payment.value if payment is not None else None
+        update: Document = {"$set": {"status": new.value, "updated_at": at}}
+        if pay is not None:
+            update["$set"]["payment_status"] = pay
+        push: Document = {}
+        if events:
+            push["outbox"] = {"$each": [event_doc(event) for event in events]}
+        if applied_event is not None:
+            push["payment_events"] = applied_event
+        # The history entry needs the payment status after the move: known when it changes;
+        # otherwise read it first and make it part of the match (a change in between fails
+        # the compare-and-set, and the caller reads again).
+        if pay is None:
+            current = await self._orders.find_one(match, {"payment_status": 1})
+            if current is None:
+                await self._refused(order_id, applied_event)
+                return None
+            pay = current.get("payment_status", PaymentStatus.UNPAID.value)
+            match["payment_status"] = pay
+        push["status_history"] = {"status": new.value, "at": at, "payment_status": pay}
+        update["$push"] = push
         doc = await self._orders.find_one_and_update(
-            {"_id": ObjectId(order_id), "status": expected.value},
-            {
-                "$set": {"status": new.value, "updated_at": at},
-                "$push": {"status_history": {"status": new.value, "at": at}},
-            },
-            return_document=ReturnDocument.AFTER,
+            match, update, return_document=ReturnDocument.AFTER
         )
-        return _order(doc) if doc else None
+        if doc is None:
+            await self._refused(order_id, applied_event)
+            return None
+        return _order(doc)
+
+    async def _refused(self, order_id: str, applied_event: str | None) -> None:
+        """Raise if the compare-and-set failed because the event was applied before."""
+        if applied_event is not None:
+            seen = await self._orders.find_one(
+                {"_id": ObjectId(order_id), "payment_events": applied_event}, {"_id": 1}
+            )
+            if seen is not None:
+                raise DuplicateKeyError("event")
+
+    async def set_payment_intent(self, order_id: str, intent_id: str) -> None:
+        if is_valid_id(order_id):
+            await self._orders.update_one(
+                {"_id": ObjectId(order_id)}, {"$set": {"payment_intent_id": intent_id}}
+            )
+
+    async def payment_due(
+        self,
+        *,
+        status: OrderStatus,
+        payment: Sequence[PaymentStatus],
+        created_before: datetime,
+        limit: int,
+        exclude_method: str | None = None,
+    ) -> builtins.list[Order]:
+        query: Document = {
+            "status": status.value,
+            "payment_status": {"$in": [p.value for p in payment]},
+            "created_at": {"$lt": created_before},
+        }
+        if exclude_method is not None:
+            query["payment_method"] = {"$ne": exclude_method}
+        cursor = self._orders.find(query).sort([("created_at", ASCENDING)]).limit(limit)
+        return [_order(doc) for doc in await cursor.to_list(None)]
 
     async def claim_idempotency_key(self, record: IdempotencyRecord) -> IdempotencyRecord:
         match = {"user_id": record.user_id, "key": record.key}

@@ -48,6 +48,8 @@ from pymongo.errors import DuplicateKeyError
 from shopkit_server.ids import is_valid_id
 from shopkit_server.products.models import ReserveOutcome, ReserveStatus, StockLine
 from shopkit_server.store.mongo.db import Document, MongoCollection
+from shopkit_server.store.mongo.orders import event_doc
+from shopkit_server.webhooks.events import out_of_stock
 
 # How long a second caller with the same id waits for the first to finish reserving.
 PENDING_WAIT_SECONDS = 2.0
@@ -255,7 +257,25 @@ async def reserve(
     held = await reservations.update_one(mine, {"$set": {"state": "held"}})
     if held.modified_count != 1:  # released meanwhile: the release gives back every line
         return ReserveOutcome(ReserveStatus.RELEASED)
+    await _announce_empty(products, lines)
     return ReserveOutcome(ReserveStatus.RESERVED)
+
+
+async def _announce_empty(products: MongoCollection, lines: Sequence[StockLine]) -> None:
+    """``product.out_of_stock`` for the products this reservation left at zero.
+
+    Compensated, not atomic: the reservation spans documents and a stand-alone MongoDB has no
+    transaction, so the event goes into each emptied product's outbox array in a second write,
+    conditioned on the stock still being 0 (an event is never written for stock that is not
+    empty). A process that dies between the reservation and this write loses that one event.
+    """
+    ids = [ObjectId(line.product_id) for line in lines if is_valid_id(line.product_id)]
+    empty = await products.find({"_id": {"$in": ids}, "stock": 0}, {"name": 1}).to_list(None)
+    for doc in empty:
+        event = out_of_stock(str(doc["_id"]), doc["name"], datetime.now(UTC))
+        await products.update_one(
+            {"_id": doc["_id"], "stock": 0}, {"$push": {"outbox": event_doc(event)}}
+        )
 
 
 async def _also_short(products: MongoCollection, rest: Sequence[StockLine]) -> list[str]:

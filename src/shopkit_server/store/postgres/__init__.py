@@ -13,6 +13,7 @@ from shopkit_server.store.postgres.carts import PostgresCartRepository
 from shopkit_server.store.postgres.checkout import PostgresCheckoutStore
 from shopkit_server.store.postgres.db import Database
 from shopkit_server.store.postgres.orders import PostgresOrderRepository
+from shopkit_server.store.postgres.outbox import PostgresWebhookRepository
 from shopkit_server.store.postgres.products import (
     PostgresCategoryRepository,
     PostgresProductRepository,
@@ -42,6 +43,7 @@ async def open_postgres_store(settings: Settings) -> Store:
         addresses=PostgresAddressRepository(db),
         guest_carts=PostgresGuestCartRepository(db),
         orders=PostgresOrderRepository(db),
+        webhooks=PostgresWebhookRepository(db),
         checkout=PostgresCheckoutStore(db),
         ping=db.ping,
         close=db.close,

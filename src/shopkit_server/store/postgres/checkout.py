@@ -15,7 +15,7 @@ from dataclasses import asdict
 import asyncpg
 
 from shopkit_server.cart.errors import CheckoutInProgress
-from shopkit_server.orders.models import IDEMPOTENCY_KEY_TTL, IdempotencyRecord, Order
+from shopkit_server.orders.models import IDEMPOTENCY_KEY_TTL, IdempotencyRecord, Order, OutboxEvent
 from shopkit_server.orders.repository import CatalogEntry, Placement, line_key
 from shopkit_server.products.errors import (
     InsufficientStock,
@@ -35,8 +35,10 @@ from shopkit_server.store.postgres.orders import (
     item_arrays,
     item_lines,
 )
+from shopkit_server.store.postgres.outbox import insert_events
 from shopkit_server.store.postgres.stock import _encode
 from shopkit_server.store.postgres.variants import REFRESH_STOCK
+from shopkit_server.webhooks import events
 
 
 async def _hold_key(conn: Connection, key: IdempotencyRecord) -> IdempotencyRecord | None:
@@ -132,6 +134,7 @@ async def _place(conn: Connection, placement: Placement) -> Order | IdempotencyR
         wanted,
         now,
     )
+    emptied: list[OutboxEvent] = []
     if fresh is None:  # a takeover of an attempt that reserved already
         prior = await conn.fetchrow(
             "SELECT state, lines FROM stock_reservations WHERE id = $1", order_id
@@ -159,19 +162,26 @@ async def _place(conn: Connection, placement: Placement) -> Order | IdempotencyR
                     )
                 )
             )
-        # The products' stock is the sum over their active variants, in the same transaction.
-        await conn.execute(REFRESH_STOCK, list(dict.fromkeys(x.product_id for x in reserved)))
+        # The products' stock is the sum over their active variants, in the same transaction;
+        # this order took units of each (under their row locks): one at zero reached it here.
+        refreshed = await conn.fetch(
+            f"{REFRESH_STOCK} RETURNING p.id, p.name, p.stock",
+            list(dict.fromkeys(x.product_id for x in reserved)),
+        )
+        emptied = [
+            events.out_of_stock(r["id"], r["name"], now) for r in refreshed if r["stock"] == 0
+        ]
     # The order, its lines and its first status in one statement (the foreign keys are
     # checked at its end), then the cart: the order took every line (nothing could be added
     # under the lock), so the cart goes, its lines with it, and any claim on it.
     try:
         await conn.execute(
             f"WITH o AS (INSERT INTO orders ({_ORDER_COLUMNS}) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id), "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $22, $23, NULL) RETURNING id), "
             f"i AS (INSERT INTO order_items ({ITEM_COLUMNS}) SELECT o.id, {ITEM_VALUES} "
             f"FROM o, {item_lines(11)}) "
-            "INSERT INTO order_status_history (order_id, position, status, at) "
-            "SELECT o.id, h.position - 1, h.status, h.at FROM o, "
+            "INSERT INTO order_status_history (order_id, position, status, at, payment_status) "
+            "SELECT o.id, h.position - 1, h.status, h.at, $23 FROM o, "
             "unnest($20::text[], $21::timestamptz[]) WITH ORDINALITY AS h (status, at, position)",
             order.id,
             order.user_id,
@@ -186,9 +196,13 @@ async def _place(conn: Connection, placement: Placement) -> Order | IdempotencyR
             *item_arrays(order),
             [change.status.value for change in order.status_history],
             [change.at for change in order.status_history],
+            order.payment_method,
+            order.payment_status.value,
         )
     except asyncpg.UniqueViolationError as exc:
         raise DuplicateKeyError("id") from exc
+    # The events of this checkout commit with it (the outbox).
+    await insert_events(conn, [events.placed(order), *emptied])
     await conn.execute("DELETE FROM carts WHERE user_id = $1", user_id)
     return order
 

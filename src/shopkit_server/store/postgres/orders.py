@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -18,6 +19,8 @@ from shopkit_server.orders.models import (
     Order,
     OrderItem,
     OrderStatus,
+    OutboxEvent,
+    PaymentStatus,
     StatusChange,
 )
 from shopkit_server.pagination import Key, PageResult, check_key
@@ -30,6 +33,7 @@ from shopkit_server.store.postgres.db import (
     text_from_key,
     time_from_key,
 )
+from shopkit_server.store.postgres.outbox import insert_events
 
 _STATUSES = ", ".join(f"'{status.value}'" for status in OrderStatus)
 # Prices fit numeric(12,2) (money.MAX_AMOUNT); a line or an order of many of them may not.
@@ -81,6 +85,19 @@ SCHEMA: tuple[str, ...] = (
     "CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at)",
 )
 
+_PAYMENT_STATUSES = ", ".join(f"'{status.value}'" for status in PaymentStatus)
+
+# Migration: how an order is paid, its payment status (in the history too), the provider's
+# payment id; the sweeper's index.
+PAYMENTS: tuple[str, ...] = (
+    "ALTER TABLE orders ADD COLUMN payment_method text NOT NULL DEFAULT 'manual'",
+    "ALTER TABLE orders ADD COLUMN payment_status text NOT NULL DEFAULT 'unpaid' "
+    f"CHECK (payment_status IN ({_PAYMENT_STATUSES}))",
+    "ALTER TABLE orders ADD COLUMN payment_intent_id text",
+    "ALTER TABLE order_status_history ADD COLUMN payment_status text NOT NULL DEFAULT 'unpaid'",
+    "CREATE INDEX orders_payment_due ON orders (status, payment_status, created_at)",
+)
+
 # Migration 3: an order item snapshots its variant (id, sku, option values, image). Items of
 # orders placed before variants keep ``variant_id`` NULL.
 VARIANT_ITEMS: tuple[str, ...] = (
@@ -127,7 +144,7 @@ def item_arrays(order: Order) -> list[list[Any]]:
 
 _ORDER_COLUMNS = (
     "id, user_id, status, subtotal, shipping_cost, tax, total, shipping_address, "
-    "created_at, updated_at"
+    "created_at, updated_at, payment_method, payment_status, payment_intent_id"
 )
 _KEY_COLUMNS = "user_id, key, request_hash, order_id, created_at, claimed_at"
 
@@ -159,11 +176,15 @@ async def _load(conn: Connection | Database, rows: Sequence[Record]) -> list[Ord
         )
     history: dict[str, list[StatusChange]] = {order_id: [] for order_id in ids}
     for row in await conn.fetch(
-        "SELECT order_id, status, at FROM order_status_history "
+        "SELECT order_id, status, at, payment_status FROM order_status_history "
         "WHERE order_id = ANY($1::text[]) ORDER BY order_id, position",
         ids,
     ):
-        history[row["order_id"]].append(StatusChange(OrderStatus(row["status"]), row["at"]))
+        history[row["order_id"]].append(
+            StatusChange(
+                OrderStatus(row["status"]), row["at"], PaymentStatus(row["payment_status"])
+            )
+        )
     return [
         Order(
             id=row["id"],
@@ -178,6 +199,9 @@ async def _load(conn: Connection | Database, rows: Sequence[Record]) -> list[Ord
             status_history=history[row["id"]],
             created_at=row["created_at"],
             updated_at=row["updated_at"],
+            payment_method=row["payment_method"],
+            payment_status=PaymentStatus(row["payment_status"]),
+            payment_intent_id=row["payment_intent_id"],
         )
         for row in rows
     ]
@@ -200,40 +224,48 @@ def _decode_order_key(after: Key) -> tuple[datetime, str]:
     return time_from_key(str(text)), text_from_key(str(order_id))
 
 
+async def insert_order(conn: Connection, order: Order) -> None:
+    """Insert a new order with its lines and history inside the caller's transaction."""
+    await conn.execute(
+        f"INSERT INTO orders ({_ORDER_COLUMNS}) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        order.id,
+        order.user_id,
+        order.status.value,
+        order.subtotal,
+        order.shipping_cost,
+        order.tax,
+        order.total,
+        asdict(order.shipping_address),
+        order.created_at,
+        order.updated_at,
+        order.payment_method,
+        order.payment_status.value,
+        order.payment_intent_id,
+    )
+    await conn.execute(
+        f"INSERT INTO order_items ({ITEM_COLUMNS}) SELECT $1, {ITEM_VALUES} FROM {item_lines(2)}",
+        order.id,
+        *item_arrays(order),
+    )
+    await conn.executemany(
+        "INSERT INTO order_status_history (order_id, position, status, at, payment_status) "
+        "VALUES ($1, $2, $3, $4, $5)",
+        [
+            (order.id, position, change.status.value, change.at, change.payment_status.value)
+            for position, change in enumerate(order.status_history)
+        ],
+    )
+
+
 class PostgresOrderRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def add(self, order: Order) -> None:
+    async def add(self, order: Order, events: Sequence[OutboxEvent] = ()) -> None:
         async def run(conn: Connection) -> None:
-            await conn.execute(
-                f"INSERT INTO orders ({_ORDER_COLUMNS}) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                order.id,
-                order.user_id,
-                order.status.value,
-                order.subtotal,
-                order.shipping_cost,
-                order.tax,
-                order.total,
-                asdict(order.shipping_address),
-                order.created_at,
-                order.updated_at,
-            )
-            await conn.execute(
-                f"INSERT INTO order_items ({ITEM_COLUMNS}) SELECT $1, {ITEM_VALUES} "
-                f"FROM {item_lines(2)}",
-                order.id,
-                *item_arrays(order),
-            )
-            await conn.executemany(
-                "INSERT INTO order_status_history (order_id, position, status, at) "
-                "VALUES ($1, $2, $3, $4)",
-                [
-                    (order.id, position, change.status.value, change.at)
-                    for position, change in enumerate(order.status_history)
-                ],
-            )
+            await insert_order(conn, order)
+            await insert_events(conn, events)
 
         try:
             await self._db.transaction(run)
@@ -257,8 +289,8 @@ class PostgresOrderRepository:
         limit: int,
         after: Key | None = None,
     ) -> PageResult[Order]:
-        clauses: list[str] = []
-        params: list[object] = []
+        clauses: builtins.list[str] = []
+        params: builtins.list[object] = []
         if user_id is not None:
             params.append(user_id)
             clauses.append(f"user_id = ${len(params)}")
@@ -299,32 +331,95 @@ class PostgresOrderRepository:
         return await self._db.snapshot(run)
 
     async def transition(
-        self, order_id: str, *, expected: OrderStatus, new: OrderStatus, at: datetime
+        self,
+        order_id: str,
+        *,
+        expected: OrderStatus,
+        new: OrderStatus,
+        at: datetime,
+        expected_payment: PaymentStatus | None = None,
+        payment: PaymentStatus | None = None,
+        events: Sequence[OutboxEvent] = (),
+        applied_event: str | None = None,
     ) -> Order | None:
+        class _Lost(Exception):
+            pass
+
         async def run(conn: Connection) -> Order | None:
+            if applied_event is not None:
+                status = await conn.execute(
+                    "INSERT INTO payment_events (event_id, order_id, applied_at) "
+                    "VALUES ($1, $2, $3) ON CONFLICT (event_id) DO NOTHING",
+                    applied_event,
+                    order_id,
+                    at,
+                )
+                if affected(status) != 1:
+                    raise DuplicateKeyError("event")
             # Compare-and-set: a concurrent move of the same order waits for this row lock,
             # then re-checks the status and finds it changed.
             row = await conn.fetchrow(
-                "UPDATE orders SET status = $3, updated_at = $4 WHERE id = $1 AND status = $2 "
+                "UPDATE orders SET status = $3, updated_at = $4, "
+                "payment_status = coalesce($5, payment_status) "
+                "WHERE id = $1 AND status = $2 AND ($6::text IS NULL OR payment_status = $6) "
                 f"RETURNING {_ORDER_COLUMNS}",
                 order_id,
                 expected.value,
                 new.value,
                 at,
+                payment.value if payment else None,
+                expected_payment.value if expected_payment else None,
             )
             if row is None:
-                return None
+                raise _Lost()  # rolls back the recorded event id too
             await conn.execute(
-                "INSERT INTO order_status_history (order_id, position, status, at) "
-                "SELECT $1, coalesce(max(position), -1) + 1, $2, $3 "
+                "INSERT INTO order_status_history (order_id, position, status, at, "
+                "payment_status) SELECT $1, coalesce(max(position), -1) + 1, $2, $3, $4 "
                 "FROM order_status_history WHERE order_id = $1",
                 order_id,
                 new.value,
                 at,
+                row["payment_status"],
             )
+            await insert_events(conn, events)
             return (await _load(conn, [row]))[0]
 
-        return await self._db.transaction(run)
+        try:
+            return await self._db.transaction(run)
+        except _Lost:
+            return None
+
+    async def set_payment_intent(self, order_id: str, intent_id: str) -> None:
+        await self._db.execute(
+            "UPDATE orders SET payment_intent_id = $2 WHERE id = $1", order_id, intent_id
+        )
+
+    async def payment_due(
+        self,
+        *,
+        status: OrderStatus,
+        payment: Sequence[PaymentStatus],
+        created_before: datetime,
+        limit: int,
+        exclude_method: str | None = None,
+    ) -> builtins.list[Order]:
+        async def run(conn: Connection) -> builtins.list[Order]:
+            args: builtins.list[Any] = [status.value, [p.value for p in payment], created_before]
+            extra = ""
+            if exclude_method is not None:
+                extra = " AND payment_method <> $5"
+                args.append(exclude_method)
+            rows = await conn.fetch(
+                f"SELECT {_ORDER_COLUMNS} FROM orders WHERE status = $1 "
+                f"AND payment_status = ANY($2::text[]) AND created_at < $3{extra} "
+                "ORDER BY created_at LIMIT $4",
+                *args[:3],
+                limit,
+                *args[3:],
+            )
+            return await _load(conn, rows)
+
+        return await self._db.snapshot(run)
 
     async def claim_idempotency_key(self, record: IdempotencyRecord) -> IdempotencyRecord:
         async def run(conn: Connection) -> IdempotencyRecord:

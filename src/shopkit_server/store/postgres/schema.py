@@ -18,7 +18,15 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import asyncpg
 
-from shopkit_server.store.postgres import accounts, carts, orders, products, users, variants
+from shopkit_server.store.postgres import (
+    accounts,
+    carts,
+    orders,
+    outbox,
+    products,
+    users,
+    variants,
+)
 from shopkit_server.store.postgres.db import Connection, Database, Record
 
 Step = str | Callable[[Connection], Awaitable[None]]
@@ -34,6 +42,9 @@ MIGRATIONS: tuple[Sequence[Step], ...] = (
     # 4 (accounts): email verification, token versions, mailed tokens, address books, guest
     # carts.
     (*users.VERIFICATION, *accounts.SCHEMA),
+    # 5: payments (method, status, provider id, applied provider events); the event outbox,
+    # webhook endpoints and their deliveries.
+    (*orders.PAYMENTS, *outbox.SCHEMA),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

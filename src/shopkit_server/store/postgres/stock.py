@@ -20,7 +20,9 @@ from shopkit_server.clock import utc_now
 from shopkit_server.ids import is_valid_id
 from shopkit_server.products.models import ReserveOutcome, ReserveStatus, StockLine
 from shopkit_server.store.postgres.db import Connection, Database
+from shopkit_server.store.postgres.outbox import insert_events
 from shopkit_server.store.postgres.variants import REFRESH_STOCK
+from shopkit_server.webhooks.events import out_of_stock
 
 # A line names its variant, or (vid NULL: a line from before variants) the product's only one.
 _WHICH = (
@@ -97,7 +99,11 @@ async def reserve(db: Database, reservation_id: str, lines: Sequence[StockLine])
         )
         if short:  # every line was tried, so the error names every product that fell short
             raise _Short(short)
-        await conn.execute(REFRESH_STOCK, ids)
+        refreshed = await conn.fetch(f"{REFRESH_STOCK} RETURNING p.id, p.name, p.stock", ids)
+        # Stock this reservation took to zero: the event commits with it (the outbox).
+        await insert_events(
+            conn, [out_of_stock(row[0], row[1], now) for row in refreshed if row[2] == 0]
+        )
         return ReserveOutcome(ReserveStatus.RESERVED)
 
     try:

@@ -13,6 +13,7 @@ from shopkit_server.store.sqlite.checkout import SqliteCheckoutStore
 from shopkit_server.store.sqlite.db import Database
 from shopkit_server.store.sqlite.guest_carts import SqliteGuestCartRepository
 from shopkit_server.store.sqlite.orders import SqliteOrderRepository
+from shopkit_server.store.sqlite.outbox import SqliteWebhookRepository
 from shopkit_server.store.sqlite.products import (
     SqliteCategoryRepository,
     SqliteProductRepository,
@@ -42,6 +43,7 @@ async def open_sqlite_store(settings: Settings) -> Store:
         addresses=SqliteAddressRepository(db),
         guest_carts=SqliteGuestCartRepository(db),
         orders=SqliteOrderRepository(db),
+        webhooks=SqliteWebhookRepository(db),
         checkout=SqliteCheckoutStore(db),
         ping=db.ping,
         close=db.close,

@@ -13,7 +13,7 @@ import sqlite3
 
 from shopkit_server.cart.errors import CheckoutInProgress
 from shopkit_server.money import from_cents, to_cents
-from shopkit_server.orders.models import IDEMPOTENCY_KEY_TTL, IdempotencyRecord, Order
+from shopkit_server.orders.models import IDEMPOTENCY_KEY_TTL, IdempotencyRecord, Order, OutboxEvent
 from shopkit_server.orders.repository import CatalogEntry, Placement, line_key
 from shopkit_server.products.errors import (
     InsufficientStock,
@@ -33,6 +33,7 @@ from shopkit_server.store.sqlite.orders import (
 )
 from shopkit_server.store.sqlite.stock import _encode
 from shopkit_server.store.sqlite.variants import REFRESH_STOCK
+from shopkit_server.webhooks import events
 
 
 def _record(row: sqlite3.Row) -> IdempotencyRecord:
@@ -126,6 +127,7 @@ def _place(conn: sqlite3.Connection, placement: Placement) -> Order | Idempotenc
     reserved = merge_lines([StockLine(i.product_id, i.quantity, i.variant_id) for i in order.items])
     wanted = _encode(reserved)
     now = to_db_time(order.created_at)
+    emptied: list[OutboxEvent] = []
     prior = conn.execute(
         "SELECT state, lines FROM stock_reservations WHERE id = ?", (order_id,)
     ).fetchone()
@@ -151,9 +153,17 @@ def _place(conn: sqlite3.Connection, placement: Placement) -> Order | Idempotenc
                 )
             )
         # The products' stock is the sum over their active variants, in the same transaction.
-        conn.executemany(
-            REFRESH_STOCK, [(pid,) for pid in dict.fromkeys(x.product_id for x in reserved)]
-        )
+        product_ids = list(dict.fromkeys(x.product_id for x in reserved))
+        conn.executemany(REFRESH_STOCK, [(pid,) for pid in product_ids])
+        # Serialised writes, and this order took units of each: a product at zero now reached
+        # zero in this transaction.
+        marks = ", ".join("?" * len(product_ids))
+        emptied = [
+            events.out_of_stock(row[0], row[1], order.created_at)
+            for row in conn.execute(
+                f"SELECT id, name FROM products WHERE id IN ({marks}) AND stock = 0", product_ids
+            )
+        ]
         conn.execute(
             "INSERT INTO stock_reservations (id, state, lines, created_at) "
             "VALUES (?, 'held', ?, ?)",
@@ -161,7 +171,7 @@ def _place(conn: sqlite3.Connection, placement: Placement) -> Order | Idempotenc
         )
     try:
         conn.execute(
-            f"INSERT INTO orders ({_ORDER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO orders ({_ORDER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 order.id,
                 order.user_id,
@@ -173,6 +183,9 @@ def _place(conn: sqlite3.Connection, placement: Placement) -> Order | Idempotenc
                 _address_json(order.shipping_address),
                 now,
                 to_db_time(order.updated_at),
+                order.payment_method,
+                order.payment_status.value,
+                order.payment_intent_id,
             ),
         )
     except sqlite3.IntegrityError as exc:
@@ -181,10 +194,25 @@ def _place(conn: sqlite3.Connection, placement: Placement) -> Order | Idempotenc
         raise DuplicateKeyError("id") from exc
     conn.executemany(ORDER_ITEM_INSERT, order_item_rows(order))
     conn.executemany(
-        "INSERT INTO order_status_history (order_id, position, status, at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO order_status_history (order_id, position, status, at, payment_status) "
+        "VALUES (?, ?, ?, ?, ?)",
         [
-            (order.id, position, change.status.value, to_db_time(change.at))
+            (
+                order.id,
+                position,
+                change.status.value,
+                to_db_time(change.at),
+                change.payment_status.value,
+            )
             for position, change in enumerate(order.status_history)
+        ],
+    )
+    # The events of this checkout commit with it (the outbox).
+    conn.executemany(
+        "INSERT INTO outbox_events (id, type, key, data, created_at) VALUES (?, ?, ?, ?, ?)",
+        [
+            (e.id, e.type, e.key, json.dumps(e.data), to_db_time(e.created_at))
+            for e in [events.placed(order), *emptied]
         ],
     )
     # The order took every line the cart had (nothing could be added meanwhile): the cart

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -19,11 +20,14 @@ from shopkit_server.orders.models import (
     Order,
     OrderItem,
     OrderStatus,
+    OutboxEvent,
+    PaymentStatus,
     StatusChange,
 )
 from shopkit_server.pagination import Key, PageResult, check_key
 from shopkit_server.store.base import DuplicateKeyError
 from shopkit_server.store.sqlite.db import Database, Row, from_db_time, to_db_time
+from shopkit_server.store.sqlite.outbox import insert_events
 
 _STATUSES = ", ".join(f"'{status.value}'" for status in OrderStatus)
 
@@ -72,6 +76,19 @@ SCHEMA: tuple[str, ...] = (
     "CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at)",
 )
 
+_PAYMENT_STATUSES = ", ".join(f"'{status.value}'" for status in PaymentStatus)
+
+# Migration: how an order is paid, its payment status (in the history too), the provider's
+# payment id; the sweeper's index.
+PAYMENTS: tuple[str, ...] = (
+    "ALTER TABLE orders ADD COLUMN payment_method TEXT NOT NULL DEFAULT 'manual'",
+    "ALTER TABLE orders ADD COLUMN payment_status TEXT NOT NULL DEFAULT 'unpaid' "
+    f"CHECK (payment_status IN ({_PAYMENT_STATUSES}))",
+    "ALTER TABLE orders ADD COLUMN payment_intent_id TEXT",
+    "ALTER TABLE order_status_history ADD COLUMN payment_status TEXT NOT NULL DEFAULT 'unpaid'",
+    "CREATE INDEX orders_payment_due ON orders (status, payment_status, created_at)",
+)
+
 # Migration 4: an order item snapshots its variant (id, sku, option values, image). Items of
 # orders placed before variants keep ``variant_id`` NULL.
 VARIANT_ITEMS: tuple[str, ...] = (
@@ -110,7 +127,7 @@ def order_item_rows(order: Order) -> list[tuple[Any, ...]]:
 
 _ORDER_COLUMNS = (
     "id, user_id, status, subtotal_cents, shipping_cents, tax_cents, total_cents, "
-    "shipping_address, created_at, updated_at"
+    "shipping_address, created_at, updated_at, payment_method, payment_status, payment_intent_id"
 )
 _KEY_COLUMNS = "user_id, key, request_hash, order_id, created_at, claimed_at"
 
@@ -147,12 +164,16 @@ async def _load(conn: aiosqlite.Connection, rows: Sequence[Row]) -> list[Order]:
         )
     history: dict[str, list[StatusChange]] = {order_id: [] for order_id in ids}
     for row in await conn.execute_fetchall(
-        f"SELECT order_id, status, at FROM order_status_history WHERE order_id IN ({marks}) "
-        "ORDER BY order_id, position",
+        "SELECT order_id, status, at, payment_status FROM order_status_history "
+        f"WHERE order_id IN ({marks}) ORDER BY order_id, position",
         ids,
     ):
         history[row["order_id"]].append(
-            StatusChange(OrderStatus(row["status"]), from_db_time(row["at"]))
+            StatusChange(
+                OrderStatus(row["status"]),
+                from_db_time(row["at"]),
+                PaymentStatus(row["payment_status"]),
+            )
         )
     return [
         Order(
@@ -168,6 +189,9 @@ async def _load(conn: aiosqlite.Connection, rows: Sequence[Row]) -> list[Order]:
             status_history=history[row["id"]],
             created_at=from_db_time(row["created_at"]),
             updated_at=from_db_time(row["updated_at"]),
+            payment_method=row["payment_method"],
+            payment_status=PaymentStatus(row["payment_status"]),
+            payment_intent_id=row["payment_intent_id"],
         )
         for row in rows
     ]
@@ -199,37 +223,52 @@ def _record(row: Row) -> IdempotencyRecord:
     )
 
 
+async def insert_order(conn: aiosqlite.Connection, order: Order) -> None:
+    """Insert a new order with its lines and history inside the caller's transaction."""
+    await conn.execute(
+        f"INSERT INTO orders ({_ORDER_COLUMNS}) VALUES ({_placeholders(13)})",
+        (
+            order.id,
+            order.user_id,
+            order.status.value,
+            to_cents(order.subtotal),
+            to_cents(order.shipping_cost),
+            to_cents(order.tax),
+            to_cents(order.total),
+            _address_json(order.shipping_address),
+            to_db_time(order.created_at),
+            to_db_time(order.updated_at),
+            order.payment_method,
+            order.payment_status.value,
+            order.payment_intent_id,
+        ),
+    )
+    await conn.executemany(ORDER_ITEM_INSERT, order_item_rows(order))
+    await conn.executemany(
+        "INSERT INTO order_status_history (order_id, position, status, at, payment_status) "
+        "VALUES (?, ?, ?, ?, ?)",
+        [
+            (
+                order.id,
+                position,
+                change.status.value,
+                to_db_time(change.at),
+                change.payment_status.value,
+            )
+            for position, change in enumerate(order.status_history)
+        ],
+    )
+
+
 class SqliteOrderRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def add(self, order: Order) -> None:
+    async def add(self, order: Order, events: Sequence[OutboxEvent] = ()) -> None:
         try:
             async with self._db.write() as conn:
-                await conn.execute(
-                    f"INSERT INTO orders ({_ORDER_COLUMNS}) VALUES ({_placeholders(10)})",
-                    (
-                        order.id,
-                        order.user_id,
-                        order.status.value,
-                        to_cents(order.subtotal),
-                        to_cents(order.shipping_cost),
-                        to_cents(order.tax),
-                        to_cents(order.total),
-                        _address_json(order.shipping_address),
-                        to_db_time(order.created_at),
-                        to_db_time(order.updated_at),
-                    ),
-                )
-                await conn.executemany(ORDER_ITEM_INSERT, order_item_rows(order))
-                await conn.executemany(
-                    "INSERT INTO order_status_history (order_id, position, status, at) "
-                    "VALUES (?, ?, ?, ?)",
-                    [
-                        (order.id, position, change.status.value, to_db_time(change.at))
-                        for position, change in enumerate(order.status_history)
-                    ],
-                )
+                await insert_order(conn, order)
+                await insert_events(conn, events)
         except sqlite3.IntegrityError as exc:
             if "UNIQUE" not in str(exc):
                 raise
@@ -254,8 +293,8 @@ class SqliteOrderRepository:
         limit: int,
         after: Key | None = None,
     ) -> PageResult[Order]:
-        clauses: list[str] = []
-        params: list[object] = []
+        clauses: builtins.list[str] = []
+        params: builtins.list[object] = []
         if user_id is not None:
             clauses.append("user_id = ?")
             params.append(user_id)
@@ -288,21 +327,49 @@ class SqliteOrderRepository:
         return PageResult(items=orders, total=int(total_rows[0][0]), next_key=next_key)
 
     async def transition(
-        self, order_id: str, *, expected: OrderStatus, new: OrderStatus, at: datetime
+        self,
+        order_id: str,
+        *,
+        expected: OrderStatus,
+        new: OrderStatus,
+        at: datetime,
+        expected_payment: PaymentStatus | None = None,
+        payment: PaymentStatus | None = None,
+        events: Sequence[OutboxEvent] = (),
+        applied_event: str | None = None,
     ) -> Order | None:
+        conditions = "id = ? AND status = ?"
+        params: builtins.list[Any] = [order_id, expected.value]
+        if expected_payment is not None:
+            conditions += " AND payment_status = ?"
+            params.append(expected_payment.value)
         async with self._db.write() as conn:
+            if applied_event is not None:
+                cursor = await conn.execute(
+                    "INSERT INTO payment_events (event_id, order_id, applied_at) VALUES (?, ?, ?) "
+                    "ON CONFLICT (event_id) DO NOTHING",
+                    (applied_event, order_id, to_db_time(at)),
+                )
+                if cursor.rowcount != 1:
+                    raise DuplicateKeyError("event")
             cursor = await conn.execute(
-                "UPDATE orders SET status = ?, updated_at = ? WHERE id = ? AND status = ?",
-                (new.value, to_db_time(at), order_id, expected.value),
+                "UPDATE orders SET status = ?, payment_status = coalesce(?, payment_status), "
+                f"updated_at = ? WHERE {conditions}",
+                (new.value, payment.value if payment else None, to_db_time(at), *params),
             )
             if cursor.rowcount != 1:
+                await conn.execute(
+                    "DELETE FROM payment_events WHERE event_id = ?", (applied_event,)
+                )
                 return None
             await conn.execute(
-                "INSERT INTO order_status_history (order_id, position, status, at) "
-                "SELECT ?, coalesce(max(position), -1) + 1, ?, ? "
-                "FROM order_status_history WHERE order_id = ?",
-                (order_id, new.value, to_db_time(at), order_id),
+                "INSERT INTO order_status_history (order_id, position, status, at, "
+                "payment_status) SELECT ?, coalesce(max(h.position), -1) + 1, ?, ?, "
+                "(SELECT payment_status FROM orders WHERE id = ?) "
+                "FROM order_status_history h WHERE h.order_id = ?",
+                (order_id, new.value, to_db_time(at), order_id, order_id),
             )
+            await insert_events(conn, events)
             rows = list(
                 await conn.execute_fetchall(
                     f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id = ?", (order_id,)
@@ -310,6 +377,42 @@ class SqliteOrderRepository:
             )
             orders = await _load(conn, rows)
         return orders[0]
+
+    async def set_payment_intent(self, order_id: str, intent_id: str) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(
+                "UPDATE orders SET payment_intent_id = ? WHERE id = ?", (intent_id, order_id)
+            )
+
+    async def payment_due(
+        self,
+        *,
+        status: OrderStatus,
+        payment: Sequence[PaymentStatus],
+        created_before: datetime,
+        limit: int,
+        exclude_method: str | None = None,
+    ) -> builtins.list[Order]:
+        marks = _placeholders(len(payment))
+        params: builtins.list[Any] = [
+            status.value,
+            *(p.value for p in payment),
+            to_db_time(created_before),
+        ]
+        extra = ""
+        if exclude_method is not None:
+            extra = " AND payment_method <> ?"
+            params.append(exclude_method)
+        async with self._db.read() as conn:
+            rows = list(
+                await conn.execute_fetchall(
+                    f"SELECT {_ORDER_COLUMNS} FROM orders WHERE status = ? "
+                    f"AND payment_status IN ({marks}) AND created_at < ?{extra} "
+                    "ORDER BY created_at LIMIT ?",
+                    [*params, limit],
+                )
+            )
+            return await _load(conn, rows)
 
     async def claim_idempotency_key(self, record: IdempotencyRecord) -> IdempotencyRecord:
         async with self._db.write() as conn:

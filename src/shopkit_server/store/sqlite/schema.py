@@ -15,6 +15,7 @@ from shopkit_server.store.sqlite import (
     carts,
     guest_carts,
     orders,
+    outbox,
     products,
     users,
     variants,
@@ -33,6 +34,9 @@ MIGRATIONS: tuple[Sequence[str], ...] = (
     (*users.VERIFICATION, *accounts.SCHEMA),
     # 6 (accounts): guest carts.
     guest_carts.SCHEMA,
+    # 7: payments (method, status, provider id, applied provider events); the event outbox,
+    # webhook endpoints and their deliveries.
+    (*orders.PAYMENTS, *outbox.SCHEMA),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -12,10 +12,14 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from shopkit_server.clock import utc_now
 from shopkit_server.ids import is_valid_id
+from shopkit_server.orders.models import OutboxEvent
 from shopkit_server.products.models import ReserveOutcome, ReserveStatus, StockLine
 from shopkit_server.store.sqlite.db import Database
+from shopkit_server.store.sqlite.outbox import insert_events
 from shopkit_server.store.sqlite.variants import REFRESH_STOCK
+from shopkit_server.webhooks.events import out_of_stock
 
 # A line names its variant, or (variant_id NULL: a line from before variants) the product's
 # only variant. Both statements take (quantity, product_id, variant_id, variant_id, ...).
@@ -81,6 +85,7 @@ async def reserve(db: Database, reservation_id: str, lines: Sequence[StockLine])
                     return ReserveOutcome(ReserveStatus.MISMATCH)
                 return ReserveOutcome(ReserveStatus.ALREADY_HELD)
             short: list[str] = []
+            emptied: list[OutboxEvent] = []
             for line in lines:
                 if not is_valid_id(line.product_id):
                     short.append(line.product_id)
@@ -89,10 +94,18 @@ async def reserve(db: Database, reservation_id: str, lines: Sequence[StockLine])
                 cursor = await conn.execute(
                     _TAKE, (line.quantity, line.product_id, vid, vid, line.quantity)
                 )
-                if cursor.rowcount != 1:
+                took = cursor.rowcount == 1
+                if not took:
                     short.append(line.product_id)
                 await cursor.close()
-                await conn.execute(REFRESH_STOCK, (line.product_id,))
+                cursor = await conn.execute(
+                    f"{REFRESH_STOCK} RETURNING name, stock", (line.product_id,)
+                )
+                row = await cursor.fetchone()
+                await cursor.close()
+                # This line took units (writes are serialised): at zero now, it reached zero.
+                if took and row is not None and row[1] == 0:
+                    emptied.append(out_of_stock(line.product_id, row[0], utc_now()))
             if short:  # every line was tried, so the error names every product that fell short
                 raise _Short(list(dict.fromkeys(short)))
             await conn.execute(
@@ -100,6 +113,8 @@ async def reserve(db: Database, reservation_id: str, lines: Sequence[StockLine])
                 "VALUES (?, 'held', ?, ?)",
                 (reservation_id, _encode(lines), now),
             )
+            # Stock this reservation took to zero: the event commits with it (the outbox).
+            await insert_events(conn, emptied)
     except _Short as short_error:
         return ReserveOutcome(ReserveStatus.INSUFFICIENT, short=short_error.product_ids)
     return ReserveOutcome(ReserveStatus.RESERVED)

@@ -1,0 +1,333 @@
+"""SQLite: the event outbox, webhook endpoints and their deliveries.
+
+Events are inserted by the write transaction of the change they report (orders.py, stock);
+the dispatcher fans each one out into a delivery per matching endpoint, then delivers them.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+
+import aiosqlite
+
+from shopkit_server.orders.models import OutboxEvent
+from shopkit_server.pagination import PageResult
+from shopkit_server.store.sqlite.db import Database, Row, from_db_time, to_db_time
+from shopkit_server.webhooks.models import (
+    Delivery,
+    DeliveryState,
+    DueDelivery,
+    Endpoint,
+    delivery_id_for,
+    matches,
+)
+
+SCHEMA: tuple[str, ...] = (
+    """CREATE TABLE outbox_events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        type TEXT NOT NULL,
+        key TEXT NOT NULL,
+        data TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        dispatched INTEGER NOT NULL DEFAULT 0
+    )""",
+    "CREATE INDEX outbox_events_waiting ON outbox_events (seq) WHERE dispatched = 0",
+    """CREATE TABLE webhooks (
+        id TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        event_types TEXT NOT NULL,
+        active INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE webhook_deliveries (
+        id TEXT PRIMARY KEY,
+        webhook_id TEXT NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+        event_seq INTEGER NOT NULL REFERENCES outbox_events (seq),
+        key TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_attempt_at TEXT,
+        response_status INTEGER,
+        last_error TEXT,
+        created_at TEXT NOT NULL,
+        delivered_at TEXT
+    )""",
+    "CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) "
+    "WHERE state = 'pending'",
+    "CREATE INDEX webhook_deliveries_order ON webhook_deliveries (webhook_id, key, event_seq) "
+    "WHERE state = 'pending'",
+    "CREATE INDEX webhook_deliveries_list ON webhook_deliveries (webhook_id, event_seq DESC)",
+    """CREATE TABLE payment_events (
+        event_id TEXT PRIMARY KEY,
+        order_id TEXT NOT NULL,
+        applied_at TEXT NOT NULL
+    ) WITHOUT ROWID""",
+)
+
+
+async def insert_events(conn: aiosqlite.Connection, events: Sequence[OutboxEvent]) -> None:
+    """Write events into the outbox inside the caller's transaction."""
+    if events:
+        await conn.executemany(
+            "INSERT INTO outbox_events (id, type, key, data, created_at) VALUES (?, ?, ?, ?, ?)",
+            [(e.id, e.type, e.key, json.dumps(e.data), to_db_time(e.created_at)) for e in events],
+        )
+
+
+_ENDPOINT_COLUMNS = "id, url, secret, event_types, active, created_at, updated_at"
+_DELIVERY_COLUMNS = (
+    "d.id, d.webhook_id, d.state, d.attempts, d.next_attempt_at, d.last_attempt_at, "
+    "d.response_status, d.last_error, d.created_at, d.delivered_at, "
+    "e.id AS event_id, e.type AS event_type, e.key AS event_key, e.data AS event_data, "
+    "e.created_at AS event_created_at"
+)
+
+
+def _endpoint(row: Row) -> Endpoint:
+    return Endpoint(
+        id=row["id"],
+        url=row["url"],
+        secret=row["secret"],
+        event_types=tuple(json.loads(row["event_types"])),
+        active=bool(row["active"]),
+        created_at=from_db_time(row["created_at"]),
+        updated_at=from_db_time(row["updated_at"]),
+    )
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else from_db_time(text)
+
+
+def _delivery(row: Row) -> Delivery:
+    return Delivery(
+        id=row["id"],
+        webhook_id=row["webhook_id"],
+        event=OutboxEvent(
+            id=row["event_id"],
+            type=row["event_type"],
+            key=row["event_key"],
+            created_at=from_db_time(row["event_created_at"]),
+            data=json.loads(row["event_data"]),
+        ),
+        state=DeliveryState(row["state"]),
+        attempts=row["attempts"],
+        next_attempt_at=from_db_time(row["next_attempt_at"]),
+        last_attempt_at=_time(row["last_attempt_at"]),
+        response_status=row["response_status"],
+        last_error=row["last_error"],
+        created_at=from_db_time(row["created_at"]),
+        delivered_at=_time(row["delivered_at"]),
+    )
+
+
+def _claimed(row: Row) -> Delivery:
+    """The delivery as claimed: this attempt counted."""
+    return replace(_delivery(row), attempts=row["attempts"] + 1)
+
+
+class SqliteWebhookRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(self, endpoint: Endpoint) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(
+                f"INSERT INTO webhooks ({_ENDPOINT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    endpoint.id,
+                    endpoint.url,
+                    endpoint.secret,
+                    json.dumps(list(endpoint.event_types)),
+                    int(endpoint.active),
+                    to_db_time(endpoint.created_at),
+                    to_db_time(endpoint.updated_at),
+                ),
+            )
+
+    async def get(self, endpoint_id: str) -> Endpoint | None:
+        row = await self._db.fetch_one(
+            f"SELECT {_ENDPOINT_COLUMNS} FROM webhooks WHERE id = ?", (endpoint_id,)
+        )
+        return _endpoint(row) if row else None
+
+    async def endpoints(self) -> list[Endpoint]:
+        rows = await self._db.fetch_all(
+            f"SELECT {_ENDPOINT_COLUMNS} FROM webhooks ORDER BY created_at, id"
+        )
+        return [_endpoint(row) for row in rows]
+
+    async def update(self, endpoint: Endpoint) -> bool:
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                "UPDATE webhooks SET url = ?, event_types = ?, active = ?, updated_at = ? "
+                "WHERE id = ?",
+                (
+                    endpoint.url,
+                    json.dumps(list(endpoint.event_types)),
+                    int(endpoint.active),
+                    to_db_time(endpoint.updated_at),
+                    endpoint.id,
+                ),
+            )
+            return cursor.rowcount == 1
+
+    async def delete(self, endpoint_id: str) -> bool:
+        async with self._db.write() as conn:
+            cursor = await conn.execute("DELETE FROM webhooks WHERE id = ?", (endpoint_id,))
+            return cursor.rowcount == 1
+
+    async def fan_out(self, now: datetime, limit: int) -> int:
+        async with self._db.write() as conn:
+            events = list(
+                await conn.execute_fetchall(
+                    "SELECT seq, id, type, key FROM outbox_events WHERE dispatched = 0 "
+                    "ORDER BY seq LIMIT ?",
+                    (limit,),
+                )
+            )
+            if not events:
+                return 0
+            endpoints = [
+                _endpoint(row)
+                for row in await conn.execute_fetchall(
+                    f"SELECT {_ENDPOINT_COLUMNS} FROM webhooks WHERE active = 1"
+                )
+            ]
+            rows = [
+                (
+                    delivery_id_for(event["id"], endpoint.id),
+                    endpoint.id,
+                    event["seq"],
+                    event["key"],
+                    to_db_time(now),
+                    to_db_time(now),
+                )
+                for event in events
+                for endpoint in endpoints
+                if matches(endpoint, event["type"])
+            ]
+            await conn.executemany(
+                "INSERT OR IGNORE INTO webhook_deliveries (id, webhook_id, event_seq, key, "
+                "state, next_attempt_at, created_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+                rows,
+            )
+            await conn.execute(
+                "UPDATE outbox_events SET dispatched = 1 WHERE dispatched = 0 AND seq <= ?",
+                (events[-1]["seq"],),
+            )
+        return len(events)
+
+    async def claim_due(
+        self, now: datetime, lease_until: datetime, limit: int
+    ) -> builtins.list[DueDelivery]:
+        async with self._db.write() as conn:
+            # Due, and first of its key at its endpoint: an order's next event waits for the
+            # one before it to be delivered or given up.
+            rows = list(
+                await conn.execute_fetchall(
+                    f"SELECT {_DELIVERY_COLUMNS}, w.url, w.secret FROM webhook_deliveries d "
+                    "JOIN outbox_events e ON e.seq = d.event_seq "
+                    "JOIN webhooks w ON w.id = d.webhook_id "
+                    "WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND w.active = 1 "
+                    "AND NOT EXISTS (SELECT 1 FROM webhook_deliveries b "
+                    "WHERE b.webhook_id = d.webhook_id AND b.key = d.key "
+                    "AND b.state = 'pending' AND b.event_seq < d.event_seq) "
+                    "ORDER BY d.event_seq LIMIT ?",
+                    (to_db_time(now), limit),
+                )
+            )
+            await conn.executemany(
+                "UPDATE webhook_deliveries SET next_attempt_at = ?, attempts = attempts + 1, "
+                "last_attempt_at = ? WHERE id = ?",
+                [(to_db_time(lease_until), to_db_time(now), row["id"]) for row in rows],
+            )
+        return [
+            DueDelivery(delivery=_claimed(row), url=row["url"], secret=row["secret"])
+            for row in rows
+        ]
+
+    async def finish(
+        self,
+        delivery_id: str,
+        *,
+        state: DeliveryState,
+        at: datetime,
+        next_attempt_at: datetime,
+        response_status: int | None,
+        error: str | None,
+    ) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(
+                "UPDATE webhook_deliveries SET state = ?, next_attempt_at = ?, "
+                "response_status = ?, last_error = ?, delivered_at = ? WHERE id = ?",
+                (
+                    state.value,
+                    to_db_time(next_attempt_at),
+                    response_status,
+                    error,
+                    to_db_time(at) if state is DeliveryState.DELIVERED else None,
+                    delivery_id,
+                ),
+            )
+
+    async def deliveries(self, webhook_id: str, *, offset: int, limit: int) -> PageResult[Delivery]:
+        async with self._db.snapshot() as conn:
+            total = list(
+                await conn.execute_fetchall(
+                    "SELECT count(*) FROM webhook_deliveries WHERE webhook_id = ?", (webhook_id,)
+                )
+            )
+            rows = list(
+                await conn.execute_fetchall(
+                    f"SELECT {_DELIVERY_COLUMNS} FROM webhook_deliveries d "
+                    "JOIN outbox_events e ON e.seq = d.event_seq WHERE d.webhook_id = ? "
+                    "ORDER BY d.event_seq DESC LIMIT ? OFFSET ?",
+                    (webhook_id, limit, offset),
+                )
+            )
+        return PageResult(items=[_delivery(r) for r in rows], total=int(total[0][0]))
+
+    async def replay(self, webhook_id: str, delivery_id: str, now: datetime) -> Delivery | None:
+        async with self._db.write() as conn:
+            cursor = await conn.execute(
+                "UPDATE webhook_deliveries SET state = 'pending', next_attempt_at = ?, "
+                "delivered_at = NULL WHERE id = ? AND webhook_id = ?",
+                (to_db_time(now), delivery_id, webhook_id),
+            )
+            if cursor.rowcount != 1:
+                return None
+            rows = list(
+                await conn.execute_fetchall(
+                    f"SELECT {_DELIVERY_COLUMNS} FROM webhook_deliveries d "
+                    "JOIN outbox_events e ON e.seq = d.event_seq WHERE d.id = ?",
+                    (delivery_id,),
+                )
+            )
+        return _delivery(rows[0])
+
+    async def events(self, key: str | None = None, limit: int = 100) -> builtins.list[OutboxEvent]:
+        where, params = ("WHERE key = ?", [key]) if key is not None else ("", [])
+        rows = await self._db.fetch_all(
+            f"SELECT id, type, key, data, created_at FROM outbox_events {where} "
+            "ORDER BY seq LIMIT ?",
+            [*params, limit],
+        )
+        return [
+            OutboxEvent(
+                id=r["id"],
+                type=r["type"],
+                key=r["key"],
+                created_at=from_db_time(r["created_at"]),
+                data=json.loads(r["data"]),
+            )
+            for r in rows
+        ]

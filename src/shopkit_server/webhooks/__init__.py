@@ -1,0 +1,1 @@
+"""Order events delivered to admins' endpoints as signed webhooks (outbox + dispatcher)."""
