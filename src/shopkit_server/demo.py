@@ -6,10 +6,12 @@ validation as ``POST /products/bulk``, so the demo data obeys every rule the API
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from shopkit_server import wire
+from shopkit._catalog_file import Catalog, CatalogError, CategorySpec, read
+from shopkit_server.money import parse_amount
 from shopkit_server.products.errors import CategoryExists
 from shopkit_server.products.models import CategoryDraft
 from shopkit_server.products.schemas import MAX_BULK_ROWS, parse_bulk_rows
@@ -30,6 +32,25 @@ def default_catalog_path() -> Path:
     return _PACKAGED if _PACKAGED.exists() else _CHECKOUT
 
 
+def price(value: Any) -> Decimal:
+    """A catalog price: the money rule of every request (exact, two decimals, > 0)."""
+    return parse_amount(value, positive=True)
+
+
+def read_catalog(path: Path | None = None) -> Catalog:
+    """The catalog file read by the one reader of the format (``shopkit seed`` reads the same
+    way): its categories and product rows, a row's problem raised with its 0-based index."""
+    source = path or default_catalog_path()
+    try:
+        catalog = read(source, "json", price=price)
+    except CatalogError as exc:
+        raise DemoCatalogError(f"cannot read the catalog: {exc}") from exc
+    for position, row in enumerate(catalog.rows):
+        if row.error is not None:
+            raise DemoCatalogError(f"{source}: product {position}: {row.error}")
+    return catalog
+
+
 async def load_demo_catalog(ctx: AppContext, path: Path | None = None) -> int:
     """Load the catalog into a store without products; how many products it created.
 
@@ -39,19 +60,13 @@ async def load_demo_catalog(ctx: AppContext, path: Path | None = None) -> int:
     if await ctx.products.has_products():
         return 0
     source = path or default_catalog_path()
-    try:
-        # Exact prices, as any request body: numbers with a fraction are read as Decimal.
-        data = wire.loads(source.read_bytes().removeprefix(b"\xef\xbb\xbf"))
-    except (OSError, ValueError) as exc:
-        raise DemoCatalogError(f"cannot read the catalog {source}: {exc}") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("products"), list):
-        raise DemoCatalogError(f"{source}: expected {{'categories': [...], 'products': [...]}}")
-    for node in data.get("categories", []):
-        await _create_category(ctx, node, parent_id=None)
-    rows, failed = parse_bulk_rows(data["products"])
+    catalog = read_catalog(source)
+    # The API's own validation of each product, as POST /products/bulk does it.
+    rows, failed = parse_bulk_rows([row.fields for row in catalog.rows])
     if failed:
         first = failed[0]
         raise DemoCatalogError(f"{source}: product {first.index}: {first.detail}")
+    await _create_categories(ctx, catalog)
     # One import stamps every product with the same instant, so "newest first" falls back to
     # insertion order: insert bottom-up and the default listing reads like the file.
     rows.reverse()
@@ -65,18 +80,34 @@ async def load_demo_catalog(ctx: AppContext, path: Path | None = None) -> int:
     return created
 
 
-async def _create_category(ctx: AppContext, node: Any, parent_id: str | None) -> None:
-    if not isinstance(node, dict) or not isinstance(node.get("name"), str):
-        raise DemoCatalogError(f"a category needs a name: {node!r}")
-    catalog = ctx.products.categories
-    draft = CategoryDraft(
-        name=node["name"].strip(), parent_id=parent_id, sort_order=int(node.get("sort_order", 0))
-    )
-    try:
-        category = await catalog.create(draft)
-    except CategoryExists:
-        found = await catalog.find(draft.name)
-        assert found is not None
-        category = found
-    for child in node.get("children", []):
-        await _create_category(ctx, child, parent_id=category.id)
+async def _create_categories(ctx: AppContext, catalog: Catalog) -> None:
+    """The file's categories, then every level of a product's category path, parents first."""
+    wanted: dict[str, CategorySpec] = {}
+    for spec in catalog.categories:
+        wanted.setdefault(spec.name, spec)
+    for row in catalog.rows:
+        for depth, name in enumerate(row.path):
+            wanted.setdefault(name, CategorySpec(name, row.path[depth - 1] if depth else None))
+    ids: dict[str, str] = {}
+
+    async def create(spec: CategorySpec, seen: tuple[str, ...]) -> str:
+        if spec.name in ids:
+            return ids[spec.name]
+        if spec.name in seen:
+            raise DemoCatalogError(f"the categories {', '.join(seen)} are each other's parents")
+        parent_id = None
+        if spec.parent is not None:
+            parent = wanted.get(spec.parent, CategorySpec(spec.parent))
+            parent_id = await create(parent, (*seen, spec.name))
+        draft = CategoryDraft(name=spec.name, parent_id=parent_id, sort_order=spec.sort_order or 0)
+        try:
+            category = await ctx.products.categories.create(draft)
+        except CategoryExists:
+            found = await ctx.products.categories.find(draft.name)
+            assert found is not None
+            category = found
+        ids[spec.name] = category.id
+        return category.id
+
+    for spec in wanted.values():
+        await create(spec, ())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -10,8 +11,15 @@ import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
+from shopkit_cli import catalog as cli_catalog
+from shopkit_server import demo
 from shopkit_server.app import create_app
-from shopkit_server.demo import DemoCatalogError, default_catalog_path, load_demo_catalog
+from shopkit_server.demo import (
+    DemoCatalogError,
+    default_catalog_path,
+    load_demo_catalog,
+    read_catalog,
+)
 from shopkit_server.settings import ServiceName, Settings
 from shopkit_server.store import Store
 
@@ -73,6 +81,40 @@ async def test_demo_loads_once_into_an_empty_store(
         assert {item["name"] for item in found["items"][:2]} == set(named)
 
 
+def test_demo_and_seed_read_the_file_the_same_way() -> None:
+    """One reader of the catalog format: ``serve --demo`` and ``shopkit seed`` get the same
+    category tree and the same product rows (exact Decimal prices) from the same file."""
+    path = Path(__file__).resolve().parents[3] / "examples" / "catalog.json"
+    served, seeded = read_catalog(path), cli_catalog.read(path)
+    assert served == seeded
+    assert [c.name for c in served.categories if c.parent is None] == [
+        c["name"] for c in CATALOG["categories"]
+    ]
+    assert len(served.rows) == len(CATALOG["products"])
+    assert all(isinstance(row.fields["price"], Decimal) for row in served.rows)
+    # demo.py parses nothing itself: no JSON of its own, no walk of the category tree.
+    source = Path(demo.__file__).read_text()
+    assert "loads" not in source and "import json" not in source and "wire" not in source
+    assert "children" not in source
+
+
+async def test_demo_creates_a_product_category_path(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    """A category path (``Home > Lamps``) means in a demo file what it means to ``seed``."""
+    file = tmp_path / "catalog.json"
+    file.write_text(
+        json.dumps(
+            {"products": [{"sku": "L-1", "name": "Lamp", "price": 0.1, "category": "Home > Lamps"}]}
+        )
+    )
+    assert await load_demo_catalog(app.state.ctx, file) == 1
+    tree = (await client.get("/categories", params={"tree": "true"})).json()
+    assert [(n["name"], [c["name"] for c in n["children"]]) for n in tree] == [("Home", ["Lamps"])]
+    [lamp] = (await client.get("/products")).json()["items"]
+    assert lamp["category"] == "Lamps"
+
+
 async def test_demo_refuses_a_broken_file(app: FastAPI, tmp_path: Path) -> None:
     broken = tmp_path / "catalog.json"
     broken.write_text(
@@ -87,6 +129,8 @@ async def test_demo_refuses_a_broken_file(app: FastAPI, tmp_path: Path) -> None:
         await load_demo_catalog(app.state.ctx, broken)
     with pytest.raises(DemoCatalogError):
         await load_demo_catalog(app.state.ctx, tmp_path / "missing.json")
+    # The whole file is checked before anything is written: no category was created.
+    assert await app.state.ctx.products.categories.find("A") is None
 
 
 async def test_products_service_alone_has_no_prefix(settings: Settings, store: Store) -> None:
