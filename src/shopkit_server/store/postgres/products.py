@@ -273,6 +273,11 @@ class PostgresProductRepository:
                         product_id,
                         changes[key],
                     )
+            if "variants" in changes:  # in this transaction, before the aggregates
+                plan = changes["variants"]
+                for variant_id, edit in plan.edits.items():
+                    await variants.change(conn, product_id, variant_id, edit)
+                await variants.upsert(conn, product_id, plan.added)
             return await _refreshed(conn, product_id)
 
         try:

@@ -294,6 +294,11 @@ class SqliteProductRepository:
                             "AND option_keys = '|'",
                             (changes[key], product_id),
                         )
+                if "variants" in changes:  # in this transaction, before the aggregates
+                    plan = changes["variants"]
+                    for variant_id, edit in plan.edits.items():
+                        await variants.change(conn, product_id, variant_id, edit)
+                    await variants.upsert(conn, product_id, plan.added)
                 return await _refreshed(conn, product_id)
         except sqlite3.IntegrityError as exc:
             raise _integrity(exc) from exc
