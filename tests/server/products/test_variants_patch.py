@@ -128,3 +128,23 @@ async def test_duplicate_combinations_and_skus_are_refused(
     assert (reply.status_code, reply.json()["code"]) == (422, "option_values_invalid")
     got = (await client.get(f"/products/{pid}")).json()
     assert got["variants"] == made["variants"]
+
+
+async def test_two_variants_swap_skus_and_combinations_in_one_patch(
+    client: httpx.AsyncClient, admin: UserSession, catalog: Catalog
+) -> None:
+    made = await create(admin, tshirt())
+    pid = made["id"]
+    a, b = made["variants"][0], made["variants"][1]
+    rest = [{"id": v["id"]} for v in made["variants"][2:]]
+    swap = [
+        {"id": a["id"], "sku": b["sku"], "option_values": b["option_values"]},
+        {"id": b["id"], "sku": a["sku"], "option_values": a["option_values"]},
+        *rest,
+    ]
+    reply = await admin.client.patch(f"/products/{pid}", json={"variants": swap})
+    assert reply.status_code == 200, reply.text
+    got = {v["id"]: v for v in (await client.get(f"/products/{pid}")).json()["variants"]}
+    assert (got[a["id"]]["sku"], got[a["id"]]["option_values"]) == (b["sku"], b["option_values"])
+    assert (got[b["id"]]["sku"], got[b["id"]]["option_values"]) == (a["sku"], a["option_values"])
+    assert all(v["is_active"] for v in got.values())
