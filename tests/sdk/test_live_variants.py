@@ -74,3 +74,38 @@ async def test_variants_end_to_end(
     assert again.stock == 2 and again.variant(Size="M", Colour="Blue").is_active is False  # type: ignore[union-attr]
     with pytest.raises(shopkit.VariantNotFoundError):
         await shopper.cart.add_item(tee.id, variant_id=medium.id)
+
+
+async def test_update_sends_the_full_variant_list(
+    admin_shop: AsyncShopClient, catalog: Catalog
+) -> None:
+    tee = await admin_shop.products.create(
+        name="Tee",
+        price="20.00",
+        category="Audio",
+        options=[{"name": "Size", "values": ["S", "M"]}],
+        variants=[
+            {"option_values": {"Size": "S"}, "sku": "TEE-S", "stock": 2},
+            {"option_values": {"Size": "M"}, "sku": "TEE-M", "stock": 1},
+        ],
+    )
+    small, medium = tee.variant(Size="S"), tee.variant(Size="M")
+    assert small is not None and medium is not None
+    after = await admin_shop.products.update(
+        tee.id,
+        options=[{"name": "Size", "values": ["S", "M", "L"]}],
+        variants=[
+            {"id": small.id, "stock": 4, "price": Decimal("18.50")},
+            {"option_values": {"Size": "L"}, "sku": "TEE-L", "stock": 3},
+        ],
+    )
+    large = after.variant(Size="L")
+    assert large is not None and (large.sku, large.stock) == ("TEE-L", 3)
+    assert after.variant(Size="M").is_active is False  # type: ignore[union-attr]
+    assert (after.stock, after.price) == (7, Decimal("18.50"))
+    with pytest.raises(shopkit.DuplicateVariantError):
+        await admin_shop.products.update(
+            tee.id, variants=[{"id": small.id}, {"option_values": {"Size": "S"}}]
+        )
+    with pytest.raises(shopkit.VariantNotFoundError):
+        await admin_shop.products.update(tee.id, variants=[{"id": "0" * 24}])

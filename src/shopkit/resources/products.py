@@ -20,6 +20,7 @@ from shopkit.types.products import (
     SearchSort,
     Variant,
     VariantInput,
+    VariantPatchInput,
 )
 
 Amount = Decimal | int | str
@@ -229,16 +230,21 @@ class AsyncProducts(AsyncAPIResource):
         is_featured: bool | NotGiven = NOT_GIVEN,
         options: Sequence[OptionInput] | NotGiven = NOT_GIVEN,
         images: Sequence[ImageInput] | NotGiven = NOT_GIVEN,
+        variants: Sequence[VariantPatchInput] | NotGiven = NOT_GIVEN,
         **request_options: Unpack[RequestOptions],
     ) -> Product:
         """Change only the fields given (admins); ``is_active=True`` revives a deleted product.
 
         ``stock`` only on a product without options (its one variant's); ``options`` must
-        still fit every variant; variants change through :attr:`variants`.
+        still fit every variant. ``variants`` is the full list the product sells, applied in
+        one write: an entry with ``id`` changes that variant (only the keys given), one
+        without adds a variant, a variant not listed is retired (``is_active=False``).
+        Single variants also change through :attr:`variants`.
         """
         body = _product_body(
             options=options,
             images=images,
+            variants=variants,
             name=name,
             price=price,
             category=category,

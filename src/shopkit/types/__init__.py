@@ -27,6 +27,7 @@ from shopkit.types.products import (
     SearchSort,
     Variant,
     VariantInput,
+    VariantPatchInput,
 )
 from shopkit.types.webhooks import Webhook, WebhookDelivery, WebhookEvent, WebhookWithSecret
 
@@ -62,6 +63,7 @@ __all__ = [
     "User",
     "Variant",
     "VariantInput",
+    "VariantPatchInput",
     "Webhook",
     "WebhookDelivery",
     "WebhookEvent",

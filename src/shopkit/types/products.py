@@ -91,6 +91,19 @@ class VariantInput(TypedDict):
     image_url: NotRequired[str | None]
 
 
+class VariantPatchInput(TypedDict, total=False):
+    """An entry of ``products.update(variants=[...])``: with ``id`` the fields given of that
+    variant change; without it a new variant (then ``option_values`` is required)."""
+
+    id: str
+    option_values: dict[str, str]
+    sku: str | None
+    price: Decimal | int | str | None
+    stock: int
+    is_active: bool
+    image_url: str | None
+
+
 class ProductInput(TypedDict):
     """One row for :meth:`~shopkit.resources.products.AsyncProducts.bulk` (upserted by ``sku``)."""
 

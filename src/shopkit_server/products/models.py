@@ -218,6 +218,23 @@ class VariantChanges(TypedDict, total=False):
 
 
 @dataclass(frozen=True)
+class VariantEdit:
+    """An entry of a product update's ``variants`` naming an existing variant: its changes."""
+
+    id: str
+    changes: VariantChanges
+
+
+@dataclass(frozen=True)
+class VariantPlan:
+    """What a product update does to its variants: ``edits`` by variant id (a retirement is
+    ``{"is_active": False}``), then ``added`` new ones. Stores apply it in the same write."""
+
+    edits: dict[str, VariantChanges]
+    added: list[Variant]
+
+
+@dataclass(frozen=True)
 class ProductDraft:
     """A new product as validated at the edge; ``category`` is already the canonical name.
 
@@ -289,6 +306,7 @@ class ProductChanges(TypedDict, total=False):
     is_featured: bool
     options: list[ProductOption]
     images: list[ProductImage]
+    variants: VariantPlan  # built by the service from the update's variants list
 
 
 # Fields of a product that a client may set, in the order the bulk import reads them.

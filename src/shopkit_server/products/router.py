@@ -268,14 +268,27 @@ async def create_product(ctx: Context, _: AdminUser, body: ProductCreate) -> Pro
 
 
 @_products.patch("/{product_id}", response_model=ProductOut, summary="Update a product")
-@raises(ProductNotFound, SkuTaken, UnknownCategory, OptionValuesInvalid, VariantRequired)
+@raises(
+    ProductNotFound,
+    VariantNotFound,
+    SkuTaken,
+    DuplicateVariant,
+    UnknownCategory,
+    OptionValuesInvalid,
+    VariantRequired,
+)
 async def update_product(
     ctx: Context, _: AdminUser, product_id: str, body: ProductUpdate
 ) -> Product:
     """Change only the fields sent (admins); works on inactive products (``is_active: true``
     revives one). ``stock`` only on a product without options (else 422
-    ``variant_required``); new ``options`` must fit every variant."""
-    return await ctx.products.update_product(product_id, body.to_changes())
+    ``variant_required``); new ``options`` must fit every variant.
+
+    ``variants`` is the full list the product sells, applied in the same write: an entry with
+    ``id`` changes that variant (404 ``variant_not_found`` when it is not this product's),
+    one without adds a variant, a variant not listed is retired (``is_active: false``).
+    409 ``duplicate_variant``, ``sku_taken``; 422 ``option_values_invalid``."""
+    return await ctx.products.update_product(product_id, body.to_changes(), body.variant_entries())
 
 
 @_products.delete(

@@ -46,6 +46,7 @@ from shopkit_server.products.models import (
     ProductSort,
     VariantChanges,
     VariantDraft,
+    VariantEdit,
 )
 
 MAX_TAGS = 20
@@ -203,6 +204,19 @@ class VariantUpdate(BaseModel):
         return cast(VariantChanges, {name: getattr(self, name) for name in self.model_fields_set})
 
 
+class VariantEntry(VariantUpdate):
+    """An entry of ``PATCH /products/{id}`` ``variants``: with ``id`` the fields sent of that
+    variant change (as in PATCH .../variants/{id}); without it a new variant (as in POST)."""
+
+    id: str | None = None
+
+    def to_entry(self) -> VariantDraft | VariantEdit:
+        fields = {name: getattr(self, name) for name in self.model_fields_set if name != "id"}
+        if self.id is not None:
+            return VariantEdit(id=self.id, changes=cast(VariantChanges, fields))
+        return VariantCreate(**fields).to_draft()
+
+
 class VariantOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -303,6 +317,7 @@ _NOT_NULL = (
     "is_featured",
     "options",
     "images",
+    "variants",
 )
 
 
@@ -323,6 +338,13 @@ class ProductUpdate(BaseModel):
     is_featured: Flag | None = None
     options: Options | None = None
     images: Images | None = None
+    variants: Annotated[list[VariantEntry], Field(min_length=1, max_length=MAX_VARIANTS)] | None = (
+        Field(
+            default=None,
+            description="The full list the product sells: an entry with id changes that variant, "
+            "one without adds a variant, a variant not listed is retired (is_active=false).",
+        )
+    )
 
     @model_validator(mode="after")
     def _no_null(self) -> Self:
@@ -336,12 +358,20 @@ class ProductUpdate(BaseModel):
         return self
 
     def to_changes(self) -> ProductChanges:
-        changes: dict[str, Any] = {name: getattr(self, name) for name in self.model_fields_set}
+        changes: dict[str, Any] = {
+            name: getattr(self, name) for name in self.model_fields_set if name != "variants"
+        }
         if self.options is not None:
             changes["options"] = _options(self.options)
         if self.images is not None:
             changes["images"] = _images(self.images)
         return cast(ProductChanges, changes)
+
+    def variant_entries(self) -> list[VariantDraft | VariantEdit] | None:
+        """The ``variants`` sent, None when left out."""
+        if self.variants is None:
+            return None
+        return [entry.to_entry() for entry in self.variants]
 
 
 class ProductOut(BaseModel):

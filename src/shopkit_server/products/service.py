@@ -45,6 +45,8 @@ from shopkit_server.products.models import (
     Variant,
     VariantChanges,
     VariantDraft,
+    VariantEdit,
+    VariantPlan,
 )
 from shopkit_server.products.repository import (
     CategoryRepository,
@@ -104,6 +106,51 @@ def check_variants(
 def _ordered(options: Sequence[ProductOption], values: dict[str, str]) -> dict[str, str]:
     """``values`` in the order of the product's options (the stores key combinations so)."""
     return {option.name: values[option.name] for option in options if option.name in values}
+
+
+def _changed(variant: Variant, changes: VariantChanges) -> Variant:
+    """``variant`` with ``changes`` applied (their option_values already in options' order)."""
+    return Variant(**{**dataclasses.asdict(variant), **changes})
+
+
+def _planned(
+    current: Product,
+    options: Sequence[ProductOption] | None,
+    entries: Sequence[VariantDraft | VariantEdit],
+) -> VariantPlan:
+    """What a product update's ``variants`` list (with the update's ``options``, if any) does
+    to ``current``: listed ones changed or added, the others retired. The whole set after it
+    passes :func:`check_variants`, the rule create and the variant endpoints use."""
+    after_options = list(current.options if options is None else options)
+    if not after_options:
+        raise OptionValuesInvalid(
+            "A product without options has one variant, made for it: leave variants out."
+        )
+    edits: dict[str, VariantChanges] = {}
+    drafts: list[VariantDraft] = []
+    for entry in entries:
+        if isinstance(entry, VariantDraft):
+            drafts.append(entry)
+        elif not is_valid_id(entry.id) or current.variant(entry.id) is None:
+            raise VariantNotFound(f"This product has no variant {entry.id!r}.")
+        elif entry.id in edits:
+            raise OptionValuesInvalid(f"Variant {entry.id!r} is listed twice.")
+        else:
+            changes = VariantChanges(**entry.changes)
+            if "option_values" in changes:
+                changes["option_values"] = _ordered(after_options, changes["option_values"])
+            edits[entry.id] = changes
+    for variant in current.variants:
+        edits.setdefault(variant.id, VariantChanges(is_active=False))
+    added = [
+        dataclasses.replace(
+            draft.new_variant(), option_values=_ordered(after_options, draft.option_values)
+        )
+        for draft in drafts
+    ]
+    after = [_changed(v, edits[v.id]) for v in current.variants]
+    check_variants(after_options, [*after, *added])
+    return VariantPlan(edits=edits, added=added)
 
 
 class ProductService:
@@ -201,17 +248,25 @@ class ProductService:
         return SkuTaken(f"Another product or variant already has sku {sku!r}.")
 
     @changes_products(lambda product_id, *_, **__: (product_id,))
-    async def update_product(self, product_id: str, changes: ProductChanges) -> Product:
+    async def update_product(
+        self,
+        product_id: str,
+        changes: ProductChanges,
+        variants: Sequence[VariantDraft | VariantEdit] | None = None,
+    ) -> Product:
         """Partial update of any product, active or not (setting is_active revives it).
 
         ``sku`` and ``stock`` of a product without options are its default variant's; a
         product with options refuses ``stock`` (VariantRequired: set it per variant). New
         ``options`` must still fit every variant (OptionValuesInvalid). ``image_url`` sets
         the first image of the gallery (null removes it); ``images`` replaces the gallery.
+        ``variants`` is the full list the product sells: a VariantEdit changes that variant
+        (VariantNotFound when it is not the product's), a VariantDraft adds one, a variant
+        not listed is retired; all of it in the same write as the other changes.
         """
         if not is_valid_id(product_id):
             raise ProductNotFound()
-        if not changes:
+        if not changes and variants is None:
             return await self.get_product(product_id, include_inactive=True)
         changes = ProductChanges(**changes)
         current = await self.products.get(product_id)
@@ -223,7 +278,9 @@ class ProductService:
             raise VariantRequired(
                 "A product with options keeps stock per variant; set it on a variant."
             )
-        if "options" in changes:
+        if variants is not None:
+            changes["variants"] = _planned(current, changes.get("options"), variants)
+        elif "options" in changes:
             check_variants(changes["options"], current.variants)
         if "images" not in changes and "image_url" in changes:
             url = changes["image_url"]
@@ -283,7 +340,7 @@ class ProductService:
         changes = VariantChanges(**changes)
         if "option_values" in changes:
             changes["option_values"] = _ordered(product.options, changes["option_values"])
-        after = Variant(**{**dataclasses.asdict(current), **changes})
+        after = _changed(current, changes)
         others = [v for v in product.variants if v.id != variant_id]
         check_variants(product.options, [*others, after])
         if not changes:

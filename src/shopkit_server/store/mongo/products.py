@@ -39,6 +39,7 @@ from shopkit_server.products.models import (
     StockLine,
     Variant,
     VariantChanges,
+    VariantPlan,
     bulk_images,
     bulk_row_changes,
 )
@@ -389,6 +390,12 @@ class MongoProductRepository:
                         stock=values.get("stock", default.stock),
                     )
                 ]
+            if "variants" in values:  # the plan on the fresh document: one write
+                plan: VariantPlan = values["variants"]
+                found = [
+                    Variant(**{**dataclasses.asdict(v), **plan.edits.get(v.id, {})}) for v in found
+                ]
+                found.extend(plan.added)
             return dataclasses.replace(
                 current,
                 base_price=values.get("price", current.own_price),

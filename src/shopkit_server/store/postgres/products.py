@@ -32,6 +32,7 @@ from shopkit_server.products.models import (
     StockLine,
     Variant,
     VariantChanges,
+    VariantPlan,
     bulk_images,
     bulk_row_changes,
     option_words,
@@ -273,6 +274,12 @@ class PostgresProductRepository:
                         product_id,
                         changes[key],
                     )
+            if "variants" in changes:  # in this transaction, before the aggregates
+                plan = changes["variants"]
+                await _free_moving(conn, product_id, plan)
+                for variant_id, edit in plan.edits.items():
+                    await variants.change(conn, product_id, variant_id, edit)
+                await variants.upsert(conn, product_id, plan.added)
             return await _refreshed(conn, product_id)
 
         try:
@@ -413,3 +420,20 @@ async def _update_fields(conn: Connection, current: Product, row: BulkRow, now: 
         await conn.execute("DELETE FROM product_variants WHERE id = ANY($1::text[])", gone)
     await variants.upsert(conn, current.id, merged)
     await conn.execute(variants.REFRESH, current.id)
+
+
+async def _free_moving(conn: Connection, product_id: str, plan: VariantPlan) -> None:
+    """Clear the skus and combinations the plan's edits move, so two variants may swap them
+    (unique indexes check row by row; the service checked the set after the change)."""
+    for column, value, field in (
+        ("sku", "NULL", "sku"),
+        ("option_keys", "ARRAY['#' || id]", "option_values"),
+    ):
+        ids = [vid for vid, edit in plan.edits.items() if field in edit]
+        if ids:
+            await conn.execute(
+                f"UPDATE product_variants SET {column} = {value} "
+                "WHERE product_id = $1 AND id = ANY($2::text[])",
+                product_id,
+                ids,
+            )

@@ -30,6 +30,7 @@ from shopkit_server.products.models import (
     StockLine,
     Variant,
     VariantChanges,
+    VariantPlan,
     bulk_images,
     bulk_row_changes,
     option_words,
@@ -294,6 +295,12 @@ class SqliteProductRepository:
                             "AND option_keys = '|'",
                             (changes[key], product_id),
                         )
+                if "variants" in changes:  # in this transaction, before the aggregates
+                    plan = changes["variants"]
+                    await _free_moving(conn, product_id, plan)
+                    for variant_id, edit in plan.edits.items():
+                        await variants.change(conn, product_id, variant_id, edit)
+                    await variants.upsert(conn, product_id, plan.added)
                 return await _refreshed(conn, product_id)
         except sqlite3.IntegrityError as exc:
             raise _integrity(exc) from exc
@@ -395,6 +402,22 @@ class SqliteProductRepository:
 
     async def release(self, reservation_id: str) -> None:
         await stock.release(self._db, reservation_id)
+
+
+async def _free_moving(conn: aiosqlite.Connection, product_id: str, plan: VariantPlan) -> None:
+    """Clear the skus and combinations the plan's edits move, so two variants may swap them
+    (unique indexes check row by row; the service checked the set after the change)."""
+    for column, value, field in (
+        ("sku", "NULL", "sku"),
+        ("option_keys", "'#' || id", "option_values"),
+    ):
+        ids = [vid for vid, edit in plan.edits.items() if field in edit]
+        if ids:
+            await conn.execute(
+                f"UPDATE product_variants SET {column} = {value} WHERE product_id = ? "
+                f"AND id IN ({', '.join('?' * len(ids))})",
+                [product_id, *ids],
+            )
 
 
 async def _refreshed(conn: aiosqlite.Connection, product_id: str) -> Product | None:
