@@ -92,6 +92,7 @@ EXPECTED_TYPES = {
     "OptionInput",
     "Variant",
     "VariantInput",
+    "VariantPatchInput",
     "Role",
     "SearchSort",
     "ShopkitModel",
