@@ -86,13 +86,26 @@ class CartService:
     # was written is always answered with success (priced from what was read before it).
 
     async def add_item(
-        self, user_id: str, product_id: str, quantity: int, variant_id: str | None = None
+        self,
+        user_id: str,
+        product_id: str,
+        quantity: int,
+        variant_id: str | None = None,
+        *,
+        product: Product | None = None,
     ) -> Cart:
         """Add units of one variant; ``variant_id`` may be left out only when the product has
-        a single variant (else VariantRequired). Stock and the line limit are per variant."""
+        a single variant (else VariantRequired). Stock and the line limit are per variant.
+
+        ``product``: the catalog's product ``product_id`` as :meth:`check_addable` just read
+        it (a guest's first add), so it is not read again."""
         if not is_valid_id(product_id):
             raise ProductNotFound()
-        catalog = await self._catalog(await self.carts.get(user_id), product_id)
+        cart = await self.carts.get(user_id)
+        if product is not None and product.id == product_id:
+            catalog = {**await self._catalog(cart, known=product_id), product_id: product}
+        else:
+            catalog = dict(await self._catalog(cart, product_id))
         product = catalog.get(product_id)
         if product is None or not product.is_active:
             raise ProductNotFound()
@@ -126,9 +139,10 @@ class CartService:
             raise LineQuantityLimit() from None
         return _priced(cart, catalog)
 
-    async def check_addable(self, product_id: str, variant_id: str | None = None) -> None:
+    async def check_addable(self, product_id: str, variant_id: str | None = None) -> Product:
         """Raise what :meth:`add_item` would for a variant no cart may hold (unknown, retired
-        or out of stock), without touching any cart."""
+        or out of stock), without touching any cart; the product as read (pass it on to
+        :meth:`add_item` so it is read once)."""
         if not is_valid_id(product_id):
             raise ProductNotFound()
         product = (await self.products.get_products([product_id])).get(product_id)
@@ -137,6 +151,7 @@ class CartService:
         variant = _pick(product, variant_id)
         if variant.stock < 1:
             raise InsufficientStock([product.id], f"{_label(product, variant)} is out of stock.")
+        return product
 
     async def set_quantity(self, user_id: str, item_id: str, quantity: int) -> Cart:
         """Set a line's quantity; 0 removes it. The line must be in the cart; ``item_id`` is
@@ -326,8 +341,14 @@ class CartService:
         """Delete expired guest carts (and merged ones' leftovers); how many went."""
         return await self._guest_store().sweep(utc_now())
 
-    async def _catalog(self, cart: Cart, *extra: str) -> Catalog:
-        wanted = list(dict.fromkeys([item.product_id for item in cart.items] + list(extra)))
+    async def _catalog(self, cart: Cart, *extra: str, known: str | None = None) -> Catalog:
+        """What the catalog says of the cart's products and ``extra`` ones (one batched read),
+        leaving out ``known`` (read already by the caller)."""
+        wanted = [
+            pid
+            for pid in dict.fromkeys([item.product_id for item in cart.items] + list(extra))
+            if pid != known
+        ]
         if not wanted:
             return {}
         found = await self.products.get_products(wanted)

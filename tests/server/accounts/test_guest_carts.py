@@ -186,3 +186,25 @@ async def test_expired_guest_carts_are_swept(
     assert await store.guest_carts.sweep(utc_now() + timedelta(days=15)) == 1
     gone = await client.get("/cart", headers={"X-Cart-Token": token})
     assert gone.status_code == 404
+
+
+async def test_a_guests_first_add_reads_the_product_once(
+    app: FastAPI, client: httpx.AsyncClient, admin: UserSession, monkeypatch: Any
+) -> None:
+    pen = await Shop(admin.client).product("1.00", stock=5)
+    products = app.state.ctx.cart.products
+    asked: list[list[str]] = []
+    read = products.get_products
+
+    async def counted(ids: list[str]) -> Any:
+        asked.append(list(ids))
+        return await read(ids)
+
+    monkeypatch.setattr(products, "get_products", counted)
+    first = await _guest_add(client, pen["id"], 2, None)
+    assert first.status_code == 200, first.text
+    assert first.json()["items"][0]["quantity"] == 2
+    assert asked == [[pen["id"]]]  # check_addable's read, handed on to add_item
+    again = await _guest_add(client, pen["id"], 1, first.headers["X-Cart-Token"])
+    assert again.json()["items"][0]["quantity"] == 3
+    assert asked == [[pen["id"]], [pen["id"]]]

@@ -73,13 +73,18 @@ SCHEMA: tuple[str, ...] = (
 )
 
 
+EVENT_INSERT = "INSERT INTO outbox_events (id, type, key, data, created_at) VALUES (?, ?, ?, ?, ?)"
+
+
+def event_rows(events: Sequence[OutboxEvent]) -> list[tuple[str, str, str, str, str]]:
+    """The ``outbox_events`` rows of events (for :data:`EVENT_INSERT`)."""
+    return [(e.id, e.type, e.key, json.dumps(e.data), to_db_time(e.created_at)) for e in events]
+
+
 async def insert_events(conn: aiosqlite.Connection, events: Sequence[OutboxEvent]) -> None:
     """Write events into the outbox inside the caller's transaction."""
     if events:
-        await conn.executemany(
-            "INSERT INTO outbox_events (id, type, key, data, created_at) VALUES (?, ?, ?, ?, ?)",
-            [(e.id, e.type, e.key, json.dumps(e.data), to_db_time(e.created_at)) for e in events],
-        )
+        await conn.executemany(EVENT_INSERT, event_rows(events))
 
 
 _ENDPOINT_COLUMNS = "id, url, secret, event_types, active, created_at, updated_at"
