@@ -140,7 +140,7 @@ async def test_two_racing_logins_merge_a_guest_cart_exactly_once(
     login = {"email": customer.email, "password": PASSWORD}
     # From two addresses (the test client is a trusted proxy): one address gets one password
     # check of an account at a time (auth/throttle.py).
-    with Gate(app.state.ctx.store.guest_carts, "claim", racers=2) as gate:
+    with Gate(app.state.ctx.store.carts, "merge_guest", racers=2) as gate:
         replies = await asyncio.gather(
             *(
                 client.post(
