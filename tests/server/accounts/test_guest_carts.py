@@ -208,3 +208,30 @@ async def test_a_guests_first_add_reads_the_product_once(
     again = await _guest_add(client, pen["id"], 1, first.headers["X-Cart-Token"])
     assert again.json()["items"][0]["quantity"] == 3
     assert asked == [[pen["id"]], [pen["id"]]]
+
+
+async def test_a_merge_prices_guest_lines_the_first_catalog_read_missed(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    admin: UserSession,
+    customer: UserSession,
+    monkeypatch: Any,
+) -> None:
+    pen = await Shop(admin.client).product("1.00", stock=5)
+    token = (await _guest_add(client, pen["id"], 2, None)).headers["X-Cart-Token"]
+    guests = app.state.ctx.cart.guests
+
+    async def not_seen(*args: Any) -> None:
+        return None  # as if the guest's lines came after the merge read the catalog
+
+    monkeypatch.setattr(guests, "find", not_seen)
+    login = await client.post(
+        "/auth/login",
+        json={"email": customer.email, "password": PASSWORD},
+        headers={"X-Cart-Token": token},
+    )
+    assert login.json()["cart_merge"]["outcome"] == "merged"
+    assert [(x["added"], x["shortfall"]) for x in login.json()["cart_merge"]["lines"]] == [
+        (2, None)
+    ]
+    assert (await customer.client.get("/cart")).json()["items"][0]["quantity"] == 2
