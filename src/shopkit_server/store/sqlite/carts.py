@@ -231,8 +231,31 @@ class SqliteCartRepository:
         self._db = db
 
     async def get(self, user_id: str) -> Cart:
-        async with self._db.read() as conn:
-            return await _load(conn, user_id)
+        # One statement (one consistent read) on the loop thread: a cart holds at most
+        # MAX_CART_LINES lines, found through the (user_id, variant_id) index.
+        rows = await self._db.read_now(
+            "SELECT c.updated_at, i.product_id, i.name, i.price_cents, i.image_url, i.quantity, "
+            "i.variant_id FROM carts c LEFT JOIN cart_items i ON i.user_id = c.user_id "
+            "WHERE c.user_id = ? ORDER BY i.rowid",
+            (user_id,),
+        )
+        if not rows:
+            return Cart()
+        return Cart(
+            items=[
+                CartItem(
+                    product_id=row[1],
+                    name=row[2],
+                    price=from_cents(row[3]),
+                    quantity=row[5],
+                    image_url=row[4],
+                    variant_id=row[6],
+                )
+                for row in rows
+                if row[1] is not None
+            ],
+            updated_at=from_db_time(rows[0][0]),
+        )
 
     async def add_item(
         self,
