@@ -21,13 +21,14 @@ body first (a malformed one was a 422 before any credential was looked at).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
 from fastapi import Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute, APIRouter, serialize_response
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import Scope
@@ -86,6 +87,24 @@ def _is_plain(request: Request) -> bool:
     if scope["query_string"] or not scope.get(OWN_APP_SCOPE_KEY):
         return False
     return all(name != b"authorization" for name, _ in scope["headers"])
+
+
+def json_reply(
+    model: BaseModel, *, status_code: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    """``model`` (an instance of the route's ``response_model``) written straight to JSON bytes.
+
+    FastAPI would validate the returned model again against the response model, dump it and
+    serialize the dump; the model is already that type, so it is serialized once. Money stays
+    exact (``wire.write_exact`` treats these bytes like any reply), and the route's
+    ``response_model`` and ``status_code`` still document it.
+    """
+    return Response(
+        content=model.model_dump_json(by_alias=True),
+        status_code=status_code,
+        headers=headers,
+        media_type="application/json",
+    )
 
 
 class ShopRoute(APIRoute):

@@ -30,7 +30,7 @@ from shopkit_server.products.errors import (
     VariantRequired,
 )
 from shopkit_server.products.models import Product
-from shopkit_server.routing import ShopRouter
+from shopkit_server.routing import ShopRouter, json_reply
 
 router = ShopRouter(prefix="/cart", tags=["cart"])
 
@@ -61,14 +61,14 @@ Owner = Annotated[str, Depends(_owner)]
 
 @router.get("", response_model=CartOut)
 @raises(UpstreamUnavailable)
-async def get_cart(ctx: Context, owner: Owner) -> CartOut:
+async def get_cart(ctx: Context, owner: Owner) -> Response:
     """Your cart, at current catalog prices (empty when you have none yet).
 
     Names, prices and images are refreshed from the catalog on every read, so the cart shows
     what checkout will charge. A line whose product was retired, or has fewer units in stock
     than the line holds, stays in the cart with `available: false`.
     """
-    return CartOut.of(await ctx.cart.get_cart(owner))
+    return json_reply(CartOut.of(await ctx.cart.get_cart(owner)))
 
 
 @router.post("/items", response_model=CartOut)
@@ -87,10 +87,9 @@ async def add_cart_item(
     body: AddItemRequest,
     ctx: Context,
     request: Request,
-    response: Response,
     user: OptionalActiveUser,
     cart_token: CartToken = None,
-) -> CartOut:
+) -> Response:
     """Add units of one variant of a product, on top of any already in the cart.
 
     Without an access token or an `X-Cart-Token` this opens a guest cart: its token comes
@@ -107,29 +106,29 @@ async def add_cart_item(
         product = await ctx.cart.check_addable(body.product_id, body.variant_id)
         new_token, guest = await ctx.cart.open_guest_cart(ctx.client_of(request))
         owner = guest.id
-        response.headers[CART_TOKEN_HEADER] = new_token
     cart = await ctx.cart.add_item(
         owner, body.product_id, body.quantity, body.variant_id, product=product
     )
-    return CartOut.of(cart, cart_token=new_token)
+    headers = {CART_TOKEN_HEADER: new_token} if new_token else None
+    return json_reply(CartOut.of(cart, cart_token=new_token), headers=headers)
 
 
 @router.patch("/items/{item_id}", response_model=CartOut)
 @raises(CartItemNotFound, ProductNotFound, VariantNotFound, InsufficientStock, UpstreamUnavailable)
 async def set_cart_item_quantity(
     item_id: str, body: SetQuantityRequest, ctx: Context, owner: Owner
-) -> CartOut:
+) -> Response:
     """Set the quantity of a line already in the cart; 0 removes it. ``item_id`` is the
     line's variant id (a single-variant product's id works too)."""
-    return CartOut.of(await ctx.cart.set_quantity(owner, item_id, body.quantity))
+    return json_reply(CartOut.of(await ctx.cart.set_quantity(owner, item_id, body.quantity)))
 
 
 @router.delete("/items/{item_id}", response_model=CartOut)
 @raises(UpstreamUnavailable)
-async def remove_cart_item(item_id: str, ctx: Context, owner: Owner) -> CartOut:
+async def remove_cart_item(item_id: str, ctx: Context, owner: Owner) -> Response:
     """Remove a line by its variant id (or a single-variant product's id); removing one that
     is not there is fine."""
-    return CartOut.of(await ctx.cart.remove_item(owner, item_id))
+    return json_reply(CartOut.of(await ctx.cart.remove_item(owner, item_id)))
 
 
 @router.delete("", status_code=status.HTTP_204_NO_CONTENT, response_class=Response)

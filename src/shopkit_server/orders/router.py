@@ -29,7 +29,7 @@ from shopkit_server.orders.schemas import (
 from shopkit_server.pagination import CursorPageQuery, Page, PageResult
 from shopkit_server.payments.errors import PaymentMethodUnavailable
 from shopkit_server.products.errors import InsufficientStock, ProductNotFound
-from shopkit_server.routing import ShopRouter
+from shopkit_server.routing import ShopRouter, json_reply
 
 router = ShopRouter(prefix="/orders", tags=["orders"])
 
@@ -64,9 +64,8 @@ async def checkout(
     body: CheckoutRequest,
     ctx: Context,
     user: ActiveUser,
-    response: Response,
     idempotency_key: IdempotencyKey = None,
-) -> CheckoutOut:
+) -> Response:
     """Place an order from your cart at current prices; the cart is emptied.
 
     Every product is re-read at checkout: the order freezes the catalog's current names and
@@ -88,13 +87,15 @@ async def checkout(
     result = await ctx.orders.checkout(
         user, address, idempotency_key, body.payment_method, address_id=body.address_id
     )
-    if result.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
     order = OrderOut.of(result.order)
     if result.intent is not None:
         order = order.model_copy(update={"payment_intent_id": result.intent.id})
     secret = result.intent.client_secret if result.intent else None
-    return CheckoutOut(**dict(order), client_secret=secret)
+    return json_reply(
+        CheckoutOut(**dict(order), client_secret=secret),
+        status_code=status.HTTP_201_CREATED,
+        headers={"Idempotent-Replayed": "true"} if result.replayed else None,
+    )
 
 
 @router.get("", response_model=Page[OrderOut])
