@@ -14,6 +14,8 @@ a second run writes nothing and costs less than the first.
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -24,8 +26,8 @@ from shopkit_cli.catalog import Catalog, CatalogError, CategorySpec, Row
 from shopkit_cli.output import Progress
 
 if TYPE_CHECKING:
-    from shopkit import AsyncShopClient
-    from shopkit.types import Category, Product
+    from shopkit import APIStatusError, AsyncShopClient
+    from shopkit.types import BulkResult, Category, Product
 
 MAX_BATCH = 500  # the bulk endpoint's limit
 
@@ -228,6 +230,9 @@ def _same_variants(wanted: list[dict[str, Any]], product: Product) -> bool:
 # -- applying -------------------------------------------------------------------------------
 
 
+_IN_FLIGHT = 2  # bulk requests sent before waiting for the first answer
+
+
 async def apply(
     client: AsyncShopClient, plan: Plan, *, batch_size: int, progress: Progress
 ) -> Report:
@@ -246,27 +251,48 @@ async def apply(
 
     import shopkit
 
-    created = updated = unchanged = 0
-    for start in range(0, len(to_send), batch_size):
-        batch = to_send[start : start + batch_size]
+    async def send(batch: list[RowPlan]) -> BulkResult | APIStatusError:
         try:
-            result = await client.products.bulk([item.row.fields for item in batch])
+            return await client.products.bulk([item.row.fields for item in batch])
         except shopkit.APIStatusError as exc:
+            return exc
+
+    created = updated = unchanged = 0
+
+    async def take(batch: list[RowPlan], task: asyncio.Task[BulkResult | APIStatusError]) -> None:
+        nonlocal created, updated, unchanged
+        result = await task
+        if isinstance(result, shopkit.APIStatusError):
             # The server refused the whole request: its rows fail with its reason, the other
             # batches still go (running the seed again retries exactly what is missing).
-            rid = f" (request id {exc.request_id})" if exc.request_id else ""
+            rid = f" (request id {result.request_id})" if result.request_id else ""
             for item in batch:
-                item.action, item.reason = "failed", f"{exc.detail}{rid}"
-            progress.advance(len(batch))
-            continue
-        created += result.created
-        updated += result.updated
-        unchanged += result.unchanged
-        for failure in result.failed:
-            if 0 <= failure.index < len(batch):
-                batch[failure.index].action = "failed"
-                batch[failure.index].reason = failure.detail
+                item.action, item.reason = "failed", f"{result.detail}{rid}"
+        else:
+            created += result.created
+            updated += result.updated
+            unchanged += result.unchanged
+            for failure in result.failed:
+                if 0 <= failure.index < len(batch):
+                    batch[failure.index].action = "failed"
+                    batch[failure.index].reason = failure.detail
         progress.advance(len(batch))
+
+    # Two requests in flight: the next batch is encoded and sent while the server writes this
+    # one (the server still writes them one at a time). Every sku is in one row of the file,
+    # so no batch depends on another; the answers are read in the order the batches were made.
+    in_flight: deque[tuple[list[RowPlan], asyncio.Task[BulkResult | APIStatusError]]] = deque()
+    try:
+        for at in range(0, len(to_send), batch_size):
+            batch = to_send[at : at + batch_size]
+            in_flight.append((batch, asyncio.ensure_future(send(batch))))
+            if len(in_flight) == _IN_FLIGHT:
+                await take(*in_flight.popleft())
+        while in_flight:
+            await take(*in_flight.popleft())
+    finally:
+        for _, task in in_flight:  # an error (not an answer) stopped the seed: stop the rest
+            task.cancel()
     return Report(
         dry_run=False,
         categories_created=created_names,
