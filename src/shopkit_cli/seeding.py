@@ -129,11 +129,14 @@ def _category_steps(catalog: Catalog, existing: dict[str, Category]) -> list[Cat
     wanted: dict[str, CategorySpec] = {}
     for spec in catalog.categories:
         wanted.setdefault(slugify(spec.name), spec)
+    seen: set[tuple[str, str | None]] = set()  # a pair met again changes nothing: no slugify
     for row in catalog.rows:
         if row.error is None:
             for depth, name in enumerate(row.path):
                 parent = row.path[depth - 1] if depth else None
-                wanted.setdefault(slugify(name), CategorySpec(name=name, parent=parent))
+                if (name, parent) not in seen:
+                    seen.add((name, parent))
+                    wanted.setdefault(slugify(name), CategorySpec(name=name, parent=parent))
     # A parent named only as a parent is a root of its own.
     for spec in list(wanted.values()):
         if spec.parent is not None and slugify(spec.parent) not in wanted:
@@ -243,7 +246,11 @@ async def apply(
     for item in plan.rows:
         if item.action not in ("create", "update", "send"):
             continue
-        bad = next((broken[slugify(n)] for n in item.row.path if slugify(n) in broken), None)
+        bad = (
+            next((broken[slugify(n)] for n in item.row.path if slugify(n) in broken), None)
+            if broken  # none failed (the usual case): no slug to compute per row
+            else None
+        )
         if bad is not None:
             item.action, item.reason = "failed", f"category {bad.name!r}: {bad.error}"
             continue
