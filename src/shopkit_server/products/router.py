@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
+from fastapi import Body, Depends, Query, Request, Response, status
 from pydantic import TypeAdapter
 
 from shopkit_server.deps import AdminUser, Context, OptionalUser, get_context
@@ -56,12 +56,12 @@ from shopkit_server.products.schemas import (
     to_domain_sort,
 )
 from shopkit_server.products.service import MAX_OPTION_FILTERS
-from shopkit_server.routing import ShopRoute, plain_read
+from shopkit_server.routing import ShopRouter, plain_read
 
 MAX_TAG_FILTERS = 10
 
-_products = APIRouter(prefix="/products", tags=["products"], route_class=ShopRoute)
-_categories = APIRouter(prefix="/categories", tags=["categories"], route_class=ShopRoute)
+_products = ShopRouter(prefix="/products", tags=["products"])
+_categories = ShopRouter(prefix="/categories", tags=["categories"])
 
 ProductPage = Page[ProductOut]
 _flat = TypeAdapter(list[CategoryOut])
@@ -406,6 +406,6 @@ async def delete_category(ctx: Context, _: AdminUser, category_id: str) -> Respo
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-router = APIRouter()
+router = ShopRouter()
 router.include_router(_products)
 router.include_router(_categories)

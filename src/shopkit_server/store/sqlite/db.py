@@ -24,6 +24,7 @@ can scan many rows or take long (listings, searches, counts) stays on the aiosql
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -33,6 +34,8 @@ from typing import Any, TypeVar
 
 import aiosqlite
 import structlog
+
+from shopkit_server.store._rows import RowCodec
 
 log = structlog.get_logger("shopkit.store.sqlite")
 
@@ -311,3 +314,7 @@ def to_db_time(moment: datetime) -> str:
 
 def from_db_time(text: str) -> datetime:
     return datetime.fromisoformat(text)
+
+
+# Times as ISO 8601 text, JSON as text (store/_rows.py).
+CODEC = RowCodec(time=from_db_time, json=json.loads)
