@@ -14,6 +14,8 @@ a second run writes nothing and costs less than the first.
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -24,8 +26,8 @@ from shopkit_cli.catalog import Catalog, CatalogError, CategorySpec, Row
 from shopkit_cli.output import Progress
 
 if TYPE_CHECKING:
-    from shopkit import AsyncShopClient
-    from shopkit.types import Category, Product
+    from shopkit import APIStatusError, AsyncShopClient
+    from shopkit.types import BulkResult, Category, Product
 
 MAX_BATCH = 500  # the bulk endpoint's limit
 
@@ -127,11 +129,14 @@ def _category_steps(catalog: Catalog, existing: dict[str, Category]) -> list[Cat
     wanted: dict[str, CategorySpec] = {}
     for spec in catalog.categories:
         wanted.setdefault(slugify(spec.name), spec)
+    seen: set[tuple[str, str | None]] = set()  # a pair met again changes nothing: no slugify
     for row in catalog.rows:
         if row.error is None:
             for depth, name in enumerate(row.path):
                 parent = row.path[depth - 1] if depth else None
-                wanted.setdefault(slugify(name), CategorySpec(name=name, parent=parent))
+                if (name, parent) not in seen:
+                    seen.add((name, parent))
+                    wanted.setdefault(slugify(name), CategorySpec(name=name, parent=parent))
     # A parent named only as a parent is a root of its own.
     for spec in list(wanted.values()):
         if spec.parent is not None and slugify(spec.parent) not in wanted:
@@ -228,6 +233,9 @@ def _same_variants(wanted: list[dict[str, Any]], product: Product) -> bool:
 # -- applying -------------------------------------------------------------------------------
 
 
+_IN_FLIGHT = 2  # bulk requests sent before waiting for the first answer
+
+
 async def apply(
     client: AsyncShopClient, plan: Plan, *, batch_size: int, progress: Progress
 ) -> Report:
@@ -238,7 +246,11 @@ async def apply(
     for item in plan.rows:
         if item.action not in ("create", "update", "send"):
             continue
-        bad = next((broken[slugify(n)] for n in item.row.path if slugify(n) in broken), None)
+        bad = (
+            next((broken[slugify(n)] for n in item.row.path if slugify(n) in broken), None)
+            if broken  # none failed (the usual case): no slug to compute per row
+            else None
+        )
         if bad is not None:
             item.action, item.reason = "failed", f"category {bad.name!r}: {bad.error}"
             continue
@@ -246,27 +258,48 @@ async def apply(
 
     import shopkit
 
-    created = updated = unchanged = 0
-    for start in range(0, len(to_send), batch_size):
-        batch = to_send[start : start + batch_size]
+    async def send(batch: list[RowPlan]) -> BulkResult | APIStatusError:
         try:
-            result = await client.products.bulk([item.row.fields for item in batch])
+            return await client.products.bulk([item.row.fields for item in batch])
         except shopkit.APIStatusError as exc:
+            return exc
+
+    created = updated = unchanged = 0
+
+    async def take(batch: list[RowPlan], task: asyncio.Task[BulkResult | APIStatusError]) -> None:
+        nonlocal created, updated, unchanged
+        result = await task
+        if isinstance(result, shopkit.APIStatusError):
             # The server refused the whole request: its rows fail with its reason, the other
             # batches still go (running the seed again retries exactly what is missing).
-            rid = f" (request id {exc.request_id})" if exc.request_id else ""
+            rid = f" (request id {result.request_id})" if result.request_id else ""
             for item in batch:
-                item.action, item.reason = "failed", f"{exc.detail}{rid}"
-            progress.advance(len(batch))
-            continue
-        created += result.created
-        updated += result.updated
-        unchanged += result.unchanged
-        for failure in result.failed:
-            if 0 <= failure.index < len(batch):
-                batch[failure.index].action = "failed"
-                batch[failure.index].reason = failure.detail
+                item.action, item.reason = "failed", f"{result.detail}{rid}"
+        else:
+            created += result.created
+            updated += result.updated
+            unchanged += result.unchanged
+            for failure in result.failed:
+                if 0 <= failure.index < len(batch):
+                    batch[failure.index].action = "failed"
+                    batch[failure.index].reason = failure.detail
         progress.advance(len(batch))
+
+    # Two requests in flight: the next batch is encoded and sent while the server writes this
+    # one (the server still writes them one at a time). Every sku is in one row of the file,
+    # so no batch depends on another; the answers are read in the order the batches were made.
+    in_flight: deque[tuple[list[RowPlan], asyncio.Task[BulkResult | APIStatusError]]] = deque()
+    try:
+        for at in range(0, len(to_send), batch_size):
+            batch = to_send[at : at + batch_size]
+            in_flight.append((batch, asyncio.ensure_future(send(batch))))
+            if len(in_flight) == _IN_FLIGHT:
+                await take(*in_flight.popleft())
+        while in_flight:
+            await take(*in_flight.popleft())
+    finally:
+        for _, task in in_flight:  # an error (not an answer) stopped the seed: stop the rest
+            task.cancel()
     return Report(
         dry_run=False,
         categories_created=created_names,

@@ -264,6 +264,44 @@ async def test_small_batches_give_the_same_result(
     assert len(await products_by_sku(app)) == 6
 
 
+async def test_the_next_batch_is_sent_while_the_server_writes_one(
+    cli: Cli, logged_in: Admin, app: FastAPI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loop = asyncio.get_running_loop()
+    open_now = 0
+    most = 0
+    arrived: list[list[str]] = []
+
+    class Counting(AppLoopTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            nonlocal open_now, most
+            if not request.url.path.endswith("/products/bulk"):
+                return await super().handle_async_request(request)
+            arrived.append([row["sku"] for row in json.loads(request.content)])
+            open_now += 1
+            most = max(most, open_now)
+            try:
+                await asyncio.sleep(0.05)  # long enough for the next request to arrive
+                return await super().handle_async_request(request)
+            finally:
+                open_now -= 1
+
+    monkeypatch.setattr(
+        session, "http_client_factory", lambda: httpx.AsyncClient(transport=Counting(app, loop))
+    )
+    products = [
+        {"sku": f"P-{i}", "name": f"Item {i}", "price": i + 1, "category": "Piped"}
+        for i in range(5)
+    ]
+    path = write(tmp_path, "piped.json", {"products": products})
+    result = await cli("seed", str(path), "--batch-size", "2", "--json")
+    assert result.exit_code == 0, result.output
+    assert most == 2  # two requests overlapped, never more
+    assert arrived == [["P-0", "P-1"], ["P-2", "P-3"], ["P-4"]]
+    assert json.loads(result.stdout)["products"]["created"] == 5
+    assert sorted(await products_by_sku(app)) == [f"P-{i}" for i in range(5)]
+
+
 @pytest.mark.parametrize("fmt", ["json", "csv"])
 async def test_export_reads_back_with_nothing_to_change(
     cli: Cli, logged_in: Admin, app: FastAPI, tmp_path: Path, fmt: str

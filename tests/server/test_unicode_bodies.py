@@ -43,3 +43,26 @@ async def test_surrogate_pairs_are_fine(client: httpx.AsyncClient, admin: UserSe
     assert reply.status_code == 201
     assert reply.json()["name"] == "Party 🎉"
     assert (await client.get("/products")).json()["items"][0]["name"] == "Party 🎉"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_surrogates_without_an_escape_are_422(
+    client: httpx.AsyncClient, admin: UserSession
+) -> None:
+    # json.loads decodes bytes with "surrogatepass": a surrogate can also arrive as the UTF-8
+    # bytes ED A0 80 or inside a UTF-16 body, with no "\u" in the text at all.
+    assert (await admin.client.post("/categories", json={"name": "Audio"})).status_code == 201
+    utf8 = b'[{"name":"\xed\xa0\x80","price":1,"category":"Audio"}]'
+    utf16 = '[{"name":"\ud800","price":1,"category":"Audio"}]'.encode("utf-16-le", "surrogatepass")
+    for raw in (utf8, utf16):
+        reply = await admin.client.post(
+            "/products/bulk", content=raw, headers={"content-type": "application/json"}
+        )
+        assert reply.status_code == 422, reply.text
+        assert reply.json()["detail"][0]["type"] == "json_invalid"
+    fine = '[{"name":"한 lamp","price":1,"category":"Audio"}]'.encode()  # ED 95 9C: not one
+    reply = await admin.client.post(
+        "/products/bulk", content=fine, headers={"content-type": "application/json"}
+    )
+    assert reply.status_code == 200 and reply.json()["created"] == 1
+    assert (await client.get("/products")).json()["total"] == 1

@@ -59,6 +59,8 @@ async def test_new_rows_are_inserted_in_one_statement(store: Store, kitchen: obj
     # One statement for the products, one for their (default) variants.
     assert statements.count("executemany INSERT") == 2
     assert "INSERT" not in statements  # no row-by-row insert
+    # No savepoint: inside one, FTS5 flushes its pending terms at every statement.
+    assert "SAVEPOINT" not in statements
     assert (await store.products.find(ProductQuery(), offset=0, limit=1)).total == 50
 
 
@@ -73,3 +75,39 @@ async def test_a_refused_new_row_is_reported_and_the_others_are_written(
     assert "does not exist" in outcome.failed[0].detail
     page = await store.products.find(ProductQuery(), offset=0, limit=10)
     assert sorted(p.sku or "" for p in page.items) == ["A", "C"]
+
+
+async def test_a_refused_update_redoes_the_batch_row_by_row_without_duplicates(
+    store: Store, kitchen: object
+) -> None:
+    await make_category(store, "Garden")
+    first = await store.products.upsert_many([_row(0, "OLD-1"), _row(1, "OLD-2")], T0)
+    assert first.created == [0, 1]
+    # New rows first, then an update the database refuses (its category is gone), then a good
+    # update: the first attempt is rolled back whole and the batch redone row by row.
+    rows = [
+        _row(0, "NEW-1"),
+        _row(1, "NEW-2", category="Garden"),
+        BulkRow(
+            2,
+            ProductDraft(name="Moved", price=Decimal("3"), category="Gone", sku="OLD-1"),
+            REQUIRED,
+        ),
+        BulkRow(
+            3,
+            ProductDraft(name="Renamed", price=Decimal("2.50"), category="Kitchen", sku="OLD-2"),
+            REQUIRED,
+        ),
+    ]
+    outcome = await store.products.upsert_many(rows, T0)
+    assert outcome.created == [0, 1] and outcome.updated == [3]
+    assert [(f.index, f.sku) for f in outcome.failed] == [(2, "OLD-1")]
+    assert "does not exist" in outcome.failed[0].detail
+    page = await store.products.find(ProductQuery(), offset=0, limit=10)
+    assert sorted((p.sku or "", p.name, p.category) for p in page.items) == [
+        ("NEW-1", "Row 0", "Kitchen"),
+        ("NEW-2", "Row 1", "Garden"),
+        ("OLD-1", "Row 0", "Kitchen"),  # untouched: nothing of the refused row was kept
+        ("OLD-2", "Renamed", "Kitchen"),
+    ]
+    assert all(len(p.variants) == 1 for p in page.items)  # no variant inserted twice

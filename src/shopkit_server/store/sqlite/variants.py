@@ -111,7 +111,8 @@ def variant_from_row(row: Sequence[Any]) -> Variant:
 
 
 def encode_options(options: Iterable[ProductOption]) -> str:
-    return json.dumps([{"name": o.name, "values": list(o.values)} for o in options])
+    encoded = [{"name": o.name, "values": list(o.values)} for o in options]
+    return json.dumps(encoded) if encoded else "[]"
 
 
 def decode_options(text: str) -> list[ProductOption]:
@@ -119,7 +120,8 @@ def decode_options(text: str) -> list[ProductOption]:
 
 
 def encode_images(images: Iterable[ProductImage]) -> str:
-    return json.dumps([{"url": i.url, "alt": i.alt} for i in images])
+    encoded = [{"url": i.url, "alt": i.alt} for i in images]
+    return json.dumps(encoded) if encoded else "[]"
 
 
 def decode_images(text: str) -> list[ProductImage]:
@@ -152,8 +154,8 @@ def _values(product_id: str, variant: Variant) -> tuple[Any, ...]:
         variant.id,
         product_id,
         variant.sku,
-        json.dumps(variant.option_values),
-        option_keys_text(variant.option_values),
+        json.dumps(variant.option_values) if variant.option_values else "{}",
+        option_keys_text(variant.option_values) if variant.option_values else "|",
         None if variant.price is None else to_cents(variant.price),
         variant.stock,
         int(variant.is_active),
@@ -200,8 +202,15 @@ async def change(
     )
 
 
-async def upsert_many(conn: aiosqlite.Connection, products: Sequence[Product]) -> None:
-    """The variants of several products in one statement (a bulk import's new products)."""
+_INSERT = (
+    "INSERT INTO product_variants (id, product_id, sku, option_values, option_keys, "
+    "price_cents, stock, is_active, image_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+async def insert_many(conn: aiosqlite.Connection, products: Sequence[Product]) -> None:
+    """The variants of several new products in one statement (a bulk import's new rows): their
+    ids are fresh, so a plain insert (no upsert clause to plan and check per row)."""
     await conn.executemany(
-        _UPSERT, [_values(product.id, v) for product in products for v in product.variants]
+        _INSERT, [_values(product.id, v) for product in products for v in product.variants]
     )
