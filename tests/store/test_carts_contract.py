@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
-from shopkit_server.cart.models import CartItem, CartLinesExceeded, LineLimitExceeded
+from shopkit_server.cart.models import (
+    MERGE_LEASE,
+    Cart,
+    CartItem,
+    CartLinesExceeded,
+    GuestCart,
+    LineLimitExceeded,
+    MergedLine,
+    MergePlan,
+    UnpricedLines,
+)
 from shopkit_server.ids import new_id
 from shopkit_server.products.models import StockLine
 from shopkit_server.store import Store
@@ -249,3 +261,141 @@ async def test_concurrent_claims_have_one_winner(store: Store) -> None:
         )
     )
     assert sum(r is not None for r in results) == 1
+
+
+# -- the guest-cart merge: one store operation ------------------------------------------------
+
+_CARTS_MODULES = {
+    "sqlite": "shopkit_server.store.sqlite.carts",
+    "postgres": "shopkit_server.store.postgres.carts",
+    "mongodb": "shopkit_server.store.mongo.carts",
+}
+
+
+def _take_all(guest: Cart, account: Cart) -> MergePlan:
+    """A planner that moves every guest line whole."""
+    return MergePlan(
+        [MergedLine(i.product_id, i.variant_id, i.quantity, i.quantity) for i in guest.items],
+        list(guest.items),
+    )
+
+
+async def _guest_with(store: Store, *lines: CartItem) -> GuestCart:
+    guest = GuestCart(
+        id=new_id(), token_hash=new_id(), created_at=T0, expires_at=T0 + timedelta(days=1)
+    )
+    await store.guest_carts.add(guest)
+    for line in lines:
+        await store.carts.add_item(guest.id, line, max_quantity=99, max_lines=100, now=T0)
+    return guest
+
+
+def _added(lines: list[MergedLine] | None) -> list[tuple[str, int]]:
+    assert lines is not None
+    return [(x.product_id, x.added) for x in lines]
+
+
+def _held(cart: Cart) -> dict[str, int]:
+    return {i.product_id: i.quantity for i in cart.items}
+
+
+async def test_a_merge_moves_the_planned_lines_once(store: Store) -> None:
+    user, mine, both, theirs = new_id(), new_id(), new_id(), new_id()
+    await store.carts.add_item(user, item(mine, 1), max_quantity=99, max_lines=100, now=T0)
+    await store.carts.add_item(user, item(both, 2), max_quantity=99, max_lines=100, now=T0)
+    guest = await _guest_with(store, item(both, 3, price="7.00"), item(theirs, 4))
+    seen: list[tuple[dict[str, int], dict[str, int]]] = []
+
+    def plan(guest_cart: Cart, account: Cart) -> MergePlan:
+        seen.append((_held(guest_cart), _held(account)))
+        return _take_all(guest_cart, account)
+
+    lines = await store.carts.merge_guest(guest.token_hash, user, plan, now=T0)
+    assert seen == [({both: 3, theirs: 4}, {mine: 1, both: 2})]  # both carts, read inside
+    assert lines is not None and [(x.product_id, x.added) for x in lines] == [
+        (both, 3),
+        (theirs, 4),
+    ]
+    account = await store.carts.get(user)
+    assert _held(account) == {mine: 1, both: 5, theirs: 4}
+    assert [i.price for i in account.items if i.product_id == both] == [Decimal("7.00")]
+    assert (await store.carts.get(guest.id)).items == []
+    assert await store.guest_carts.find(guest.token_hash, T0) is None
+    again = await store.carts.merge_guest(guest.token_hash, user, _take_all, now=T0)
+    assert again is None and _held(await store.carts.get(user)) == {mine: 1, both: 5, theirs: 4}
+
+
+async def test_an_unknown_token_merges_nothing(store: Store) -> None:
+    user = new_id()
+    assert await store.carts.merge_guest(new_id(), user, _take_all, now=T0) is None
+    assert (await store.carts.get(user)).items == []
+
+
+async def test_a_merge_failing_after_its_adds_loses_and_doubles_nothing(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user, both, theirs = new_id(), new_id(), new_id()
+    await store.carts.add_item(user, item(both, 2), max_quantity=99, max_lines=100, now=T0)
+    guest = await _guest_with(store, item(both, 3), item(theirs, 4))
+    module = importlib.import_module(_CARTS_MODULES[store.backend])
+    drop = module._drop_guest_lines
+
+    async def crash(*args: Any) -> None:
+        raise RuntimeError("the store went away mid-merge")
+
+    def crash_now(*args: Any) -> None:
+        raise RuntimeError("the store went away mid-merge")
+
+    # After the claim and the adds, before the guest lines are dropped.
+    monkeypatch.setattr(
+        module, "_drop_guest_lines", crash_now if store.backend == "sqlite" else crash
+    )
+    with pytest.raises(RuntimeError):
+        await store.carts.merge_guest(guest.token_hash, user, _take_all, now=T0)
+    monkeypatch.setattr(module, "_drop_guest_lines", drop)
+    account = _held(await store.carts.get(user))
+    if store.backend == "mongodb":
+        # No multi-document transaction: the adds stand, recorded with the merge.
+        assert account == {both: 5, theirs: 4}
+    else:  # rolled back whole: the guest cart is as it was, unclaimed
+        assert account == {both: 2}
+        assert await store.guest_carts.find(guest.token_hash, T0) is not None
+    assert _held(await store.carts.get(guest.id)) == {both: 3, theirs: 4}  # nothing lost
+
+    # A retry (a later login with the token) finishes it, adding nothing twice.
+    later = T0 + MERGE_LEASE + timedelta(seconds=1)
+    lines = await store.carts.merge_guest(guest.token_hash, user, _take_all, now=later)
+    assert lines is not None and [(x.product_id, x.added) for x in lines] == [
+        (both, 3),
+        (theirs, 4),
+    ]
+    assert _held(await store.carts.get(user)) == {both: 5, theirs: 4}
+    assert (await store.carts.get(guest.id)).items == []
+    assert await store.carts.merge_guest(guest.token_hash, user, _take_all, now=later) is None
+    assert _held(await store.carts.get(user)) == {both: 5, theirs: 4}
+
+
+async def test_a_merge_whose_plan_fails_changes_nothing(store: Store) -> None:
+    user, pid = new_id(), new_id()
+    guest = await _guest_with(store, item(pid, 2))
+
+    def refuse(guest_cart: Cart, account: Cart) -> MergePlan:
+        raise UnpricedLines([pid])
+
+    with pytest.raises(UnpricedLines):
+        await store.carts.merge_guest(guest.token_hash, user, refuse, now=T0)
+    assert (await store.carts.get(user)).items == []
+    assert await store.guest_carts.find(guest.token_hash, T0) is not None  # claim undone
+    lines = await store.carts.merge_guest(guest.token_hash, user, _take_all, now=T0)
+    assert lines is not None and _held(await store.carts.get(user)) == {pid: 2}
+
+
+async def test_concurrent_merges_of_one_token_have_one_winner(store: Store) -> None:
+    first, second, pid = new_id(), new_id(), new_id()
+    guest = await _guest_with(store, item(pid, 2))
+    results = await asyncio.gather(
+        *(store.carts.merge_guest(guest.token_hash, u, _take_all, now=T0) for u in (first, second))
+    )
+    assert sorted(r is None for r in results) == [False, True]
+    held = [_held(await store.carts.get(u)) for u in (first, second)]
+    assert sorted(held, key=len) == [{}, {pid: 2}]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -17,6 +18,9 @@ MAX_CART_LINES = 100
 # A checkout's claim on a cart lasts this long; an attempt that died holding it (a crashed
 # process) blocks checkout of that cart no longer than this.
 CHECKOUT_CLAIM_LEASE = timedelta(seconds=60)
+# A guest-cart merge claimed this long ago and not finished died part way: MongoDB lets a
+# login with the same token resume it (see ``CartRepository.merge_guest``).
+MERGE_LEASE = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,30 @@ class CartMerge:
 
     outcome: MergeOutcome
     lines: list[MergedLine] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MergePlan:
+    """A guest cart's merge as planned (by :func:`merge_line`, line by line): what to report
+    of each guest line, and the units to add to the account's cart (each item's quantity is
+    what its line gains; name, price and image replace the line's)."""
+
+    lines: list[MergedLine]
+    adds: list[CartItem]
+
+
+# Plans a merge from the guest cart and the account's cart as a store read them inside the
+# merge (pure and synchronous: it runs inside the store's transaction).
+MergePlanner = Callable[[Cart, Cart], MergePlan]
+
+
+class UnpricedLines(Exception):
+    """Raised by a merge planner for guest lines of products the catalog was not asked about;
+    the store undoes the merge (nothing changed) and it is planned again with them."""
+
+    def __init__(self, product_ids: list[str]) -> None:
+        self.product_ids = product_ids
+        super().__init__(f"not in the catalog read: {product_ids}")
 
 
 def merge_line(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from shopkit_server.cart.models import Cart, CartItem, GuestCart
+from shopkit_server.cart.models import Cart, CartItem, GuestCart, MergedLine, MergePlanner
 from shopkit_server.products.models import StockLine
 
 
@@ -77,6 +77,24 @@ class CartRepository(Protocol):
 
     async def release_checkout(self, user_id: str, checkout_id: str) -> None:
         """Drop the claim if ``checkout_id`` holds it (a checkout that made no order)."""
+        ...
+
+    async def merge_guest(
+        self, token_hash: str, user_id: str, plan: MergePlanner, *, now: datetime
+    ) -> list[MergedLine] | None:
+        """Merge the live guest cart with this token into ``user_id``'s cart, as one store
+        operation: claim the guest cart (of concurrent merges of one token at most one gets
+        it), read both carts, ``plan`` the merge from them, add the planned units to the
+        account's cart and drop the guest cart's lines. ``None`` (nothing changed) when no
+        live, unmerged guest cart has the token.
+
+        A failure part way leaves nothing lost or added twice: SQLite and PostgreSQL roll the
+        whole merge back (the guest cart stays as it was, unclaimed); MongoDB, without
+        multi-document transactions, records the merge on the account's cart in the same
+        single-document write that adds the lines, so a merge retried after
+        ``MERGE_LEASE`` resumes it without adding again. Whatever ``plan`` raises undoes the
+        claim and is raised here.
+        """
         ...
 
 

@@ -29,6 +29,7 @@ from shopkit_server.products.errors import (
     VariantNotFound,
     VariantRequired,
 )
+from shopkit_server.products.models import Product
 from shopkit_server.routing import ShopRoute
 
 router = APIRouter(prefix="/cart", tags=["cart"], route_class=ShopRoute)
@@ -96,17 +97,20 @@ async def add_cart_item(
     back in the `X-Cart-Token` header and as `cart_token` (throttled per address: 429).
     """
     new_token: str | None = None
+    product: Product | None = None
     if user is not None:
         owner = user.id
     elif cart_token:
         owner = await ctx.cart.guest_owner(cart_token)
     else:
         # Checked before the guest cart is opened, so a bad add opens nothing.
-        await ctx.cart.check_addable(body.product_id, body.variant_id)
+        product = await ctx.cart.check_addable(body.product_id, body.variant_id)
         new_token, guest = await ctx.cart.open_guest_cart(ctx.client_of(request))
         owner = guest.id
         response.headers[CART_TOKEN_HEADER] = new_token
-    cart = await ctx.cart.add_item(owner, body.product_id, body.quantity, body.variant_id)
+    cart = await ctx.cart.add_item(
+        owner, body.product_id, body.quantity, body.variant_id, product=product
+    )
     return CartOut.of(cart, cart_token=new_token)
 
 

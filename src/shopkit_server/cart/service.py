@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 
 from shopkit_server.cart.clients import ProductsClient
 from shopkit_server.cart.errors import (
@@ -32,7 +33,8 @@ from shopkit_server.cart.models import (
     LineLimitExceeded,
     MergedLine,
     MergeOutcome,
-    Shortfall,
+    MergePlan,
+    UnpricedLines,
     line_key,
     merge_line,
 )
@@ -54,7 +56,7 @@ from shopkit_server.throttle import MemoryThrottleStore, ThrottleStore
 Catalog = Mapping[str, Product | None]
 
 
-# Rounds of one guest line's merge that may lose to a concurrent add to the same line.
+# Rounds of a merge that may find guest lines added after the catalog was read.
 _MERGE_ATTEMPTS = 3
 
 
@@ -86,13 +88,26 @@ class CartService:
     # was written is always answered with success (priced from what was read before it).
 
     async def add_item(
-        self, user_id: str, product_id: str, quantity: int, variant_id: str | None = None
+        self,
+        user_id: str,
+        product_id: str,
+        quantity: int,
+        variant_id: str | None = None,
+        *,
+        product: Product | None = None,
     ) -> Cart:
         """Add units of one variant; ``variant_id`` may be left out only when the product has
-        a single variant (else VariantRequired). Stock and the line limit are per variant."""
+        a single variant (else VariantRequired). Stock and the line limit are per variant.
+
+        ``product``: the catalog's product ``product_id`` as :meth:`check_addable` just read
+        it (a guest's first add), so it is not read again."""
         if not is_valid_id(product_id):
             raise ProductNotFound()
-        catalog = await self._catalog(await self.carts.get(user_id), product_id)
+        cart = await self.carts.get(user_id)
+        if product is not None and product.id == product_id:
+            catalog = {**await self._catalog(cart, known=product_id), product_id: product}
+        else:
+            catalog = dict(await self._catalog(cart, product_id))
         product = catalog.get(product_id)
         if product is None or not product.is_active:
             raise ProductNotFound()
@@ -126,9 +141,10 @@ class CartService:
             raise LineQuantityLimit() from None
         return _priced(cart, catalog)
 
-    async def check_addable(self, product_id: str, variant_id: str | None = None) -> None:
+    async def check_addable(self, product_id: str, variant_id: str | None = None) -> Product:
         """Raise what :meth:`add_item` would for a variant no cart may hold (unknown, retired
-        or out of stock), without touching any cart."""
+        or out of stock), without touching any cart; the product as read (pass it on to
+        :meth:`add_item` so it is read once)."""
         if not is_valid_id(product_id):
             raise ProductNotFound()
         product = (await self.products.get_products([product_id])).get(product_id)
@@ -137,6 +153,7 @@ class CartService:
         variant = _pick(product, variant_id)
         if variant.stock < 1:
             raise InsufficientStock([product.id], f"{_label(product, variant)} is out of stock.")
+        return product
 
     async def set_quantity(self, user_id: str, item_id: str, quantity: int) -> Cart:
         """Set a line's quantity; 0 removes it. The line must be in the cart; ``item_id`` is
@@ -245,53 +262,79 @@ class CartService:
     async def merge_guest_cart(self, user_id: str, cart_token: str) -> CartMerge:
         """Move a guest cart's lines into ``user_id``'s cart, at most once per guest cart.
 
-        The catalog is read before the guest cart is claimed, so a catalog that does not
-        answer (503) leaves the guest cart as it was. The claim is atomic: of two logins racing
-        with one token, one merges and the other is told ``invalid``. Each line follows
-        :func:`~shopkit_server.cart.models.merge_line`.
+        The catalog is read before the merge, so a catalog that does not answer (503) leaves
+        the guest cart as it was. The merge is one store operation
+        (:meth:`CartRepository.merge_guest`): of two logins racing with one token, one merges
+        and the other is told ``invalid``, and a failure part way loses and doubles nothing.
+        Each line follows :func:`~shopkit_server.cart.models.merge_line`.
         """
-        guests = self._guest_store()
         token_hash = hash_opaque_token(cart_token)
-        found = await guests.find(token_hash, utc_now())
-        if found is None:
-            return CartMerge(MergeOutcome.INVALID)
+        found = await self._guest_store().find(token_hash, utc_now())
         account = await self.carts.get(user_id)
-        guest_cart = await self.carts.get(found.id)
+        guest_cart = await self.carts.get(found.id) if found is not None else Cart()
         catalog = dict(await self._catalog(account, *(i.product_id for i in guest_cart.items)))
-        claimed = await guests.claim(token_hash, user_id, utc_now())
-        if claimed is None:
-            return CartMerge(MergeOutcome.INVALID)
-        guest_cart = await self.carts.get(claimed.id)  # as it was when claimed
-        missing = list(
-            dict.fromkeys(i.product_id for i in guest_cart.items if i.product_id not in catalog)
-        )
-        if missing:
-            found_late = await self.products.get_products(missing)
-            catalog.update({key: found_late.get(key) for key in missing})
-        lines: list[MergedLine] = []
-        for item in guest_cart.items:
-            merged, account = await self._merge_line(user_id, item, catalog, account)
-            lines.append(merged)
-        await self.carts.clear(claimed.id)
-        return CartMerge(MergeOutcome.MERGED, lines)
+        for attempt in range(_MERGE_ATTEMPTS):
+            last = attempt == _MERGE_ATTEMPTS - 1
+            try:
+                lines = await self.carts.merge_guest(
+                    token_hash,
+                    user_id,
+                    partial(_plan_merge, catalog=catalog, strict=not last),
+                    now=utc_now(),
+                )
+            except UnpricedLines as unpriced:  # lines added since the read: ask about them too
+                late = await self.products.get_products(unpriced.product_ids)
+                catalog.update({key: late.get(key) for key in unpriced.product_ids})
+                continue
+            if lines is None:
+                return CartMerge(MergeOutcome.INVALID)
+            return CartMerge(MergeOutcome.MERGED, lines)
+        raise AssertionError("unreachable: the last round plans without raising")
 
-    async def _merge_line(
-        self, user_id: str, item: CartItem, catalog: Catalog, account: Cart
-    ) -> tuple[MergedLine, Cart]:
-        key = line_key(item)
+    async def sweep_guest_carts(self) -> int:
+        """Delete expired guest carts (and merged ones' leftovers); how many went."""
+        return await self._guest_store().sweep(utc_now())
+
+    async def _catalog(self, cart: Cart, *extra: str, known: str | None = None) -> Catalog:
+        """What the catalog says of the cart's products and ``extra`` ones (one batched read),
+        leaving out ``known`` (read already by the caller)."""
+        wanted = [
+            pid
+            for pid in dict.fromkeys([item.product_id for item in cart.items] + list(extra))
+            if pid != known
+        ]
+        if not wanted:
+            return {}
+        found = await self.products.get_products(wanted)
+        return {product_id: found.get(product_id) for product_id in wanted}
+
+
+def _plan_merge(guest: Cart, account: Cart, catalog: Catalog, *, strict: bool) -> MergePlan:
+    """The merge of ``guest`` into ``account`` (both as the store read them inside the merge),
+    line by line by :func:`merge_line`, each line seeing the ones planned before it.
+
+    ``strict``: raise :class:`UnpricedLines` for lines of products ``catalog`` was not asked
+    about (else they count as no longer sold)."""
+    unpriced = [i.product_id for i in guest.items if i.product_id not in catalog]
+    if strict and unpriced:
+        raise UnpricedLines(list(dict.fromkeys(unpriced)))
+    held = {line_key(item): item.quantity for item in account.items}
+    lines: list[MergedLine] = []
+    adds: list[CartItem] = []
+    for item in guest.items:
         product = catalog.get(item.product_id)
         variant = _variant_of(product, item) if product is not None else None
         sold = product is not None and product.is_active and variant is not None
         stock = variant.stock if sold and variant is not None and variant.is_active else None
-        current_line = account.line(key)
-        current = current_line.quantity if current_line else 0
-        planned = merge_line(
-            guest=item, current=current, stock=stock, lines_in_cart=len(account.items)
-        )
-        for _ in range(_MERGE_ATTEMPTS):
-            if planned.added == 0 or product is None or variant is None or stock is None:
-                return planned, account
-            line = CartItem(
+        key = variant.id if variant is not None else line_key(item)
+        current_line = account.line(line_key(item))
+        current = held.get(key, current_line.quantity if current_line else 0)
+        planned = merge_line(guest=item, current=current, stock=stock, lines_in_cart=len(held))
+        lines.append(planned)
+        if planned.added == 0 or product is None or variant is None:
+            continue
+        adds.append(
+            CartItem(
                 product_id=product.id,
                 name=product.name,
                 price=product.price_of(variant),
@@ -301,37 +344,9 @@ class CartService:
                 sku=variant.sku,
                 option_values=dict(variant.option_values),
             )
-            try:
-                account = await self.carts.add_item(
-                    user_id,
-                    line,
-                    max_quantity=min(MAX_LINE_QUANTITY, stock),
-                    max_lines=MAX_CART_LINES,
-                    now=utc_now(),
-                )
-                return planned, account
-            except LineLimitExceeded as exc:  # a concurrent add to the line: plan again
-                current = exc.current_quantity
-            except CartLinesExceeded:
-                current = 0
-            account = await self.carts.get(user_id)
-            planned = merge_line(
-                guest=item, current=current, stock=stock, lines_in_cart=len(account.items)
-            )
-        return replace(
-            planned, added=0, shortfall=planned.shortfall or Shortfall.LINE_LIMIT
-        ), account
-
-    async def sweep_guest_carts(self) -> int:
-        """Delete expired guest carts (and merged ones' leftovers); how many went."""
-        return await self._guest_store().sweep(utc_now())
-
-    async def _catalog(self, cart: Cart, *extra: str) -> Catalog:
-        wanted = list(dict.fromkeys([item.product_id for item in cart.items] + list(extra)))
-        if not wanted:
-            return {}
-        found = await self.products.get_products(wanted)
-        return {product_id: found.get(product_id) for product_id in wanted}
+        )
+        held[key] = current + planned.added
+    return MergePlan(lines, adds)
 
 
 def _label(product: Product, variant: Variant) -> str:

@@ -140,7 +140,7 @@ async def test_two_racing_logins_merge_a_guest_cart_exactly_once(
     login = {"email": customer.email, "password": PASSWORD}
     # From two addresses (the test client is a trusted proxy): one address gets one password
     # check of an account at a time (auth/throttle.py).
-    with Gate(app.state.ctx.store.guest_carts, "claim", racers=2) as gate:
+    with Gate(app.state.ctx.store.carts, "merge_guest", racers=2) as gate:
         replies = await asyncio.gather(
             *(
                 client.post(
@@ -186,3 +186,52 @@ async def test_expired_guest_carts_are_swept(
     assert await store.guest_carts.sweep(utc_now() + timedelta(days=15)) == 1
     gone = await client.get("/cart", headers={"X-Cart-Token": token})
     assert gone.status_code == 404
+
+
+async def test_a_guests_first_add_reads_the_product_once(
+    app: FastAPI, client: httpx.AsyncClient, admin: UserSession, monkeypatch: Any
+) -> None:
+    pen = await Shop(admin.client).product("1.00", stock=5)
+    products = app.state.ctx.cart.products
+    asked: list[list[str]] = []
+    read = products.get_products
+
+    async def counted(ids: list[str]) -> Any:
+        asked.append(list(ids))
+        return await read(ids)
+
+    monkeypatch.setattr(products, "get_products", counted)
+    first = await _guest_add(client, pen["id"], 2, None)
+    assert first.status_code == 200, first.text
+    assert first.json()["items"][0]["quantity"] == 2
+    assert asked == [[pen["id"]]]  # check_addable's read, handed on to add_item
+    again = await _guest_add(client, pen["id"], 1, first.headers["X-Cart-Token"])
+    assert again.json()["items"][0]["quantity"] == 3
+    assert asked == [[pen["id"]], [pen["id"]]]
+
+
+async def test_a_merge_prices_guest_lines_the_first_catalog_read_missed(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    admin: UserSession,
+    customer: UserSession,
+    monkeypatch: Any,
+) -> None:
+    pen = await Shop(admin.client).product("1.00", stock=5)
+    token = (await _guest_add(client, pen["id"], 2, None)).headers["X-Cart-Token"]
+    guests = app.state.ctx.cart.guests
+
+    async def not_seen(*args: Any) -> None:
+        return None  # as if the guest's lines came after the merge read the catalog
+
+    monkeypatch.setattr(guests, "find", not_seen)
+    login = await client.post(
+        "/auth/login",
+        json={"email": customer.email, "password": PASSWORD},
+        headers={"X-Cart-Token": token},
+    )
+    assert login.json()["cart_merge"]["outcome"] == "merged"
+    assert [(x["added"], x["shortfall"]) for x in login.json()["cart_merge"]["lines"]] == [
+        (2, None)
+    ]
+    assert (await customer.client.get("/cart")).json()["items"][0]["quantity"] == 2

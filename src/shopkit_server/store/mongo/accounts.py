@@ -12,7 +12,7 @@ Each write is one single-document atomic operation, so no transaction is needed:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING, ReturnDocument
@@ -21,22 +21,11 @@ from pymongo.errors import DuplicateKeyError as MongoDuplicateKey
 from shopkit_server.auth.models import AccountToken, AddressLimitReached, SavedAddress, TokenPurpose
 from shopkit_server.cart.models import GuestCart
 from shopkit_server.orders.models import Address
+from shopkit_server.store._rows import ADDRESS_FIELDS, MERGED_KEPT
 from shopkit_server.store.mongo.db import Document, MongoDatabase
 
-_ADDRESS_FIELDS = (
-    "full_name",
-    "address_line1",
-    "address_line2",
-    "city",
-    "state",
-    "postal_code",
-    "country",
-    "phone",
-)
 # Compare-and-set rounds of an address update that may lose to concurrent changes.
 _UPDATE_ATTEMPTS = 8
-# A merged guest cart's document stays this long, so a sweep never races the merge.
-MERGED_KEPT = timedelta(hours=1)
 
 
 async def ensure_indexes(db: MongoDatabase) -> None:
@@ -76,7 +65,7 @@ def _entries(book: Document | None, user_id: str) -> list[SavedAddress]:
         SavedAddress(
             id=item["id"],
             user_id=user_id,
-            address=Address(**{name: item.get(name) for name in _ADDRESS_FIELDS}),
+            address=Address(**{name: item.get(name) for name in ADDRESS_FIELDS}),
             is_default=item["id"] == default_id,
             created_at=_utc(item["created_at"]),
             updated_at=_utc(item["updated_at"]),
@@ -86,7 +75,7 @@ def _entries(book: Document | None, user_id: str) -> list[SavedAddress]:
 
 
 def _item(entry: SavedAddress) -> Document:
-    fields: dict[str, Any] = {name: getattr(entry.address, name) for name in _ADDRESS_FIELDS}
+    fields: dict[str, Any] = {name: getattr(entry.address, name) for name in ADDRESS_FIELDS}
     return {
         "id": entry.id,
         **fields,
@@ -186,7 +175,7 @@ class MongoAddressRepository:
             if book is None or index is None:
                 return None
             changed = dict(items[index])
-            changed.update({name: getattr(address, name) for name in _ADDRESS_FIELDS})
+            changed.update({name: getattr(address, name) for name in ADDRESS_FIELDS})
             changed["updated_at"] = now
             new_items = [*items[:index], changed, *items[index + 1 :]]
             default_id = address_id if make_default else book.get("default_id")

@@ -6,6 +6,15 @@ under a guard that the line is absent (upserting the cart; the unique ``user_id`
 lost race into a duplicate-key error, and the add simply tries again). Every change also bumps
 the document's ``version``, so finishing a checkout can replace the lines in one compare-and-
 set. A checkout's claim on the cart is the document's ``checkout`` field (``{id, at}``).
+
+A guest cart's merge spans three documents (the guest cart's token, its lines, the account's
+cart) and the stand-in has no multi-document transactions, so it is ordered to survive a
+crash at any point: (1) claim the token's document (``merged_at``, ``merged_into``); (2) add
+the planned units to the account's cart in one compare-and-set on its ``version`` that also
+records the merge (the guest cart's id and its report, in ``merged_guests``); (3) delete the
+guest's lines; (4) mark the claim ``merge_done``. A login with the token after
+``MERGE_LEASE`` resumes a merge its user claimed and never marked done: it re-claims, finds
+the record from (2) if that step ran (so adds nothing twice) and finishes (3) and (4).
 """
 
 from __future__ import annotations
@@ -18,7 +27,17 @@ from bson import ObjectId
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError as MongoDuplicateKey
 
-from shopkit_server.cart.models import Cart, CartItem, CartLinesExceeded, LineLimitExceeded
+from shopkit_server.cart.models import (
+    MERGE_LEASE,
+    Cart,
+    CartItem,
+    CartLinesExceeded,
+    LineLimitExceeded,
+    MergedLine,
+    MergePlan,
+    MergePlanner,
+    Shortfall,
+)
 from shopkit_server.errors import Conflict
 from shopkit_server.ids import is_valid_id
 from shopkit_server.products.models import StockLine
@@ -69,6 +88,11 @@ async def _backfill_variants(db: MongoDatabase) -> None:
         )
 
 
+async def _drop_guest_lines(carts: Any, guest_id: str) -> None:
+    """Step (3) of a merge: the guest's lines go."""
+    await carts.delete_one({"user_id": guest_id})
+
+
 def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
@@ -99,9 +123,142 @@ def _line_quantity(doc: Document | None, variant_id: str) -> int:
     return 0
 
 
+# The merges recorded on an account's cart (newest last): enough to resume any crashed one.
+_MERGES_KEPT = 8
+
+
+def _line_doc(item: CartItem) -> dict[str, Any]:
+    return {
+        "product_id": item.product_id,
+        "variant_id": item.variant_id or item.product_id,
+        "name": item.name,
+        "price": to_decimal128(item.price),
+        "image_url": item.image_url,
+        "quantity": item.quantity,
+    }
+
+
+def _with_adds(lines: list[Document], adds: Sequence[CartItem]) -> list[Document]:
+    """The account's lines with the planned units added (as ``add_item`` would add them)."""
+    merged = [dict(line) for line in lines]
+    for item in adds:
+        key = item.variant_id or item.product_id
+        line = next((x for x in merged if (x.get("variant_id") or x["product_id"]) == key), None)
+        if line is None:
+            merged.append(_line_doc(item))
+        else:
+            fresh = _line_doc(item)
+            line.update(
+                quantity=int(line["quantity"]) + item.quantity,
+                name=fresh["name"],
+                price=fresh["price"],
+                image_url=fresh["image_url"],
+            )
+    return merged
+
+
+def _report(lines: Sequence[MergedLine]) -> list[Document]:
+    return [
+        {
+            "product_id": x.product_id,
+            "variant_id": x.variant_id,
+            "requested": x.requested,
+            "added": x.added,
+            "shortfall": x.shortfall.value if x.shortfall else None,
+        }
+        for x in lines
+    ]
+
+
+def _reported(docs: Sequence[Document]) -> list[MergedLine]:
+    return [
+        MergedLine(
+            product_id=d["product_id"],
+            variant_id=d["variant_id"],
+            requested=int(d["requested"]),
+            added=int(d["added"]),
+            shortfall=Shortfall(d["shortfall"]) if d["shortfall"] else None,
+        )
+        for d in docs
+    ]
+
+
 class MongoCartRepository:
     def __init__(self, db: MongoDatabase) -> None:
         self._carts = db["carts"]
+        self._guests = db["guest_carts"]
+
+    async def merge_guest(
+        self, token_hash: str, user_id: str, plan: MergePlanner, *, now: datetime
+    ) -> list[MergedLine] | None:
+        live = {"token_hash": token_hash, "expires_at": {"$gt": now}}
+        claim = await self._guests.find_one_and_update(
+            {
+                **live,
+                "$or": [
+                    {"merged_at": None},
+                    # this user's merge that died part way (see the module docstring)
+                    {
+                        "merged_into": user_id,
+                        "merge_done": {"$ne": True},
+                        "merged_at": {"$lt": now - MERGE_LEASE},
+                    },
+                ],
+            },
+            {"$set": {"merged_at": now, "merged_into": user_id}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if claim is None:
+            return None
+        guest_id = claim["_id"]
+        try:
+            lines = await self._record_merge(guest_id, user_id, plan, now)
+        except BaseException:
+            # Nothing was added (the record and the adds are one write): the token is free
+            # again, unless this is a resumed merge whose record the write below found.
+            await self._guests.update_one(
+                {"_id": guest_id, "merged_at": now, "merged_into": user_id},
+                {"$set": {"merged_at": None}, "$unset": {"merged_into": ""}},
+            )
+            raise
+        await _drop_guest_lines(self._carts, guest_id)
+        await self._guests.update_one({"_id": guest_id}, {"$set": {"merge_done": True}})
+        return lines
+
+    async def _record_merge(
+        self, guest_id: str, user_id: str, plan: MergePlanner, now: datetime
+    ) -> list[MergedLine]:
+        """Step (2): the adds and the merge's record in one compare-and-set of the account's
+        cart; a merge recorded already (a resumed one) adds nothing."""
+        for _ in range(_ADD_ATTEMPTS):
+            doc = await self._carts.find_one({"user_id": user_id})
+            merges: list[Document] = list((doc or {}).get("merged_guests", []))
+            done = next((m for m in merges if m["id"] == guest_id), None)
+            if done is not None:
+                return _reported(done["lines"])
+            planned: MergePlan = plan(
+                _cart(await self._carts.find_one({"user_id": guest_id})), _cart(doc)
+            )
+            record = [*merges, {"id": guest_id, "lines": _report(planned.lines)}]
+            fields = {
+                "items": _with_adds(list((doc or {}).get("items", [])), planned.adds),
+                "merged_guests": record[-_MERGES_KEPT:],
+                "updated_at": now,
+            }
+            if doc is None:
+                try:
+                    await self._carts.insert_one({"user_id": user_id, "version": 1, **fields})
+                    return planned.lines
+                except MongoDuplicateKey:
+                    continue  # a concurrent first add made the cart: plan again
+            result = await self._carts.update_one(
+                {"_id": doc["_id"], "version": doc.get("version")},
+                {"$set": fields, "$inc": {"version": 1}},
+            )
+            if result.matched_count:
+                return planned.lines
+            # the account's cart changed since it was read: plan again
+        raise Conflict("Your cart changed while it was being merged; try again.")
 
     async def get(self, user_id: str) -> Cart:
         return _cart(await self._carts.find_one({"user_id": user_id}))

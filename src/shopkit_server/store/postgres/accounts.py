@@ -3,12 +3,23 @@ and guest carts' tokens (their lines are ordinary ``carts`` rows)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from shopkit_server.auth.models import AccountToken, AddressLimitReached, SavedAddress, TokenPurpose
 from shopkit_server.cart.models import GuestCart
 from shopkit_server.orders.models import Address
-from shopkit_server.store.postgres.db import Connection, Database, Record, affected
+from shopkit_server.store._rows import (
+    ADDRESS_COLUMNS,
+    ADDRESS_FIELDS,
+    GUEST_COLUMNS,
+    MERGED_KEPT,
+    NATIVE,
+    TOKEN_COLUMNS,
+    guest_cart_of,
+    saved_address_of,
+    token_of,
+)
+from shopkit_server.store.postgres.db import Connection, Database, affected
 
 # Migration 4 (with users.VERIFICATION): mailed tokens by hash, address books, guest carts.
 SCHEMA: tuple[str, ...] = (
@@ -52,55 +63,6 @@ SCHEMA: tuple[str, ...] = (
     "CREATE INDEX guest_carts_expiry ON guest_carts (expires_at)",
 )
 
-_TOKEN_COLUMNS = "token_hash, user_id, purpose, email, created_at, expires_at"  # noqa: S105
-_ADDRESS_FIELDS = (
-    "full_name",
-    "address_line1",
-    "address_line2",
-    "city",
-    "state",
-    "postal_code",
-    "country",
-    "phone",
-)
-_ADDRESS_COLUMNS = (
-    "id, user_id, " + ", ".join(_ADDRESS_FIELDS) + ", is_default, created_at, updated_at"
-)
-_GUEST_COLUMNS = "id, token_hash, created_at, expires_at"
-# A merged guest cart's row stays this long, so a sweep never races the merge that claimed it.
-MERGED_KEPT = timedelta(hours=1)
-
-
-def _token(row: Record) -> AccountToken:
-    return AccountToken(
-        token_hash=row["token_hash"],
-        user_id=row["user_id"],
-        purpose=TokenPurpose(row["purpose"]),
-        email=row["email"],
-        created_at=row["created_at"],
-        expires_at=row["expires_at"],
-    )
-
-
-def _entry(row: Record) -> SavedAddress:
-    return SavedAddress(
-        id=row["id"],
-        user_id=row["user_id"],
-        address=Address(**{name: row[name] for name in _ADDRESS_FIELDS}),
-        is_default=row["is_default"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
-
-
-def _guest(row: Record) -> GuestCart:
-    return GuestCart(
-        id=row["id"],
-        token_hash=row["token_hash"],
-        created_at=row["created_at"],
-        expires_at=row["expires_at"],
-    )
-
 
 class PostgresAccountTokenRepository:
     def __init__(self, db: Database) -> None:
@@ -110,7 +72,7 @@ class PostgresAccountTokenRepository:
         async def work(conn: Connection) -> None:
             await conn.execute("DELETE FROM account_tokens WHERE expires_at < $1", token.created_at)
             await conn.execute(
-                f"INSERT INTO account_tokens ({_TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)",
+                f"INSERT INTO account_tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6)",
                 token.token_hash,
                 token.user_id,
                 token.purpose.value,
@@ -127,12 +89,12 @@ class PostgresAccountTokenRepository:
         # One UPDATE: a concurrent one waits on the row lock and then finds used_at set.
         row = await self._db.fetchrow(
             "UPDATE account_tokens SET used_at = $3 WHERE token_hash = $1 AND purpose = $2 "
-            f"AND used_at IS NULL AND expires_at > $3 RETURNING {_TOKEN_COLUMNS}",
+            f"AND used_at IS NULL AND expires_at > $3 RETURNING {TOKEN_COLUMNS}",
             token_hash,
             purpose.value,
             now,
         )
-        return _token(row) if row else None
+        return token_of(row, NATIVE) if row else None
 
     async def revoke_all(self, user_id: str, purpose: TokenPurpose, now: datetime) -> None:
         await self._db.execute(
@@ -150,18 +112,18 @@ class PostgresAddressRepository:
 
     async def list(self, user_id: str) -> list[SavedAddress]:
         rows = await self._db.fetch(
-            f"SELECT {_ADDRESS_COLUMNS} FROM addresses WHERE user_id = $1 ORDER BY created_at, id",
+            f"SELECT {ADDRESS_COLUMNS} FROM addresses WHERE user_id = $1 ORDER BY created_at, id",
             user_id,
         )
-        return [_entry(row) for row in rows]
+        return [saved_address_of(row, NATIVE) for row in rows]
 
     async def get(self, user_id: str, address_id: str) -> SavedAddress | None:
         row = await self._db.fetchrow(
-            f"SELECT {_ADDRESS_COLUMNS} FROM addresses WHERE id = $1 AND user_id = $2",
+            f"SELECT {ADDRESS_COLUMNS} FROM addresses WHERE id = $1 AND user_id = $2",
             address_id,
             user_id,
         )
-        return _entry(row) if row else None
+        return saved_address_of(row, NATIVE) if row else None
 
     async def add(self, entry: SavedAddress, *, limit: int) -> SavedAddress:
         async def work(conn: Connection) -> SavedAddress:
@@ -179,18 +141,18 @@ class PostgresAddressRepository:
                     entry.user_id,
                 )
             row = await conn.fetchrow(
-                f"INSERT INTO addresses ({_ADDRESS_COLUMNS}) VALUES "
+                f"INSERT INTO addresses ({ADDRESS_COLUMNS}) VALUES "
                 f"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
-                f"RETURNING {_ADDRESS_COLUMNS}",
+                f"RETURNING {ADDRESS_COLUMNS}",
                 entry.id,
                 entry.user_id,
-                *(getattr(entry.address, name) for name in _ADDRESS_FIELDS),
+                *(getattr(entry.address, name) for name in ADDRESS_FIELDS),
                 is_default,
                 entry.created_at,
                 entry.updated_at,
             )
             assert row is not None
-            return _entry(row)
+            return saved_address_of(row, NATIVE)
 
         return await self._db.transaction(work)
 
@@ -213,17 +175,17 @@ class PostgresAddressRepository:
                     user_id,
                     address_id,
                 )
-            assignments = ", ".join(f"{name} = ${n}" for n, name in enumerate(_ADDRESS_FIELDS, 4))
+            assignments = ", ".join(f"{name} = ${n}" for n, name in enumerate(ADDRESS_FIELDS, 4))
             row = await conn.fetchrow(
                 f"UPDATE addresses SET {assignments}, updated_at = $3"
                 + (", is_default = true" if make_default else "")
-                + f" WHERE id = $1 AND user_id = $2 RETURNING {_ADDRESS_COLUMNS}",
+                + f" WHERE id = $1 AND user_id = $2 RETURNING {ADDRESS_COLUMNS}",
                 address_id,
                 user_id,
                 now,
-                *(getattr(address, name) for name in _ADDRESS_FIELDS),
+                *(getattr(address, name) for name in ADDRESS_FIELDS),
             )
-            return _entry(row) if row else None
+            return saved_address_of(row, NATIVE) if row else None
 
         return await self._db.transaction(work)
 
@@ -240,7 +202,7 @@ class PostgresGuestCartRepository:
 
     async def add(self, guest: GuestCart) -> None:
         await self._db.execute(
-            f"INSERT INTO guest_carts ({_GUEST_COLUMNS}) VALUES ($1, $2, $3, $4)",
+            f"INSERT INTO guest_carts ({GUEST_COLUMNS}) VALUES ($1, $2, $3, $4)",
             guest.id,
             guest.token_hash,
             guest.created_at,
@@ -249,22 +211,22 @@ class PostgresGuestCartRepository:
 
     async def find(self, token_hash: str, now: datetime) -> GuestCart | None:
         row = await self._db.fetchrow(
-            f"SELECT {_GUEST_COLUMNS} FROM guest_carts WHERE token_hash = $1 "
+            f"SELECT {GUEST_COLUMNS} FROM guest_carts WHERE token_hash = $1 "
             "AND merged_at IS NULL AND expires_at > $2",
             token_hash,
             now,
         )
-        return _guest(row) if row else None
+        return guest_cart_of(row, NATIVE) if row else None
 
     async def claim(self, token_hash: str, user_id: str, now: datetime) -> GuestCart | None:
         row = await self._db.fetchrow(
             "UPDATE guest_carts SET merged_at = $3, merged_into = $2 WHERE token_hash = $1 "
-            f"AND merged_at IS NULL AND expires_at > $3 RETURNING {_GUEST_COLUMNS}",
+            f"AND merged_at IS NULL AND expires_at > $3 RETURNING {GUEST_COLUMNS}",
             token_hash,
             user_id,
             now,
         )
-        return _guest(row) if row else None
+        return guest_cart_of(row, NATIVE) if row else None
 
     async def sweep(self, now: datetime) -> int:
         where = "WHERE expires_at <= $1 OR merged_at <= $2"

@@ -14,7 +14,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from shopkit_server.cart.models import Cart, CartItem, CartLinesExceeded, LineLimitExceeded
+from shopkit_server.cart.models import (
+    Cart,
+    CartItem,
+    CartLinesExceeded,
+    LineLimitExceeded,
+    MergedLine,
+    MergePlanner,
+)
 from shopkit_server.products.models import StockLine
 from shopkit_server.store.postgres.db import Connection, Database, affected
 
@@ -97,6 +104,60 @@ async def _lock(conn: Connection, user_id: str) -> bool:
     return found is not None
 
 
+# Units added to a line (created as needed); the name, price and image become the item's.
+_LINE_UPSERT = (
+    "INSERT INTO cart_items (user_id, product_id, name, price, image_url, quantity, "
+    "variant_id) VALUES ($1, $2, $3, $4, $5, $6, $7) "
+    "ON CONFLICT (user_id, variant_id) DO UPDATE SET "
+    "quantity = cart_items.quantity + excluded.quantity, name = excluded.name, "
+    "price = excluded.price, image_url = excluded.image_url"
+)
+
+
+def _line_args(user_id: str, item: CartItem) -> tuple[object, ...]:
+    return (
+        user_id,
+        item.product_id,
+        item.name,
+        item.price,
+        item.image_url,
+        item.quantity,
+        item.variant_id or item.product_id,
+    )
+
+
+async def _drop_guest_lines(conn: Connection, guest_id: str) -> None:
+    await conn.execute("DELETE FROM carts WHERE user_id = $1", guest_id)  # lines go with it
+
+
+async def _merge_guest(
+    conn: Connection, token_hash: str, user_id: str, plan: MergePlanner, now: datetime
+) -> list[MergedLine] | None:
+    # The guest cart's row (its claim, locked: a concurrent merge of the token waits, then
+    # finds it merged), then the account's cart row (upserted: locked, as every add locks it).
+    guest_id = await conn.fetchval(
+        "UPDATE guest_carts SET merged_at = $3, merged_into = $2 WHERE token_hash = $1 "
+        "AND merged_at IS NULL AND expires_at > $3 RETURNING id",
+        token_hash,
+        user_id,
+        now,
+    )
+    if guest_id is None:
+        return None
+    await _touch(conn, user_id, now)
+    planned = plan(await _load(conn, guest_id), await _load(conn, user_id))
+    if planned.adds:
+        await conn.executemany(_LINE_UPSERT, [_line_args(user_id, i) for i in planned.adds])
+    else:  # the upsert above made (or touched) the row only to lock it
+        await conn.execute(
+            "DELETE FROM carts c WHERE user_id = $1 AND NOT EXISTS "
+            "(SELECT 1 FROM cart_items i WHERE i.user_id = c.user_id)",
+            user_id,
+        )
+    await _drop_guest_lines(conn, guest_id)
+    return planned.lines
+
+
 class PostgresCartRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -133,20 +194,7 @@ class PostgresCartRepository:
                 )
                 if int(lines) >= max_lines:
                     raise CartLinesExceeded()
-            await conn.execute(
-                "INSERT INTO cart_items (user_id, product_id, name, price, image_url, quantity, "
-                "variant_id) VALUES ($1, $2, $3, $4, $5, $6, $7) "
-                "ON CONFLICT (user_id, variant_id) DO UPDATE SET "
-                "quantity = cart_items.quantity + excluded.quantity, name = excluded.name, "
-                "price = excluded.price, image_url = excluded.image_url",
-                user_id,
-                item.product_id,
-                item.name,
-                item.price,
-                item.image_url,
-                item.quantity,
-                item.variant_id or item.product_id,
-            )
+            await conn.execute(_LINE_UPSERT, *_line_args(user_id, item))
             return await _load(conn, user_id)
 
         # LineLimitExceeded or CartLinesExceeded rolls back the transaction: a refused add
@@ -259,6 +307,15 @@ class PostgresCartRepository:
                 )
 
         await self._db.transaction(run)
+
+    async def merge_guest(
+        self, token_hash: str, user_id: str, plan: MergePlanner, *, now: datetime
+    ) -> list[MergedLine] | None:
+        # One transaction: the claim, the adds and the guest lines' delete commit together.
+        async def run(conn: Connection) -> list[MergedLine] | None:
+            return await _merge_guest(conn, token_hash, user_id, plan, now)
+
+        return await self._db.transaction(run)
 
     async def release_checkout(self, user_id: str, checkout_id: str) -> None:
         await self._db.execute(

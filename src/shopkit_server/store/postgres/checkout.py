@@ -10,8 +10,6 @@ under those locks cannot change before the commit; the conditional stock update 
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 import asyncpg
 
 from shopkit_server.cart.errors import CheckoutInProgress
@@ -26,15 +24,7 @@ from shopkit_server.products.models import StockLine
 from shopkit_server.products.service import merge_lines
 from shopkit_server.store.base import DuplicateKeyError
 from shopkit_server.store.postgres.db import Connection, Database
-from shopkit_server.store.postgres.orders import (
-    _KEY_COLUMNS,
-    _ORDER_COLUMNS,
-    ITEM_COLUMNS,
-    ITEM_VALUES,
-    _record,
-    item_arrays,
-    item_lines,
-)
+from shopkit_server.store.postgres.orders import _KEY_COLUMNS, _record, insert_order
 from shopkit_server.store.postgres.outbox import insert_events
 from shopkit_server.store.postgres.stock import _encode
 from shopkit_server.store.postgres.variants import REFRESH_STOCK
@@ -171,34 +161,11 @@ async def _place(conn: Connection, placement: Placement) -> Order | IdempotencyR
         emptied = [
             events.out_of_stock(r["id"], r["name"], now) for r in refreshed if r["stock"] == 0
         ]
-    # The order, its lines and its first status in one statement (the foreign keys are
-    # checked at its end), then the cart: the order took every line (nothing could be added
-    # under the lock), so the cart goes, its lines with it, and any claim on it.
+    # The order, its lines and its first status in one statement, then the cart: the order
+    # took every line (nothing could be added under the lock), so the cart goes, its lines
+    # with it, and any claim on it.
     try:
-        await conn.execute(
-            f"WITH o AS (INSERT INTO orders ({_ORDER_COLUMNS}) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $22, $23, NULL) RETURNING id), "
-            f"i AS (INSERT INTO order_items ({ITEM_COLUMNS}) SELECT o.id, {ITEM_VALUES} "
-            f"FROM o, {item_lines(11)}) "
-            "INSERT INTO order_status_history (order_id, position, status, at, payment_status) "
-            "SELECT o.id, h.position - 1, h.status, h.at, $23 FROM o, "
-            "unnest($20::text[], $21::timestamptz[]) WITH ORDINALITY AS h (status, at, position)",
-            order.id,
-            order.user_id,
-            order.status.value,
-            order.subtotal,
-            order.shipping_cost,
-            order.tax,
-            order.total,
-            asdict(order.shipping_address),
-            order.created_at,
-            order.updated_at,
-            *item_arrays(order),
-            [change.status.value for change in order.status_history],
-            [change.at for change in order.status_history],
-            order.payment_method,
-            order.payment_status.value,
-        )
+        await insert_order(conn, order)
     except asyncpg.UniqueViolationError as exc:
         raise DuplicateKeyError("id") from exc
     # The events of this checkout commit with it (the outbox).

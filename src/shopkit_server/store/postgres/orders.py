@@ -224,11 +224,25 @@ def _decode_order_key(after: Key) -> tuple[datetime, str]:
     return time_from_key(str(text)), text_from_key(str(order_id))
 
 
-async def insert_order(conn: Connection, order: Order) -> None:
-    """Insert a new order with its lines and history inside the caller's transaction."""
-    await conn.execute(
-        f"INSERT INTO orders ({_ORDER_COLUMNS}) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+# An order, its lines and its status history in one statement (the foreign keys are checked
+# at its end); the checkout transaction (checkout.py) and insert_order both run it, with
+# the arguments of order_args.
+ORDER_INSERT = (
+    f"WITH o AS (INSERT INTO orders ({_ORDER_COLUMNS}) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id), "
+    f"i AS (INSERT INTO order_items ({ITEM_COLUMNS}) SELECT o.id, {ITEM_VALUES} "
+    f"FROM o, {item_lines(14)}) "
+    "INSERT INTO order_status_history (order_id, position, status, at, payment_status) "
+    "SELECT o.id, h.position - 1, h.status, h.at, h.payment_status FROM o, "
+    "unnest($23::text[], $24::timestamptz[], $25::text[]) "
+    "WITH ORDINALITY AS h (status, at, payment_status, position)"
+)
+
+
+def order_args(order: Order) -> list[Any]:
+    """The arguments of :data:`ORDER_INSERT` for one order."""
+    history = order.status_history
+    return [
         order.id,
         order.user_id,
         order.status.value,
@@ -242,20 +256,16 @@ async def insert_order(conn: Connection, order: Order) -> None:
         order.payment_method,
         order.payment_status.value,
         order.payment_intent_id,
-    )
-    await conn.execute(
-        f"INSERT INTO order_items ({ITEM_COLUMNS}) SELECT $1, {ITEM_VALUES} FROM {item_lines(2)}",
-        order.id,
         *item_arrays(order),
-    )
-    await conn.executemany(
-        "INSERT INTO order_status_history (order_id, position, status, at, payment_status) "
-        "VALUES ($1, $2, $3, $4, $5)",
-        [
-            (order.id, position, change.status.value, change.at, change.payment_status.value)
-            for position, change in enumerate(order.status_history)
-        ],
-    )
+        [change.status.value for change in history],
+        [change.at for change in history],
+        [change.payment_status.value for change in history],
+    ]
+
+
+async def insert_order(conn: Connection, order: Order) -> None:
+    """Insert a new order with its lines and history inside the caller's transaction."""
+    await conn.execute(ORDER_INSERT, *order_args(order))
 
 
 class PostgresOrderRepository:

@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 
 from shopkit_server.orders.models import OutboxEvent
 from shopkit_server.pagination import PageResult
-from shopkit_server.store.postgres.db import Connection, Database, Record, affected
+from shopkit_server.store._rows import (
+    DELIVERY_COLUMNS,
+    ENDPOINT_COLUMNS,
+    EVENT_COLUMNS,
+    NATIVE,
+    claimed_delivery_of,
+    delivery_of,
+    endpoint_of,
+    event_of,
+)
+from shopkit_server.store.postgres.db import Connection, Database, affected
 from shopkit_server.webhooks.models import (
     Delivery,
     DeliveryState,
@@ -75,58 +84,9 @@ async def insert_events(conn: Connection, events: Sequence[OutboxEvent]) -> None
     """Write events into the outbox inside the caller's transaction."""
     if events:
         await conn.executemany(
-            "INSERT INTO outbox_events (id, type, key, data, created_at) "
-            "VALUES ($1, $2, $3, $4, $5)",
+            f"INSERT INTO outbox_events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5)",
             [(e.id, e.type, e.key, e.data, e.created_at) for e in events],
         )
-
-
-_ENDPOINT_COLUMNS = "id, url, secret, event_types, active, created_at, updated_at"
-_DELIVERY_COLUMNS = (
-    "d.id, d.webhook_id, d.state, d.attempts, d.next_attempt_at, d.last_attempt_at, "
-    "d.response_status, d.last_error, d.created_at, d.delivered_at, "
-    "e.id AS event_id, e.type AS event_type, e.key AS event_key, e.data AS event_data, "
-    "e.created_at AS event_created_at"
-)
-
-
-def _endpoint(row: Record) -> Endpoint:
-    return Endpoint(
-        id=row["id"],
-        url=row["url"],
-        secret=row["secret"],
-        event_types=tuple(row["event_types"]),
-        active=row["active"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
-
-
-def _delivery(row: Record) -> Delivery:
-    return Delivery(
-        id=row["id"],
-        webhook_id=row["webhook_id"],
-        event=OutboxEvent(
-            id=row["event_id"],
-            type=row["event_type"],
-            key=row["event_key"],
-            created_at=row["event_created_at"],
-            data=row["event_data"],
-        ),
-        state=DeliveryState(row["state"]),
-        attempts=row["attempts"],
-        next_attempt_at=row["next_attempt_at"],
-        last_attempt_at=row["last_attempt_at"],
-        response_status=row["response_status"],
-        last_error=row["last_error"],
-        created_at=row["created_at"],
-        delivered_at=row["delivered_at"],
-    )
-
-
-def _claimed(row: Record) -> Delivery:
-    """The delivery as claimed: this attempt counted."""
-    return replace(_delivery(row), attempts=row["attempts"] + 1)
 
 
 class PostgresWebhookRepository:
@@ -135,7 +95,7 @@ class PostgresWebhookRepository:
 
     async def add(self, endpoint: Endpoint) -> None:
         await self._db.execute(
-            f"INSERT INTO webhooks ({_ENDPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            f"INSERT INTO webhooks ({ENDPOINT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             endpoint.id,
             endpoint.url,
             endpoint.secret,
@@ -147,15 +107,15 @@ class PostgresWebhookRepository:
 
     async def get(self, endpoint_id: str) -> Endpoint | None:
         row = await self._db.fetchrow(
-            f"SELECT {_ENDPOINT_COLUMNS} FROM webhooks WHERE id = $1", endpoint_id
+            f"SELECT {ENDPOINT_COLUMNS} FROM webhooks WHERE id = $1", endpoint_id
         )
-        return _endpoint(row) if row else None
+        return endpoint_of(row, NATIVE) if row else None
 
     async def endpoints(self) -> list[Endpoint]:
         rows = await self._db.fetch(
-            f"SELECT {_ENDPOINT_COLUMNS} FROM webhooks ORDER BY created_at, id"
+            f"SELECT {ENDPOINT_COLUMNS} FROM webhooks ORDER BY created_at, id"
         )
-        return [_endpoint(row) for row in rows]
+        return [endpoint_of(row, NATIVE) for row in rows]
 
     async def update(self, endpoint: Endpoint) -> bool:
         status = await self._db.execute(
@@ -183,10 +143,8 @@ class PostgresWebhookRepository:
             if not events:
                 return 0
             endpoints = [
-                _endpoint(row)
-                for row in await conn.fetch(
-                    f"SELECT {_ENDPOINT_COLUMNS} FROM webhooks WHERE active"
-                )
+                endpoint_of(row, NATIVE)
+                for row in await conn.fetch(f"SELECT {ENDPOINT_COLUMNS} FROM webhooks WHERE active")
             ]
             rows = [
                 (delivery_id_for(e["id"], endpoint.id), endpoint.id, e["seq"], e["key"], now)
@@ -216,7 +174,7 @@ class PostgresWebhookRepository:
             # Due, and first of its key at its endpoint: an order's next event waits for the
             # one before it to be delivered or given up.
             rows = await conn.fetch(
-                f"SELECT {_DELIVERY_COLUMNS}, w.url, w.secret FROM webhook_deliveries d "
+                f"SELECT {DELIVERY_COLUMNS}, w.url, w.secret FROM webhook_deliveries d "
                 "JOIN outbox_events e ON e.seq = d.event_seq "
                 "JOIN webhooks w ON w.id = d.webhook_id "
                 "WHERE d.state = 'pending' AND d.next_attempt_at <= $1 AND w.active "
@@ -236,7 +194,9 @@ class PostgresWebhookRepository:
                     [row["id"] for row in rows],
                 )
             return [
-                DueDelivery(delivery=_claimed(row), url=row["url"], secret=row["secret"])
+                DueDelivery(
+                    delivery=claimed_delivery_of(row, NATIVE), url=row["url"], secret=row["secret"]
+                )
                 for row in rows
             ]
 
@@ -269,14 +229,14 @@ class PostgresWebhookRepository:
                 "SELECT count(*) FROM webhook_deliveries WHERE webhook_id = $1", webhook_id
             )
             rows = await conn.fetch(
-                f"SELECT {_DELIVERY_COLUMNS} FROM webhook_deliveries d "
+                f"SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d "
                 "JOIN outbox_events e ON e.seq = d.event_seq WHERE d.webhook_id = $1 "
                 "ORDER BY d.event_seq DESC LIMIT $2 OFFSET $3",
                 webhook_id,
                 limit,
                 offset,
             )
-            return PageResult(items=[_delivery(r) for r in rows], total=int(total))
+            return PageResult(items=[delivery_of(r, NATIVE) for r in rows], total=int(total))
 
         return await self._db.snapshot(run)
 
@@ -292,31 +252,25 @@ class PostgresWebhookRepository:
             if affected(status) != 1:
                 return None
             row = await conn.fetchrow(
-                f"SELECT {_DELIVERY_COLUMNS} FROM webhook_deliveries d "
+                f"SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d "
                 "JOIN outbox_events e ON e.seq = d.event_seq WHERE d.id = $1",
                 delivery_id,
             )
             assert row is not None
-            return _delivery(row)
+            return delivery_of(row, NATIVE)
 
         return await self._db.transaction(run)
 
     async def events(self, key: str | None = None, limit: int = 100) -> builtins.list[OutboxEvent]:
         if key is None:
             rows = await self._db.fetch(
-                "SELECT id, type, key, data, created_at FROM outbox_events ORDER BY seq LIMIT $1",
+                f"SELECT {EVENT_COLUMNS} FROM outbox_events ORDER BY seq LIMIT $1",
                 limit,
             )
         else:
             rows = await self._db.fetch(
-                "SELECT id, type, key, data, created_at FROM outbox_events WHERE key = $1 "
-                "ORDER BY seq LIMIT $2",
+                f"SELECT {EVENT_COLUMNS} FROM outbox_events WHERE key = $1 ORDER BY seq LIMIT $2",
                 key,
                 limit,
             )
-        return [
-            OutboxEvent(
-                id=r["id"], type=r["type"], key=r["key"], created_at=r["created_at"], data=r["data"]
-            )
-            for r in rows
-        ]
+        return [event_of(r, NATIVE) for r in rows]

@@ -6,7 +6,14 @@ from datetime import datetime
 
 from shopkit_server.auth.models import AccountToken, AddressLimitReached, SavedAddress, TokenPurpose
 from shopkit_server.orders.models import Address
-from shopkit_server.store.sqlite.db import Database, Row, from_db_time, to_db_time
+from shopkit_server.store._rows import (
+    ADDRESS_COLUMNS,
+    ADDRESS_FIELDS,
+    TOKEN_COLUMNS,
+    saved_address_of,
+    token_of,
+)
+from shopkit_server.store.sqlite.db import CODEC, Database, to_db_time
 
 # Migration 5 (with users.VERIFICATION): mailed tokens, by hash; the address book.
 SCHEMA: tuple[str, ...] = (
@@ -41,43 +48,6 @@ SCHEMA: tuple[str, ...] = (
     "CREATE UNIQUE INDEX addresses_one_default ON addresses (user_id) WHERE is_default = 1",
 )
 
-_TOKEN_COLUMNS = "token_hash, user_id, purpose, email, created_at, expires_at"  # noqa: S105
-_ADDRESS_FIELDS = (
-    "full_name",
-    "address_line1",
-    "address_line2",
-    "city",
-    "state",
-    "postal_code",
-    "country",
-    "phone",
-)
-_ADDRESS_COLUMNS = (
-    "id, user_id, " + ", ".join(_ADDRESS_FIELDS) + ", is_default, created_at, updated_at"
-)
-
-
-def _token(row: Row) -> AccountToken:
-    return AccountToken(
-        token_hash=row["token_hash"],
-        user_id=row["user_id"],
-        purpose=TokenPurpose(row["purpose"]),
-        email=row["email"],
-        created_at=from_db_time(row["created_at"]),
-        expires_at=from_db_time(row["expires_at"]),
-    )
-
-
-def _entry(row: Row) -> SavedAddress:
-    return SavedAddress(
-        id=row["id"],
-        user_id=row["user_id"],
-        address=Address(**{name: row[name] for name in _ADDRESS_FIELDS}),
-        is_default=bool(row["is_default"]),
-        created_at=from_db_time(row["created_at"]),
-        updated_at=from_db_time(row["updated_at"]),
-    )
-
 
 class SqliteAccountTokenRepository:
     def __init__(self, db: Database) -> None:
@@ -89,7 +59,7 @@ class SqliteAccountTokenRepository:
                 "DELETE FROM account_tokens WHERE expires_at < ?", (to_db_time(token.created_at),)
             )
             await conn.execute(
-                f"INSERT INTO account_tokens ({_TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO account_tokens ({TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     token.token_hash,
                     token.user_id,
@@ -109,11 +79,11 @@ class SqliteAccountTokenRepository:
             rows = list(
                 await conn.execute_fetchall(
                     "UPDATE account_tokens SET used_at = ? WHERE token_hash = ? AND purpose = ? "
-                    f"AND used_at IS NULL AND expires_at > ? RETURNING {_TOKEN_COLUMNS}",
+                    f"AND used_at IS NULL AND expires_at > ? RETURNING {TOKEN_COLUMNS}",
                     (to_db_time(now), token_hash, purpose.value, to_db_time(now)),
                 )
             )
-        return _token(rows[0]) if rows else None
+        return token_of(rows[0], CODEC) if rows else None
 
     async def revoke_all(self, user_id: str, purpose: TokenPurpose, now: datetime) -> None:
         async with self._db.write() as conn:
@@ -130,17 +100,17 @@ class SqliteAddressRepository:
 
     async def list(self, user_id: str) -> list[SavedAddress]:
         rows = await self._db.fetch_all(
-            f"SELECT {_ADDRESS_COLUMNS} FROM addresses WHERE user_id = ? ORDER BY created_at, id",
+            f"SELECT {ADDRESS_COLUMNS} FROM addresses WHERE user_id = ? ORDER BY created_at, id",
             (user_id,),
         )
-        return [_entry(row) for row in rows]
+        return [saved_address_of(row, CODEC) for row in rows]
 
     async def get(self, user_id: str, address_id: str) -> SavedAddress | None:
         row = await self._db.fetch_one(
-            f"SELECT {_ADDRESS_COLUMNS} FROM addresses WHERE id = ? AND user_id = ?",
+            f"SELECT {ADDRESS_COLUMNS} FROM addresses WHERE id = ? AND user_id = ?",
             (address_id, user_id),
         )
-        return _entry(row) if row else None
+        return saved_address_of(row, CODEC) if row else None
 
     async def add(self, entry: SavedAddress, *, limit: int) -> SavedAddress:
         async with self._db.write() as conn:
@@ -160,12 +130,12 @@ class SqliteAddressRepository:
                 )
             fields = entry.address
             await conn.execute(
-                f"INSERT INTO addresses ({_ADDRESS_COLUMNS}) "
+                f"INSERT INTO addresses ({ADDRESS_COLUMNS}) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     entry.id,
                     entry.user_id,
-                    *(getattr(fields, name) for name in _ADDRESS_FIELDS),
+                    *(getattr(fields, name) for name in ADDRESS_FIELDS),
                     int(is_default),
                     to_db_time(entry.created_at),
                     to_db_time(entry.updated_at),
@@ -203,13 +173,13 @@ class SqliteAddressRepository:
                     "AND is_default = 1",
                     (user_id, address_id),
                 )
-            assignments = ", ".join(f"{name} = ?" for name in _ADDRESS_FIELDS)
+            assignments = ", ".join(f"{name} = ?" for name in ADDRESS_FIELDS)
             await conn.execute(
                 f"UPDATE addresses SET {assignments}, updated_at = ?"
                 + (", is_default = 1" if make_default else "")
                 + " WHERE id = ? AND user_id = ?",
                 (
-                    *(getattr(address, name) for name in _ADDRESS_FIELDS),
+                    *(getattr(address, name) for name in ADDRESS_FIELDS),
                     to_db_time(now),
                     address_id,
                     user_id,
@@ -217,10 +187,10 @@ class SqliteAddressRepository:
             )
             rows = list(
                 await conn.execute_fetchall(
-                    f"SELECT {_ADDRESS_COLUMNS} FROM addresses WHERE id = ?", (address_id,)
+                    f"SELECT {ADDRESS_COLUMNS} FROM addresses WHERE id = ?", (address_id,)
                 )
             )
-        return _entry(rows[0])
+        return saved_address_of(rows[0], CODEC)
 
     async def delete(self, user_id: str, address_id: str) -> bool:
         async with self._db.write() as conn:

@@ -12,7 +12,14 @@ from datetime import datetime
 
 import aiosqlite
 
-from shopkit_server.cart.models import Cart, CartItem, CartLinesExceeded, LineLimitExceeded
+from shopkit_server.cart.models import (
+    Cart,
+    CartItem,
+    CartLinesExceeded,
+    LineLimitExceeded,
+    MergedLine,
+    MergePlanner,
+)
 from shopkit_server.money import from_cents, to_cents
 from shopkit_server.products.models import StockLine
 from shopkit_server.store.sqlite.db import Database, from_db_time, to_db_time
@@ -99,6 +106,16 @@ async def _touch(conn: aiosqlite.Connection, user_id: str, now: datetime) -> Non
     )
 
 
+# Units added to a line (created as needed); the name, price and image become the item's.
+_LINE_UPSERT = (
+    "INSERT INTO cart_items (user_id, product_id, variant_id, name, price_cents, image_url, "
+    "quantity) VALUES (?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (user_id, variant_id) DO UPDATE SET "
+    "quantity = quantity + excluded.quantity, name = excluded.name, "
+    "price_cents = excluded.price_cents, image_url = excluded.image_url"
+)
+
+
 def _add_item(
     conn: sqlite3.Connection,
     user_id: str,
@@ -128,11 +145,7 @@ def _add_item(
         (user_id, stamp),
     )
     conn.execute(
-        "INSERT INTO cart_items (user_id, product_id, variant_id, name, price_cents, image_url, "
-        "quantity) VALUES (?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (user_id, variant_id) DO UPDATE SET "
-        "quantity = quantity + excluded.quantity, name = excluded.name, "
-        "price_cents = excluded.price_cents, image_url = excluded.image_url",
+        _LINE_UPSERT,
         (
             user_id,
             item.product_id,
@@ -143,25 +156,74 @@ def _add_item(
             item.quantity,
         ),
     )
-    rows = conn.execute(
-        "SELECT product_id, name, price_cents, image_url, quantity, variant_id FROM cart_items "
-        "WHERE user_id = ? ORDER BY rowid",
-        (user_id,),
+    return Cart(items=_lines(conn, user_id), updated_at=from_db_time(stamp))
+
+
+def _lines(conn: sqlite3.Connection, user_id: str) -> list[CartItem]:
+    return [
+        CartItem(
+            product_id=r[0],
+            name=r[1],
+            price=from_cents(r[2]),
+            quantity=r[4],
+            image_url=r[3],
+            variant_id=r[5],
+        )
+        for r in conn.execute(
+            "SELECT product_id, name, price_cents, image_url, quantity, variant_id "
+            "FROM cart_items WHERE user_id = ? ORDER BY rowid",
+            (user_id,),
+        )
+    ]
+
+
+def _stored(conn: sqlite3.Connection, user_id: str) -> Cart:
+    row = conn.execute("SELECT updated_at FROM carts WHERE user_id = ?", (user_id,)).fetchone()
+    if row is None:
+        return Cart()
+    return Cart(items=_lines(conn, user_id), updated_at=from_db_time(row[0]))
+
+
+def _drop_guest_lines(conn: sqlite3.Connection, guest_id: str) -> None:
+    conn.execute("DELETE FROM carts WHERE user_id = ?", (guest_id,))  # lines go with it
+
+
+def _merge_guest(
+    conn: sqlite3.Connection, token_hash: str, user_id: str, plan: MergePlanner, now: datetime
+) -> list[MergedLine] | None:
+    stamp = to_db_time(now)
+    claimed = conn.execute(
+        "UPDATE guest_carts SET merged_at = ?, merged_into = ? WHERE token_hash = ? "
+        "AND merged_at IS NULL AND expires_at > ? RETURNING id",
+        (stamp, user_id, token_hash, stamp),
     ).fetchall()
-    return Cart(
-        items=[
-            CartItem(
-                product_id=r[0],
-                name=r[1],
-                price=from_cents(r[2]),
-                quantity=r[4],
-                image_url=r[3],
-                variant_id=r[5],
-            )
-            for r in rows
-        ],
-        updated_at=from_db_time(stamp),
-    )
+    if not claimed:
+        return None
+    guest_id = claimed[0][0]
+    planned = plan(_stored(conn, guest_id), _stored(conn, user_id))
+    if planned.adds:
+        conn.execute(
+            "INSERT INTO carts (user_id, updated_at) VALUES (?, ?) "
+            "ON CONFLICT (user_id) DO UPDATE SET updated_at = excluded.updated_at",
+            (user_id, stamp),
+        )
+        conn.executemany(
+            _LINE_UPSERT,
+            [
+                (
+                    user_id,
+                    item.product_id,
+                    item.variant_id or item.product_id,
+                    item.name,
+                    to_cents(item.price),
+                    item.image_url,
+                    item.quantity,
+                )
+                for item in planned.adds
+            ],
+        )
+    _drop_guest_lines(conn, guest_id)
+    return planned.lines
 
 
 class SqliteCartRepository:
@@ -269,6 +331,15 @@ class SqliteCartRepository:
                 "WHERE user_id = ?",
                 (to_db_time(now), user_id),
             )
+
+    async def merge_guest(
+        self, token_hash: str, user_id: str, plan: MergePlanner, *, now: datetime
+    ) -> list[MergedLine] | None:
+        # One BEGIN IMMEDIATE transaction on the writer's thread: the claim, both reads, the
+        # adds and the guest lines' delete commit together or not at all.
+        return await self._db.transact(
+            lambda conn: _merge_guest(conn, token_hash, user_id, plan, now)
+        )
 
     async def release_checkout(self, user_id: str, checkout_id: str) -> None:
         async with self._db.write() as conn:

@@ -12,7 +12,7 @@ import json
 import sqlite3
 
 from shopkit_server.cart.errors import CheckoutInProgress
-from shopkit_server.money import from_cents, to_cents
+from shopkit_server.money import from_cents
 from shopkit_server.orders.models import IDEMPOTENCY_KEY_TTL, IdempotencyRecord, Order, OutboxEvent
 from shopkit_server.orders.repository import CatalogEntry, Placement, line_key
 from shopkit_server.products.errors import (
@@ -26,11 +26,14 @@ from shopkit_server.store.base import DuplicateKeyError
 from shopkit_server.store.sqlite.db import Database, from_db_time, to_db_time
 from shopkit_server.store.sqlite.orders import (
     _KEY_COLUMNS,
-    _ORDER_COLUMNS,
+    ORDER_INSERT,
     ORDER_ITEM_INSERT,
-    _address_json,
+    STATUS_HISTORY_INSERT,
     order_item_rows,
+    order_row,
+    status_history_rows,
 )
+from shopkit_server.store.sqlite.outbox import EVENT_INSERT, event_rows
 from shopkit_server.store.sqlite.stock import _encode
 from shopkit_server.store.sqlite.variants import REFRESH_STOCK
 from shopkit_server.webhooks import events
@@ -170,51 +173,15 @@ def _place(conn: sqlite3.Connection, placement: Placement) -> Order | Idempotenc
             (order_id, wanted, now),
         )
     try:
-        conn.execute(
-            f"INSERT INTO orders ({_ORDER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                order.id,
-                order.user_id,
-                order.status.value,
-                to_cents(order.subtotal),
-                to_cents(order.shipping_cost),
-                to_cents(order.tax),
-                to_cents(order.total),
-                _address_json(order.shipping_address),
-                now,
-                to_db_time(order.updated_at),
-                order.payment_method,
-                order.payment_status.value,
-                order.payment_intent_id,
-            ),
-        )
+        conn.execute(ORDER_INSERT, order_row(order))
     except sqlite3.IntegrityError as exc:
         if "UNIQUE" not in str(exc):
             raise
         raise DuplicateKeyError("id") from exc
     conn.executemany(ORDER_ITEM_INSERT, order_item_rows(order))
-    conn.executemany(
-        "INSERT INTO order_status_history (order_id, position, status, at, payment_status) "
-        "VALUES (?, ?, ?, ?, ?)",
-        [
-            (
-                order.id,
-                position,
-                change.status.value,
-                to_db_time(change.at),
-                change.payment_status.value,
-            )
-            for position, change in enumerate(order.status_history)
-        ],
-    )
+    conn.executemany(STATUS_HISTORY_INSERT, status_history_rows(order))
     # The events of this checkout commit with it (the outbox).
-    conn.executemany(
-        "INSERT INTO outbox_events (id, type, key, data, created_at) VALUES (?, ?, ?, ?, ?)",
-        [
-            (e.id, e.type, e.key, json.dumps(e.data), to_db_time(e.created_at))
-            for e in [events.placed(order), *emptied]
-        ],
-    )
+    conn.executemany(EVENT_INSERT, event_rows([events.placed(order), *emptied]))
     # The order took every line the cart had (nothing could be added meanwhile): the cart
     # goes, its lines with it (ON DELETE CASCADE), and so does any claim on it.
     conn.execute("DELETE FROM carts WHERE user_id = ?", (user_id,))

@@ -27,6 +27,7 @@ spends it.
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -36,6 +37,8 @@ from typing import Any, TypeVar
 
 import aiosqlite
 import structlog
+
+from shopkit_server.store._rows import RowCodec
 
 log = structlog.get_logger("shopkit.store.sqlite")
 
@@ -351,3 +354,7 @@ def to_db_time(moment: datetime) -> str:
 
 def from_db_time(text: str) -> datetime:
     return datetime.fromisoformat(text)
+
+
+# Times as ISO 8601 text, JSON as text (store/_rows.py).
+CODEC = RowCodec(time=from_db_time, json=json.loads)

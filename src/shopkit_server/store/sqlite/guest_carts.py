@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from shopkit_server.cart.models import GuestCart
-from shopkit_server.store.sqlite.db import Database, Row, from_db_time, to_db_time
+from shopkit_server.store._rows import GUEST_COLUMNS, MERGED_KEPT, guest_cart_of
+from shopkit_server.store.sqlite.db import CODEC, Database, to_db_time
 
 # Migration 6: guest carts (the token is stored as its SHA-256 hash only).
 SCHEMA: tuple[str, ...] = (
@@ -20,19 +21,6 @@ SCHEMA: tuple[str, ...] = (
     "CREATE INDEX guest_carts_expiry ON guest_carts (expires_at)",
 )
 
-_COLUMNS = "id, token_hash, created_at, expires_at"
-# A merged guest cart's row stays this long, so a sweep never races the merge that claimed it.
-MERGED_KEPT = timedelta(hours=1)
-
-
-def _guest(row: Row) -> GuestCart:
-    return GuestCart(
-        id=row["id"],
-        token_hash=row["token_hash"],
-        created_at=from_db_time(row["created_at"]),
-        expires_at=from_db_time(row["expires_at"]),
-    )
-
 
 class SqliteGuestCartRepository:
     def __init__(self, db: Database) -> None:
@@ -41,7 +29,7 @@ class SqliteGuestCartRepository:
     async def add(self, guest: GuestCart) -> None:
         async with self._db.write() as conn:
             await conn.execute(
-                f"INSERT INTO guest_carts ({_COLUMNS}) VALUES (?, ?, ?, ?)",
+                f"INSERT INTO guest_carts ({GUEST_COLUMNS}) VALUES (?, ?, ?, ?)",
                 (
                     guest.id,
                     guest.token_hash,
@@ -52,22 +40,22 @@ class SqliteGuestCartRepository:
 
     async def find(self, token_hash: str, now: datetime) -> GuestCart | None:
         row = await self._db.fetch_one(
-            f"SELECT {_COLUMNS} FROM guest_carts WHERE token_hash = ? AND merged_at IS NULL "
+            f"SELECT {GUEST_COLUMNS} FROM guest_carts WHERE token_hash = ? AND merged_at IS NULL "
             "AND expires_at > ?",
             (token_hash, to_db_time(now)),
         )
-        return _guest(row) if row else None
+        return guest_cart_of(row, CODEC) if row else None
 
     async def claim(self, token_hash: str, user_id: str, now: datetime) -> GuestCart | None:
         async with self._db.write() as conn:
             rows = list(
                 await conn.execute_fetchall(
                     "UPDATE guest_carts SET merged_at = ?, merged_into = ? WHERE token_hash = ? "
-                    f"AND merged_at IS NULL AND expires_at > ? RETURNING {_COLUMNS}",
+                    f"AND merged_at IS NULL AND expires_at > ? RETURNING {GUEST_COLUMNS}",
                     (to_db_time(now), user_id, token_hash, to_db_time(now)),
                 )
             )
-        return _guest(rows[0]) if rows else None
+        return guest_cart_of(rows[0], CODEC) if rows else None
 
     async def sweep(self, now: datetime) -> int:
         where = "WHERE expires_at <= ? OR merged_at <= ?"

@@ -130,6 +130,13 @@ _ORDER_COLUMNS = (
     "shipping_address, created_at, updated_at, payment_method, payment_status, payment_intent_id"
 )
 _KEY_COLUMNS = "user_id, key, request_hash, order_id, created_at, claimed_at"
+# An order's row and its status history (with ORDER_ITEM_INSERT, all an order is); the
+# checkout transaction (checkout.py) and insert_order both write them with these.
+ORDER_INSERT = f"INSERT INTO orders ({_ORDER_COLUMNS}) VALUES ({', '.join('?' * 13)})"
+STATUS_HISTORY_INSERT = (
+    "INSERT INTO order_status_history (order_id, position, status, at, payment_status) "
+    "VALUES (?, ?, ?, ?, ?)"
+)
 
 
 def _placeholders(count: int) -> str:
@@ -223,41 +230,44 @@ def _record(row: Row) -> IdempotencyRecord:
     )
 
 
-async def insert_order(conn: aiosqlite.Connection, order: Order) -> None:
-    """Insert a new order with its lines and history inside the caller's transaction."""
-    await conn.execute(
-        f"INSERT INTO orders ({_ORDER_COLUMNS}) VALUES ({_placeholders(13)})",
+def order_row(order: Order) -> tuple[Any, ...]:
+    """The ``orders`` row of an order (for :data:`ORDER_INSERT`)."""
+    return (
+        order.id,
+        order.user_id,
+        order.status.value,
+        to_cents(order.subtotal),
+        to_cents(order.shipping_cost),
+        to_cents(order.tax),
+        to_cents(order.total),
+        _address_json(order.shipping_address),
+        to_db_time(order.created_at),
+        to_db_time(order.updated_at),
+        order.payment_method,
+        order.payment_status.value,
+        order.payment_intent_id,
+    )
+
+
+def status_history_rows(order: Order) -> list[tuple[Any, ...]]:
+    """The ``order_status_history`` rows of an order (for :data:`STATUS_HISTORY_INSERT`)."""
+    return [
         (
             order.id,
-            order.user_id,
-            order.status.value,
-            to_cents(order.subtotal),
-            to_cents(order.shipping_cost),
-            to_cents(order.tax),
-            to_cents(order.total),
-            _address_json(order.shipping_address),
-            to_db_time(order.created_at),
-            to_db_time(order.updated_at),
-            order.payment_method,
-            order.payment_status.value,
-            order.payment_intent_id,
-        ),
-    )
+            position,
+            change.status.value,
+            to_db_time(change.at),
+            change.payment_status.value,
+        )
+        for position, change in enumerate(order.status_history)
+    ]
+
+
+async def insert_order(conn: aiosqlite.Connection, order: Order) -> None:
+    """Insert a new order with its lines and history inside the caller's transaction."""
+    await conn.execute(ORDER_INSERT, order_row(order))
     await conn.executemany(ORDER_ITEM_INSERT, order_item_rows(order))
-    await conn.executemany(
-        "INSERT INTO order_status_history (order_id, position, status, at, payment_status) "
-        "VALUES (?, ?, ?, ?, ?)",
-        [
-            (
-                order.id,
-                position,
-                change.status.value,
-                to_db_time(change.at),
-                change.payment_status.value,
-            )
-            for position, change in enumerate(order.status_history)
-        ],
-    )
+    await conn.executemany(STATUS_HISTORY_INSERT, status_history_rows(order))
 
 
 class SqliteOrderRepository:

@@ -9,14 +9,22 @@ from __future__ import annotations
 import builtins
 import json
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 
 import aiosqlite
 
 from shopkit_server.orders.models import OutboxEvent
 from shopkit_server.pagination import PageResult
-from shopkit_server.store.sqlite.db import Database, Row, from_db_time, to_db_time
+from shopkit_server.store._rows import (
+    DELIVERY_COLUMNS,
+    ENDPOINT_COLUMNS,
+    EVENT_COLUMNS,
+    claimed_delivery_of,
+    delivery_of,
+    endpoint_of,
+    event_of,
+)
+from shopkit_server.store.sqlite.db import CODEC, Database, to_db_time
 from shopkit_server.webhooks.models import (
     Delivery,
     DeliveryState,
@@ -73,65 +81,18 @@ SCHEMA: tuple[str, ...] = (
 )
 
 
+EVENT_INSERT = "INSERT INTO outbox_events (id, type, key, data, created_at) VALUES (?, ?, ?, ?, ?)"
+
+
+def event_rows(events: Sequence[OutboxEvent]) -> list[tuple[str, str, str, str, str]]:
+    """The ``outbox_events`` rows of events (for :data:`EVENT_INSERT`)."""
+    return [(e.id, e.type, e.key, json.dumps(e.data), to_db_time(e.created_at)) for e in events]
+
+
 async def insert_events(conn: aiosqlite.Connection, events: Sequence[OutboxEvent]) -> None:
     """Write events into the outbox inside the caller's transaction."""
     if events:
-        await conn.executemany(
-            "INSERT INTO outbox_events (id, type, key, data, created_at) VALUES (?, ?, ?, ?, ?)",
-            [(e.id, e.type, e.key, json.dumps(e.data), to_db_time(e.created_at)) for e in events],
-        )
-
-
-_ENDPOINT_COLUMNS = "id, url, secret, event_types, active, created_at, updated_at"
-_DELIVERY_COLUMNS = (
-    "d.id, d.webhook_id, d.state, d.attempts, d.next_attempt_at, d.last_attempt_at, "
-    "d.response_status, d.last_error, d.created_at, d.delivered_at, "
-    "e.id AS event_id, e.type AS event_type, e.key AS event_key, e.data AS event_data, "
-    "e.created_at AS event_created_at"
-)
-
-
-def _endpoint(row: Row) -> Endpoint:
-    return Endpoint(
-        id=row["id"],
-        url=row["url"],
-        secret=row["secret"],
-        event_types=tuple(json.loads(row["event_types"])),
-        active=bool(row["active"]),
-        created_at=from_db_time(row["created_at"]),
-        updated_at=from_db_time(row["updated_at"]),
-    )
-
-
-def _time(text: str | None) -> datetime | None:
-    return None if text is None else from_db_time(text)
-
-
-def _delivery(row: Row) -> Delivery:
-    return Delivery(
-        id=row["id"],
-        webhook_id=row["webhook_id"],
-        event=OutboxEvent(
-            id=row["event_id"],
-            type=row["event_type"],
-            key=row["event_key"],
-            created_at=from_db_time(row["event_created_at"]),
-            data=json.loads(row["event_data"]),
-        ),
-        state=DeliveryState(row["state"]),
-        attempts=row["attempts"],
-        next_attempt_at=from_db_time(row["next_attempt_at"]),
-        last_attempt_at=_time(row["last_attempt_at"]),
-        response_status=row["response_status"],
-        last_error=row["last_error"],
-        created_at=from_db_time(row["created_at"]),
-        delivered_at=_time(row["delivered_at"]),
-    )
-
-
-def _claimed(row: Row) -> Delivery:
-    """The delivery as claimed: this attempt counted."""
-    return replace(_delivery(row), attempts=row["attempts"] + 1)
+        await conn.executemany(EVENT_INSERT, event_rows(events))
 
 
 class SqliteWebhookRepository:
@@ -141,7 +102,7 @@ class SqliteWebhookRepository:
     async def add(self, endpoint: Endpoint) -> None:
         async with self._db.write() as conn:
             await conn.execute(
-                f"INSERT INTO webhooks ({_ENDPOINT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO webhooks ({ENDPOINT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     endpoint.id,
                     endpoint.url,
@@ -155,15 +116,15 @@ class SqliteWebhookRepository:
 
     async def get(self, endpoint_id: str) -> Endpoint | None:
         row = await self._db.fetch_one(
-            f"SELECT {_ENDPOINT_COLUMNS} FROM webhooks WHERE id = ?", (endpoint_id,)
+            f"SELECT {ENDPOINT_COLUMNS} FROM webhooks WHERE id = ?", (endpoint_id,)
         )
-        return _endpoint(row) if row else None
+        return endpoint_of(row, CODEC) if row else None
 
     async def endpoints(self) -> list[Endpoint]:
         rows = await self._db.fetch_all(
-            f"SELECT {_ENDPOINT_COLUMNS} FROM webhooks ORDER BY created_at, id"
+            f"SELECT {ENDPOINT_COLUMNS} FROM webhooks ORDER BY created_at, id"
         )
-        return [_endpoint(row) for row in rows]
+        return [endpoint_of(row, CODEC) for row in rows]
 
     async def update(self, endpoint: Endpoint) -> bool:
         async with self._db.write() as conn:
@@ -197,9 +158,9 @@ class SqliteWebhookRepository:
             if not events:
                 return 0
             endpoints = [
-                _endpoint(row)
+                endpoint_of(row, CODEC)
                 for row in await conn.execute_fetchall(
-                    f"SELECT {_ENDPOINT_COLUMNS} FROM webhooks WHERE active = 1"
+                    f"SELECT {ENDPOINT_COLUMNS} FROM webhooks WHERE active = 1"
                 )
             ]
             rows = [
@@ -234,7 +195,7 @@ class SqliteWebhookRepository:
             # one before it to be delivered or given up.
             rows = list(
                 await conn.execute_fetchall(
-                    f"SELECT {_DELIVERY_COLUMNS}, w.url, w.secret FROM webhook_deliveries d "
+                    f"SELECT {DELIVERY_COLUMNS}, w.url, w.secret FROM webhook_deliveries d "
                     "JOIN outbox_events e ON e.seq = d.event_seq "
                     "JOIN webhooks w ON w.id = d.webhook_id "
                     "WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND w.active = 1 "
@@ -251,7 +212,9 @@ class SqliteWebhookRepository:
                 [(to_db_time(lease_until), to_db_time(now), row["id"]) for row in rows],
             )
         return [
-            DueDelivery(delivery=_claimed(row), url=row["url"], secret=row["secret"])
+            DueDelivery(
+                delivery=claimed_delivery_of(row, CODEC), url=row["url"], secret=row["secret"]
+            )
             for row in rows
         ]
 
@@ -288,13 +251,13 @@ class SqliteWebhookRepository:
             )
             rows = list(
                 await conn.execute_fetchall(
-                    f"SELECT {_DELIVERY_COLUMNS} FROM webhook_deliveries d "
+                    f"SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d "
                     "JOIN outbox_events e ON e.seq = d.event_seq WHERE d.webhook_id = ? "
                     "ORDER BY d.event_seq DESC LIMIT ? OFFSET ?",
                     (webhook_id, limit, offset),
                 )
             )
-        return PageResult(items=[_delivery(r) for r in rows], total=int(total[0][0]))
+        return PageResult(items=[delivery_of(r, CODEC) for r in rows], total=int(total[0][0]))
 
     async def replay(self, webhook_id: str, delivery_id: str, now: datetime) -> Delivery | None:
         async with self._db.write() as conn:
@@ -307,27 +270,17 @@ class SqliteWebhookRepository:
                 return None
             rows = list(
                 await conn.execute_fetchall(
-                    f"SELECT {_DELIVERY_COLUMNS} FROM webhook_deliveries d "
+                    f"SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries d "
                     "JOIN outbox_events e ON e.seq = d.event_seq WHERE d.id = ?",
                     (delivery_id,),
                 )
             )
-        return _delivery(rows[0])
+        return delivery_of(rows[0], CODEC)
 
     async def events(self, key: str | None = None, limit: int = 100) -> builtins.list[OutboxEvent]:
         where, params = ("WHERE key = ?", [key]) if key is not None else ("", [])
         rows = await self._db.fetch_all(
-            f"SELECT id, type, key, data, created_at FROM outbox_events {where} "
-            "ORDER BY seq LIMIT ?",
+            f"SELECT {EVENT_COLUMNS} FROM outbox_events {where} ORDER BY seq LIMIT ?",
             [*params, limit],
         )
-        return [
-            OutboxEvent(
-                id=r["id"],
-                type=r["type"],
-                key=r["key"],
-                created_at=from_db_time(r["created_at"]),
-                data=json.loads(r["data"]),
-            )
-            for r in rows
-        ]
+        return [event_of(r, CODEC) for r in rows]
