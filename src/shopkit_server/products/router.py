@@ -70,6 +70,7 @@ from shopkit_server.products.service import MAX_OPTION_FILTERS
 from shopkit_server.routing import FALL_BACK, FallBack, ShopRoute, plain_read
 
 MAX_TAG_FILTERS = 10
+MAX_CATEGORY_FILTER = 100  # characters of ?category=
 
 _products = APIRouter(prefix="/products", tags=["products"], route_class=ShopRoute)
 _categories = APIRouter(prefix="/categories", tags=["categories"], route_class=ShopRoute)
@@ -98,7 +99,10 @@ async def _filters(
     user: OptionalUser,
     category: Annotated[
         str | None,
-        Query(max_length=100, description="A category name or slug; includes sub-categories"),
+        Query(
+            max_length=MAX_CATEGORY_FILTER,
+            description="A category name or slug; includes sub-categories",
+        ),
     ] = None,
     min_price: Annotated[PriceBound | None, Query(description="Lowest price, inclusive")] = None,
     max_price: Annotated[PriceBound | None, Query(description="Highest price, inclusive")] = None,
@@ -228,7 +232,7 @@ def _listing_args(query_string: bytes) -> tuple[ProductQuery, RawPage, ListSort]
             one[name] = value
     try:
         category = one.get("category")
-        if category is not None and len(category) > 100:
+        if category is not None and len(category) > MAX_CATEGORY_FILTER:
             return None
         bounds: list[Decimal | None] = []
         for name in ("min_price", "max_price"):
