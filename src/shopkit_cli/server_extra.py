@@ -20,6 +20,9 @@ SERVER_MODULES = (
     "asyncpg",
     "fastapi_offline",
     "redis",
+    "stripe",
+    "aiosmtplib",
+    "aiohttp",
 )
 
 

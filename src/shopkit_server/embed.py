@@ -92,9 +92,10 @@ def router_for(service: ServiceName) -> APIRouter:
     else:
         from shopkit_server.orders.router import router as orders_router
         from shopkit_server.payments.router import router as payments_router
+        from shopkit_server.routing import ShopRouter
         from shopkit_server.webhooks.router import router as webhooks_router
 
-        router = APIRouter()
+        router = ShopRouter()
         for part in (orders_router, payments_router, webhooks_router):
             router.include_router(part)
     return router

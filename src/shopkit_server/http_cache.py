@@ -110,6 +110,10 @@ class HttpCache:
         max_age = self.max_age(path) if scope["method"] == "GET" else None
         with_token = "authorization" in request_headers
         gzip_ok = _accepts_gzip(request_headers)
+        if max_age is None and not gzip_ok:
+            # Nothing to hash, compare or compress: only the default Cache-Control to add.
+            await self.app(scope, receive, _private_by_default(send))
+            return
         if_none_match = request_headers.get("if-none-match")
         start: Message | None = None
 
@@ -189,6 +193,22 @@ class HttpCache:
             _vary(headers, "Accept-Encoding")
         await send({**start, "headers": headers.raw})
         await send({"type": "http.response.body", "body": body})
+
+
+def _private_by_default(send: Send) -> Send:
+    """``send`` with ``Cache-Control: private, no-store`` added to a response without one."""
+
+    async def with_private(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = message.get("headers", [])
+            if all(name.lower() != b"cache-control" for name, _ in headers):
+                message = {**message, "headers": [*headers, (b"cache-control", _PRIVATE_BYTES)]}
+        await send(message)
+
+    return with_private
+
+
+_PRIVATE_BYTES = PRIVATE.encode()
 
 
 def _vary(headers: MutableHeaders, *names: str) -> None:

@@ -13,6 +13,7 @@ import pytest
 import structlog
 from fastapi import FastAPI
 
+from shopkit_server import log_lines
 from shopkit_server import logging as shop_logging
 from shopkit_server.logging import configure_logging, new_request_id
 
@@ -40,13 +41,13 @@ def json_logs(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
         for name, (handlers, propagate) in saved_uvicorn.items():
             logging.getLogger(name).handlers[:] = handlers
             logging.getLogger(name).propagate = propagate
-        monkeypatch.setattr(shop_logging, "_json_handler", None)
+        log_lines.use_json_handler(None)
 
 
 def _only_ours() -> None:
     """Take pytest's capture handlers off the root logger for this test's call phase (they
     make the direct path step aside, which the test of that below checks on its own)."""
-    logging.getLogger().handlers[:] = [shop_logging._json_handler]  # type: ignore[list-item]
+    logging.getLogger().handlers[:] = [log_lines._json_handler]  # type: ignore[list-item]
 
 
 def _lines(buffer: io.StringIO) -> list[dict[str, object]]:
@@ -68,6 +69,33 @@ def test_the_direct_line_is_the_line_structlog_writes(json_logs: io.StringIO) ->
     strip = re.compile(r'"timestamp": "[^"]+"')
     assert strip.sub("T", direct) == strip.sub("T", by_structlog)
     assert re.search(r'"timestamp": "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z"', direct)
+
+
+def test_an_event_line_is_the_line_structlog_writes(json_logs: io.StringIO) -> None:
+    _only_ours()
+    fields = {"order_id": "o-\u00e9\"1", "total": "10.50", "lines": 2, "paid": False, "n": None}
+    structlog.contextvars.bind_contextvars(request_id="rid-2", lines="bound loses")
+    try:
+        structlog.get_logger("shopkit.orders").info("order_placed", **fields)
+        log_lines.EventLog("shopkit.orders").info("order_placed", **fields)
+    finally:
+        structlog.contextvars.unbind_contextvars("request_id", "lines")
+    by_structlog, direct = json_logs.getvalue().splitlines()
+    strip = re.compile(r'"timestamp": "[^"]+"')
+    assert strip.sub("T", direct) == strip.sub("T", by_structlog)
+    assert json.loads(direct)["lines"] == 2
+
+
+def test_an_event_with_a_value_that_is_not_a_scalar_goes_through_structlog(
+    json_logs: io.StringIO,
+) -> None:
+    _only_ours()
+    assert not log_lines.write_json_line(
+        logging.getLogger("shopkit.orders"), "info", "e", {"ids": ["a"]}, {}
+    )
+    log_lines.EventLog("shopkit.orders").info("order_placed", ids=["a", "b"])
+    (line,) = _lines(json_logs)
+    assert line["ids"] == ["a", "b"] and line["event"] == "order_placed"
 
 
 def test_another_handler_gets_the_line_through_structlog(json_logs: io.StringIO) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
@@ -18,9 +18,9 @@ from shopkit_server.auth.schemas import (
 from shopkit_server.deps import ActiveUser, Context
 from shopkit_server.errors import raises
 from shopkit_server.orders.schemas import AddressIn
-from shopkit_server.routing import ShopRoute
+from shopkit_server.routing import ShopRouter
 
-router = APIRouter(prefix="/me/addresses", route_class=ShopRoute)
+router = ShopRouter(prefix="/me/addresses")
 
 
 @router.get("")

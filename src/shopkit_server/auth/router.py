@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import Header, Query, Request, Response, status
 
 from shopkit_server.auth.addresses_router import router as addresses_router
 from shopkit_server.auth.errors import (
@@ -39,9 +39,9 @@ from shopkit_server.deps import ActiveUser, AdminUser, Context, CurrentUser
 from shopkit_server.errors import NotFound, ServerBusy, TooManyAttempts, raises
 from shopkit_server.ids import is_valid_id
 from shopkit_server.pagination import Page, PageQuery
-from shopkit_server.routing import ShopRoute
+from shopkit_server.routing import ShopRouter
 
-router = APIRouter(prefix="/auth", tags=["auth"], route_class=ShopRoute)
+router = ShopRouter(prefix="/auth", tags=["auth"])
 
 CartToken = Annotated[
     str | None,

@@ -11,7 +11,7 @@ order id, so each is safe to retry.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 
 from shopkit_server.cart.schemas import (
     CartMergeOut,
@@ -23,11 +23,9 @@ from shopkit_server.deps import Context, ServiceCaller
 from shopkit_server.errors import NotFound
 from shopkit_server.ids import is_valid_id
 from shopkit_server.products.models import StockLine
-from shopkit_server.routing import ShopRoute
+from shopkit_server.routing import ShopRouter
 
-router = APIRouter(
-    prefix="/internal/carts", tags=["internal"], include_in_schema=False, route_class=ShopRoute
-)
+router = ShopRouter(prefix="/internal/carts", tags=["internal"], include_in_schema=False)
 
 
 def _ids(user_id: str, checkout_id: str) -> tuple[str, str]:

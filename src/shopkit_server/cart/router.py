@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request, Response, status
+from fastapi import Depends, Header, Request, Response, status
 
 from shopkit_server.cart.errors import (
     CartItemNotFound,
@@ -30,9 +30,9 @@ from shopkit_server.products.errors import (
     VariantRequired,
 )
 from shopkit_server.products.models import Product
-from shopkit_server.routing import ShopRoute
+from shopkit_server.routing import ShopRouter
 
-router = APIRouter(prefix="/cart", tags=["cart"], route_class=ShopRoute)
+router = ShopRouter(prefix="/cart", tags=["cart"])
 
 CART_TOKEN_HEADER = "X-Cart-Token"  # noqa: S105 - a header name
 CartToken = Annotated[

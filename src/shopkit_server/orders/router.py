@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import Header, Query, Response, status
 
 from shopkit_server.auth.errors import AddressNotFound
 from shopkit_server.cart.errors import CartLineLimit, CheckoutInProgress
@@ -29,9 +29,9 @@ from shopkit_server.orders.schemas import (
 from shopkit_server.pagination import CursorPageQuery, Page, PageResult
 from shopkit_server.payments.errors import PaymentMethodUnavailable
 from shopkit_server.products.errors import InsufficientStock, ProductNotFound
-from shopkit_server.routing import ShopRoute
+from shopkit_server.routing import ShopRouter
 
-router = APIRouter(prefix="/orders", tags=["orders"], route_class=ShopRoute)
+router = ShopRouter(prefix="/orders", tags=["orders"])
 
 IdempotencyKey = Annotated[
     str | None,

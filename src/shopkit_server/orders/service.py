@@ -21,7 +21,6 @@ from decimal import Decimal
 from typing import Protocol
 
 import anyio
-import structlog
 
 from shopkit_server.cart.clients import ProductsClient
 from shopkit_server.cart.errors import CartLineLimit
@@ -30,6 +29,7 @@ from shopkit_server.clock import utc_now
 from shopkit_server.deps import Principal
 from shopkit_server.errors import PermissionDenied
 from shopkit_server.ids import is_valid_id, new_id
+from shopkit_server.log_lines import EventLog
 from shopkit_server.money import ZERO, quantize
 from shopkit_server.orders.changes import apply_change
 from shopkit_server.orders.clients import AddressLookup, CartClient, ReservingStock, StockClient
@@ -74,7 +74,7 @@ from shopkit_server.products.version import Touched
 from shopkit_server.store.base import DuplicateKeyError
 from shopkit_server.webhooks import events
 
-log = structlog.get_logger("shopkit.orders")
+log = EventLog("shopkit.orders")
 
 # An attempt holding an Idempotency-Key that has not finished after this long is presumed dead
 # and may be taken over (under the same order id, so its stock reservation is reused).

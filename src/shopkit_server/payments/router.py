@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from shopkit_server.deps import ActiveUser, AdminUser, Context
 from shopkit_server.errors import raises
@@ -21,9 +21,9 @@ from shopkit_server.payments.schemas import (
     RecordPaymentRequest,
     WebhookReceived,
 )
-from shopkit_server.routing import ShopRoute
+from shopkit_server.routing import ShopRouter
 
-router = APIRouter(tags=["payments"], route_class=ShopRoute)
+router = ShopRouter(tags=["payments"])
 
 # Stripe's events are small; anything bigger is not one.
 MAX_WEBHOOK_BYTES = 256 * 1024

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import Path, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,14 +19,12 @@ from shopkit_server.deps import Context, ServiceCaller
 from shopkit_server.products.errors import InsufficientStock
 from shopkit_server.products.models import Product, StockLine
 from shopkit_server.products.schemas import ProductOut
-from shopkit_server.routing import ShopRoute
+from shopkit_server.routing import ShopRouter
 
 MAX_LOOKUP_IDS = 500
 MAX_RESERVATION_LINES = 500
 
-router = APIRouter(
-    prefix="/internal", tags=["internal"], include_in_schema=False, route_class=ShopRoute
-)
+router = ShopRouter(prefix="/internal", tags=["internal"], include_in_schema=False)
 
 ReservationId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
+from fastapi import Body, Depends, Query, Request, Response, status
 from pydantic import TypeAdapter, ValidationError
 
 from shopkit_server.deps import AdminUser, Context, OptionalUser, get_context
@@ -67,13 +67,13 @@ from shopkit_server.products.schemas import (
     to_domain_sort,
 )
 from shopkit_server.products.service import MAX_OPTION_FILTERS
-from shopkit_server.routing import FALL_BACK, FallBack, ShopRoute, plain_read
+from shopkit_server.routing import FALL_BACK, FallBack, ShopRouter, plain_read
 
 MAX_TAG_FILTERS = 10
 MAX_CATEGORY_FILTER = 100  # characters of ?category=
 
-_products = APIRouter(prefix="/products", tags=["products"], route_class=ShopRoute)
-_categories = APIRouter(prefix="/categories", tags=["categories"], route_class=ShopRoute)
+_products = ShopRouter(prefix="/products", tags=["products"])
+_categories = ShopRouter(prefix="/categories", tags=["categories"])
 
 ProductPage = Page[ProductOut]
 _items = TypeAdapter(list[ProductOut])  # a page's items in one call (not one per item)
@@ -518,6 +518,6 @@ async def delete_category(ctx: Context, _: AdminUser, category_id: str) -> Respo
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-router = APIRouter()
+router = ShopRouter()
 router.include_router(_products)
 router.include_router(_categories)

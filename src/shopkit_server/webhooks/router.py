@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from fastapi import Response, status
 
 from shopkit_server.deps import AdminUser, Context
 from shopkit_server.errors import raises
 from shopkit_server.pagination import Page, PageQuery
-from shopkit_server.routing import ShopRoute
+from shopkit_server.routing import ShopRouter
 from shopkit_server.webhooks.errors import (
     DeliveryNotFound,
     TooManyWebhooks,
@@ -23,7 +23,7 @@ from shopkit_server.webhooks.schemas import (
     WebhookUpdate,
 )
 
-router = APIRouter(prefix="/webhooks", tags=["webhooks"], route_class=ShopRoute)
+router = ShopRouter(prefix="/webhooks", tags=["webhooks"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=WebhookCreated)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import aiosqlite
 
@@ -78,23 +79,24 @@ async def _load(conn: aiosqlite.Connection, user_id: str) -> Cart:
     if not carts:
         return Cart()
     rows = await conn.execute_fetchall(
-        "SELECT product_id, name, price_cents, image_url, quantity, variant_id FROM cart_items "
-        "WHERE user_id = ? ORDER BY rowid",
+        f"SELECT {_LINE_COLUMNS} FROM cart_items WHERE user_id = ? ORDER BY rowid",
         (user_id,),
     )
-    return Cart(
-        items=[
-            CartItem(
-                product_id=row["product_id"],
-                name=row["name"],
-                price=from_cents(row["price_cents"]),
-                quantity=row["quantity"],
-                image_url=row["image_url"],
-                variant_id=row["variant_id"],
-            )
-            for row in rows
-        ],
-        updated_at=from_db_time(carts[0]["updated_at"]),
+    return Cart(items=[_item(row) for row in rows], updated_at=from_db_time(carts[0]["updated_at"]))
+
+
+_LINE_COLUMNS = "product_id, name, price_cents, image_url, quantity, variant_id"
+
+
+def _item(row: Sequence[Any], at: int = 0) -> CartItem:
+    """The cart line in ``row[at:]`` (columns as :data:`_LINE_COLUMNS`)."""
+    return CartItem(
+        product_id=row[at],
+        name=row[at + 1],
+        price=from_cents(row[at + 2]),
+        quantity=row[at + 4],
+        image_url=row[at + 3],
+        variant_id=row[at + 5],
     )
 
 
@@ -161,17 +163,9 @@ def _add_item(
 
 def _lines(conn: sqlite3.Connection, user_id: str) -> list[CartItem]:
     return [
-        CartItem(
-            product_id=r[0],
-            name=r[1],
-            price=from_cents(r[2]),
-            quantity=r[4],
-            image_url=r[3],
-            variant_id=r[5],
-        )
-        for r in conn.execute(
-            "SELECT product_id, name, price_cents, image_url, quantity, variant_id "
-            "FROM cart_items WHERE user_id = ? ORDER BY rowid",
+        _item(row)
+        for row in conn.execute(
+            f"SELECT {_LINE_COLUMNS} FROM cart_items WHERE user_id = ? ORDER BY rowid",
             (user_id,),
         )
     ]
@@ -231,8 +225,20 @@ class SqliteCartRepository:
         self._db = db
 
     async def get(self, user_id: str) -> Cart:
-        async with self._db.read() as conn:
-            return await _load(conn, user_id)
+        # One statement (one consistent read) on the loop thread: a cart holds at most
+        # MAX_CART_LINES lines, found through the (user_id, variant_id) index.
+        rows = await self._db.read_now(
+            "SELECT c.updated_at, i.product_id, i.name, i.price_cents, i.image_url, i.quantity, "
+            "i.variant_id FROM carts c LEFT JOIN cart_items i ON i.user_id = c.user_id "
+            "WHERE c.user_id = ? ORDER BY i.rowid",
+            (user_id,),
+        )
+        if not rows:
+            return Cart()
+        return Cart(
+            items=[_item(row, 1) for row in rows if row[1] is not None],
+            updated_at=from_db_time(rows[0][0]),
+        )
 
     async def add_item(
         self,
