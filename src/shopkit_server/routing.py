@@ -17,6 +17,8 @@ body first (a malformed one was a 422 before any credential was looked at).
   no ``Authorization`` header, no dependency overrides) without FastAPI's dependency solving:
   every parameter then has its default and the caller is anonymous, so the registered function
   computes the same reply directly. Dependency solving was about a fifth of a catalog read.
+  A listing's plain read also takes anonymous requests with a query string: it reads the
+  parameters in one pass and leaves any it does not read as plainly valid to FastAPI.
 """
 
 from __future__ import annotations
@@ -65,26 +67,44 @@ def _auth_level(dependant: Dependant) -> Level | None:
 
 PlainRead = Callable[[Request], Awaitable[Any]]
 _PLAIN_READS: dict[Callable[..., Any], PlainRead] = {}
+_WITH_QUERY: set[Callable[..., Any]] = set()
 
 
-def plain_read(endpoint: Callable[..., Any]) -> Callable[[PlainRead], PlainRead]:
+# What a plain read registered with ``query_string=True`` returns for a request it leaves to
+# FastAPI (a value it does not read as plainly valid, so FastAPI answers with its own 422).
+class FallBack:
+    """The type of :data:`FALL_BACK`."""
+
+
+FALL_BACK = FallBack()
+
+
+def plain_read(
+    endpoint: Callable[..., Any], *, query_string: bool = False
+) -> Callable[[PlainRead], PlainRead]:
     """Register what ``endpoint`` (a public GET route) returns for a plain request.
 
     The function gets the request (its path parameters are there) and must return what the
     endpoint returns when every query parameter takes its default and no token is sent; the
     reply is then validated and written through the route's ``response_model`` as usual.
+
+    With ``query_string=True`` it also gets anonymous requests with a query string, reads
+    the parameters itself and returns what the endpoint returns for them, or :data:`FALL_BACK`
+    for any request it does not read exactly as FastAPI would (FastAPI then solves it).
     """
 
     def register(fn: PlainRead) -> PlainRead:
         _PLAIN_READS[endpoint] = fn
+        if query_string:
+            _WITH_QUERY.add(endpoint)
         return fn
 
     return register
 
 
-def _is_plain(request: Request) -> bool:
+def _is_plain(request: Request, query_string: bool) -> bool:
     scope = request.scope
-    if scope["query_string"] or not scope.get(OWN_APP_SCOPE_KEY):
+    if (scope["query_string"] and not query_string) or not scope.get(OWN_APP_SCOPE_KEY):
         return False
     return all(name != b"authorization" for name, _ in scope["headers"])
 
@@ -115,11 +135,14 @@ class ShopRoute(APIRoute):
         handler = super().get_route_handler()
         early = _auth_level(self.dependant) if self.body_field is not None else None
         plain = _PLAIN_READS.get(self.endpoint) if self.methods == {"GET"} else None
+        with_query = self.endpoint in _WITH_QUERY
         overrides = self.dependency_overrides_provider
         response_field, status_code = self.response_field, self.status_code or 200
 
         async def plain_reply(request: Request, read: PlainRead) -> Response:
             answer = await read(request)
+            if isinstance(answer, FallBack):
+                return await handler(_ExactJSONRequest(request.scope, request.receive))
             if isinstance(answer, Response):  # already written (a page: see products/router)
                 return answer
             content = await serialize_response(
@@ -136,7 +159,7 @@ class ShopRoute(APIRoute):
                         plain is not None
                         and response_field is not None
                         and not getattr(overrides, "dependency_overrides", None)
-                        and _is_plain(request)
+                        and _is_plain(request, with_query)
                     ):
                         response = await plain_reply(request, plain)
                     else:

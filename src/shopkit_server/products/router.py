@@ -7,16 +7,27 @@ answers 401 without a token and 403 for a customer, rather than silently showing
 from __future__ import annotations
 
 import dataclasses
+import re
+from decimal import Decimal
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 from fastapi import Body, Depends, Query, Request, Response, status
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from shopkit_server.deps import AdminUser, Context, OptionalUser, get_context
 from shopkit_server.errors import NotAuthenticated, Unprocessable, raises
 from shopkit_server.fields import QueryFlag
 from shopkit_server.money import PriceBound
-from shopkit_server.pagination import CursorPageQuery, Page, PageParams, PageResult, RawPage
+from shopkit_server.pagination import (
+    MAX_CURSOR_LENGTH,
+    MAX_PAGE_SIZE,
+    CursorPageQuery,
+    Page,
+    PageParams,
+    PageResult,
+    RawPage,
+)
 from shopkit_server.products.errors import (
     CategoryCycle,
     CategoryExists,
@@ -56,14 +67,16 @@ from shopkit_server.products.schemas import (
     to_domain_sort,
 )
 from shopkit_server.products.service import MAX_OPTION_FILTERS
-from shopkit_server.routing import ShopRouter, plain_read
+from shopkit_server.routing import FALL_BACK, FallBack, ShopRouter, plain_read
 
 MAX_TAG_FILTERS = 10
+MAX_CATEGORY_FILTER = 100  # characters of ?category=
 
 _products = ShopRouter(prefix="/products", tags=["products"])
 _categories = ShopRouter(prefix="/categories", tags=["categories"])
 
 ProductPage = Page[ProductOut]
+_items = TypeAdapter(list[ProductOut])  # a page's items in one call (not one per item)
 _flat = TypeAdapter(list[CategoryOut])
 _tree = TypeAdapter(list[CategoryNode])
 
@@ -86,7 +99,10 @@ async def _filters(
     user: OptionalUser,
     category: Annotated[
         str | None,
-        Query(max_length=100, description="A category name or slug; includes sub-categories"),
+        Query(
+            max_length=MAX_CATEGORY_FILTER,
+            description="A category name or slug; includes sub-categories",
+        ),
     ] = None,
     min_price: Annotated[PriceBound | None, Query(description="Lowest price, inclusive")] = None,
     max_price: Annotated[PriceBound | None, Query(description="Highest price, inclusive")] = None,
@@ -109,6 +125,30 @@ async def _filters(
         ),
     ] = None,
 ) -> ProductQuery:
+    return _product_query(
+        category=category,
+        min_price=min_price,
+        max_price=max_price,
+        tags=tags,
+        in_stock=in_stock,
+        featured=featured,
+        include_inactive=_admin_for_inactive(include_inactive, user),
+        option=option,
+    )
+
+
+def _product_query(
+    *,
+    category: str | None = None,
+    min_price: Decimal | None = None,
+    max_price: Decimal | None = None,
+    tags: list[str] | None = None,
+    in_stock: bool | None = None,
+    featured: bool | None = None,
+    include_inactive: bool = False,
+    option: list[str] | None = None,
+) -> ProductQuery:
+    """The listing filters of validated query values (the callers checked the admin part)."""
     options: list[str] = []
     for raw in option or []:
         name, colon, value = raw.partition(":")
@@ -134,7 +174,7 @@ async def _filters(
         tags=tuple(wanted),
         in_stock=in_stock,
         featured=featured,
-        include_inactive=_admin_for_inactive(include_inactive, user),
+        include_inactive=include_inactive,
         options=tuple(options),
     )
 
@@ -146,7 +186,7 @@ def _page(result: PageResult[Product], page: PageParams, kind: str, sort: str) -
     """The page written straight to JSON bytes: the items are built from the domain objects
     once and serialized once (FastAPI would dump the model, validate the dump against the
     response model and serialize that). The declared ``response_model`` stays the schema."""
-    items = [ProductOut.model_validate(item) for item in result.items]
+    items = _items.validate_python(result.items, from_attributes=True)
     converted = PageResult(items, result.total, result.next_key, result.total_exact)
     body = ProductPage.of(converted, page, kind, sort).model_dump_json()
     return Response(content=body, media_type="application/json")
@@ -164,12 +204,76 @@ async def list_products(
     return _page(result, page, "products", sort.value)
 
 
-@plain_read(list_products)
-async def _plain_list(request: Request) -> Response:
-    ctx = await get_context(request)
-    default = PageParams()  # what a request without a query string asks for
-    first_page = RawPage(page=default.page, page_size=default.page_size, cursor=None)
-    return await list_products(ctx, await _filters(None), first_page, ListSort.NEWEST)
+# The listing's query parameters, read in one pass for an anonymous request (see
+# ``_listing_args``): FastAPI's solving of ten parameters and three dependencies was a sixth
+# of a category page. The signatures above stay the API's documented parameters, and the path
+# for every request the quick reader does not take.
+_FLAGS = {"true": True, "false": False}
+_WHOLE = re.compile(r"[1-9][0-9]{0,6}")
+_PRICE = TypeAdapter(PriceBound)
+_LIST_SORTS = {sort.value: sort for sort in ListSort}
+
+
+def _listing_args(query_string: bytes) -> tuple[ProductQuery, RawPage, ListSort] | None:
+    """The filters, page and sort of a listing's query string, exactly as the declared
+    parameters would read them; None when any value is not plainly valid (then FastAPI reads
+    the request and answers its own 422), when one is repeated that takes one value, or for
+    ``include_inactive=true`` (an admin's). Names the listing does not know are ignored, as
+    FastAPI does; errors of the values' meaning (``option``, ``tags``) are raised the same."""
+    # What Starlette's QueryParams does: latin-1 text, then percent-decoding as UTF-8.
+    one: dict[str, str] = {}
+    many: dict[str, list[str]] = {"tags": [], "option": []}
+    for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        if name in many:
+            many[name].append(value)
+        elif name in one:
+            return None
+        else:
+            one[name] = value
+    try:
+        category = one.get("category")
+        if category is not None and len(category) > MAX_CATEGORY_FILTER:
+            return None
+        bounds: list[Decimal | None] = []
+        for name in ("min_price", "max_price"):
+            raw = one.get(name)
+            bounds.append(None if raw is None else _PRICE.validate_python(raw))
+        flags: list[bool | None] = []
+        for name in ("in_stock", "featured", "include_inactive"):
+            raw = one.get(name)
+            flags.append(None if raw is None else _FLAGS[raw])
+        if flags[2]:
+            return None
+        numbers: list[int] = []
+        for name, default, most in (("page", 1, 1_000_000), ("page_size", 20, MAX_PAGE_SIZE)):
+            raw = one.get(name)
+            if raw is not None and (not _WHOLE.fullmatch(raw) or int(raw) > most):
+                return None
+            numbers.append(default if raw is None else int(raw))
+        cursor = one.get("cursor")
+        if cursor is not None and not 1 <= len(cursor) <= MAX_CURSOR_LENGTH:
+            return None
+        sort = _LIST_SORTS[one.get("sort", ListSort.NEWEST.value)]
+    except (KeyError, ValidationError):
+        return None
+    query = _product_query(
+        category=category,
+        min_price=bounds[0],
+        max_price=bounds[1],
+        tags=many["tags"] or None,
+        in_stock=flags[0],
+        featured=flags[1],
+        option=many["option"] or None,
+    )
+    return query, RawPage(page=numbers[0], page_size=numbers[1], cursor=cursor), sort
+
+
+@plain_read(list_products, query_string=True)
+async def _plain_list(request: Request) -> Response | FallBack:
+    args = _listing_args(request.scope["query_string"])
+    if args is None:
+        return FALL_BACK
+    return await list_products(await get_context(request), *args)
 
 
 @_products.get("/search", response_model=ProductPage, summary="Search products")
@@ -203,6 +307,14 @@ async def list_featured_products(
     page = raw_page.resolve("products", sort.value)
     result = await ctx.products.list_products(query, page)
     return _page(result, page, "products", sort.value)
+
+
+@plain_read(list_featured_products, query_string=True)
+async def _plain_featured(request: Request) -> Response | FallBack:
+    args = _listing_args(request.scope["query_string"])
+    if args is None:
+        return FALL_BACK
+    return await list_featured_products(await get_context(request), *args)
 
 
 @_products.post("/bulk", response_model=BulkReportOut, summary="Import products")

@@ -78,4 +78,8 @@ async def test_a_token_takes_the_dependency_path(
 
 
 def test_only_public_reads_are_registered() -> None:
-    assert {fn.__name__ for fn in _PLAIN_READS} == {"get_product", "list_products"}
+    assert {fn.__name__ for fn in _PLAIN_READS} == {
+        "get_product",
+        "list_products",
+        "list_featured_products",
+    }

@@ -13,6 +13,7 @@ from typing import Any
 from shopkit_server.money import to_cents
 from shopkit_server.pagination import Key, check_key, count_limit
 from shopkit_server.products.models import ProductQuery, ProductSort
+from shopkit_server.store.sqlite.listing_counts import REVISION_SQL
 
 PRODUCT_COLUMNS = (
     "p.id, p.sku, p.name, p.description, p.price_cents, p.category, p.tags, p.image_url, "
@@ -63,6 +64,25 @@ class FindSql:
         """
         sql = self.page.replace("SELECT ", f"SELECT ({self.count}) AS total, ", 1)
         return sql, [*self.count_params, *self.page_params]
+
+    def page_with_total_since(self, revision: int) -> tuple[str, list[Any]]:
+        """The page with the count revision and the total as its first two columns; the
+        total is -1 (not counted) when the revision is still ``revision``.
+
+        One statement, so the revision, the total and the items are of one snapshot (see
+        ``listing_counts``). A ``CASE`` branch not taken never runs its sub-select.
+        """
+        head = (
+            f"SELECT {REVISION_SQL} AS revision, CASE WHEN {REVISION_SQL} = ? THEN -1 "
+            f"ELSE ({self.count}) END AS total, "
+        )
+        sql = self.page.replace("SELECT ", head, 1)
+        return sql, [revision, *self.count_params, *self.page_params]
+
+    @property
+    def count_with_revision(self) -> tuple[str, list[Any]]:
+        """The count revision and the total, in one statement."""
+        return f"SELECT {REVISION_SQL}, ({self.count})", list(self.count_params)
 
 
 def fts_match(terms: tuple[str, ...]) -> str:

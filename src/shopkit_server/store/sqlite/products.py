@@ -43,6 +43,7 @@ from shopkit_server.store.sqlite import product_sql, stock, variants
 from shopkit_server.store.sqlite.categories import SCHEMA as CATEGORY_SCHEMA
 from shopkit_server.store.sqlite.categories import SqliteCategoryRepository
 from shopkit_server.store.sqlite.db import Database, Row
+from shopkit_server.store.sqlite.listing_counts import CountMemo, memo_key
 from shopkit_server.store.sqlite.product_sql import PRODUCT_COLUMNS, FindSql, build_find
 
 _FTS_ROW = "new.seq, new.name, new.description, new.tags"
@@ -190,6 +191,7 @@ class _BatchRefused(Exception):
 class SqliteProductRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._counts = CountMemo()
 
     async def get(self, product_id: str) -> Product | None:
         row = await self._db.read_one_now(
@@ -220,24 +222,39 @@ class SqliteProductRepository:
         sql = build_find(query, offset=offset, limit=limit + 1, after=after)
         if query.search_terms and query.sort is ProductSort.RELEVANCE:
             return await self._search(query, sql, offset=offset, limit=limit, after=after)
-        rows = await self._db.fetch_all(*sql.page_with_total)
+        # The total: the memo's while the count revision has not moved, else counted in the
+        # same statement (see listing_counts). A page that need not count is usually a short
+        # walk of its index: tried on the loop thread, within a budget.
+        key = memo_key(sql.count, sql.count_params)
+        memo = self._counts.get(key)
+        if memo is None:
+            rows = await self._db.fetch_all(*sql.page_with_total_since(-1))
+        else:
+            rows = await self._db.read_bounded(*sql.page_with_total_since(memo[0]))
         if rows:
             page = [tuple(row) for row in rows[:limit]]
             next_key: Key | None = None
             if len(rows) > limit:
                 next_key = (page[-1][-2], int(page[-1][-1]))
-            found = await variants.load(self._db, [row[1] for row in page])
-            total, exact = capped_total(int(rows[0][0]))
+            found = await variants.load(self._db, [row[2] for row in page])
+            revision, counted = int(rows[0][0]), int(rows[0][1])
+            if counted < 0 and memo is not None:
+                counted = memo[1]
+            else:
+                self._counts.put(key, revision, counted)
+            total, exact = capped_total(counted)
             return PageResult(
-                items=[_product(row[1:-2], found.get(row[1])) for row in page],
+                items=[_product(row[2:-2], found.get(row[2])) for row in page],
                 total=total,
                 next_key=next_key,
                 total_exact=exact,
             )
         if offset == 0 and after is None:
             return PageResult(items=[], total=0)
-        counted = await self._db.fetch_all(sql.count, sql.count_params)  # past the last page
-        total, exact = capped_total(int(counted[0][0]))
+        # Past the last page.
+        revision, counted = (await self._db.fetch_all(*sql.count_with_revision))[0]
+        self._counts.put(key, int(revision), int(counted))
+        total, exact = capped_total(int(counted))
         return PageResult(items=[], total=total, total_exact=exact)
 
     async def _search(

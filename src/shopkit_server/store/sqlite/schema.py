@@ -14,6 +14,7 @@ from shopkit_server.store.sqlite import (
     accounts,
     carts,
     guest_carts,
+    listing_counts,
     orders,
     outbox,
     products,
@@ -37,6 +38,9 @@ MIGRATIONS: tuple[Sequence[str], ...] = (
     # 7: payments (method, status, provider id, applied provider events); the event outbox,
     # webhook endpoints and their deliveries.
     (*orders.PAYMENTS, *outbox.SCHEMA),
+    # 8: the count revision, bumped by triggers on every write that can move a listing's
+    # count, so the totals of pages are kept exact without counting every time.
+    listing_counts.MIGRATION,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -102,7 +102,7 @@ def variant_from_row(row: Sequence[Any]) -> Variant:
     return Variant(
         id=row[1],
         sku=row[2],
-        option_values=json.loads(row[3]),
+        option_values={} if row[3] == "{}" else json.loads(row[3]),
         price=None if row[4] is None else Decimal(row[4]).scaleb(-2),
         stock=row[5],
         is_active=bool(row[6]),
@@ -116,6 +116,8 @@ def encode_options(options: Iterable[ProductOption]) -> str:
 
 
 def decode_options(text: str) -> list[ProductOption]:
+    if text == "[]":  # most products: no json.loads on the read path
+        return []
     return [ProductOption(name=o["name"], values=list(o["values"])) for o in json.loads(text)]
 
 
@@ -125,6 +127,8 @@ def encode_images(images: Iterable[ProductImage]) -> str:
 
 
 def decode_images(text: str) -> list[ProductImage]:
+    if text == "[]":
+        return []
     return [ProductImage(url=i["url"], alt=i.get("alt", "")) for i in json.loads(text)]
 
 
