@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
@@ -268,12 +269,22 @@ def _listing_args(query_string: bytes) -> tuple[ProductQuery, RawPage, ListSort]
     return query, RawPage(page=numbers[0], page_size=numbers[1], cursor=cursor), sort
 
 
-@plain_read(list_products, query_string=True)
-async def _plain_list(request: Request) -> Response | FallBack:
-    args = _listing_args(request.scope["query_string"])
-    if args is None:
-        return FALL_BACK
-    return await list_products(await get_context(request), *args)
+def _plain_listing(
+    endpoint: Callable[..., Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response | FallBack]]:
+    """A listing endpoint's plain read: its query string read in one pass (see routing.py)."""
+
+    @plain_read(endpoint, query_string=True)
+    async def read(request: Request) -> Response | FallBack:
+        args = _listing_args(request.scope["query_string"])
+        if args is None:
+            return FALL_BACK
+        return await endpoint(await get_context(request), *args)
+
+    return read
+
+
+_plain_listing(list_products)
 
 
 @_products.get("/search", response_model=ProductPage, summary="Search products")
@@ -309,12 +320,7 @@ async def list_featured_products(
     return _page(result, page, "products", sort.value)
 
 
-@plain_read(list_featured_products, query_string=True)
-async def _plain_featured(request: Request) -> Response | FallBack:
-    args = _listing_args(request.scope["query_string"])
-    if args is None:
-        return FALL_BACK
-    return await list_featured_products(await get_context(request), *args)
+_plain_listing(list_featured_products)
 
 
 @_products.post("/bulk", response_model=BulkReportOut, summary="Import products")

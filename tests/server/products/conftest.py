@@ -21,9 +21,12 @@ Products are created in table order, so "newest first" is the table read bottom-
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
+import fastapi.routing
 import pytest
 from fastapi import FastAPI
 
@@ -98,3 +101,17 @@ async def build_catalog(service: ProductService) -> Catalog:
 @pytest.fixture
 async def catalog(service: ProductService) -> Catalog:
     return await build_catalog(service)
+
+
+@pytest.fixture
+def solved(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """One entry per request whose dependencies FastAPI solved."""
+    calls: list[int] = []
+    original = fastapi.routing.solve_dependencies
+
+    async def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(fastapi.routing, "solve_dependencies", counting)
+    yield calls

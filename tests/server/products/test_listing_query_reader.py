@@ -10,10 +10,6 @@ apart from the other (the second carries an extra, unread parameter).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
-import fastapi.routing
 import httpx
 import pytest
 
@@ -60,20 +56,6 @@ INVALID = [
     "category=" + "x" * 101,
     "include_inactive=maybe",
 ]
-
-
-@pytest.fixture
-def solved(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
-    """One entry per request whose dependencies FastAPI solved."""
-    calls: list[int] = []
-    original = fastapi.routing.solve_dependencies
-
-    async def counting(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        return await original(*args, **kwargs)
-
-    monkeypatch.setattr(fastapi.routing, "solve_dependencies", counting)
-    yield calls
 
 
 async def _both(
