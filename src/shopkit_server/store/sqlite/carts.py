@@ -100,12 +100,15 @@ def _item(row: Sequence[Any], at: int = 0) -> CartItem:
     )
 
 
+# The cart's row, made as needed, stamped with the time of its last change.
+_TOUCH = (
+    "INSERT INTO carts (user_id, updated_at) VALUES (?, ?) "
+    "ON CONFLICT (user_id) DO UPDATE SET updated_at = excluded.updated_at"
+)
+
+
 async def _touch(conn: aiosqlite.Connection, user_id: str, now: datetime) -> None:
-    await conn.execute(
-        "INSERT INTO carts (user_id, updated_at) VALUES (?, ?) "
-        "ON CONFLICT (user_id) DO UPDATE SET updated_at = excluded.updated_at",
-        (user_id, to_db_time(now)),
-    )
+    await conn.execute(_TOUCH, (user_id, to_db_time(now)))
 
 
 # Units added to a line (created as needed); the name, price and image become the item's.
@@ -116,6 +119,19 @@ _LINE_UPSERT = (
     "quantity = quantity + excluded.quantity, name = excluded.name, "
     "price_cents = excluded.price_cents, image_url = excluded.image_url"
 )
+
+
+def _line_row(user_id: str, item: CartItem) -> tuple[object, ...]:
+    """:data:`_LINE_UPSERT`'s parameters: ``item``'s units added to its line (keyed by variant)."""
+    return (
+        user_id,
+        item.product_id,
+        item.variant_id or item.product_id,
+        item.name,
+        to_cents(item.price),
+        item.image_url,
+        item.quantity,
+    )
 
 
 def _add_item(
@@ -141,23 +157,8 @@ def _add_item(
         if int(counted[0]) >= max_lines:
             raise CartLinesExceeded()
     stamp = to_db_time(now)
-    conn.execute(
-        "INSERT INTO carts (user_id, updated_at) VALUES (?, ?) "
-        "ON CONFLICT (user_id) DO UPDATE SET updated_at = excluded.updated_at",
-        (user_id, stamp),
-    )
-    conn.execute(
-        _LINE_UPSERT,
-        (
-            user_id,
-            item.product_id,
-            key,
-            item.name,
-            to_cents(item.price),
-            item.image_url,
-            item.quantity,
-        ),
-    )
+    conn.execute(_TOUCH, (user_id, stamp))
+    conn.execute(_LINE_UPSERT, _line_row(user_id, item))
     return Cart(items=_lines(conn, user_id), updated_at=from_db_time(stamp))
 
 
@@ -196,26 +197,8 @@ def _merge_guest(
     guest_id = claimed[0][0]
     planned = plan(_stored(conn, guest_id), _stored(conn, user_id))
     if planned.adds:
-        conn.execute(
-            "INSERT INTO carts (user_id, updated_at) VALUES (?, ?) "
-            "ON CONFLICT (user_id) DO UPDATE SET updated_at = excluded.updated_at",
-            (user_id, stamp),
-        )
-        conn.executemany(
-            _LINE_UPSERT,
-            [
-                (
-                    user_id,
-                    item.product_id,
-                    item.variant_id or item.product_id,
-                    item.name,
-                    to_cents(item.price),
-                    item.image_url,
-                    item.quantity,
-                )
-                for item in planned.adds
-            ],
-        )
+        conn.execute(_TOUCH, (user_id, stamp))
+        conn.executemany(_LINE_UPSERT, [_line_row(user_id, item) for item in planned.adds])
     _drop_guest_lines(conn, guest_id)
     return planned.lines
 

@@ -218,14 +218,8 @@ class Database:
         database is locked past the short busy timeout (a WAL restart), or for a ``:memory:``
         database, the read goes to a pooled reader instead.
         """
-        conn = self._loop_reader
-        if conn is not None:
-            try:
-                return conn.execute(sql, params).fetchall()
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
-                    raise
-        return await self.fetch_all(sql, params)
+        rows = _on_loop(self._loop_reader, sql, params)
+        return rows if rows is not None else await self.fetch_all(sql, params)
 
     async def read_bounded(
         self, sql: str, params: Params = (), *, steps: int = LOOP_STEP_BUDGET
@@ -239,21 +233,14 @@ class Database:
         is interrupted has read nothing it returns, and the pooled reader runs it whole.
         """
         conn = self._loop_reader
+        rows = None
         if conn is not None:
             conn.set_progress_handler(_interrupt, steps)
             try:
-                return conn.execute(sql, params).fetchall()
-            except sqlite3.OperationalError as exc:
-                message = str(exc)
-                if (
-                    "interrupted" not in message
-                    and "locked" not in message
-                    and ("busy" not in message)
-                ):
-                    raise
+                rows = _on_loop(conn, sql, params)
             finally:
                 conn.set_progress_handler(None, 0)
-        return await self.fetch_all(sql, params)
+        return rows if rows is not None else await self.fetch_all(sql, params)
 
     async def read_one_now(self, sql: str, params: Params = ()) -> Row | None:
         """:meth:`read_now` for at most one row."""
@@ -275,6 +262,24 @@ class Database:
             self._loop_reader = None
         for conn in [self._writer, *self._all_readers]:
             await conn.close()
+
+
+# Why a read on the loop thread gives way to a pooled reader: locked past the short busy
+# timeout (a WAL restart), or read_bounded's budget of VM steps spent.
+_GIVE_WAY = ("locked", "busy", "interrupted")
+
+
+def _on_loop(conn: sqlite3.Connection | None, sql: str, params: Params) -> list[Row] | None:
+    """The rows, read on the event-loop thread's connection; None when a pooled reader must
+    read them (no such connection, for ``:memory:``, or one of :data:`_GIVE_WAY`)."""
+    if conn is None:
+        return None
+    try:
+        return conn.execute(sql, params).fetchall()
+    except sqlite3.OperationalError as exc:
+        if not any(reason in str(exc) for reason in _GIVE_WAY):
+            raise
+        return None
 
 
 def _interrupt() -> int:
