@@ -31,6 +31,7 @@ raises_invalid_cursor = raises(InvalidCursor)
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 100
+MAX_PAGE = 1_000_000  # the highest page number a listing takes
 MAX_CURSOR_LENGTH = 1024
 
 # Counting every match of a broad filter or search costs as much as reading them all: totals of
@@ -197,7 +198,7 @@ class RawPage:
 
 
 async def _page_params(
-    page: Annotated[int, Query(ge=1, le=1_000_000, description="1-based page number")] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE, description="1-based page number")] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="items per page")] = 20,
 ) -> PageParams:
     return PageParams(page=page, page_size=page_size)
@@ -206,7 +207,7 @@ async def _page_params(
 @raises_invalid_cursor
 async def _cursor_page_params(
     page: Annotated[
-        int, Query(ge=1, le=1_000_000, description="1-based page number (ignored with a cursor)")
+        int, Query(ge=1, le=MAX_PAGE, description="1-based page number (ignored with a cursor)")
     ] = 1,
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="items per page")] = 20,
     cursor: Annotated[

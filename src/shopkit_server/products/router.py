@@ -22,6 +22,7 @@ from shopkit_server.fields import QueryFlag
 from shopkit_server.money import PriceBound
 from shopkit_server.pagination import (
     MAX_CURSOR_LENGTH,
+    MAX_PAGE,
     MAX_PAGE_SIZE,
     CursorPageQuery,
     Page,
@@ -246,7 +247,11 @@ def _listing_args(query_string: bytes) -> tuple[ProductQuery, RawPage, ListSort]
         if flags[2]:
             return None
         numbers: list[int] = []
-        for name, default, most in (("page", 1, 1_000_000), ("page_size", 20, MAX_PAGE_SIZE)):
+        defaults = PageParams()  # what the declared parameters default to
+        for name, default, most in (
+            ("page", defaults.page, MAX_PAGE),
+            ("page_size", defaults.page_size, MAX_PAGE_SIZE),
+        ):
             raw = one.get(name)
             if raw is not None and (not _WHOLE.fullmatch(raw) or int(raw) > most):
                 return None
