@@ -116,13 +116,6 @@ def aggregate(
     base_price: Decimal, variants: list[Variant], images: list[ProductImage]
 ) -> tuple[Decimal, int, str | None]:
     """``(price, stock, image_url)`` of a product from its variants and gallery."""
-    if len(variants) == 1 and variants[0].is_active:  # the default variant: the common case
-        only = variants[0]
-        return (
-            base_price if only.price is None else only.price,
-            only.stock,
-            images[0].url if images else None,
-        )
     active = [v for v in variants if v.is_active]
     prices = [v.price if v.price is not None else base_price for v in active]
     return (
