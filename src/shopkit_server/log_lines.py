@@ -29,7 +29,6 @@ def use_json_handler(handler: logging.StreamHandler[Any] | None) -> None:
     _json_handler = handler
 
 
-Field = str | int | float | bool | None
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING}
 
 

@@ -301,14 +301,7 @@ class MongoCartRepository:
                 )
                 if result.matched_count:
                     return await self.get(user_id)
-                line: dict[str, Any] = {
-                    "product_id": item.product_id,
-                    "variant_id": key,
-                    "name": item.name,
-                    "price": price,
-                    "image_url": item.image_url,
-                    "quantity": item.quantity,
-                }
+                line = _line_doc(item)
                 try:
                     doc = await self._carts.find_one_and_update(
                         {
