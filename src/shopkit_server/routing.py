@@ -66,8 +66,8 @@ def _auth_level(dependant: Dependant) -> Level | None:
 
 
 PlainRead = Callable[[Request], Awaitable[Any]]
-_PLAIN_READS: dict[Callable[..., Any], PlainRead] = {}
-_WITH_QUERY: set[Callable[..., Any]] = set()
+# endpoint -> (its plain read, whether that also reads a query string)
+_PLAIN_READS: dict[Callable[..., Any], tuple[PlainRead, bool]] = {}
 
 
 # What a plain read registered with ``query_string=True`` returns for a request it leaves to
@@ -94,9 +94,7 @@ def plain_read(
     """
 
     def register(fn: PlainRead) -> PlainRead:
-        _PLAIN_READS[endpoint] = fn
-        if query_string:
-            _WITH_QUERY.add(endpoint)
+        _PLAIN_READS[endpoint] = (fn, query_string)
         return fn
 
     return register
@@ -134,8 +132,8 @@ class ShopRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         early = _auth_level(self.dependant) if self.body_field is not None else None
-        plain = _PLAIN_READS.get(self.endpoint) if self.methods == {"GET"} else None
-        with_query = self.endpoint in _WITH_QUERY
+        registered = _PLAIN_READS.get(self.endpoint) if self.methods == {"GET"} else None
+        plain, with_query = registered if registered is not None else (None, False)
         overrides = self.dependency_overrides_provider
         response_field, status_code = self.response_field, self.status_code or 200
 
