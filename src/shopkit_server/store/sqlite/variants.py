@@ -159,7 +159,7 @@ def _values(product_id: str, variant: Variant) -> tuple[Any, ...]:
         product_id,
         variant.sku,
         json.dumps(variant.option_values) if variant.option_values else "{}",
-        option_keys_text(variant.option_values) if variant.option_values else "|",
+        option_keys_text(variant.option_values),
         None if variant.price is None else to_cents(variant.price),
         variant.stock,
         int(variant.is_active),
