@@ -489,7 +489,6 @@ class Shop:
             generate_unique_id_function=operation_id,
         )
         install_error_handlers(app)
-        install_docs(app)
         # Before the routers: "/api/products/health" must not reach "/api/products/{product_id}".
         health_paths = ["/health"]
         if self.all_in_one:  # the paths the gateway serves (deploy/nginx.conf), answered here too
@@ -517,6 +516,7 @@ class Shop:
             if internal is not None:
                 # Service-to-service routes: never under /api, never routed by the gateway.
                 app.include_router(internal)
+        install_docs(app)  # after the services: no request for them is tried against these
         self._add_middleware(app, prefix, health_paths=frozenset(health_paths), own=True)
         if self.settings.cors_origins:
             app.add_middleware(

@@ -63,6 +63,7 @@ async def test_at_most_concurrency_hashes_run_even_when_callers_give_up() -> Non
     await asyncio.wait_for(both_busy.wait(), 5)
     for call in calls[:6]:  # two running, four queued: the callers give up
         call.cancel()
+    await asyncio.wait(calls[:6])  # they have given up (the pool was told) before any ends
     release.set()
     done = await asyncio.gather(*calls, return_exceptions=True)
     assert sum(isinstance(result, asyncio.CancelledError) for result in done) == 6
