@@ -292,7 +292,12 @@ def write_result(name: str, title: str, body: Sequence[str], *, load_before: str
         lines += ["", *notes]
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.md"
-    path.write_text("\n".join(lines) + "\n")
+    earlier = ""
+    if path.exists():  # the runs before this one stay, newest first, under this one
+        _, _, previous = path.read_text().partition("\n")
+        earlier = (f"\n## Earlier (runs before {datetime.now(UTC):%Y-%m-%d %H:%M} UTC)\n"
+                   f"{previous.rstrip()}\n")
+    path.write_text("\n".join(lines) + "\n" + earlier)
     print("\n".join(lines))
     print(f"\nwritten: {path.relative_to(ROOT)}")
     return path

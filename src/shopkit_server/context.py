@@ -124,6 +124,7 @@ def build_context(
         concurrency=settings.password_hash_concurrency or None,
         queue=settings.password_hash_queue,
         per_client=settings.password_checks_per_address,
+        nice=settings.password_hash_nice,
     )
     store_accounts = StoreAccountDirectory(store.users)
     accounts: AccountDirectory = store_accounts

@@ -29,6 +29,7 @@ import structlog
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -52,6 +53,7 @@ from shopkit_server.orders.models import IDEMPOTENCY_KEY_TTL
 from shopkit_server.orders.repository import OrderRepository
 from shopkit_server.paths import is_under, route_path
 from shopkit_server.read_cache import CatalogReadCache
+from shopkit_server.routing import ShopRouter
 from shopkit_server.settings import ALL_SERVICES, ServiceName, Settings
 from shopkit_server.store import Store, open_store
 from shopkit_server.upstream import make_http_client
@@ -81,24 +83,28 @@ async def sweep_idempotency_keys(orders: OrderRepository) -> None:
         await asyncio.sleep(KEY_SWEEP_SECONDS)
 
 
-def router_for(service: ServiceName) -> APIRouter:
+def routers_for(service: ServiceName) -> tuple[APIRouter, ...]:
+    """A service's public routers, to include into an app one by one: not nested in one
+    router, since FastAPI walks an included router's routes again at each level of nesting
+    (about a tenth of a catalog read for one level)."""
     # Imported here so a one-service process loads only its own routes.
     if service is ServiceName.AUTH:
         from shopkit_server.auth.router import router
-    elif service is ServiceName.PRODUCTS:
-        from shopkit_server.products.router import router
-    elif service is ServiceName.CART:
-        from shopkit_server.cart.router import router
-    else:
-        from shopkit_server.orders.router import router as orders_router
-        from shopkit_server.payments.router import router as payments_router
-        from shopkit_server.routing import ShopRouter
-        from shopkit_server.webhooks.router import router as webhooks_router
 
-        router = ShopRouter()
-        for part in (orders_router, payments_router, webhooks_router):
-            router.include_router(part)
-    return router
+        return (router,)
+    if service is ServiceName.PRODUCTS:
+        from shopkit_server.products.router import routers
+
+        return routers
+    if service is ServiceName.CART:
+        from shopkit_server.cart.router import router as cart_router
+
+        return (cart_router,)
+    from shopkit_server.orders.router import router as orders_router
+    from shopkit_server.payments.router import router as payments_router
+    from shopkit_server.webhooks.router import router as webhooks_router
+
+    return (orders_router, payments_router, webhooks_router)
 
 
 def internal_router_for(service: ServiceName) -> APIRouter | None:
@@ -374,9 +380,8 @@ class Shop:
         before = len(app.router.routes)
         for service in self.services:
             # The shop's stable operation ids (list_products, checkout...) in the host's document.
-            app.include_router(
-                router_for(service), prefix=prefix, generate_unique_id_function=operation_id
-            )
+            for router in routers_for(service):
+                app.include_router(router, prefix=prefix, generate_unique_id_function=operation_id)
             internal = internal_router_for(service)
             if internal is not None:
                 app.include_router(internal, prefix=prefix)
@@ -484,14 +489,15 @@ class Shop:
             generate_unique_id_function=operation_id,
         )
         install_error_handlers(app)
-        install_docs(app)
         # Before the routers: "/api/products/health" must not reach "/api/products/{product_id}".
         health_paths = ["/health"]
         if self.all_in_one:  # the paths the gateway serves (deploy/nginx.conf), answered here too
             health_paths += [f"{API_PREFIX}/health"]
             health_paths += [f"{API_PREFIX}/{service.value}/health" for service in self.services]
+        # One router for them, passed over at once by every request not for a health path.
+        health = ShopRouter(contains="/health", route_class=APIRoute)
         for path in health_paths:
-            app.add_api_route(
+            health.add_api_route(
                 path,
                 self.health,
                 methods=["GET"],
@@ -502,12 +508,15 @@ class Shop:
                 summary="Health",
                 include_in_schema=path == "/health",
             )
+        app.include_router(health)
         for service in self.services:
-            app.include_router(router_for(service), prefix=prefix)
+            for router in routers_for(service):
+                app.include_router(router, prefix=prefix)
             internal = internal_router_for(service)
             if internal is not None:
                 # Service-to-service routes: never under /api, never routed by the gateway.
                 app.include_router(internal)
+        install_docs(app)  # after the services: no request for them is tried against these
         self._add_middleware(app, prefix, health_paths=frozenset(health_paths), own=True)
         if self.settings.cors_origins:
             app.add_middleware(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -80,8 +81,18 @@ def _scalar(value: object) -> str | None:
     """``value`` as ``json.dumps`` writes it, for the scalars the fast path takes; else None."""
     if isinstance(value, str):
         return _json_str(value)
-    if value is None or isinstance(value, bool | int | float):
-        return json.dumps(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return int.__repr__(value)  # what json writes for an int (an IntEnum member too)
+    if isinstance(value, float) and math.isfinite(value):
+        return float.__repr__(value)
+    if isinstance(value, float):
+        return json.dumps(value)  # NaN, Infinity, -Infinity
     return None
 
 

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     password_hash_concurrency: int = Field(default=0, ge=0, le=256)
     password_hash_queue: int = Field(default=8, ge=0, le=10_000)
     password_checks_per_address: int = Field(default=2, ge=1, le=10_000)
+    # How much nicer than the process the hashing threads run (Linux): when a core is
+    # contended, requests are served before hashes are computed (0: same priority).
+    password_hash_nice: int = Field(default=19, ge=0, le=19)
     # Proxies whose X-Forwarded-For is believed (addresses or CIDR networks, comma-separated).
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["127.0.0.1", "::1"]

@@ -7,6 +7,7 @@ import json
 import logging
 import re
 from collections.abc import Iterator
+from http import HTTPStatus
 
 import httpx
 import pytest
@@ -84,6 +85,15 @@ def test_an_event_line_is_the_line_structlog_writes(json_logs: io.StringIO) -> N
     strip = re.compile(r'"timestamp": "[^"]+"')
     assert strip.sub("T", direct) == strip.sub("T", by_structlog)
     assert json.loads(direct)["lines"] == 2
+
+
+@pytest.mark.parametrize(
+    "value",
+    [0, -7, 2**70, True, False, None, 0.1, -0.0, 1e-7, 1e16, 123456.789, float("nan"),
+     float("inf"), float("-inf"), HTTPStatus.OK, "caf\u00e9 \"q\"\n"],
+)
+def test_a_scalar_is_written_as_json_writes_it(value: object) -> None:
+    assert log_lines._scalar(value) == json.dumps(value)
 
 
 def test_an_event_with_a_value_that_is_not_a_scalar_goes_through_structlog(

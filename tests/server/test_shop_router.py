@@ -56,3 +56,32 @@ async def test_routes_behind_the_filter_answer_as_before(
     assert reply.status_code == status
     if body is not None:
         assert reply.json() == body
+
+
+async def test_a_router_of_routes_sharing_a_literal_passes_other_paths_over() -> None:
+    health = ShopRouter(contains="/health")
+
+    @health.get("/health")
+    async def top() -> dict[str, str]:
+        return {"at": "top"}
+
+    @health.get("/api/items/health")
+    async def items_health() -> dict[str, str]:
+        return {"at": "items"}
+
+    with pytest.raises(ValueError, match="/health"):
+        health.add_api_route("/api/items/{item_id}", top)
+    assert health.matches({"type": "http", "path": "/api/items/x", "method": "GET"}) == (
+        Match.NONE,
+        {},
+    )
+    app = _app()
+    app.include_router(health)
+    # Health first, as the shop includes it: "/api/items/health" is not item "health".
+    app.router.routes.insert(0, app.router.routes.pop())
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as client:
+        assert (await client.get("/api/items/health")).json() == {"at": "items"}
+        assert (await client.get("/health")).json() == {"at": "top"}
+        assert (await client.get("/api/items/x")).json() == {"item": "x"}
