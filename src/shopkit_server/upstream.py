@@ -1,6 +1,9 @@
 """Calls from one shopkit service to another over HTTP.
 
-One pooled ``httpx.AsyncClient`` per process (opened in the app's lifespan) carries every call.
+One pooled client per process (opened in the app's lifespan, :func:`make_http_client`) carries
+every call: an ``httpx.AsyncClient`` whose aiohttp pool :class:`Upstream` calls directly (see
+peer_transport); any other ``httpx.AsyncClient`` (tests route one to in-memory apps) is called
+through httpx. Either way a call answers a :class:`PeerReply`, and fails the same way.
 Each call has a total time budget (``SHOPKIT_UPSTREAM_TIMEOUT``): attempts share it, so a slow or
 dead peer costs at most that long before the caller answers ``503 upstream_unavailable`` —
 never a hang, never a 500. Only idempotent calls are retried (reads, and writes that carry their
@@ -15,8 +18,10 @@ import random
 import re
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import structlog
@@ -47,17 +52,40 @@ _TOKEN_MARGIN = 20.0
 PEER_CONNECTIONS = 16
 
 
+class PeerClient(httpx.AsyncClient):
+    """The process-wide client for peer calls: httpx over aiohttp's pool (peer_transport),
+    whose pool :class:`Upstream` calls directly as ``peer``."""
+
+    def __init__(self, timeout: float) -> None:
+        self.peer = PeerTransport(connections=PEER_CONNECTIONS)
+        super().__init__(
+            timeout=httpx.Timeout(timeout),
+            transport=self.peer,
+            headers={"User-Agent": "shopkit-service", "Accept-Encoding": "identity"},
+        )
+
+
 def make_http_client(timeout: float) -> httpx.AsyncClient:
-    """The process-wide client for peer calls: httpx over aiohttp's pool (peer_transport).
+    """The process-wide client for peer calls (a :class:`PeerClient`).
 
     Replies come uncompressed (``Accept-Encoding: identity``): on loopback or a private
     network, gzip of every reply over 1 KiB cost both ends more CPU than it saved.
     """
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(timeout),
-        transport=PeerTransport(connections=PEER_CONNECTIONS),
-        headers={"User-Agent": "shopkit-service", "Accept-Encoding": "identity"},
-    )
+    return PeerClient(timeout)
+
+
+@dataclass(frozen=True, slots=True)
+class PeerReply:
+    """A peer's answer, read whole: its status, its body (decoded) and the path asked for."""
+
+    status_code: int
+    content: bytes
+    path: str
+
+
+def _json_body(value: Any) -> bytes:
+    """A request's JSON body, encoded as httpx's ``json=`` encodes it."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
 
 class Upstream:
@@ -74,7 +102,11 @@ class Upstream:
     ) -> None:
         self.name = name
         self.base_url = base_url.rstrip("/")
+        self._base_path = urlsplit(self.base_url).path
         self._http = http
+        self._peer = http.peer if isinstance(http, PeerClient) else None
+        # Sent on every direct call under the caller's, as the client would send them.
+        self._headers = dict(http.headers)
         self._timeout = timeout
         self._retries = retries
 
@@ -86,7 +118,7 @@ class Upstream:
         idempotent: bool,
         json: Any = None,
         headers: Mapping[str, str] | None = None,
-    ) -> httpx.Response:
+    ) -> PeerReply:
         """Send, retrying what is safe to retry; raise :class:`UpstreamUnavailable` on failure.
 
         Any answer other than a gateway error (2xx, 4xx, 500) is returned for the caller to map.
@@ -96,6 +128,13 @@ class Upstream:
         request_id = structlog.contextvars.get_contextvars().get("request_id")
         if request_id:
             sent_headers.setdefault("X-Request-ID", str(request_id))
+        url = self.base_url + path
+        content: bytes | None = None
+        if self._peer is not None:
+            sent_headers = {**self._headers, **sent_headers}
+            if json is not None:
+                content = _json_body(json)
+                sent_headers["Content-Type"] = "application/json"
         attempts = 1 + (self._retries if idempotent else 0)
         reason = "no attempt"
         for attempt in range(attempts):
@@ -104,21 +143,23 @@ class Upstream:
                 reason = "time budget spent"
                 break
             try:
-                reply = await self._http.request(
-                    method,
-                    self.base_url + path,
-                    json=json,
-                    headers=sent_headers,
-                    timeout=remaining,
-                )
+                if self._peer is not None:
+                    status, body = await self._peer.call(
+                        method, url, headers=sent_headers, content=content, budget=remaining
+                    )
+                else:
+                    response = await self._http.request(
+                        method, url, json=json, headers=sent_headers, timeout=remaining
+                    )
+                    status, body = response.status_code, response.content
             except httpx.TimeoutException:
                 reason = "timed out"
             except httpx.TransportError as exc:
                 reason = f"connection failed ({type(exc).__name__})"
             else:
-                if reply.status_code not in RETRY_STATUSES:
-                    return reply
-                reason = f"answered {reply.status_code}"
+                if status not in RETRY_STATUSES:
+                    return PeerReply(status, body, self._base_path + path.partition("?")[0])
+                reason = f"answered {status}"
             if attempt + 1 < attempts:
                 delay = min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt) * (0.5 + random.random())  # noqa: S311
                 if time.monotonic() + delay >= deadline:
@@ -127,7 +168,7 @@ class Upstream:
         log.warning("upstream_unavailable", peer=self.name, method=method, path=path, reason=reason)
         raise UpstreamUnavailable(f"The {self.name} service is unavailable ({reason}).")
 
-    def unexpected(self, reply: httpx.Response) -> ShopError:
+    def unexpected(self, reply: PeerReply) -> ShopError:
         """The error for an answer the caller cannot map (a 500, an unknown code, a bad body).
 
         A peer's 4xx is a refusal, never disguised as "unavailable": see ``PASSED_ON_STATUSES``.
@@ -141,7 +182,7 @@ class Upstream:
                 peer=self.name,
                 status=status,
                 code=code,
-                path=reply.request.url.path,
+                path=reply.path,
             )
             if status in PASSED_ON_STATUSES:
                 code = code if code is not None and _CODE.fullmatch(code) else "upstream_refused"
@@ -155,11 +196,11 @@ class Upstream:
             "upstream_unexpected_answer",
             peer=self.name,
             status=status,
-            path=reply.request.url.path,
+            path=reply.path,
         )
         return UpstreamUnavailable(f"The {self.name} service gave an unexpected answer ({status}).")
 
-    def json(self, reply: httpx.Response) -> Any:
+    def json(self, reply: PeerReply) -> Any:
         """The reply's JSON, numbers with a fraction as exact ``Decimal``; garbage -> 503."""
         try:
             return json.loads(reply.content, parse_float=Decimal)
@@ -167,7 +208,7 @@ class Upstream:
             raise self.unexpected(reply) from None
 
     @staticmethod
-    def error_code(reply: httpx.Response) -> str | None:
+    def error_code(reply: PeerReply) -> str | None:
         """The ``code`` of a shopkit error body, or None when the body is not one."""
         try:
             body = json.loads(reply.content)

@@ -12,13 +12,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-import httpx
 from pydantic import BaseModel, ValidationError
 
 from shopkit_server.ids import is_valid_id
 from shopkit_server.money import quantize
 from shopkit_server.products.models import Product, ProductImage, ProductOption, Variant
-from shopkit_server.upstream import ServiceToken, Upstream
+from shopkit_server.upstream import PeerReply, ServiceToken, Upstream
 
 # Ids per lookup call; the product service accepts up to 500.
 LOOKUP_CHUNK = 200
@@ -66,7 +65,7 @@ class _ProductWire(BaseModel):
     images: list[_ImageWire]
 
 
-def product_from_wire(upstream: Upstream, reply: httpx.Response, raw: Any) -> Product:
+def product_from_wire(upstream: Upstream, reply: PeerReply, raw: Any) -> Product:
     try:
         wire = _ProductWire.model_validate(raw)
     except ValidationError:

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
-import httpx
 import structlog
 from pydantic import BaseModel, ValidationError
 
@@ -31,7 +30,7 @@ from shopkit_server.products.errors import (
     ReservationReleased,
 )
 from shopkit_server.products.models import Product, StockLine
-from shopkit_server.upstream import ServiceToken, Upstream
+from shopkit_server.upstream import PeerReply, ServiceToken, Upstream
 
 log = structlog.get_logger("shopkit.orders.clients")
 
@@ -122,7 +121,7 @@ class HttpCartClient:
         )
         self._check(reply, 204)
 
-    def _check(self, reply: httpx.Response, expected: int) -> None:
+    def _check(self, reply: PeerReply, expected: int) -> None:
         if reply.status_code != expected:
             raise self._upstream.unexpected(reply)
 
@@ -152,7 +151,7 @@ class HttpStockClient:
 
     async def _reserve(
         self, reservation_id: str, lines: Sequence[StockLine], *, read_products: bool
-    ) -> httpx.Response:
+    ) -> PeerReply:
         body: dict[str, object] = {
             "reservation_id": reservation_id,
             "lines": [
@@ -179,7 +178,7 @@ class HttpStockClient:
             raise self._reserve_error(reply, code)
         raise AssertionError("unreachable")
 
-    def _reserve_error(self, reply: httpx.Response, code: str | None) -> ShopError:
+    def _reserve_error(self, reply: PeerReply, code: str | None) -> ShopError:
         if code == "insufficient_stock":
             body = self._upstream.json(reply)
             ids = body.get("product_ids") if isinstance(body, dict) else None

@@ -203,6 +203,57 @@ def _merge_guest(
     return planned.lines
 
 
+def _claim_checkout(
+    conn: sqlite3.Connection,
+    user_id: str,
+    checkout_id: str,
+    now: datetime,
+    stale_before: datetime,
+) -> Cart | None:
+    claimed = conn.execute(
+        "UPDATE carts SET checkout_id = ?, checkout_at = ? WHERE user_id = ? AND "
+        "(checkout_id IS NULL OR checkout_id = ? OR checkout_at < ?)",
+        (checkout_id, to_db_time(now), user_id, checkout_id, to_db_time(stale_before)),
+    ).rowcount
+    if claimed == 0:
+        held = conn.execute("SELECT 1 FROM carts WHERE user_id = ?", (user_id,)).fetchone()
+        if held is not None:
+            return None  # another live checkout holds it
+    return _stored(conn, user_id)
+
+
+def _finish_checkout(
+    conn: sqlite3.Connection,
+    user_id: str,
+    checkout_id: str,
+    lines: Sequence[StockLine],
+    now: datetime,
+) -> None:
+    claimed = conn.execute(
+        "SELECT 1 FROM carts WHERE user_id = ? AND checkout_id = ?", (user_id, checkout_id)
+    ).fetchone()
+    if claimed is None:
+        return  # finished already (a retry), or the claim was lost: change nothing
+    keyed = [(line.variant_id or line.product_id, line.quantity) for line in lines]
+    conn.executemany(
+        "DELETE FROM cart_items WHERE user_id = ? AND variant_id = ? AND quantity <= ?",
+        [(user_id, key, quantity) for key, quantity in keyed],
+    )
+    conn.executemany(
+        "UPDATE cart_items SET quantity = quantity - ? WHERE user_id = ? AND variant_id = ?",
+        [(quantity, user_id, key) for key, quantity in keyed],
+    )
+    conn.execute(
+        "DELETE FROM carts WHERE user_id = ? AND NOT EXISTS "
+        "(SELECT 1 FROM cart_items WHERE user_id = ?)",
+        (user_id, user_id),
+    )
+    conn.execute(
+        "UPDATE carts SET updated_at = ?, checkout_id = NULL, checkout_at = NULL WHERE user_id = ?",
+        (to_db_time(now), user_id),
+    )
+
+
 class SqliteCartRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -274,52 +325,16 @@ class SqliteCartRepository:
     async def claim_checkout(
         self, user_id: str, checkout_id: str, *, now: datetime, stale_before: datetime
     ) -> Cart | None:
-        async with self._db.write() as conn:
-            cursor = await conn.execute(
-                "UPDATE carts SET checkout_id = ?, checkout_at = ? WHERE user_id = ? AND "
-                "(checkout_id IS NULL OR checkout_id = ? OR checkout_at < ?)",
-                (checkout_id, to_db_time(now), user_id, checkout_id, to_db_time(stale_before)),
-            )
-            if cursor.rowcount == 0:
-                held = list(
-                    await conn.execute_fetchall("SELECT 1 FROM carts WHERE user_id = ?", (user_id,))
-                )
-                if held:
-                    return None  # another live checkout holds it
-            return await _load(conn, user_id)
+        return await self._db.transact(
+            lambda conn: _claim_checkout(conn, user_id, checkout_id, now, stale_before)
+        )
 
     async def finish_checkout(
         self, user_id: str, checkout_id: str, lines: Sequence[StockLine], *, now: datetime
     ) -> None:
-        async with self._db.write() as conn:
-            claimed = list(
-                await conn.execute_fetchall(
-                    "SELECT 1 FROM carts WHERE user_id = ? AND checkout_id = ?",
-                    (user_id, checkout_id),
-                )
-            )
-            if not claimed:
-                return  # finished already (a retry), or the claim was lost: change nothing
-            keyed = [(line.variant_id or line.product_id, line.quantity) for line in lines]
-            await conn.executemany(
-                "DELETE FROM cart_items WHERE user_id = ? AND variant_id = ? AND quantity <= ?",
-                [(user_id, key, quantity) for key, quantity in keyed],
-            )
-            await conn.executemany(
-                "UPDATE cart_items SET quantity = quantity - ? "
-                "WHERE user_id = ? AND variant_id = ?",
-                [(quantity, user_id, key) for key, quantity in keyed],
-            )
-            await conn.execute(
-                "DELETE FROM carts WHERE user_id = ? AND NOT EXISTS "
-                "(SELECT 1 FROM cart_items WHERE user_id = ?)",
-                (user_id, user_id),
-            )
-            await conn.execute(
-                "UPDATE carts SET updated_at = ?, checkout_id = NULL, checkout_at = NULL "
-                "WHERE user_id = ?",
-                (to_db_time(now), user_id),
-            )
+        await self._db.transact(
+            lambda conn: _finish_checkout(conn, user_id, checkout_id, lines, now)
+        )
 
     async def merge_guest(
         self, token_hash: str, user_id: str, plan: MergePlanner, *, now: datetime

@@ -13,7 +13,7 @@ import sqlite3
 
 from shopkit_server.cart.errors import CheckoutInProgress
 from shopkit_server.money import from_cents
-from shopkit_server.orders.models import IDEMPOTENCY_KEY_TTL, IdempotencyRecord, Order, OutboxEvent
+from shopkit_server.orders.models import IdempotencyRecord, Order, OutboxEvent
 from shopkit_server.orders.repository import CatalogEntry, Placement, line_key
 from shopkit_server.products.errors import (
     InsufficientStock,
@@ -22,59 +22,18 @@ from shopkit_server.products.errors import (
 )
 from shopkit_server.products.models import StockLine
 from shopkit_server.products.service import merge_lines
-from shopkit_server.store.base import DuplicateKeyError
-from shopkit_server.store.sqlite.db import Database, from_db_time, to_db_time
-from shopkit_server.store.sqlite.orders import (
-    _KEY_COLUMNS,
-    ORDER_INSERT,
-    ORDER_ITEM_INSERT,
-    STATUS_HISTORY_INSERT,
-    order_item_rows,
-    order_row,
-    status_history_rows,
-)
+from shopkit_server.store.sqlite.db import Database, to_db_time
+from shopkit_server.store.sqlite.orders import hold_idempotency_key, insert_order
 from shopkit_server.store.sqlite.outbox import EVENT_INSERT, event_rows
 from shopkit_server.store.sqlite.stock import _encode
 from shopkit_server.store.sqlite.variants import REFRESH_STOCK
 from shopkit_server.webhooks import events
 
 
-def _record(row: sqlite3.Row) -> IdempotencyRecord:
-    return IdempotencyRecord(
-        user_id=row[0],
-        key=row[1],
-        request_hash=row[2],
-        order_id=row[3],
-        created_at=from_db_time(row[4]),
-        claimed_at=from_db_time(row[5]),
-    )
-
-
 def _hold_key(conn: sqlite3.Connection, key: IdempotencyRecord) -> IdempotencyRecord | None:
     """Hold ``key`` for its order id; the record holding it for another order, or None."""
-    # An expired record of the key is replaced in place (the periodic sweep deletes the rest).
-    conn.execute(
-        f"INSERT INTO idempotency_keys ({_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT (user_id, key) DO UPDATE SET request_hash = excluded.request_hash, "
-        "order_id = excluded.order_id, created_at = excluded.created_at, "
-        "claimed_at = excluded.claimed_at WHERE idempotency_keys.created_at < ?",
-        (
-            key.user_id,
-            key.key,
-            key.request_hash,
-            key.order_id,
-            to_db_time(key.created_at),
-            to_db_time(key.claimed_at),
-            to_db_time(key.created_at - IDEMPOTENCY_KEY_TTL),
-        ),
-    )
-    row = conn.execute(
-        f"SELECT {_KEY_COLUMNS} FROM idempotency_keys WHERE user_id = ? AND key = ?",
-        (key.user_id, key.key),
-    ).fetchone()
-    if row[3] == key.order_id:
-        return None
-    return _record(row)
+    held = hold_idempotency_key(conn, key)
+    return None if held.order_id == key.order_id else held
 
 
 def _place(conn: sqlite3.Connection, placement: Placement) -> Order | IdempotencyRecord:
@@ -172,14 +131,7 @@ def _place(conn: sqlite3.Connection, placement: Placement) -> Order | Idempotenc
             "VALUES (?, 'held', ?, ?)",
             (order_id, wanted, now),
         )
-    try:
-        conn.execute(ORDER_INSERT, order_row(order))
-    except sqlite3.IntegrityError as exc:
-        if "UNIQUE" not in str(exc):
-            raise
-        raise DuplicateKeyError("id") from exc
-    conn.executemany(ORDER_ITEM_INSERT, order_item_rows(order))
-    conn.executemany(STATUS_HISTORY_INSERT, status_history_rows(order))
+    insert_order(conn, order)
     # The events of this checkout commit with it (the outbox).
     conn.executemany(EVENT_INSERT, event_rows([events.placed(order), *emptied]))
     # The order took every line the cart had (nothing could be added meanwhile): the cart

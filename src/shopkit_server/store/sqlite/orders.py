@@ -27,7 +27,7 @@ from shopkit_server.orders.models import (
 from shopkit_server.pagination import Key, PageResult, check_key
 from shopkit_server.store.base import DuplicateKeyError
 from shopkit_server.store.sqlite.db import Database, Row, from_db_time, to_db_time
-from shopkit_server.store.sqlite.outbox import insert_events
+from shopkit_server.store.sqlite.outbox import insert_events, insert_events_now
 
 _STATUSES = ", ".join(f"'{status.value}'" for status in OrderStatus)
 
@@ -263,11 +263,49 @@ def status_history_rows(order: Order) -> list[tuple[Any, ...]]:
     ]
 
 
-async def insert_order(conn: aiosqlite.Connection, order: Order) -> None:
-    """Insert a new order with its lines and history inside the caller's transaction."""
-    await conn.execute(ORDER_INSERT, order_row(order))
-    await conn.executemany(ORDER_ITEM_INSERT, order_item_rows(order))
-    await conn.executemany(STATUS_HISTORY_INSERT, status_history_rows(order))
+def insert_order(conn: sqlite3.Connection, order: Order) -> None:
+    """Insert a new order with its lines and history inside the caller's transaction (on the
+    writer's thread); an order id already taken is :class:`DuplicateKeyError`."""
+    try:
+        conn.execute(ORDER_INSERT, order_row(order))
+    except sqlite3.IntegrityError as exc:
+        if "UNIQUE" not in str(exc):
+            raise
+        raise DuplicateKeyError("id") from exc
+    conn.executemany(ORDER_ITEM_INSERT, order_item_rows(order))
+    conn.executemany(STATUS_HISTORY_INSERT, status_history_rows(order))
+
+
+def hold_idempotency_key(conn: sqlite3.Connection, record: IdempotencyRecord) -> IdempotencyRecord:
+    """Claim ``record``'s key inside the caller's transaction (on the writer's thread); the
+    record that holds it afterwards (``record``'s order id, or the earlier claim's)."""
+    # An expired record of the key is replaced in place, so an old key is free again
+    # (the periodic sweep, ``sweep_idempotency_keys``, deletes the others).
+    conn.execute(
+        f"INSERT INTO idempotency_keys ({_KEY_COLUMNS}) VALUES ({_placeholders(6)}) "
+        "ON CONFLICT (user_id, key) DO UPDATE SET request_hash = excluded.request_hash, "
+        "order_id = excluded.order_id, created_at = excluded.created_at, "
+        "claimed_at = excluded.claimed_at WHERE idempotency_keys.created_at < ?",
+        (
+            record.user_id,
+            record.key,
+            record.request_hash,
+            record.order_id,
+            to_db_time(record.created_at),
+            to_db_time(record.claimed_at),
+            to_db_time(record.created_at - IDEMPOTENCY_KEY_TTL),
+        ),
+    )
+    row = conn.execute(
+        f"SELECT {_KEY_COLUMNS} FROM idempotency_keys WHERE user_id = ? AND key = ?",
+        (record.user_id, record.key),
+    ).fetchone()
+    return _record(row)
+
+
+def _add(conn: sqlite3.Connection, order: Order, events: Sequence[OutboxEvent]) -> None:
+    insert_order(conn, order)
+    insert_events_now(conn, events)
 
 
 class SqliteOrderRepository:
@@ -275,14 +313,8 @@ class SqliteOrderRepository:
         self._db = db
 
     async def add(self, order: Order, events: Sequence[OutboxEvent] = ()) -> None:
-        try:
-            async with self._db.write() as conn:
-                await insert_order(conn, order)
-                await insert_events(conn, events)
-        except sqlite3.IntegrityError as exc:
-            if "UNIQUE" not in str(exc):
-                raise
-            raise DuplicateKeyError("id") from exc
+        # One hop to the writer's thread for the whole transaction.
+        await self._db.transact(lambda conn: _add(conn, order, events))
 
     async def get(self, order_id: str) -> Order | None:
         async with self._db.read() as conn:
@@ -425,31 +457,7 @@ class SqliteOrderRepository:
             return await _load(conn, rows)
 
     async def claim_idempotency_key(self, record: IdempotencyRecord) -> IdempotencyRecord:
-        async with self._db.write() as conn:
-            # An expired record of the key is replaced in place, so an old key is free again
-            # (the periodic sweep, ``sweep_idempotency_keys``, deletes the others).
-            await conn.execute(
-                f"INSERT INTO idempotency_keys ({_KEY_COLUMNS}) VALUES ({_placeholders(6)}) "
-                "ON CONFLICT (user_id, key) DO UPDATE SET request_hash = excluded.request_hash, "
-                "order_id = excluded.order_id, created_at = excluded.created_at, "
-                "claimed_at = excluded.claimed_at WHERE idempotency_keys.created_at < ?",
-                (
-                    record.user_id,
-                    record.key,
-                    record.request_hash,
-                    record.order_id,
-                    to_db_time(record.created_at),
-                    to_db_time(record.claimed_at),
-                    to_db_time(record.created_at - IDEMPOTENCY_KEY_TTL),
-                ),
-            )
-            rows = list(
-                await conn.execute_fetchall(
-                    f"SELECT {_KEY_COLUMNS} FROM idempotency_keys WHERE user_id = ? AND key = ?",
-                    (record.user_id, record.key),
-                )
-            )
-        return _record(rows[0])
+        return await self._db.transact(lambda conn: hold_idempotency_key(conn, record))
 
     async def get_idempotency_key(self, user_id: str, key: str) -> IdempotencyRecord | None:
         row = await self._db.fetch_one(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -93,6 +94,12 @@ async def insert_events(conn: aiosqlite.Connection, events: Sequence[OutboxEvent
     """Write events into the outbox inside the caller's transaction."""
     if events:
         await conn.executemany(EVENT_INSERT, event_rows(events))
+
+
+def insert_events_now(conn: sqlite3.Connection, events: Sequence[OutboxEvent]) -> None:
+    """:func:`insert_events` on the writer's thread (inside a ``Database.transact``)."""
+    if events:
+        conn.executemany(EVENT_INSERT, event_rows(events))
 
 
 class SqliteWebhookRepository:

@@ -9,6 +9,7 @@ last line of defence.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -17,7 +18,7 @@ from shopkit_server.ids import is_valid_id
 from shopkit_server.orders.models import OutboxEvent
 from shopkit_server.products.models import ReserveOutcome, ReserveStatus, StockLine
 from shopkit_server.store.sqlite.db import Database
-from shopkit_server.store.sqlite.outbox import insert_events
+from shopkit_server.store.sqlite.outbox import insert_events_now
 from shopkit_server.store.sqlite.variants import REFRESH_STOCK
 from shopkit_server.webhooks.events import out_of_stock
 
@@ -68,56 +69,56 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
+def _reserve(
+    conn: sqlite3.Connection, reservation_id: str, lines: Sequence[StockLine], now: str
+) -> ReserveOutcome:
+    row = conn.execute(
+        "SELECT state, lines FROM stock_reservations WHERE id = ?", (reservation_id,)
+    ).fetchone()
+    if row is not None:
+        state, held = row
+        if state == "released":
+            return ReserveOutcome(ReserveStatus.RELEASED)
+        if held != _encode(lines):
+            return ReserveOutcome(ReserveStatus.MISMATCH)
+        return ReserveOutcome(ReserveStatus.ALREADY_HELD)
+    short: list[str] = []
+    emptied: list[OutboxEvent] = []
+    for line in lines:
+        if not is_valid_id(line.product_id):
+            short.append(line.product_id)
+            continue
+        vid = line.variant_id
+        took = (
+            conn.execute(_TAKE, (line.quantity, line.product_id, vid, vid, line.quantity)).rowcount
+            == 1
+        )
+        if not took:
+            short.append(line.product_id)
+        refreshed = conn.execute(
+            f"{REFRESH_STOCK} RETURNING name, stock", (line.product_id,)
+        ).fetchone()
+        # This line took units (writes are serialised): at zero now, it reached zero.
+        if took and refreshed is not None and refreshed[1] == 0:
+            emptied.append(out_of_stock(line.product_id, refreshed[0], utc_now()))
+    if short:  # every line was tried, so the error names every product that fell short
+        raise _Short(list(dict.fromkeys(short)))
+    conn.execute(
+        "INSERT INTO stock_reservations (id, state, lines, created_at) VALUES (?, 'held', ?, ?)",
+        (reservation_id, _encode(lines), now),
+    )
+    # Stock this reservation took to zero: the event commits with it (the outbox).
+    insert_events_now(conn, emptied)
+    return ReserveOutcome(ReserveStatus.RESERVED)
+
+
 async def reserve(db: Database, reservation_id: str, lines: Sequence[StockLine]) -> ReserveOutcome:
     now = _now()
     try:
-        async with db.write() as conn:
-            rows = list(
-                await conn.execute_fetchall(
-                    "SELECT state, lines FROM stock_reservations WHERE id = ?", (reservation_id,)
-                )
-            )
-            if rows:
-                state, held = rows[0]
-                if state == "released":
-                    return ReserveOutcome(ReserveStatus.RELEASED)
-                if held != _encode(lines):
-                    return ReserveOutcome(ReserveStatus.MISMATCH)
-                return ReserveOutcome(ReserveStatus.ALREADY_HELD)
-            short: list[str] = []
-            emptied: list[OutboxEvent] = []
-            for line in lines:
-                if not is_valid_id(line.product_id):
-                    short.append(line.product_id)
-                    continue
-                vid = line.variant_id
-                cursor = await conn.execute(
-                    _TAKE, (line.quantity, line.product_id, vid, vid, line.quantity)
-                )
-                took = cursor.rowcount == 1
-                if not took:
-                    short.append(line.product_id)
-                await cursor.close()
-                cursor = await conn.execute(
-                    f"{REFRESH_STOCK} RETURNING name, stock", (line.product_id,)
-                )
-                row = await cursor.fetchone()
-                await cursor.close()
-                # This line took units (writes are serialised): at zero now, it reached zero.
-                if took and row is not None and row[1] == 0:
-                    emptied.append(out_of_stock(line.product_id, row[0], utc_now()))
-            if short:  # every line was tried, so the error names every product that fell short
-                raise _Short(list(dict.fromkeys(short)))
-            await conn.execute(
-                "INSERT INTO stock_reservations (id, state, lines, created_at) "
-                "VALUES (?, 'held', ?, ?)",
-                (reservation_id, _encode(lines), now),
-            )
-            # Stock this reservation took to zero: the event commits with it (the outbox).
-            await insert_events(conn, emptied)
+        # One hop to the writer's thread; a line that falls short rolls every line back.
+        return await db.transact(lambda conn: _reserve(conn, reservation_id, lines, now))
     except _Short as short_error:
         return ReserveOutcome(ReserveStatus.INSUFFICIENT, short=short_error.product_ids)
-    return ReserveOutcome(ReserveStatus.RESERVED)
 
 
 async def release(db: Database, reservation_id: str) -> None:
