@@ -515,13 +515,15 @@ def _insert_values(product: Product, stamp: str | None = None) -> tuple[Any, ...
     same moment (a bulk import's rows), computed once by the caller."""
     created = stamp if stamp is not None else to_db_time(product.created_at)
     updated = stamp if stamp is not None else to_db_time(product.updated_at)
+    price_cents = to_cents(product.price)
+    own_price = product.own_price  # most often the very same amount: converted once
     return (
         product.id,
         product.sku,
         product.name,
         product.name.casefold(),
         product.description,
-        to_cents(product.price),
+        price_cents,
         product.category,
         tags_json(product.tags),
         product.image_url,
@@ -530,7 +532,7 @@ def _insert_values(product: Product, stamp: str | None = None) -> tuple[Any, ...
         int(product.is_featured),
         created,
         updated,
-        to_cents(product.own_price),
+        price_cents if own_price is product.price else to_cents(own_price),
         variants.encode_options(product.options),
         variants.encode_images(product.images),
         option_words(product.variants),
