@@ -81,6 +81,8 @@ COLUMNS = (
 _IGNORED = frozenset({"id", "created_at", "updated_at"})
 _TRUE = frozenset({"true", "yes", "y", "1"})
 _FALSE = frozenset({"false", "no", "n", "0"})
+_WHOLE_NUMBER = re.compile(r"[+-]?\d+")
+_TOO_MANY = "more cells than the header has columns"
 
 
 # Turns a price as the file gives it into an exact amount, or raises ValueError with a message
@@ -229,21 +231,26 @@ def parse_csv(text: str, source: str = "<csv>", *, price: PriceRule) -> Catalog:
         raise CatalogError(f"{source}: {'; '.join(problems)}")
     rows: list[Row] = []
     groups: dict[str, list[tuple[int, dict[str, str]]]] = {}
+    width = len(header)
+    # DictReader's own loop without its per-line Python: the csv module reads a line (blank
+    # ones skipped), which is zipped onto the header.
+    cells_of = reader.reader
+    line = reader.line_num  # the header's, then the last row's: where an error is reported
+    blank_from: int | None = None  # after blank lines, DictReader reports the first of them
     try:
-        for record in reader:
-            if None in record:  # more cells than columns
-                rows.append(
-                    Row(
-                        number=reader.line_num,
-                        sku=_sku(record.get("sku")),
-                        error="more cells than the header has columns",
-                    )
-                )
+        for cells in cells_of:
+            if not cells:
+                blank_from = cells_of.line_num if blank_from is None else blank_from
                 continue
-            given = {
-                key: value.strip()
+            line, blank_from = cells_of.line_num, None
+            record = dict(zip(header, cells, strict=False))  # a short line: the rest absent
+            if len(cells) > width:  # more cells than columns
+                rows.append(Row(number=line, sku=_sku(record.get("sku")), error=_TOO_MANY))
+                continue
+            given: dict[str, Any] = {
+                key: text
                 for key, value in record.items()
-                if key not in _IGNORED and value is not None and value.strip() != ""
+                if key not in _IGNORED and (text := value.strip())
             }
             if not given:
                 continue  # a blank line
@@ -251,12 +258,13 @@ def parse_csv(text: str, source: str = "<csv>", *, price: PriceRule) -> Catalog:
                 given["tags"] = [t.strip() for t in _TAG_SPLIT.split(given["tags"]) if t.strip()]
             if PRODUCT_SKU_COLUMN in given:
                 if not groups.get(given[PRODUCT_SKU_COLUMN]):
-                    rows.append(Row(number=reader.line_num, sku=given[PRODUCT_SKU_COLUMN]))
-                groups.setdefault(given[PRODUCT_SKU_COLUMN], []).append((reader.line_num, given))
+                    rows.append(Row(number=line, sku=given[PRODUCT_SKU_COLUMN]))
+                groups.setdefault(given[PRODUCT_SKU_COLUMN], []).append((line, given))
                 continue
-            rows.append(_checked(reader.line_num, given, price, from_text=True))
+            rows.append(_checked(line, given, price, from_text=True))
     except csv.Error as exc:
-        raise CatalogError(f"{source}, line {reader.line_num}: {exc}") from None
+        at = line if blank_from is None else blank_from
+        raise CatalogError(f"{source}, line {at}: {exc}") from None
     # Each group's placeholder row (at its first line) becomes the product with its variants.
     merged = {sku: _grouped(lines, price) for sku, lines in groups.items()}
     rows = [
@@ -448,7 +456,7 @@ def _price(value: Any, rule: PriceRule) -> Decimal:
 
 
 def _stock(value: Any, from_text: bool) -> int:
-    if from_text and isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value.strip()):
+    if from_text and isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value.strip()):
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"stock must be a whole number, got {value!r}")
@@ -474,8 +482,8 @@ def _tags(value: Any) -> list[str]:
     comparing a row with the stored product is exact."""
     if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
         raise ValueError(f"tags must be a list of text, got {value!r}")
-    clean = (" ".join(t.split()).casefold() for t in value)
-    return list(dict.fromkeys(t for t in clean if t))
+    clean = [" ".join(t.split()).casefold() for t in value]
+    return list(dict.fromkeys(filter(None, clean)))
 
 
 def _category_path(value: Any) -> list[str]:

@@ -60,9 +60,10 @@ def parse_amount(value: Decimal | int | str, *, positive: bool = False) -> Decim
         raise ValueError("must be above 0" if positive else "must be 0 or more")
     if amount > MAX_AMOUNT:  # before quantize, which cannot hold 1E+400 to the cent
         raise ValueError(f"must be at most {MAX_AMOUNT}")
-    if amount != amount.quantize(CENT):
+    cents = amount.quantize(CENT)
+    if amount != cents:
         raise ValueError("has more than two decimals")
-    return amount.quantize(CENT)
+    return cents
 
 
 def _check_price(value: Decimal) -> Decimal:

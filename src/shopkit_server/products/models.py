@@ -115,12 +115,19 @@ class Product:
 def aggregate(
     base_price: Decimal, variants: list[Variant], images: list[ProductImage]
 ) -> tuple[Decimal, int, str | None]:
-    """``(price, stock, image_url)`` of a product from its variants and gallery."""
-    active = [v for v in variants if v.is_active]
-    prices = [v.price if v.price is not None else base_price for v in active]
+    """``(price, stock, image_url)`` of a product from its variants and gallery: the lowest
+    price of an active variant (``base_price`` when none is active), the sum of their stock."""
+    lowest: Decimal | None = None
+    stock = 0
+    for v in variants:  # one pass (a bulk import computes this for every row)
+        if v.is_active:
+            price = v.price if v.price is not None else base_price
+            if lowest is None or price < lowest:
+                lowest = price
+            stock += v.stock
     return (
-        min(prices, default=base_price),
-        sum(v.stock for v in active),
+        base_price if lowest is None else lowest,
+        stock,
         images[0].url if images else None,
     )
 

@@ -22,6 +22,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    TypeAdapter,
     ValidationError,
     model_validator,
 )
@@ -423,8 +424,21 @@ def _summary(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
+_BULK_ROWS: TypeAdapter[list[ProductCreate]] = TypeAdapter(list[ProductCreate])
+
+
 def parse_bulk_rows(raw_rows: Sequence[Any]) -> tuple[list[BulkRow], list[BulkFailure]]:
-    """Validate every row alone: the good ones become BulkRows, the bad ones failures."""
+    """Validate every row alone: the good ones become BulkRows, the bad ones failures.
+
+    A batch of objects is first validated in one call (one pass through pydantic instead of
+    one per row); when any row of it is refused, each row is validated alone, as below, so
+    the failures are the same."""
+    parsed: list[ProductCreate] | None = None
+    if all(isinstance(raw, dict) for raw in raw_rows):
+        try:
+            parsed = _BULK_ROWS.validate_python(raw_rows)
+        except ValidationError:
+            parsed = None
     rows: list[BulkRow] = []
     failures: list[BulkFailure] = []
     for index, raw in enumerate(raw_rows):
@@ -432,8 +446,8 @@ def parse_bulk_rows(raw_rows: Sequence[Any]) -> tuple[list[BulkRow], list[BulkFa
             failures.append(BulkFailure(index, None, "Each row must be a JSON object."))
             continue
         try:
-            parsed = ProductCreate.model_validate(raw)
-            draft = parsed.to_draft()
+            product = ProductCreate.model_validate(raw) if parsed is None else parsed[index]
+            draft = product.to_draft()
         except (ValidationError, ShopError) as error:
             sku = raw.get("sku")
             detail = _summary(error) if isinstance(error, ValidationError) else error.detail
@@ -441,7 +455,7 @@ def parse_bulk_rows(raw_rows: Sequence[Any]) -> tuple[list[BulkRow], list[BulkFa
                 BulkFailure(index, sku.strip() if isinstance(sku, str) else None, detail)
             )
             continue
-        rows.append(BulkRow(index=index, draft=draft, fields=frozenset(parsed.model_fields_set)))
+        rows.append(BulkRow(index=index, draft=draft, fields=frozenset(product.model_fields_set)))
     return rows, failures
 
 

@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 import aiosqlite
@@ -120,6 +121,12 @@ SCHEMA: tuple[str, ...] = (
 __all__ = ["SCHEMA", "SqliteCategoryRepository", "SqliteProductRepository"]
 
 
+def tags_json(tags: list[str]) -> str:
+    """``json.dumps(tags)``, the same text, without its per-call set-up (a list of strings only:
+    every tag is one; a bulk import writes one such list per row)."""
+    return "[" + ", ".join(map(encode_basestring_ascii, tags)) + "]"
+
+
 def to_db_time(moment: datetime) -> str:
     """Fixed-width UTC text, so that text order is time order (the newest-first index)."""
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
@@ -157,7 +164,7 @@ def _column_values(changes: ProductChanges) -> dict[str, Any]:
         if key == "price":
             values["base_price_cents"] = to_cents(value)
         elif key == "tags":
-            values["tags"] = json.dumps(value)
+            values["tags"] = tags_json(value)
         elif key == "options":
             values["options"] = variants.encode_options(value)
         elif key == "images":
@@ -508,22 +515,24 @@ def _insert_values(product: Product, stamp: str | None = None) -> tuple[Any, ...
     same moment (a bulk import's rows), computed once by the caller."""
     created = stamp if stamp is not None else to_db_time(product.created_at)
     updated = stamp if stamp is not None else to_db_time(product.updated_at)
+    price_cents = to_cents(product.price)
+    own_price = product.own_price  # most often the very same amount: converted once
     return (
         product.id,
         product.sku,
         product.name,
         product.name.casefold(),
         product.description,
-        to_cents(product.price),
+        price_cents,
         product.category,
-        json.dumps(product.tags),
+        tags_json(product.tags),
         product.image_url,
         product.stock,
         int(product.is_active),
         int(product.is_featured),
         created,
         updated,
-        to_cents(product.own_price),
+        price_cents if own_price is product.price else to_cents(own_price),
         variants.encode_options(product.options),
         variants.encode_images(product.images),
         option_words(product.variants),
