@@ -85,3 +85,41 @@ async def test_a_router_of_routes_sharing_a_literal_passes_other_paths_over() ->
         assert (await client.get("/api/items/health")).json() == {"at": "items"}
         assert (await client.get("/health")).json() == {"at": "top"}
         assert (await client.get("/api/items/x")).json() == {"item": "x"}
+
+
+async def test_a_router_of_plain_paths_passes_over_paths_that_end_otherwise() -> None:
+    collection = ShopRouter(prefix="/items")
+
+    @collection.get("")
+    async def list_items() -> dict[str, str]:
+        return {"list": "all"}
+
+    @collection.get("/search")
+    async def search() -> dict[str, str]:
+        return {"list": "found"}
+
+    one = ShopRouter(prefix="/items")
+
+    @one.get("/{item_id}")
+    async def get_item(item_id: str) -> dict[str, str]:
+        return {"item": item_id}
+
+    http = {"type": "http", "method": "GET"}
+    assert collection.matches({**http, "path": "/api/items/abc"}) == (Match.NONE, {})
+    assert collection.matches({**http, "path": "/api/items/searches"}) == (Match.NONE, {})
+    app = FastAPI()
+    for router in (collection, one):
+        app.include_router(router, prefix="/api")
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as client:
+        assert (await client.get("/api/items")).json() == {"list": "all"}
+        assert (await client.get("/api/items/search")).json() == {"list": "found"}
+        assert (await client.get("/api/items/abc")).json() == {"item": "abc"}
+        assert (await client.post("/api/items/search")).status_code == 405
+        redirected = await client.get("/api/items/search/", follow_redirects=False)
+        assert redirected.status_code == 307
+    # A parameter among its routes: no such test applies (it still matches what it has).
+    assert one._plain() is None
+    collection.add_api_route("/{item_id}/tags", get_item, methods=["GET"])
+    assert collection._plain() is None
