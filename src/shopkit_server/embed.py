@@ -494,8 +494,8 @@ class Shop:
         if self.all_in_one:  # the paths the gateway serves (deploy/nginx.conf), answered here too
             health_paths += [f"{API_PREFIX}/health"]
             health_paths += [f"{API_PREFIX}/{service.value}/health" for service in self.services]
-        # One router for them, passed over at once by every request not for a health path.
-        health = ShopRouter(contains="/health", route_class=APIRoute)
+        # One router of plain paths: every request not for a health path passes it over at once.
+        health = ShopRouter(route_class=APIRoute)
         for path in health_paths:
             health.add_api_route(
                 path,

@@ -190,26 +190,18 @@ class ShopRouter(APIRouter):
     literal text, so a request path without the prefix matches none of the routes, not even
     partially (the 405 case). Without this, every request was tried against every route of
     every service before its own: about a tenth of a checkout's CPU. Likewise a router whose
-    routes are all plain paths (a collection's: ``/products``, ``/products/search``) turns away
-    any path that does not end with one of them.
+    routes are all plain paths (a collection's: ``/products``, ``/products/search``; the health
+    routes) turns away any path that does not end with one of them.
     """
 
-    def __init__(self, *, prefix: str = "", contains: str = "", **kwargs: Any) -> None:
-        """``contains``: literal text every route path of the router has, when it has no
-        prefix to say so (the health routes: ``"/health"``)."""
+    def __init__(self, *, prefix: str = "", **kwargs: Any) -> None:
         kwargs.setdefault("route_class", ShopRoute)
         super().__init__(prefix=prefix, **kwargs)
-        self._contains = prefix or contains
         # When every route is a path of plain text (no parameter, no included router), those
         # paths: a request path can only be one of them if it ends with it. Worked out again
         # whenever the number of routes changes (a route added or removed any way at all).
         self._plain_paths: tuple[str, ...] | None = None
         self._plain_for = -1
-
-    def add_api_route(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        if self._contains not in self.prefix + path:
-            raise ValueError(f"{path!r}: every route of this router contains {self._contains!r}")
-        super().add_api_route(path, endpoint, **kwargs)
 
     def _plain(self) -> tuple[str, ...] | None:
         routes = self.routes
@@ -224,8 +216,8 @@ class ShopRouter(APIRouter):
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         path: str = scope.get("path", "")
-        literal = self._contains
-        if literal and literal not in path:
+        prefix = self.prefix
+        if prefix and prefix not in path:
             return Match.NONE, {}
         plain = self._plain()
         if plain is not None and not path.endswith(plain):

@@ -58,35 +58,6 @@ async def test_routes_behind_the_filter_answer_as_before(
         assert reply.json() == body
 
 
-async def test_a_router_of_routes_sharing_a_literal_passes_other_paths_over() -> None:
-    health = ShopRouter(contains="/health")
-
-    @health.get("/health")
-    async def top() -> dict[str, str]:
-        return {"at": "top"}
-
-    @health.get("/api/items/health")
-    async def items_health() -> dict[str, str]:
-        return {"at": "items"}
-
-    with pytest.raises(ValueError, match="/health"):
-        health.add_api_route("/api/items/{item_id}", top)
-    assert health.matches({"type": "http", "path": "/api/items/x", "method": "GET"}) == (
-        Match.NONE,
-        {},
-    )
-    app = _app()
-    app.include_router(health)
-    # Health first, as the shop includes it: "/api/items/health" is not item "health".
-    app.router.routes.insert(0, app.router.routes.pop())
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://test"
-    ) as client:
-        assert (await client.get("/api/items/health")).json() == {"at": "items"}
-        assert (await client.get("/health")).json() == {"at": "top"}
-        assert (await client.get("/api/items/x")).json() == {"item": "x"}
-
-
 async def test_a_router_of_plain_paths_passes_over_paths_that_end_otherwise() -> None:
     collection = ShopRouter(prefix="/items")
 
@@ -104,15 +75,30 @@ async def test_a_router_of_plain_paths_passes_over_paths_that_end_otherwise() ->
     async def get_item(item_id: str) -> dict[str, str]:
         return {"item": item_id}
 
+    health = ShopRouter()  # no prefix: the shop's health routes, all plain paths
+
+    @health.get("/health")
+    async def top() -> dict[str, str]:
+        return {"at": "top"}
+
+    @health.get("/api/items/health")
+    async def items_health() -> dict[str, str]:
+        return {"at": "items"}
+
     http = {"type": "http", "method": "GET"}
     assert collection.matches({**http, "path": "/api/items/abc"}) == (Match.NONE, {})
     assert collection.matches({**http, "path": "/api/items/searches"}) == (Match.NONE, {})
+    assert health.matches({**http, "path": "/api/items/x"}) == (Match.NONE, {})
     app = FastAPI()
+    app.include_router(health)  # first, as the shop includes it
     for router in (collection, one):
         app.include_router(router, prefix="/api")
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://test"
     ) as client:
+        # "/api/items/health" is the health route, not item "health".
+        assert (await client.get("/api/items/health")).json() == {"at": "items"}
+        assert (await client.get("/health")).json() == {"at": "top"}
         assert (await client.get("/api/items")).json() == {"list": "all"}
         assert (await client.get("/api/items/search")).json() == {"list": "found"}
         assert (await client.get("/api/items/abc")).json() == {"item": "abc"}

@@ -78,7 +78,7 @@ MAX_CATEGORY_FILTER = 100  # characters of ?category=
 # against the collection's routes twice over (FastAPI walks a router's routes to pick it and
 # again to pick the route).
 _products = ShopRouter(prefix="/products", tags=["products"])
-_product = ShopRouter(prefix="/products", tags=["products"])
+_one_product = ShopRouter(prefix="/products", tags=["products"])
 _categories = ShopRouter(prefix="/categories", tags=["categories"])
 
 ProductPage = Page[ProductOut]
@@ -356,7 +356,7 @@ async def import_products(
     return BulkReportOut.model_validate(report)
 
 
-@_product.get("/{product_id}", response_model=ProductOut, summary="Get a product")
+@_one_product.get("/{product_id}", response_model=ProductOut, summary="Get a product")
 @raises(ProductNotFound, InactiveNeedsAdmin)
 async def get_product(
     ctx: Context,
@@ -394,7 +394,7 @@ async def create_product(ctx: Context, _: AdminUser, body: ProductCreate) -> Pro
     return await ctx.products.create_product(body.to_draft())
 
 
-@_product.patch("/{product_id}", response_model=ProductOut, summary="Update a product")
+@_one_product.patch("/{product_id}", response_model=ProductOut, summary="Update a product")
 @raises(
     ProductNotFound,
     VariantNotFound,
@@ -418,7 +418,7 @@ async def update_product(
     return await ctx.products.update_product(product_id, body.to_changes(), body.variant_entries())
 
 
-@_product.delete(
+@_one_product.delete(
     "/{product_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a product"
 )
 @raises(ProductNotFound)
@@ -428,7 +428,7 @@ async def delete_product(ctx: Context, _: AdminUser, product_id: str) -> Respons
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@_product.post(
+@_one_product.post(
     "/{product_id}/variants",
     response_model=VariantOut,
     status_code=status.HTTP_201_CREATED,
@@ -442,7 +442,7 @@ async def create_variant(
     return await ctx.products.add_variant(product_id, body.to_draft())
 
 
-@_product.patch(
+@_one_product.patch(
     "/{product_id}/variants/{variant_id}", response_model=VariantOut, summary="Update a variant"
 )
 @raises(ProductNotFound, VariantNotFound, SkuTaken, DuplicateVariant, OptionValuesInvalid)
@@ -453,7 +453,7 @@ async def update_variant(
     return await ctx.products.update_variant(product_id, variant_id, body.to_changes())
 
 
-@_product.delete(
+@_one_product.delete(
     "/{product_id}/variants/{variant_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Retire a variant",
@@ -535,7 +535,7 @@ async def delete_category(ctx: Context, _: AdminUser, category_id: str) -> Respo
 
 # The service's routers, included one by one into an app (embed.routers_for): FastAPI matches
 # a request against an included router's routes once per level of nesting.
-routers = (_products, _product, _categories)
+routers = (_products, _one_product, _categories)
 router = ShopRouter()  # the same routes as one router
 for _part in routers:
     router.include_router(_part)
