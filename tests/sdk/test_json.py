@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from decimal import Decimal
+from enum import IntEnum, StrEnum
 
 import pytest
 import respx
@@ -37,6 +39,44 @@ def test_decimals_are_sent_as_json_numbers_with_their_digits() -> None:
     assert '"price":19.99' in text
     assert '"big":100' in text  # positional, never exponent notation
     assert json.loads(text, parse_float=Decimal) == {**body, "big": Decimal("100")}
+
+
+class _Kind(StrEnum):
+    GIFT = "gift"
+
+
+class _Rank(IntEnum):
+    TOP = 1
+
+
+def test_request_bodies_are_compact_and_exact_for_every_value_kind() -> None:
+    # The text itself (the writer takes a faster road for exact str, int, Decimal, dict and
+    # list values than for their subclasses, enums, dates and floats: all must read the same).
+    rows = [
+        {
+            "sku": "A-1",
+            "name": 'Mug "Ünï"\n',
+            "price": Decimal("19.90"),
+            "stock": 3,
+            "tags": ["x", "é"],
+            "is_active": True,
+            "image_url": None,
+            "kind": _Kind.GIFT,
+            "rank": _Rank.TOP,
+            "pair": (1, [Decimal("-0.00")]),
+            "when": date(2026, 1, 2),
+            "ratio": 0.5,
+            "nested": {"k": {}, "l": []},
+        },
+        "plain",
+    ]
+    assert _json.dumps(rows) == (
+        '[{"sku":"A-1","name":"Mug \\"Ünï\\"\\n","price":19.90,"stock":3,"tags":["x","é"],'
+        '"is_active":true,"image_url":null,"kind":"gift","rank":1,"pair":[1,[-0.00]],'
+        '"when":"2026-01-02","ratio":0.5,"nested":{"k":{},"l":[]}},"plain"]'
+    )
+    top_level = (Decimal("1E+2"), _Kind.GIFT, 10**20)
+    assert _json.dumps(top_level) == '[100,"gift",100000000000000000000]'
 
 
 @pytest.mark.parametrize("bad", [Decimal("NaN"), Decimal("Infinity"), float("nan")])

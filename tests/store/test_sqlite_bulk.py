@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 import pytest
 
-from shopkit_server.products.models import BulkRow, ProductDraft, ProductQuery
+from shopkit_server.products.models import BulkOutcome, BulkRow, ProductDraft, ProductQuery
 from shopkit_server.store import Store
+from shopkit_server.store.sqlite import multirow
 from tests.store.test_products_contract import REQUIRED, T0, kitchen, make_category
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -19,7 +22,9 @@ def _row(index: int, sku: str, category: str = "Kitchen") -> BulkRow:
     return BulkRow(index, draft, REQUIRED)
 
 
-async def test_new_rows_are_inserted_in_one_statement(store: Store, kitchen: object) -> None:
+async def _statements(store: Store, work: Callable[[], Awaitable[object]]) -> list[str]:
+    """The first word of every statement ``work`` runs on the writer (``executemany X`` for
+    those sent with executemany)."""
     statements: list[str] = []
     db = store.products._db  # type: ignore[attr-defined]
     real_write = db.write
@@ -52,16 +57,61 @@ async def test_new_rows_are_inserted_in_one_statement(store: Store, kitchen: obj
 
     db.write = write
     try:
-        outcome = await store.products.upsert_many([_row(i, f"N-{i}") for i in range(50)], T0)
+        await work()
     finally:
         db.write = real_write
-    assert outcome.created == list(range(50)) and outcome.failed == []
-    # One statement for the products, one for their (default) variants.
-    assert statements.count("executemany INSERT") == 2
-    assert "INSERT" not in statements  # no row-by-row insert
+    return statements
+
+
+async def test_new_rows_are_inserted_in_one_statement(store: Store, kitchen: object) -> None:
+    rows = [_row(i, f"N-{i}") for i in range(50)]
+    outcomes: list[BulkOutcome] = []
+
+    async def work() -> None:
+        outcomes.append(await store.products.upsert_many(rows, T0))
+
+    statements = await _statements(store, work)
+    assert outcomes[0].created == list(range(50)) and outcomes[0].failed == []
+    # One multi-row statement for the products, one for their (default) variants: no
+    # statement per row (each would make FTS5 flush its pending terms).
+    assert statements.count("INSERT") == 2
+    assert not [s for s in statements if s.startswith("executemany")]
     # No savepoint: inside one, FTS5 flushes its pending terms at every statement.
     assert "SAVEPOINT" not in statements
     assert (await store.products.find(ProductQuery(), offset=0, limit=1)).total == 50
+
+
+async def test_rows_past_the_variable_limit_take_several_statements(
+    store: Store, kitchen: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A SQLite built with a small limit of bound values per statement: 4 products (18 values
+    # each) or 8 variants (9 each) per statement.
+    monkeypatch.setattr(multirow, "max_variables", lambda: 4 * 18 + 1)
+    rows = [_row(i, f"M-{i}") for i in range(10)]
+    outcomes: list[BulkOutcome] = []
+
+    async def work() -> None:
+        outcomes.append(await store.products.upsert_many(rows, T0))
+
+    statements = await _statements(store, work)
+    assert outcomes[0].created == list(range(10))
+    assert statements.count("INSERT") == 3 + 2  # products 4 + 4 + 2, variants 8 + 2
+    page = await store.products.find(ProductQuery(), offset=0, limit=20)
+    assert sorted(p.sku or "" for p in page.items) == sorted(f"M-{i}" for i in range(10))
+    assert all(len(p.variants) == 1 and p.variants[0].sku == p.sku for p in page.items)
+    # The full-text index holds every row (its triggers ran for each).
+    found = await store.products.find(ProductQuery(search_terms=("row",)), offset=0, limit=20)
+    assert found.total == 10
+
+
+def test_values_sql_repeats_the_placeholder_group(store: Store) -> None:
+    assert multirow.values_sql("INSERT INTO t (a, b)", 2, 3) == (
+        "INSERT INTO t (a, b) VALUES (?, ?), (?, ?), (?, ?)"
+    )
+    assert multirow.rows_per_statement(10**9) == 1  # a row too wide still goes, alone
+    # The probe's limit is the store's connections' own.
+    reader = store.products._db._loop_reader  # type: ignore[attr-defined]
+    assert multirow.max_variables() == reader.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
 
 
 async def test_a_refused_new_row_is_reported_and_the_others_are_written(

@@ -40,7 +40,7 @@ from shopkit_server.products.models import (
 from shopkit_server.products.repository import MissingCategory
 from shopkit_server.products.variants import VariantRuleBroken, bulk_plan, check_new_row
 from shopkit_server.store.base import DuplicateKeyError
-from shopkit_server.store.sqlite import product_sql, stock, variants
+from shopkit_server.store.sqlite import multirow, product_sql, stock, variants
 from shopkit_server.store.sqlite.categories import SCHEMA as CATEGORY_SCHEMA
 from shopkit_server.store.sqlite.categories import SqliteCategoryRepository
 from shopkit_server.store.sqlite.db import Database, Row
@@ -486,12 +486,13 @@ async def _refreshed(conn: aiosqlite.Connection, product_id: str) -> Product | N
     return _product(row, found.get(product_id))
 
 
-_INSERT = (
+_INSERT_HEAD = (
     "INSERT INTO products (id, sku, name, name_key, description, price_cents, category, "
     "tags, image_url, stock, is_active, is_featured, created_at, updated_at, "
-    "base_price_cents, options, images, option_words) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "base_price_cents, options, images, option_words)"
 )
+_INSERT_WIDTH = 18
+_INSERT = multirow.values_sql(_INSERT_HEAD, _INSERT_WIDTH, 1)
 
 
 async def _insert(conn: aiosqlite.Connection, product: Product) -> None:
@@ -502,11 +503,17 @@ async def _insert(conn: aiosqlite.Connection, product: Product) -> None:
 async def _insert_all(
     conn: aiosqlite.Connection, rows: Sequence[BulkRow], now: datetime, stamp: str
 ) -> None:
-    """Insert every row's product and its variants in two statements (one trip to the writer
-    thread each, not three per row); IntegrityError when the database refuses any of them,
-    with the rows before it written (the caller rolls the transaction back)."""
+    """Insert every row's product, then their variants, each in multi-row statements (see
+    ``multirow``: one trip to the writer thread and one full-text flush per statement, not per
+    row); IntegrityError when the database refuses any of them (the caller rolls the
+    transaction back)."""
     products = [row.new_product(now) for row in rows]
-    await conn.executemany(_INSERT, [_insert_values(product, stamp) for product in products])
+    await multirow.insert_rows(
+        conn,
+        _INSERT_HEAD,
+        _INSERT_WIDTH,
+        [_insert_values(product, stamp) for product in products],
+    )
     await variants.insert_many(conn, products)
 
 

@@ -27,6 +27,7 @@ from shopkit_server.products.models import (
     VariantChanges,
 )
 from shopkit_server.products.variants import option_keys_text
+from shopkit_server.store.sqlite import multirow
 from shopkit_server.store.sqlite.db import Database
 
 _FTS_ROW = "new.seq, new.name, new.description, new.tags || ' ' || new.option_words"
@@ -206,15 +207,19 @@ async def change(
     )
 
 
-_INSERT = (
+_INSERT_HEAD = (
     "INSERT INTO product_variants (id, product_id, sku, option_values, option_keys, "
-    "price_cents, stock, is_active, image_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "price_cents, stock, is_active, image_url)"
 )
+_INSERT_WIDTH = 9
 
 
 async def insert_many(conn: aiosqlite.Connection, products: Sequence[Product]) -> None:
-    """The variants of several new products in one statement (a bulk import's new rows): their
-    ids are fresh, so a plain insert (no upsert clause to plan and check per row)."""
-    await conn.executemany(
-        _INSERT, [_values(product.id, v) for product in products for v in product.variants]
+    """The variants of several new products in multi-row statements (a bulk import's new rows):
+    their ids are fresh, so a plain insert (no upsert clause to plan and check per row)."""
+    await multirow.insert_rows(
+        conn,
+        _INSERT_HEAD,
+        _INSERT_WIDTH,
+        [_values(product.id, v) for product in products for v in product.variants],
     )
