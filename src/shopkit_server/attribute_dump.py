@@ -23,6 +23,7 @@ types (the domain's type hints say so): unlike validation, it does not check the
 
 from __future__ import annotations
 
+import keyword
 import types
 import typing
 from collections.abc import Callable
@@ -60,8 +61,8 @@ class _Field:
             self.names = tuple(str(choice) for choice in alias.choices)
         else:
             raise TypeError(f"{where}: only plain validation aliases are supported")
-        if not all(name.isidentifier() for name in self.names):
-            raise TypeError(f"{where}: an alias that is not an attribute name")
+        if not all(name.isidentifier() and not keyword.iskeyword(name) for name in self.names):
+            raise TypeError(f"{where}: a name or alias that cannot be an attribute")
         self.key = name
         self.default: Any = info.get_default(call_default_factory=False)
         self.factory = info.default_factory
