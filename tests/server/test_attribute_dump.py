@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 import pytest
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, create_model, field_validator
 
 from shopkit_server import wire
 from shopkit_server.attribute_dump import AttributeDump
@@ -218,7 +218,16 @@ class _WithUnion(BaseModel):
 
 @pytest.mark.parametrize(
     "model",
-    [_WithValidator, _WithSerializationAlias, _WithConstraint, _WithFloat, _WithConfig, _WithUnion],
+    [
+        _WithValidator,
+        _WithSerializationAlias,
+        _WithConstraint,
+        _WithFloat,
+        _WithConfig,
+        _WithUnion,
+        create_model("_WithKeyword", **{"class": (str, ...)}),  # type: ignore[call-overload]
+        create_model("_WithDash", **{"a-b": (str, ...)}),  # type: ignore[call-overload]
+    ],
 )
 def test_a_model_it_cannot_write_exactly_is_refused(model: type[BaseModel]) -> None:
     with pytest.raises(TypeError):
