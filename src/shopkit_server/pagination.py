@@ -148,6 +148,41 @@ class Page(BaseModel, Generic[T]):
         next_cursor: str | None = None,
         total_exact: bool = True,
     ) -> Page[T]:
+        content = PageContent.build(
+            items, total, params, next_cursor=next_cursor, total_exact=total_exact
+        )
+        return cls.model_validate(content, from_attributes=True)
+
+    @classmethod
+    def of(cls, result: PageResult[T], params: PageParams, kind: str, sort: str) -> Page[T]:
+        """A page of ``result``, with the cursor of the page after it when there is one."""
+        return cls.model_validate(PageContent.of(result, params, kind, sort), from_attributes=True)
+
+
+@dataclass(frozen=True)
+class PageContent(Generic[T]):
+    """What a :class:`Page` holds, as plain attributes: the rules of ``has_next``, ``page``
+    and the cursor in one place, for a ``Page`` model and for a page written straight to JSON
+    from its items' attributes (``attribute_dump``)."""
+
+    items: Sequence[T]
+    total: int
+    total_exact: bool
+    page: int | None
+    page_size: int
+    has_next: bool
+    next_cursor: str | None
+
+    @classmethod
+    def build(
+        cls,
+        items: Sequence[T],
+        total: int,
+        params: PageParams,
+        *,
+        next_cursor: str | None = None,
+        total_exact: bool = True,
+    ) -> PageContent[T]:
         by_cursor = params.after is not None
         if by_cursor:
             has_next = next_cursor is not None
@@ -167,8 +202,8 @@ class Page(BaseModel, Generic[T]):
         )
 
     @classmethod
-    def of(cls, result: PageResult[T], params: PageParams, kind: str, sort: str) -> Page[T]:
-        """A page of ``result``, with the cursor of the page after it when there is one."""
+    def of(cls, result: PageResult[T], params: PageParams, kind: str, sort: str) -> PageContent[T]:
+        """The page of ``result``, with the cursor of the page after it when there is one."""
         cursor = encode_cursor(kind, sort, result.next_key) if result.next_key else None
         return cls.build(
             result.items,

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 from fastapi import Body, Depends, Query, Request, Response, status
 from pydantic import TypeAdapter, ValidationError
 
+from shopkit_server.attribute_dump import AttributeDump
 from shopkit_server.deps import AdminUser, Context, OptionalUser, get_context
 from shopkit_server.errors import NotAuthenticated, Unprocessable, raises
 from shopkit_server.fields import QueryFlag
@@ -26,6 +27,7 @@ from shopkit_server.pagination import (
     MAX_PAGE_SIZE,
     CursorPageQuery,
     Page,
+    PageContent,
     PageParams,
     PageResult,
     RawPage,
@@ -82,7 +84,7 @@ _one_product = ShopRouter(prefix="/products", tags=["products"])
 _categories = ShopRouter(prefix="/categories", tags=["categories"])
 
 ProductPage = Page[ProductOut]
-_items = TypeAdapter(list[ProductOut])  # a page's items in one call (not one per item)
+_page_json = AttributeDump(ProductPage)
 _flat = TypeAdapter(list[CategoryOut])
 _tree = TypeAdapter(list[CategoryNode])
 
@@ -189,12 +191,11 @@ Filters = Annotated[ProductQuery, Depends(_filters)]
 
 
 def _page(result: PageResult[Product], page: PageParams, kind: str, sort: str) -> Response:
-    """The page written straight to JSON bytes: the items are built from the domain objects
-    once and serialized once (FastAPI would dump the model, validate the dump against the
-    response model and serialize that). The declared ``response_model`` stays the schema."""
-    items = _items.validate_python(result.items, from_attributes=True)
-    converted = PageResult(items, result.total, result.next_key, result.total_exact)
-    body = ProductPage.of(converted, page, kind, sort).model_dump_json()
+    """The page written straight to JSON bytes from the products' attributes, as
+    ``ProductPage`` writes it (see ``attribute_dump``): no model is built per product, variant
+    or image (FastAPI would build them, dump them, validate the dump against the response
+    model and serialize that). The declared ``response_model`` stays the schema."""
+    body = _page_json.json(PageContent.of(result, page, kind, sort))
     return Response(content=body, media_type="application/json")
 
 

@@ -7,7 +7,6 @@ Prices are integer cents. ``seq`` (the rowid) is the stable integer key the full
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
@@ -141,7 +140,7 @@ def _product(row: Row | tuple[Any, ...], found: list[Variant] | None = None) -> 
         description=row[3],
         price=Decimal(row[4]).scaleb(-2),
         category=row[5],
-        tags=json.loads(row[6]),
+        tags=variants.stored_json(row[6]),
         image_url=row[7],
         stock=row[8],
         is_active=bool(row[9]),

@@ -14,6 +14,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from json.scanner import make_scanner
 from typing import Any
 
 import aiosqlite
@@ -99,11 +100,27 @@ VARIANT_COLUMNS = (
 )
 
 
+# The C scanner behind ``json.loads``: one call for a stored JSON text, without the wrapper's
+# checks and whitespace matching (a listing decodes several such texts per product). Its
+# context is a JSONDecoder, as in json.decoder (typeshed types it as a scanner, a TODO there).
+_scan = make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
+
+
+def stored_json(text: str) -> Any:
+    """``json.loads(text)`` of a JSON text the store wrote (tags, option values, a gallery):
+    the same value, or the same error for anything that is not one JSON value alone."""
+    try:
+        value, end = _scan(text, 0)
+    except StopIteration:  # leading whitespace, or not JSON: json.loads says which
+        return json.loads(text)
+    return value if end == len(text) else json.loads(text)
+
+
 def variant_from_row(row: Sequence[Any]) -> Variant:
     return Variant(
         id=row[1],
         sku=row[2],
-        option_values={} if row[3] == "{}" else json.loads(row[3]),
+        option_values={} if row[3] == "{}" else stored_json(row[3]),
         price=None if row[4] is None else Decimal(row[4]).scaleb(-2),
         stock=row[5],
         is_active=bool(row[6]),
@@ -119,7 +136,7 @@ def encode_options(options: Iterable[ProductOption]) -> str:
 def decode_options(text: str) -> list[ProductOption]:
     if text == "[]":  # most products: no json.loads on the read path
         return []
-    return [ProductOption(name=o["name"], values=list(o["values"])) for o in json.loads(text)]
+    return [ProductOption(name=o["name"], values=list(o["values"])) for o in stored_json(text)]
 
 
 def encode_images(images: Iterable[ProductImage]) -> str:
@@ -130,7 +147,7 @@ def encode_images(images: Iterable[ProductImage]) -> str:
 def decode_images(text: str) -> list[ProductImage]:
     if text == "[]":
         return []
-    return [ProductImage(url=i["url"], alt=i.get("alt", "")) for i in json.loads(text)]
+    return [ProductImage(url=i["url"], alt=i.get("alt", "")) for i in stored_json(text)]
 
 
 async def load(
