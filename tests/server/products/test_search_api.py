@@ -147,3 +147,17 @@ async def test_bad_search_parameters_are_422(client: httpx.AsyncClient) -> None:
         {"q": "a", "sort": "best"},
     ):
         assert (await client.get("/products/search", params=params)).status_code == 422, params
+
+
+async def test_search_items_are_whole_products(client: httpx.AsyncClient) -> None:
+    # Ranked by relevance (the default) and by another sort, an item is the product as its own
+    # read shows it: variants included (every product has at least its default variant).
+    for params in ({}, {"sort": "price_asc"}):
+        reply = await client.get("/products/search", params={"q": "wireless", **params})
+        assert reply.status_code == 200, reply.text
+        items = reply.json()["items"]
+        assert items
+        for item in items:
+            alone = (await client.get(f"/products/{item['id']}")).json()
+            assert item["variants"], (params, item["name"])
+            assert item == alone, params

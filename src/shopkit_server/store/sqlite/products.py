@@ -278,8 +278,9 @@ class SqliteProductRepository:
         next_key: Key | None = None
         if len(rows) > limit:
             next_key = (page[-1][-2], int(page[-1][-1]))
+        found = await variants.load(self._db, [row[0] for row in page])
         return PageResult(
-            items=[_product(row[:-2]) for row in page],
+            items=[_product(row[:-2], found.get(row[0])) for row in page],
             total=total,
             next_key=next_key,
             total_exact=exact,
