@@ -137,7 +137,7 @@ class ShopRoute(APIRoute):
         overrides = self.dependency_overrides_provider
         response_field, status_code = self.response_field, self.status_code or 200
 
-        async def plain_reply(request: Request, read: PlainRead) -> Response:
+        async def plain_reply(request: Request, read: PlainRead, marker: bytes) -> Response:
             answer = await read(request)
             if isinstance(answer, FallBack):
                 return await handler(_ExactJSONRequest(request.scope, request.receive))
@@ -146,7 +146,12 @@ class ShopRoute(APIRoute):
             content = await serialize_response(
                 field=response_field, response_content=answer, dump_json=True
             )
-            return Response(content=content, media_type="application/json", status_code=status_code)
+            # Exact before the Response is made, so its Content-Length is right from the start.
+            return Response(
+                content=wire.write_exact(content, marker),
+                media_type="application/json",
+                status_code=status_code,
+            )
 
         async def exact(request: Request) -> Response:
             try:
@@ -159,7 +164,7 @@ class ShopRoute(APIRoute):
                         and not getattr(overrides, "dependency_overrides", None)
                         and _is_plain(request, with_query)
                     ):
-                        response = await plain_reply(request, plain)
+                        response = await plain_reply(request, plain, marker)
                     else:
                         response = await handler(_ExactJSONRequest(request.scope, request.receive))
             except ShopError as exc:

@@ -26,8 +26,6 @@ import json
 import os
 import random
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from decimal import Decimal
 from typing import Any
@@ -93,15 +91,24 @@ def json_number(value: Decimal) -> str | float:
     return marker + format(value, "f")
 
 
-@contextmanager
-def exact_numbers() -> Iterator[bytes]:
-    """Within the block, money serializes to marked strings; yields the marker to replace."""
-    marker = f"{_markers.getrandbits(128):032x}"
-    token = _marker.set(marker)
-    try:
-        yield marker.encode()
-    finally:
-        _marker.reset(token)
+class _ExactNumbers:
+    """The block of :func:`exact_numbers` (a plain class: a generator-based context manager
+    cost as much as the rest of this module on a product read)."""
+
+    __slots__ = ("_token",)
+
+    def __enter__(self) -> bytes:
+        marker = f"{_markers.getrandbits(128):032x}"
+        self._token = _marker.set(marker)
+        return marker.encode()
+
+    def __exit__(self, *exc: object) -> None:
+        _marker.reset(self._token)
+
+
+def exact_numbers() -> _ExactNumbers:
+    """Within the block, money serializes to marked strings; ``as`` gives the marker to replace."""
+    return _ExactNumbers()
 
 
 # What follows a marker in a money string: its digits, then the closing quote. One pattern for

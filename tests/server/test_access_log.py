@@ -93,7 +93,7 @@ def test_an_event_line_is_the_line_structlog_writes(json_logs: io.StringIO) -> N
      float("inf"), float("-inf"), HTTPStatus.OK, "caf\u00e9 \"q\"\n"],
 )
 def test_a_scalar_is_written_as_json_writes_it(value: object) -> None:
-    assert log_lines._scalar(value) == json.dumps(value)
+    assert log_lines.json_scalar(value) == json.dumps(value)
 
 
 def test_an_event_with_a_value_that_is_not_a_scalar_goes_through_structlog(
