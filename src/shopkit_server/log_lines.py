@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -84,16 +84,31 @@ def direct_handler(logger: logging.Logger) -> logging.StreamHandler[Any] | None:
     return handler
 
 
+# The second the last timestamp fell in, and that second written out.
+_second: tuple[int, str] = (-1, "")
+
+
 def timestamp() -> str:
-    """Now, as structlog's ``TimeStamper(fmt="iso", utc=True)`` writes it."""
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    """Now, as structlog's ``TimeStamper(fmt="iso", utc=True)`` writes it
+    (``datetime.now(UTC).isoformat()`` with ``Z`` for ``+00:00``): the same clock, floored to
+    the microsecond as ``datetime.now`` floors it, with the date and time of day written once
+    per second instead of once per line."""
+    global _second
+    seconds, micros = divmod(time.time_ns() // 1000, 1_000_000)
+    second, text = _second
+    if seconds != second:
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+        _second = (seconds, text)
+    return f"{text}.{micros:06d}Z" if micros else f"{text}Z"
 
 
 def write_line(handler: logging.StreamHandler[Any], line: str) -> None:
-    """Write one finished JSON line to ``handler``'s stream, as ``StreamHandler.emit`` does."""
+    """Write one finished JSON line to ``handler``'s stream, as ``StreamHandler.emit`` does
+    (under the handler's lock, then flushed)."""
     with handler.lock or _NO_LOCK:
-        handler.stream.write(line + handler.terminator)
-        handler.flush()
+        stream = handler.stream
+        stream.write(line + handler.terminator)
+        stream.flush()
 
 
 def json_scalar(value: object) -> str | None:

@@ -137,7 +137,7 @@ class ShopRoute(APIRoute):
         overrides = self.dependency_overrides_provider
         response_field, status_code = self.response_field, self.status_code or 200
 
-        async def plain_reply(request: Request, read: PlainRead, marker: bytes) -> Response:
+        async def plain_reply(request: Request, read: PlainRead, marks: wire.Marks) -> Response:
             answer = await read(request)
             if isinstance(answer, FallBack):
                 return await handler(_ExactJSONRequest(request.scope, request.receive))
@@ -148,7 +148,7 @@ class ShopRoute(APIRoute):
             )
             # Exact before the Response is made, so its Content-Length is right from the start.
             return Response(
-                content=wire.write_exact(content, marker),
+                content=wire.write_exact(content, marks),
                 media_type="application/json",
                 status_code=status_code,
             )
@@ -157,14 +157,14 @@ class ShopRoute(APIRoute):
             try:
                 if early is not None:
                     await authenticate_early(request, early)
-                with wire.exact_numbers() as marker:
+                with wire.exact_numbers() as marks:
                     if (
                         plain is not None
                         and response_field is not None
                         and not getattr(overrides, "dependency_overrides", None)
                         and _is_plain(request, with_query)
                     ):
-                        response = await plain_reply(request, plain, marker)
+                        response = await plain_reply(request, plain, marks)
                     else:
                         response = await handler(_ExactJSONRequest(request.scope, request.receive))
             except ShopError as exc:
@@ -177,7 +177,7 @@ class ShopRoute(APIRoute):
                 return store_unavailable_response(exc)
             body = getattr(response, "body", None)
             if isinstance(body, bytes):
-                exact_body = wire.write_exact(body, marker)
+                exact_body = wire.write_exact(body, marks)
                 if exact_body is not body:
                     response.body = exact_body
                     response.headers["content-length"] = str(len(exact_body))
