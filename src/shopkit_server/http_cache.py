@@ -108,13 +108,17 @@ class HttpCache:
         self.under = under
         self.exclude = exclude
         self.assets = f"{under}{ASSETS[0]}"
+        # (prefix, prefix + "/") as is_under matches them, worked out once.
+        self._catalog = [
+            (prefix.rstrip("/"), prefix.rstrip("/") + "/") for prefix in catalog_prefixes
+        ]
 
     def max_age(self, path: str) -> int | None:
         """Seconds a public cache may keep a 200 of ``path``; None when not a catalog path."""
         if path in self.exclude:
             return None
-        for prefix in self.catalog_prefixes:
-            if is_under(path, prefix):
+        for prefix, below in self._catalog:
+            if path.startswith(below) or path == prefix:
                 return LIST_MAX_AGE if path[len(prefix) :] in _LISTS else ITEM_MAX_AGE
         return None
 
@@ -196,20 +200,36 @@ class HttpCache:
     ) -> None:
         status: int = start["status"]
         etag: bytes | None = None
+        # One pass over the reply's headers: which of those this sets are there already.
+        present = set()
+        for name, _ in headers:
+            if name in _TOUCHED:
+                present.add(name)
         if max_age is not None and status == 200:
             etag = b'"' + hashlib.blake2b(body, digest_size=16).hexdigest().encode() + b'"'
-            _set(headers, b"cache-control", _PRIVATE_BYTES if with_token else _public(max_age))
-            _vary(headers, _VARY_CATALOG)
-        elif _get(headers, b"cache-control") is None:
+            control = _PRIVATE_BYTES if with_token else _public(max_age)
+            if b"cache-control" in present:
+                _set(headers, b"cache-control", control)
+            else:
+                headers.append((b"cache-control", control))
+            if b"vary" in present:
+                _vary(headers, _VARY_CATALOG)
+            else:
+                headers.append((b"vary", _VARY_CATALOG_BYTES))
+        elif b"cache-control" not in present:
             headers.append((b"cache-control", _PRIVATE_BYTES))
         compress = (
             gzip_ok
             and len(body) >= GZIP_MIN_BYTES
-            and _get(headers, b"content-encoding") is None
+            and b"content-encoding" not in present
             and (_get(headers, b"content-type") or b"").startswith(_COMPRESSIBLE)
         )
         if etag is not None:
-            _set(headers, b"etag", etag[:-1] + b'-gzip"' if compress else etag)
+            tag = etag[:-1] + b'-gzip"' if compress else etag
+            if b"etag" in present:
+                _set(headers, b"etag", tag)
+            else:
+                headers.append((b"etag", tag))
             if if_none_match is not None and _etag_matches(if_none_match, etag.decode()):
                 kept = [(name, value) for name, value in headers if name in _KEPT_ON_304]
                 await send({**start, "status": 304, "headers": kept})
@@ -243,6 +263,9 @@ _KEPT_ON_304 = (b"etag", b"cache-control", b"vary", b"x-request-id")
 _PUBLIC = {age: f"public, max-age={age}".encode() for age in (LIST_MAX_AGE, ITEM_MAX_AGE)}
 _VARY_CATALOG = ("Authorization", "Accept-Encoding")
 _VARY_GZIP = ("Accept-Encoding",)
+_VARY_CATALOG_BYTES = ", ".join(_VARY_CATALOG).encode()
+# The reply headers _finish sets or reads for its decisions.
+_TOUCHED = frozenset((b"cache-control", b"vary", b"etag", b"content-encoding"))
 
 
 def _public(max_age: int) -> bytes:

@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from http import HTTPStatus
+from typing import Any
 
 import httpx
 import pytest
@@ -190,3 +191,20 @@ def test_the_timestamp_reads_the_clock_datetime_now_reads() -> None:
     stamp = log_lines.timestamp()
     after = datetime.now(UTC)
     assert before <= datetime.fromisoformat(stamp) <= after
+
+
+async def test_the_request_id_is_bound_for_the_request_and_only_for_it() -> None:
+    seen: list[dict[str, object]] = []
+
+    async def inner(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        seen.append(structlog.contextvars.get_contextvars())
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def ignore(message: dict[str, Any]) -> None:
+        return None
+
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": [(b"x-request-id", b"r-7")]}
+    await shop_logging.RequestLogMiddleware(inner)(scope, ignore, ignore)  # type: ignore[arg-type]
+    assert seen == [{"request_id": "r-7"}]
+    assert "request_id" not in structlog.contextvars.get_contextvars()
