@@ -65,12 +65,27 @@ class BodyLimitMiddleware:
         self.under = under
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = route_path(scope) if scope["type"] == "http" else ""
-        if scope["type"] != "http" or not is_under(path, self.under):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.paths.get(path.rstrip("/") or "/", self.default)
-        declared = _content_length(scope)
+        path = route_path(scope)
+        if self.under and not is_under(path, self.under):
+            await self.app(scope, receive, send)
+            return
+        declared, chunked = _framing(scope)
+        if not chunked:
+            if declared is None:
+                if scope.get("http_version") in _HTTP1:
+                    # HTTP/1.x: a request with neither Content-Length nor Transfer-Encoding
+                    # has no body (RFC 9112, 6.3), and the server delivers none.
+                    await self.app(scope, receive, send)
+                    return
+            elif 0 <= declared <= self._limit(path):
+                # The server delivers no more than the declared length (h11 and httptools both
+                # hold a request to its Content-Length): under the cap already, nothing to count.
+                await self.app(scope, receive, send)
+                return
+        limit = self._limit(path)
         if declared is not None and (declared < 0 or declared > limit):
             if declared < 0:
                 start, body = _error(400, "Invalid Content-Length header.", "bad_request")
@@ -78,11 +93,6 @@ class BodyLimitMiddleware:
                 start, body = _error(413, TOO_LARGE, "payload_too_large")
             await send(start)
             await send(body)
-            return
-        if declared is not None and not _has_header(scope, b"transfer-encoding"):
-            # The server delivers no more than the declared length (h11 and httptools both
-            # hold a request to its Content-Length): under the cap already, nothing to count.
-            await self.app(scope, receive, send)
             return
         received = 0
         started = False
@@ -112,16 +122,25 @@ class BodyLimitMiddleware:
             await send(start)
             await send(body)
 
+    def _limit(self, path: str) -> int:
+        return self.paths.get(path.rstrip("/") or "/", self.default) if self.paths else self.default
 
-def _content_length(scope: Scope) -> int | None:
+
+_HTTP1 = ("1.1", "1.0")
+
+
+def _framing(scope: Scope) -> tuple[int | None, bool]:
+    """The request's declared ``Content-Length`` (-1 when it is not a number; None when absent)
+    and whether it carries a ``Transfer-Encoding``, from one pass over its headers."""
+    declared: int | None = None
+    chunked = False
     for name, value in scope.get("headers", ()):
         if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return -1
-    return None
-
-
-def _has_header(scope: Scope, wanted: bytes) -> bool:
-    return any(name == wanted for name, _ in scope.get("headers", ()))
+            if declared is None:
+                try:
+                    declared = int(value)
+                except ValueError:
+                    declared = -1
+        elif name == b"transfer-encoding":
+            chunked = True
+    return declared, chunked

@@ -563,9 +563,13 @@ class _StartOnFirstRequest:
         self.own = own  # the shop's own app: no host dependencies can guard its routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket") and is_under(route_path(scope), self.under):
-            await self.shop.ensure_started()
-            scope[CONTEXT_SCOPE_KEY] = self.shop.ctx
+        if scope["type"] in ("http", "websocket") and (
+            not self.under or is_under(route_path(scope), self.under)
+        ):
+            shop = self.shop
+            if not shop.started:  # no coroutine to await on every request once started
+                await shop.ensure_started()
+            scope[CONTEXT_SCOPE_KEY] = shop.ctx
             if self.own:
                 scope[OWN_APP_SCOPE_KEY] = True
         await self.app(scope, receive, send)

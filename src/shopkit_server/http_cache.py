@@ -18,7 +18,6 @@ import gzip
 import hashlib
 from typing import Any
 
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shopkit_server.paths import is_under, route_path
@@ -29,7 +28,7 @@ ITEM_MAX_AGE = 60  # one product or category
 PRIVATE = "private, no-store"
 ASSETS = ("/docs-assets/", f"public, max-age={24 * 3600}")  # Swagger UI / ReDoc files
 _LISTS = ("", "/", "/search", "/featured")
-_COMPRESSIBLE = ("application/json", "text/", "application/javascript")
+_COMPRESSIBLE = (b"application/json", b"text/", b"application/javascript")
 
 # Documented on every cacheable 200 and 304 (shopkit_server.openapi).
 CACHE_HEADERS: dict[str, Any] = {
@@ -47,8 +46,8 @@ CACHE_HEADERS: dict[str, Any] = {
 }
 
 
-def _accepts_gzip(headers: Headers) -> bool:
-    for part in headers.get("accept-encoding", "").split(","):
+def _accepts_gzip(accept_encoding: str) -> bool:
+    for part in accept_encoding.split(","):
         name, _, params = part.strip().partition(";")
         if name.strip().lower() in ("gzip", "*"):
             quality = params.strip().lower()
@@ -68,6 +67,30 @@ def _etag_matches(header: str, tag: str) -> bool:
     return False
 
 
+Raw = list[tuple[bytes, bytes]]
+
+
+def _get(raw: Raw, name: bytes) -> bytes | None:
+    """The first value of header ``name`` (lower case, as ASGI has them), as Starlette's
+    ``Headers.get`` finds it."""
+    for key, value in raw:
+        if key == name:
+            return value
+    return None
+
+
+def _set(raw: Raw, name: bytes, value: bytes) -> None:
+    """Set header ``name`` in place as Starlette's ``MutableHeaders.__setitem__`` does: the
+    first one takes the value, any later ones go; appended when there is none."""
+    found = [index for index, (key, _) in enumerate(raw) if key == name]
+    if not found:
+        raw.append((name, value))
+        return
+    for index in reversed(found[1:]):
+        del raw[index]
+    raw[found[0]] = (name, value)
+
+
 class HttpCache:
     """``under`` limits it to paths below a prefix (shopkit's routes included in a host app);
     ``exclude`` names paths under a catalog prefix that are never cacheable (health checks)."""
@@ -85,13 +108,17 @@ class HttpCache:
         self.under = under
         self.exclude = exclude
         self.assets = f"{under}{ASSETS[0]}"
+        # (prefix, prefix + "/") as is_under matches them, worked out once.
+        self._catalog = [
+            (prefix.rstrip("/"), prefix.rstrip("/") + "/") for prefix in catalog_prefixes
+        ]
 
     def max_age(self, path: str) -> int | None:
         """Seconds a public cache may keep a 200 of ``path``; None when not a catalog path."""
         if path in self.exclude:
             return None
-        for prefix in self.catalog_prefixes:
-            if is_under(path, prefix):
+        for prefix, below in self._catalog:
+            if path.startswith(below) or path == prefix:
                 return LIST_MAX_AGE if path[len(prefix) :] in _LISTS else ITEM_MAX_AGE
         return None
 
@@ -100,21 +127,32 @@ class HttpCache:
             await self.app(scope, receive, send)
             return
         path = route_path(scope)  # below a mount point, the shop's own paths
-        if not is_under(path, self.under):
+        if self.under and not is_under(path, self.under):
             await self.app(scope, receive, send)
             return
-        request_headers = Headers(scope=scope)
         if path.startswith(self.assets):
             await self.app(scope, receive, self._assets(send))
             return
+        # One pass over the request's headers for the three this needs (the first of each,
+        # as Starlette's Headers.get finds it).
+        with_token = False
+        accept_encoding: bytes | None = None
+        if_none_match_raw: bytes | None = None
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                with_token = True
+            elif name == b"accept-encoding":
+                if accept_encoding is None:
+                    accept_encoding = value
+            elif name == b"if-none-match" and if_none_match_raw is None:
+                if_none_match_raw = value
         max_age = self.max_age(path) if scope["method"] == "GET" else None
-        with_token = "authorization" in request_headers
-        gzip_ok = _accepts_gzip(request_headers)
+        gzip_ok = accept_encoding is not None and _accepts_gzip(accept_encoding.decode("latin-1"))
         if max_age is None and not gzip_ok:
             # Nothing to hash, compare or compress: only the default Cache-Control to add.
             await self.app(scope, receive, _private_by_default(send))
             return
-        if_none_match = request_headers.get("if-none-match")
+        if_none_match = None if if_none_match_raw is None else if_none_match_raw.decode("latin-1")
         start: Message | None = None
 
         async def wrapped(message: Message) -> None:
@@ -127,12 +165,11 @@ class HttpCache:
                 return
             held, start = start, None
             body: bytes = message.get("body", b"")
-            headers = MutableHeaders(raw=list(held.get("headers", [])))
             if message.get("more_body", False):  # a stream: sent on as it comes
-                headers.setdefault("cache-control", PRIVATE if max_age is None else "no-cache")
                 await send(held)
                 await send(message)
                 return
+            headers: Raw = list(held.get("headers", ()))
             await self._finish(
                 held, headers, body, send, max_age, with_token, gzip_ok, if_none_match
             )
@@ -143,9 +180,9 @@ class HttpCache:
     def _assets(send: Send) -> Send:
         async def with_cache_control(message: Message) -> None:
             if message["type"] == "http.response.start" and message["status"] == 200:
-                headers = MutableHeaders(raw=list(message.get("headers", [])))
-                headers["cache-control"] = ASSETS[1]
-                message = {**message, "headers": headers.raw}
+                headers: Raw = list(message.get("headers", ()))
+                _set(headers, b"cache-control", _ASSETS_BYTES)
+                message = {**message, "headers": headers}
             await send(message)
 
         return with_cache_control
@@ -153,7 +190,7 @@ class HttpCache:
     async def _finish(
         self,
         start: Message,
-        headers: MutableHeaders,
+        headers: Raw,
         body: bytes,
         send: Send,
         max_age: int | None,
@@ -162,36 +199,48 @@ class HttpCache:
         if_none_match: str | None = None,
     ) -> None:
         status: int = start["status"]
-        etag: str | None = None
+        etag: bytes | None = None
+        # One pass over the reply's headers: which of those this sets are there already.
+        present = set()
+        for name, _ in headers:
+            if name in _TOUCHED:
+                present.add(name)
         if max_age is not None and status == 200:
-            etag = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
-            headers["cache-control"] = PRIVATE if with_token else f"public, max-age={max_age}"
-            _vary(headers, "Authorization", "Accept-Encoding")
-        elif "cache-control" not in headers:
-            headers["cache-control"] = PRIVATE
+            etag = b'"' + hashlib.blake2b(body, digest_size=16).hexdigest().encode() + b'"'
+            control = _PRIVATE_BYTES if with_token else _public(max_age)
+            if b"cache-control" in present:
+                _set(headers, b"cache-control", control)
+            else:
+                headers.append((b"cache-control", control))
+            if b"vary" in present:
+                _vary(headers, _VARY_CATALOG)
+            else:
+                headers.append((b"vary", _VARY_CATALOG_BYTES))
+        elif b"cache-control" not in present:
+            headers.append((b"cache-control", _PRIVATE_BYTES))
         compress = (
             gzip_ok
             and len(body) >= GZIP_MIN_BYTES
-            and "content-encoding" not in headers
-            and headers.get("content-type", "").startswith(_COMPRESSIBLE)
+            and b"content-encoding" not in present
+            and (_get(headers, b"content-type") or b"").startswith(_COMPRESSIBLE)
         )
         if etag is not None:
-            headers["etag"] = etag[:-1] + '-gzip"' if compress else etag
-            if if_none_match is not None and _etag_matches(if_none_match, etag):
-                kept = [
-                    (name, value)
-                    for name, value in headers.raw
-                    if name in (b"etag", b"cache-control", b"vary", b"x-request-id")
-                ]
+            tag = etag[:-1] + b'-gzip"' if compress else etag
+            if b"etag" in present:
+                _set(headers, b"etag", tag)
+            else:
+                headers.append((b"etag", tag))
+            if if_none_match is not None and _etag_matches(if_none_match, etag.decode()):
+                kept = [(name, value) for name, value in headers if name in _KEPT_ON_304]
                 await send({**start, "status": 304, "headers": kept})
                 await send({"type": "http.response.body", "body": b""})
                 return
         if compress:
             body = gzip.compress(body, compresslevel=6, mtime=0)
-            headers["content-encoding"] = "gzip"
-            headers["content-length"] = str(len(body))
-            _vary(headers, "Accept-Encoding")
-        await send({**start, "headers": headers.raw})
+            _set(headers, b"content-encoding", b"gzip")
+            _set(headers, b"content-length", str(len(body)).encode())
+            _vary(headers, _VARY_GZIP)
+        await send({**start, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
 
@@ -209,11 +258,27 @@ def _private_by_default(send: Send) -> Send:
 
 
 _PRIVATE_BYTES = PRIVATE.encode()
+_ASSETS_BYTES = ASSETS[1].encode()
+_KEPT_ON_304 = (b"etag", b"cache-control", b"vary", b"x-request-id")
+_PUBLIC = {age: f"public, max-age={age}".encode() for age in (LIST_MAX_AGE, ITEM_MAX_AGE)}
+_VARY_CATALOG = ("Authorization", "Accept-Encoding")
+_VARY_GZIP = ("Accept-Encoding",)
+_VARY_CATALOG_BYTES = ", ".join(_VARY_CATALOG).encode()
+# The reply headers _finish sets or reads for its decisions.
+_TOUCHED = frozenset((b"cache-control", b"vary", b"etag", b"content-encoding"))
 
 
-def _vary(headers: MutableHeaders, *names: str) -> None:
+def _public(max_age: int) -> bytes:
+    return _PUBLIC.get(max_age) or f"public, max-age={max_age}".encode()
+
+
+def _vary(headers: Raw, names: tuple[str, ...]) -> None:
     """Add ``names`` to ``Vary``, keeping what is there (CORS's ``Origin``) and never twice."""
-    present = [part.strip() for part in headers.get("vary", "").split(",") if part.strip()]
+    current = _get(headers, b"vary")
+    if current is None:
+        _set(headers, b"vary", ", ".join(names).encode())
+        return
+    present = [part.strip() for part in current.decode("latin-1").split(",") if part.strip()]
     known = {part.lower() for part in present}
     present += [name for name in names if name.lower() not in known]
-    headers["vary"] = ", ".join(present)
+    _set(headers, b"vary", ", ".join(present).encode("latin-1"))

@@ -13,12 +13,14 @@ from __future__ import annotations
 import json
 import logging
 import math
-from datetime import UTC, datetime
+import time
+from collections.abc import Callable
 from typing import Any
 
 import structlog
 
-_json_str = json.encoder.encode_basestring_ascii  # a str as json.dumps writes it, quotes and all
+# A str as json.dumps writes it, quotes and all.
+json_str: Callable[[str], str] = json.encoder.encode_basestring_ascii
 
 # The handler configure_logging(json=True) set up, while it is the root logger's only one.
 _json_handler: logging.StreamHandler[Any] | None = None
@@ -46,41 +48,73 @@ def write_json_line(
     set up. False (nothing written) when that handler is not the only one in play, or a value
     is not a plain scalar: then structlog's own path must serve the line.
     """
-    handler = _json_handler
-    root = logging.root
-    if handler is None or len(root.handlers) != 1 or root.handlers[0] is not handler:
+    handler = direct_handler(logger)
+    if handler is None:
         return False
-    if logger.handlers:
-        return False  # someone attached a handler of their own: structlog's path serves it
     if not logger.isEnabledFor(_LEVELS[level]):
         return True  # filtered out, as structlog's path would have it
     parts: list[str] = []
     for key, value in (*fields.items(), ("event", event)):
-        rendered = _scalar(value)
+        rendered = json_scalar(value)
         if rendered is None:
             return False
-        parts.append(f"{_json_str(key)}: {rendered}")
+        parts.append(f"{json_str(key)}: {rendered}")
     for key, value in context.items():
         if key in fields or key == "event":
             continue  # a field named like a bound value wins, as with merge_contextvars
-        rendered = _scalar(value)
+        rendered = json_scalar(value)
         if rendered is None:
             return False
-        parts.append(f"{_json_str(key)}: {rendered}")
-    timestamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
-    parts.append(f'"level": {_json_str(level)}, "logger": {_json_str(logger.name)}')
-    parts.append(f'"timestamp": "{timestamp}"')
-    line = "{" + ", ".join(parts) + "}"
-    with handler.lock or _NO_LOCK:
-        handler.stream.write(line + handler.terminator)
-        handler.flush()
+        parts.append(f"{json_str(key)}: {rendered}")
+    parts.append(f'"level": {json_str(level)}, "logger": {json_str(logger.name)}')
+    parts.append(f'"timestamp": "{timestamp()}"')
+    write_line(handler, "{" + ", ".join(parts) + "}")
     return True
 
 
-def _scalar(value: object) -> str | None:
+def direct_handler(logger: logging.Logger) -> logging.StreamHandler[Any] | None:
+    """The JSON handler a line of ``logger`` may be written to directly, or None when that
+    handler is not the only one in play (then structlog's own path must serve the line)."""
+    handler = _json_handler
+    if handler is None or logger.handlers:
+        return None  # not JSON, or someone attached a handler of their own to this logger
+    handlers = logging.root.handlers
+    if len(handlers) != 1 or handlers[0] is not handler:
+        return None
+    return handler
+
+
+# The second the last timestamp fell in, and that second written out.
+_second: tuple[int, str] = (-1, "")
+
+
+def timestamp() -> str:
+    """Now, as structlog's ``TimeStamper(fmt="iso", utc=True)`` writes it
+    (``datetime.now(UTC).isoformat()`` with ``Z`` for ``+00:00``): the same clock, floored to
+    the microsecond as ``datetime.now`` floors it, with the date and time of day written once
+    per second instead of once per line."""
+    global _second
+    seconds, micros = divmod(time.time_ns() // 1000, 1_000_000)
+    second, text = _second
+    if seconds != second:
+        text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+        _second = (seconds, text)
+    return f"{text}.{micros:06d}Z" if micros else f"{text}Z"
+
+
+def write_line(handler: logging.StreamHandler[Any], line: str) -> None:
+    """Write one finished JSON line to ``handler``'s stream, as ``StreamHandler.emit`` does
+    (under the handler's lock, then flushed)."""
+    with handler.lock or _NO_LOCK:
+        stream = handler.stream
+        stream.write(line + handler.terminator)
+        stream.flush()
+
+
+def json_scalar(value: object) -> str | None:
     """``value`` as ``json.dumps`` writes it, for the scalars the fast path takes; else None."""
     if isinstance(value, str):
-        return _json_str(value)
+        return json_str(value)
     if value is None:
         return "null"
     if value is True:

@@ -137,7 +137,7 @@ class ShopRoute(APIRoute):
         overrides = self.dependency_overrides_provider
         response_field, status_code = self.response_field, self.status_code or 200
 
-        async def plain_reply(request: Request, read: PlainRead) -> Response:
+        async def plain_reply(request: Request, read: PlainRead, marks: wire.Marks) -> Response:
             answer = await read(request)
             if isinstance(answer, FallBack):
                 return await handler(_ExactJSONRequest(request.scope, request.receive))
@@ -146,20 +146,25 @@ class ShopRoute(APIRoute):
             content = await serialize_response(
                 field=response_field, response_content=answer, dump_json=True
             )
-            return Response(content=content, media_type="application/json", status_code=status_code)
+            # Exact before the Response is made, so its Content-Length is right from the start.
+            return Response(
+                content=wire.write_exact(content, marks),
+                media_type="application/json",
+                status_code=status_code,
+            )
 
         async def exact(request: Request) -> Response:
             try:
                 if early is not None:
                     await authenticate_early(request, early)
-                with wire.exact_numbers() as marker:
+                with wire.exact_numbers() as marks:
                     if (
                         plain is not None
                         and response_field is not None
                         and not getattr(overrides, "dependency_overrides", None)
                         and _is_plain(request, with_query)
                     ):
-                        response = await plain_reply(request, plain)
+                        response = await plain_reply(request, plain, marks)
                     else:
                         response = await handler(_ExactJSONRequest(request.scope, request.receive))
             except ShopError as exc:
@@ -172,7 +177,7 @@ class ShopRoute(APIRoute):
                 return store_unavailable_response(exc)
             body = getattr(response, "body", None)
             if isinstance(body, bytes):
-                exact_body = wire.write_exact(body, marker)
+                exact_body = wire.write_exact(body, marks)
                 if exact_body is not body:
                     response.body = exact_body
                     response.headers["content-length"] = str(len(exact_body))

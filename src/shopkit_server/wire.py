@@ -12,12 +12,13 @@ usual 422 ``json_invalid``, never a 500.
 the 15th or 16th (``90089999999909.91`` came out as ``90089999999909.9``). pydantic writes a
 ``Decimal`` as a JSON *string*, and neither it nor FastAPI offers a hook that writes the raw text
 of a number (pydantic/pydantic#7457). So money is written in two steps: while a route renders its
-reply, :data:`~shopkit_server.money.Money` serializes to a string ``"<marker><digits>"``, and
-:func:`write_exact` then replaces each such string, quotes included, by its bare digits. The
-marker is 128 random bits drawn for each response (from a generator seeded by the OS), so
-nothing a client stored can forge it, and
-the digits are matched as ``-?[0-9]+(\\.[0-9]+)?`` only. Outside a route (a test dumping a
-model), money serializes as a plain JSON number through ``float``, as pydantic would.
+reply, :data:`~shopkit_server.money.Money` serializes to a string ``"<open><digits><close>"``,
+and :func:`write_exact` then turns each such string, quotes included, into its bare digits by
+deleting every ``"<open>`` and every ``<close>"``. ``<open>`` and ``<close>`` are 128 random bits
+each, drawn for each response (from a generator seeded by the OS), so nothing a client stored
+can forge either, and what lies between them is only ever ``format(amount, "f")``: digits, one
+point, a sign. Outside a route (a test dumping a model), money serializes as a plain JSON number
+through ``float``, as pydantic would.
 """
 
 from __future__ import annotations
@@ -25,9 +26,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from decimal import Decimal
 from typing import Any
@@ -77,9 +75,12 @@ def loads(body: bytes) -> Any:
 
 # -- out ------------------------------------------------------------------------------------
 
-_marker: ContextVar[str | None] = ContextVar("shopkit_exact_number_marker", default=None)
-# Markers come from a generator seeded with 256 bits from the OS: no system call per response,
-# and a marker never reaches a client (each one is replaced before the reply leaves).
+# The (open, close) marks of the response being rendered; None outside a route.
+_marker: ContextVar[tuple[str, str] | None] = ContextVar(
+    "shopkit_exact_number_marker", default=None
+)
+# Marks come from a generator seeded with 256 bits from the OS: no system call per response,
+# and a mark never reaches a client (each one is deleted before the reply leaves).
 _markers = random.Random(os.urandom(32))  # noqa: S311 - the seed is the secret
 
 
@@ -87,40 +88,41 @@ def json_number(value: Decimal) -> str | float:
     """What a money field serializes to in JSON mode (see the module docstring)."""
     if not value.is_finite():
         raise ValueError(f"cannot write a non-finite amount: {value}")
-    marker = _marker.get()
-    if marker is None:
+    marks = _marker.get()
+    if marks is None:
         return float(value)
-    return marker + format(value, "f")
+    return marks[0] + format(value, "f") + marks[1]
 
 
-@contextmanager
-def exact_numbers() -> Iterator[bytes]:
-    """Within the block, money serializes to marked strings; yields the marker to replace."""
-    marker = f"{_markers.getrandbits(128):032x}"
-    token = _marker.set(marker)
-    try:
-        yield marker.encode()
-    finally:
-        _marker.reset(token)
+Marks = tuple[bytes, bytes]
 
 
-# What follows a marker in a money string: its digits, then the closing quote. One pattern for
-# every response (compiling one per marker cost more than the rest of a product read).
-_DIGITS_THEN_QUOTE = re.compile(rb"-?[0-9]+(?:\.[0-9]+)?\"")
+class _ExactNumbers:
+    """The block of :func:`exact_numbers` (a plain class: a generator-based context manager
+    cost as much as the rest of this module on a product read)."""
+
+    __slots__ = ("_token",)
+
+    def __enter__(self) -> Marks:
+        bits = f"{_markers.getrandbits(256):064x}"
+        opening, closing = bits[:32], bits[32:]
+        self._token = _marker.set((opening, closing))
+        return b'"' + opening.encode(), closing.encode() + b'"'
+
+    def __exit__(self, *exc: object) -> None:
+        _marker.reset(self._token)
 
 
-def write_exact(body: bytes, marker: bytes) -> bytes:
-    """Turn every ``"<marker><digits>"`` string in a JSON text into the number ``<digits>``."""
-    if marker not in body:
+def exact_numbers() -> _ExactNumbers:
+    """Within the block, money serializes to marked strings; ``as`` gives the marks to pass to
+    :func:`write_exact`."""
+    return _ExactNumbers()
+
+
+def write_exact(body: bytes, marks: Marks) -> bytes:
+    """Turn every ``"<open><digits><close>"`` string in a JSON text into the number
+    ``<digits>``: ``marks`` is what :func:`exact_numbers` gave, ``(b'"<open>', b'<close>"')``."""
+    opening, closing = marks
+    if opening not in body:
         return body
-    opening = b'"' + marker
-    pieces = body.split(opening)
-    out = [pieces[0]]
-    for piece in pieces[1:]:
-        digits = _DIGITS_THEN_QUOTE.match(piece)
-        if digits is None:  # not a money string after all: left as it was
-            out += (opening, piece)
-        else:
-            end = digits.end()
-            out += (piece[: end - 1], piece[end:])
-    return b"".join(out)
+    return body.replace(opening, b"").replace(closing, b"")

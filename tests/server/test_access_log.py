@@ -7,7 +7,9 @@ import json
 import logging
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http import HTTPStatus
+from typing import Any
 
 import httpx
 import pytest
@@ -74,7 +76,7 @@ def test_the_direct_line_is_the_line_structlog_writes(json_logs: io.StringIO) ->
 
 def test_an_event_line_is_the_line_structlog_writes(json_logs: io.StringIO) -> None:
     _only_ours()
-    fields = {"order_id": "o-\u00e9\"1", "total": "10.50", "lines": 2, "paid": False, "n": None}
+    fields = {"order_id": 'o-\u00e9"1', "total": "10.50", "lines": 2, "paid": False, "n": None}
     structlog.contextvars.bind_contextvars(request_id="rid-2", lines="bound loses")
     try:
         structlog.get_logger("shopkit.orders").info("order_placed", **fields)
@@ -89,11 +91,27 @@ def test_an_event_line_is_the_line_structlog_writes(json_logs: io.StringIO) -> N
 
 @pytest.mark.parametrize(
     "value",
-    [0, -7, 2**70, True, False, None, 0.1, -0.0, 1e-7, 1e16, 123456.789, float("nan"),
-     float("inf"), float("-inf"), HTTPStatus.OK, "caf\u00e9 \"q\"\n"],
+    [
+        0,
+        -7,
+        2**70,
+        True,
+        False,
+        None,
+        0.1,
+        -0.0,
+        1e-7,
+        1e16,
+        123456.789,
+        float("nan"),
+        float("inf"),
+        float("-inf"),
+        HTTPStatus.OK,
+        'caf\u00e9 "q"\n',
+    ],
 )
 def test_a_scalar_is_written_as_json_writes_it(value: object) -> None:
-    assert log_lines._scalar(value) == json.dumps(value)
+    assert log_lines.json_scalar(value) == json.dumps(value)
 
 
 def test_an_event_with_a_value_that_is_not_a_scalar_goes_through_structlog(
@@ -147,3 +165,46 @@ def test_request_ids_are_32_hex_digits_and_unique() -> None:
     ids = {new_request_id() for _ in range(10_000)}
     assert len(ids) == 10_000
     assert all(re.fullmatch(r"[0-9a-f]{32}", rid) for rid in ids)
+
+
+@pytest.mark.parametrize(
+    "ns",
+    [
+        1_700_000_000_000_000_000,  # a whole second: no fraction, as isoformat writes it
+        1_700_000_000_000_000_999,  # still the whole second (floored to the microsecond)
+        1_700_000_000_123_456_789,
+        1_700_000_001_000_001_000,  # the next second, written anew
+        951_782_400_999_999_999,  # 2000-02-29
+    ],
+)
+def test_the_timestamp_is_the_text_of_datetime_now(
+    monkeypatch: pytest.MonkeyPatch, ns: int
+) -> None:
+    monkeypatch.setattr(log_lines.time, "time_ns", lambda: ns)
+    micros = ns // 1000
+    then = datetime.fromtimestamp(micros // 10**6, UTC).replace(microsecond=micros % 10**6)
+    assert log_lines.timestamp() == then.isoformat().replace("+00:00", "Z")
+
+
+def test_the_timestamp_reads_the_clock_datetime_now_reads() -> None:
+    before = datetime.now(UTC)
+    stamp = log_lines.timestamp()
+    after = datetime.now(UTC)
+    assert before <= datetime.fromisoformat(stamp) <= after
+
+
+async def test_the_request_id_is_bound_for_the_request_and_only_for_it() -> None:
+    seen: list[dict[str, object]] = []
+
+    async def inner(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        seen.append(structlog.contextvars.get_contextvars())
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def ignore(message: dict[str, Any]) -> None:
+        return None
+
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": [(b"x-request-id", b"r-7")]}
+    await shop_logging.RequestLogMiddleware(inner)(scope, ignore, ignore)  # type: ignore[arg-type]
+    assert seen == [{"request_id": "r-7"}]
+    assert "request_id" not in structlog.contextvars.get_contextvars()

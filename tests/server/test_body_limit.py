@@ -40,20 +40,22 @@ async def call(
     chunk: bytes = b"x" * CHUNK,
     declared: int | None = None,
     token: str | None = None,
+    http_version: str = "1.1",
 ) -> Exchange:
-    """POST a body of ``chunks`` chunks straight through ASGI, counting what the app reads."""
+    """POST a body of ``chunks`` chunks straight through ASGI, counting what the app reads
+    (chunked in HTTP/1.1 unless ``declared``; HTTP/2 frames a body without either header)."""
     exchange = Exchange()
     headers = [(b"content-type", b"application/json")]
     if declared is not None:
         headers.append((b"content-length", str(declared).encode()))
-    else:
+    elif http_version.startswith("1."):
         headers.append((b"transfer-encoding", b"chunked"))
     if token:
         headers.append((b"authorization", f"Bearer {token}".encode()))
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
-        "http_version": "1.1",
+        "http_version": http_version,
         "method": "POST",
         "scheme": "http",
         "path": path,
@@ -95,6 +97,15 @@ async def test_a_chunked_body_without_length_is_cut_off_at_the_cap(app: FastAPI)
     assert reply.status == 413
     assert reply.json()["code"] == "payload_too_large"
     # Read up to the chunk that crossed the cap, and not one more.
+    assert reply.chunks_read == MAX_BODY_BYTES // CHUNK + 1
+
+
+async def test_an_http2_body_without_length_is_cut_off_at_the_cap(app: FastAPI) -> None:
+    # HTTP/2 has no Transfer-Encoding: a body without Content-Length is counted all the same
+    # (only an HTTP/1.x request with neither header is known to have no body).
+    reply = await call(app, "/api/auth/login", chunks=200 * 1024 * 1024 // CHUNK, http_version="2")
+    assert reply.status == 413
+    assert reply.json()["code"] == "payload_too_large"
     assert reply.chunks_read == MAX_BODY_BYTES // CHUNK + 1
 
 

@@ -9,10 +9,25 @@ from typing import Any
 import httpx
 import pytest
 
+from shopkit_server import wire
 from tests.conftest import UserSession
 from tests.server.cart.shop import Shop, add, checkout
 
 TOP = "9999999999.99"  # the highest price a product may have
+
+
+def test_only_money_written_in_the_block_becomes_a_bare_number() -> None:
+    with wire.exact_numbers() as marks:
+        price = wire.json_number(Decimal("-12.50"))
+        zero = wire.json_number(Decimal("0"))
+    assert isinstance(price, str) and "12.50" in price
+    body = json.dumps({"price": price, "zero": [zero], "name": "12.50", "n": 1}).encode()
+    assert (
+        wire.write_exact(body, marks) == b'{"price": -12.50, "zero": [0], "name": "12.50", "n": 1}'
+    )
+    with wire.exact_numbers() as other:
+        assert wire.write_exact(body, other) == body  # another block's marks: left alone
+    assert wire.json_number(Decimal("1.5")) == 1.5  # outside a block: a float, as pydantic
 
 
 def _exact(reply: httpx.Response) -> Any:
