@@ -30,6 +30,7 @@ access_log = structlog.get_logger("shopkit.access")
 error_log = structlog.get_logger("shopkit.errors")
 _INTERNAL_ERROR = json.dumps(INTERNAL_ERROR_BODY).encode()
 _ACCESS_LOGGER = logging.getLogger("shopkit.access")
+_ACCESS_LOGGER_NAME = log_lines.json_str(_ACCESS_LOGGER.name)  # as the line writes it
 
 # Request ids: 64 random bits drawn once per process, then a counter (32 hex digits in all,
 # like the uuid4 hex they replace, unique across processes, for a fraction of the cost).
@@ -207,7 +208,7 @@ def _write_access_line(scope: Scope, status: int, duration_ms: float, request_id
         handler,
         f'{{"method": {quote(scope["method"])}, "path": {quote(scope["path"])}, '
         f'"status": {int(status)!r}, "duration_ms": {duration}, "event": "request", '
-        f'"request_id": {quote(request_id)}, "level": "info", "logger": "shopkit.access", '
+        f'"request_id": {quote(request_id)}, "level": "info", "logger": {_ACCESS_LOGGER_NAME}, '
         f'"timestamp": "{log_lines.timestamp()}"}}',
     )
     return True
