@@ -194,3 +194,43 @@ async def test_two_server_processes_on_one_database_never_oversell(
             assert await shop.stock(product["id"]) == 0
     finally:
         await second_store.close()
+
+
+async def test_a_line_added_while_a_checkout_waits_for_the_cart_is_kept(
+    customer: UserSession, shop: Shop, settings: Settings
+) -> None:
+    # An add in flight holds the cart row (as the cart's add does) when the checkout reaches
+    # it; its line commits while the checkout waits on that lock. The order takes the line or
+    # the cart keeps it: deleting the ordered cart must not take it unseen.
+    first, second = await shop.product(), await shop.product()
+    assert (await add(customer.client, first["id"])).status_code == 200
+    me = (await customer.client.get("/auth/me")).json()["id"]
+    adder = await asyncpg.connect(settings.database_url)
+    watcher = await asyncpg.connect(settings.database_url)
+    try:
+        await adder.execute("BEGIN")
+        await adder.execute("SELECT 1 FROM carts WHERE user_id = $1 FOR UPDATE", me)
+        running = asyncio.ensure_future(checkout(customer.client))
+        async with asyncio.timeout(60):
+            while await _waiting(watcher) < 1:  # the checkout waits for the cart row
+                if running.done():
+                    pytest.fail(f"the checkout did not wait for the cart: {(await running).text}")
+                await asyncio.sleep(0.02)
+        await adder.execute(
+            "INSERT INTO cart_items (user_id, product_id, name, price, image_url, quantity, "
+            "variant_id) SELECT user_id, $2, name, price, image_url, 1, $3 FROM cart_items "
+            "WHERE user_id = $1",
+            me,
+            second["id"],
+            second["variants"][0]["id"],
+        )
+        await adder.execute("COMMIT")
+        order = await running
+    finally:
+        await adder.close()
+        await watcher.close()
+    assert order.status_code == 201, order.text
+    ordered = {item["product_id"] for item in order.json()["items"]}
+    cart = {item["product_id"] for item in (await customer.client.get("/cart")).json()["items"]}
+    assert first["id"] in ordered and first["id"] not in cart
+    assert second["id"] in ordered | cart

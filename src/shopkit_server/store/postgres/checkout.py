@@ -68,23 +68,28 @@ async def _place(conn: Connection, placement: Placement) -> Order | IdempotencyR
         held = await _hold_key(conn, placement.key)
         if held is not None:
             return held
-    # The cart row (locked: a second checkout of this cart waits, then finds it ordered) and
-    # its lines in first-added order, in one round trip.
-    rows = await conn.fetch(
-        "SELECT c.checkout_id, c.checkout_at, i.product_id, i.quantity, i.variant_id FROM carts c "
-        "LEFT JOIN cart_items i ON i.user_id = c.user_id WHERE c.user_id = $1 "
-        "ORDER BY i.seq FOR UPDATE OF c",
-        user_id,
+    # The cart row, locked (a second checkout of this cart waits, then finds it ordered; an
+    # add waits for this one to commit), then its lines in first-added order. Two statements:
+    # one that joined the lines to the locked row would, after waiting for an add to commit,
+    # re-check the cart row but keep the lines of its own snapshot, without the added one,
+    # which the cart's deletion below would then take with it (read committed: the second
+    # statement sees everything committed before the lock was granted).
+    cart = await conn.fetchrow(
+        "SELECT checkout_id, checkout_at FROM carts WHERE user_id = $1 FOR UPDATE", user_id
     )
-    if rows:
-        claim, claimed_at = rows[0]["checkout_id"], rows[0]["checkout_at"]
+    lines: list[StockLine] = []
+    if cart is not None:
+        claim, claimed_at = cart["checkout_id"], cart["checkout_at"]
         if claim is not None and claim != order_id and claimed_at >= placement.cart_stale_before:
             raise CheckoutInProgress()
-    lines = [
-        StockLine(row["product_id"], row["quantity"], row["variant_id"])
-        for row in rows
-        if row["product_id"]
-    ]
+        lines = [
+            StockLine(row["product_id"], row["quantity"], row["variant_id"])
+            for row in await conn.fetch(
+                "SELECT product_id, quantity, variant_id FROM cart_items WHERE user_id = $1 "
+                "ORDER BY seq",
+                user_id,
+            )
+        ]
     entries: dict[str, CatalogEntry] = {}
     if lines:
         # The products locked by id (the order every stock writer locks them in), then each
