@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
@@ -89,9 +89,13 @@ def _stock_lines(order: Order) -> list[StockLine]:
     return [StockLine(i.product_id, i.quantity, i.variant_id) for i in order.items]
 
 
+# An address's fields, all plain text (``asdict`` would walk and copy each value).
+_ADDRESS_FIELDS = tuple(f.name for f in fields(Address))
+
+
 def request_fingerprint(address: Address, payment_method: str = MANUAL) -> str:
     """What makes two checkout bodies "the same" for an Idempotency-Key."""
-    body: dict[str, object] = dict(asdict(address))
+    body: dict[str, object] = {name: getattr(address, name) for name in _ADDRESS_FIELDS}
     if payment_method != MANUAL:  # manual keeps the fingerprint keys had before payments
         body["payment_method"] = payment_method
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))

@@ -353,8 +353,15 @@ async def _abort(conn: aiosqlite.Connection) -> None:
 
 
 def to_db_time(moment: datetime) -> str:
-    """UTC ISO 8601 with a fixed width, so text order is time order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    """UTC ISO 8601 with a fixed width, so text order is time order.
+
+    ``isoformat`` with microseconds always writes them (and a four-digit year), so the text of
+    a UTC time is ``YYYY-MM-DDTHH:MM:SS.ffffff+00:00``, at half the cost of ``strftime``. A
+    time already in UTC (every ``clock.utc_now``) skips the conversion.
+    """
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="microseconds")
 
 
 def from_db_time(text: str) -> datetime:
