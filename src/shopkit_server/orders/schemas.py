@@ -54,7 +54,16 @@ class AddressIn(_Strict):
     ]
 
     def to_domain(self) -> Address:
-        return Address(**self.model_dump())
+        return Address(
+            full_name=self.full_name,
+            address_line1=self.address_line1,
+            city=self.city,
+            postal_code=self.postal_code,
+            country=self.country,
+            phone=self.phone,
+            address_line2=self.address_line2,
+            state=self.state,
+        )
 
 
 class CheckoutRequest(_Strict):

@@ -32,6 +32,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -193,12 +194,7 @@ class Database:
             if self._writer.in_transaction:
                 log.error("sqlite_writer_left_in_transaction")
                 await _control(self._writer, "ROLLBACK")
-            # aiosqlite's own queue of work for its thread (what every ``execute`` uses).
-            running = asyncio.ensure_future(
-                self._writer._execute(  # type: ignore[no-untyped-call]
-                    _in_transaction, self._writer._conn, work
-                )
-            )
+            running = _submit(self._writer, partial(_in_transaction, self._writer._conn, work))
             return await _to_the_end(running)
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
@@ -301,6 +297,20 @@ def _in_transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection
             conn.execute("ROLLBACK")
         raise
     return result
+
+
+def _submit(conn: aiosqlite.Connection, job: Callable[[], T]) -> asyncio.Future[T]:
+    """Queue ``job`` on aiosqlite's own queue of work for the connection's thread (what every
+    ``execute`` uses): the future of its result, set by that thread when ``job`` returns.
+
+    This is what aiosqlite's ``_execute`` does, without the task a coroutine would need to
+    run it: the job is queued at once instead of on the loop's next turn.
+    """
+    if not conn._running or not conn._connection:
+        raise ValueError("Connection closed")  # as aiosqlite's own calls answer
+    future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+    conn._tx.put_nowait((future, job))
+    return future
 
 
 async def _to_the_end(running: asyncio.Future[T]) -> T:
