@@ -30,7 +30,12 @@ from shopkit_server.orders.models import (
 )
 from shopkit_server.orders.repository import CatalogEntry, CheckoutStore, Placement, line_key
 from shopkit_server.orders.service import compute_totals
-from shopkit_server.products.errors import InsufficientStock, ProductNotFound
+from shopkit_server.products.errors import (
+    InsufficientStock,
+    ProductNotFound,
+    ReservationMismatch,
+    ReservationReleased,
+)
 from shopkit_server.products.models import Product, StockLine
 from shopkit_server.store import Store
 from tests.store.test_products_contract import make_category, product
@@ -260,6 +265,57 @@ async def test_a_retry_under_a_held_reservation_takes_no_stock_twice(
 
     assert isinstance(placed, Order)
     assert await stock(store, mug) == 3  # taken once
+
+
+async def test_a_released_reservation_under_the_order_id_takes_nothing(
+    store: Store, checkout: CheckoutStore
+) -> None:
+    mug = await stocked(store, stock=5)
+    user, order_id = new_id(), new_id()
+    await fill(store, user, (mug, 2))
+    await store.products.reserve(order_id, [StockLine(mug.id, 2, mug.variants[0].id)])
+    await store.products.release(order_id)  # that attempt gave its stock back: spent for good
+
+    with pytest.raises(ReservationReleased):
+        await checkout.place_order(placement(user, order_id, key="k-spent"))
+
+    assert await stock(store, mug) == 5
+    assert await store.orders.get(order_id) is None
+    assert await store.orders.get_idempotency_key(user, "k-spent") is None
+    assert [i.quantity for i in (await store.carts.get(user)).items] == [2]
+
+
+async def test_a_reservation_of_other_lines_under_the_order_id_is_a_mismatch(
+    store: Store, checkout: CheckoutStore
+) -> None:
+    mug = await stocked(store, stock=5)
+    user, order_id = new_id(), new_id()
+    await fill(store, user, (mug, 2))
+    await store.products.reserve(order_id, [StockLine(mug.id, 1, mug.variants[0].id)])
+
+    with pytest.raises(ReservationMismatch):
+        await checkout.place_order(placement(user, order_id))
+
+    assert await stock(store, mug) == 4  # only the earlier reservation's unit
+    assert await store.orders.get(order_id) is None
+
+
+async def test_an_order_taking_the_last_units_reports_the_product_out_of_stock(
+    store: Store, checkout: CheckoutStore
+) -> None:
+    mug, tea = await stocked(store, stock=2), await stocked(store, stock=3)
+    user = new_id()
+    await fill(store, user, (mug, 2), (tea, 1))
+
+    placed = await checkout.place_order(placement(user))
+
+    assert isinstance(placed, Order)
+    assert [e.type for e in await store.webhooks.events(f"order:{placed.id}")] == ["order.placed"]
+    emptied = await store.webhooks.events(f"product:{mug.id}")
+    assert [(e.type, e.data["product"]) for e in emptied] == [
+        ("product.out_of_stock", {"id": mug.id, "name": mug.name, "stock": 0})
+    ]
+    assert await store.webhooks.events(f"product:{tea.id}") == []  # 2 left
 
 
 async def test_six_buyers_racing_for_the_last_unit_sell_it_once(

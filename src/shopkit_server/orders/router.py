@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Header, Query, Response, status
@@ -87,12 +88,11 @@ async def checkout(
     result = await ctx.orders.checkout(
         user, address, idempotency_key, body.payment_method, address_id=body.address_id
     )
-    order = OrderOut.of(result.order)
-    if result.intent is not None:
-        order = order.model_copy(update={"payment_intent_id": result.intent.id})
-    secret = result.intent.client_secret if result.intent else None
+    order, intent = result.order, result.intent
+    if intent is not None:
+        order = replace(order, payment_intent_id=intent.id)
     return json_reply(
-        CheckoutOut(**dict(order), client_secret=secret),
+        CheckoutOut.of_checkout(order, intent.client_secret if intent else None),
         status_code=status.HTTP_201_CREATED,
         headers={"Idempotent-Replayed": "true"} if result.replayed else None,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, Self
 
 from pydantic import (
     AfterValidator,
@@ -54,7 +54,16 @@ class AddressIn(_Strict):
     ]
 
     def to_domain(self) -> Address:
-        return Address(**self.model_dump())
+        return Address(
+            full_name=self.full_name,
+            address_line1=self.address_line1,
+            city=self.city,
+            postal_code=self.postal_code,
+            country=self.country,
+            phone=self.phone,
+            address_line2=self.address_line2,
+            state=self.state,
+        )
 
 
 class CheckoutRequest(_Strict):
@@ -132,52 +141,57 @@ class OrderOut(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def of(cls, order: Order) -> OrderOut:
-        address = order.shipping_address
-        return cls(
-            id=order.id,
-            user_id=order.user_id,
-            items=[
-                OrderItemOut(
-                    product_id=item.product_id,
-                    variant_id=item.variant_id,
-                    sku=item.sku,
-                    option_values=item.option_values,
-                    name=item.name,
-                    price=item.price,
-                    quantity=item.quantity,
-                    item_total=item.item_total,
-                    image_url=item.image_url,
-                )
-                for item in order.items
-            ],
-            subtotal=order.subtotal,
-            shipping_cost=order.shipping_cost,
-            tax=order.tax,
-            total=order.total,
-            shipping_address=AddressOut(
-                full_name=address.full_name,
-                address_line1=address.address_line1,
-                address_line2=address.address_line2,
-                city=address.city,
-                state=address.state,
-                postal_code=address.postal_code,
-                country=address.country,
-                phone=address.phone,
-            ),
-            status=order.status,
-            payment_method=order.payment_method,
-            payment_status=order.payment_status,
-            payment_intent_id=order.payment_intent_id,
-            status_history=[
-                StatusChangeOut(
-                    status=change.status, payment_status=change.payment_status, at=change.at
-                )
-                for change in order.status_history
-            ],
-            created_at=order.created_at,
-            updated_at=order.updated_at,
-        )
+    def of(cls, order: Order) -> Self:
+        return cls(**_order_fields(order))
+
+
+def _order_fields(order: Order) -> dict[str, Any]:
+    """An order's fields as :class:`OrderOut` takes them."""
+    address = order.shipping_address
+    return dict(
+        id=order.id,
+        user_id=order.user_id,
+        items=[
+            OrderItemOut(
+                product_id=item.product_id,
+                variant_id=item.variant_id,
+                sku=item.sku,
+                option_values=item.option_values,
+                name=item.name,
+                price=item.price,
+                quantity=item.quantity,
+                item_total=item.item_total,
+                image_url=item.image_url,
+            )
+            for item in order.items
+        ],
+        subtotal=order.subtotal,
+        shipping_cost=order.shipping_cost,
+        tax=order.tax,
+        total=order.total,
+        shipping_address=AddressOut(
+            full_name=address.full_name,
+            address_line1=address.address_line1,
+            address_line2=address.address_line2,
+            city=address.city,
+            state=address.state,
+            postal_code=address.postal_code,
+            country=address.country,
+            phone=address.phone,
+        ),
+        status=order.status,
+        payment_method=order.payment_method,
+        payment_status=order.payment_status,
+        payment_intent_id=order.payment_intent_id,
+        status_history=[
+            StatusChangeOut(
+                status=change.status, payment_status=change.payment_status, at=change.at
+            )
+            for change in order.status_history
+        ],
+        created_at=order.created_at,
+        updated_at=order.updated_at,
+    )
 
 
 class CheckoutOut(OrderOut):
@@ -187,3 +201,8 @@ class CheckoutOut(OrderOut):
         "to pay. Null for manual orders, or if the provider did not answer (then ask "
         "`POST /orders/{id}/payment-intent`)",
     )
+
+    @classmethod
+    def of_checkout(cls, order: Order, client_secret: str | None) -> CheckoutOut:
+        """The reply to a checkout: ``order`` (with its payment id) and the payment's secret."""
+        return cls(**_order_fields(order), client_secret=client_secret)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
@@ -89,13 +89,18 @@ def _stock_lines(order: Order) -> list[StockLine]:
     return [StockLine(i.product_id, i.quantity, i.variant_id) for i in order.items]
 
 
+# json.dumps(body, sort_keys=True, separators=(",", ":")), without a new encoder per call.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+# An address's fields, all plain text (``asdict`` would walk and copy each value).
+_ADDRESS_FIELDS = tuple(f.name for f in fields(Address))
+
+
 def request_fingerprint(address: Address, payment_method: str = MANUAL) -> str:
     """What makes two checkout bodies "the same" for an Idempotency-Key."""
-    body: dict[str, object] = dict(asdict(address))
+    body: dict[str, object] = {name: getattr(address, name) for name in _ADDRESS_FIELDS}
     if payment_method != MANUAL:  # manual keeps the fingerprint keys had before payments
         body["payment_method"] = payment_method
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(_CANONICAL.encode(body).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -231,7 +236,7 @@ class OrderService:
             order = await self._place(user, address, new_id(), payment_method)
             return CheckoutResult(order, replayed=False)
         fingerprint = request_fingerprint(address, payment_method)
-        deadline = anyio.current_time() + self.idempotency_wait
+        deadline: float | None = None  # when waiting for another attempt gives up
         taken_over = False  # whether ``record`` is a dead attempt's key, renewed for us
         if one is not None:  # claimed inside the one store operation, with everything else
             record, won = self._new_record(user.id, idempotency_key, fingerprint), True
@@ -267,6 +272,8 @@ class OrderService:
                 if won:
                     record, taken_over = replace(record, claimed_at=now), True
                     continue
+            if deadline is None:  # the wait starts now (a key nobody else holds never waits)
+                deadline = anyio.current_time() + self.idempotency_wait
             if anyio.current_time() >= deadline:
                 raise IdempotencyKeyInProgress()
             await anyio.sleep(_POLL_SECONDS)

@@ -143,19 +143,17 @@ def _add_item(
     now: datetime,
 ) -> Cart:
     key = item.variant_id or item.product_id  # lines are keyed by variant
-    row = conn.execute(
-        "SELECT quantity FROM cart_items WHERE user_id = ? AND variant_id = ?",
-        (user_id, key),
+    # The line's units (NULL: no such line yet) and the cart's number of lines, in one read.
+    held, lines = conn.execute(
+        "SELECT (SELECT quantity FROM cart_items WHERE user_id = ? AND variant_id = ?), "
+        "(SELECT count(*) FROM cart_items WHERE user_id = ?)",
+        (user_id, key, user_id),
     ).fetchone()
-    current = int(row[0]) if row else 0
+    current = int(held) if held is not None else 0
     if current + item.quantity > max_quantity:
         raise LineLimitExceeded(current)
-    if row is None:
-        counted = conn.execute(
-            "SELECT count(*) FROM cart_items WHERE user_id = ?", (user_id,)
-        ).fetchone()
-        if int(counted[0]) >= max_lines:
-            raise CartLinesExceeded()
+    if held is None and int(lines) >= max_lines:
+        raise CartLinesExceeded()
     stamp = to_db_time(now)
     conn.execute(_TOUCH, (user_id, stamp))
     conn.execute(_LINE_UPSERT, _line_row(user_id, item))

@@ -29,6 +29,9 @@ from shopkit_server.store.sqlite.stock import _encode
 from shopkit_server.store.sqlite.variants import REFRESH_STOCK
 from shopkit_server.webhooks import events
 
+# REFRESH_STOCK, answering the product's name and new stock.
+_REFRESH_RETURNING = f"{REFRESH_STOCK} RETURNING name, stock"
+
 
 def _hold_key(conn: sqlite3.Connection, key: IdempotencyRecord) -> IdempotencyRecord | None:
     """Hold ``key`` for its order id; the record holding it for another order, or None."""
@@ -42,24 +45,22 @@ def _place(conn: sqlite3.Connection, placement: Placement) -> Order | Idempotenc
         held = _hold_key(conn, placement.key)
         if held is not None:
             return held  # the upsert changed nothing: the commit writes nothing
-    cart = conn.execute(
-        "SELECT checkout_id, checkout_at FROM carts WHERE user_id = ?", (user_id,)
-    ).fetchone()
+    # The cart's claim and its lines in one statement (no row: no cart; a cart without lines
+    # gives one row of NULL line columns).
+    rows = conn.execute(
+        "SELECT c.checkout_id, c.checkout_at, i.product_id, i.quantity, i.variant_id "
+        "FROM carts c LEFT JOIN cart_items i ON i.user_id = c.user_id WHERE c.user_id = ? "
+        "ORDER BY i.rowid",
+        (user_id,),
+    ).fetchall()
     if (
-        cart is not None
-        and cart[0] is not None
-        and cart[0] != order_id
-        and cart[1] >= to_db_time(placement.cart_stale_before)
+        rows
+        and rows[0][0] is not None
+        and rows[0][0] != order_id
+        and rows[0][1] >= to_db_time(placement.cart_stale_before)
     ):
         raise CheckoutInProgress()
-    lines = [
-        StockLine(row[0], row[1], row[2])
-        for row in conn.execute(
-            "SELECT product_id, quantity, variant_id FROM cart_items WHERE user_id = ? "
-            "ORDER BY rowid",
-            (user_id,),
-        )
-    ]
+    lines = [StockLine(row[2], row[3], row[4]) for row in rows if row[2] is not None]
     ids = [line_key(line) for line in lines]
     entries: dict[str, CatalogEntry] = {}
     if ids:
@@ -90,10 +91,17 @@ def _place(conn: sqlite3.Connection, placement: Placement) -> Order | Idempotenc
     wanted = _encode(reserved)
     now = to_db_time(order.created_at)
     emptied: list[OutboxEvent] = []
-    prior = conn.execute(
-        "SELECT state, lines FROM stock_reservations WHERE id = ?", (order_id,)
-    ).fetchone()
-    if prior is not None:  # a takeover of an attempt that reserved already
+    # The reservation first (one statement whether or not one is held under this id): a
+    # conflict is a takeover of an attempt that reserved already, whose lines must match.
+    inserted = conn.execute(
+        "INSERT INTO stock_reservations (id, state, lines, created_at) "
+        "VALUES (?, 'held', ?, ?) ON CONFLICT (id) DO NOTHING",
+        (order_id, wanted, now),
+    ).rowcount
+    if inserted == 0:
+        prior = conn.execute(
+            "SELECT state, lines FROM stock_reservations WHERE id = ?", (order_id,)
+        ).fetchone()
         if prior[0] == "released":
             raise ReservationReleased()
         if prior[1] != wanted:
@@ -115,22 +123,12 @@ def _place(conn: sqlite3.Connection, placement: Placement) -> Order | Idempotenc
                 )
             )
         # The products' stock is the sum over their active variants, in the same transaction.
-        product_ids = list(dict.fromkeys(x.product_id for x in reserved))
-        conn.executemany(REFRESH_STOCK, [(pid,) for pid in product_ids])
         # Serialised writes, and this order took units of each: a product at zero now reached
         # zero in this transaction.
-        marks = ", ".join("?" * len(product_ids))
-        emptied = [
-            events.out_of_stock(row[0], row[1], order.created_at)
-            for row in conn.execute(
-                f"SELECT id, name FROM products WHERE id IN ({marks}) AND stock = 0", product_ids
-            )
-        ]
-        conn.execute(
-            "INSERT INTO stock_reservations (id, state, lines, created_at) "
-            "VALUES (?, 'held', ?, ?)",
-            (order_id, wanted, now),
-        )
+        for product_id in dict.fromkeys(x.product_id for x in reserved):
+            name, stock = conn.execute(_REFRESH_RETURNING, (product_id,)).fetchone()
+            if stock == 0:
+                emptied.append(events.out_of_stock(product_id, name, order.created_at))
     insert_order(conn, order)
     # The events of this checkout commit with it (the outbox).
     conn.executemany(EVENT_INSERT, event_rows([events.placed(order), *emptied]))

@@ -32,6 +32,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -193,12 +194,7 @@ class Database:
             if self._writer.in_transaction:
                 log.error("sqlite_writer_left_in_transaction")
                 await _control(self._writer, "ROLLBACK")
-            # aiosqlite's own queue of work for its thread (what every ``execute`` uses).
-            running = asyncio.ensure_future(
-                self._writer._execute(  # type: ignore[no-untyped-call]
-                    _in_transaction, self._writer._conn, work
-                )
-            )
+            running = _submit(self._writer, partial(_in_transaction, self._writer._conn, work))
             return await _to_the_end(running)
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
@@ -303,6 +299,20 @@ def _in_transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection
     return result
 
 
+def _submit(conn: aiosqlite.Connection, job: Callable[[], T]) -> asyncio.Future[T]:
+    """Queue ``job`` on aiosqlite's own queue of work for the connection's thread (what every
+    ``execute`` uses): the future of its result, set by that thread when ``job`` returns.
+
+    This is what aiosqlite's ``_execute`` does, without the task a coroutine would need to
+    run it: the job is queued at once instead of on the loop's next turn.
+    """
+    if not conn._running or not conn._connection:
+        raise ValueError("Connection closed")  # as aiosqlite's own calls answer
+    future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+    conn._tx.put_nowait((future, job))
+    return future
+
+
 async def _to_the_end(running: asyncio.Future[T]) -> T:
     """Await work that runs on the driver's thread regardless, even if this task is cancelled
     meanwhile: its result (or error) once it is done, then the cancellation if one came."""
@@ -353,8 +363,15 @@ async def _abort(conn: aiosqlite.Connection) -> None:
 
 
 def to_db_time(moment: datetime) -> str:
-    """UTC ISO 8601 with a fixed width, so text order is time order."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    """UTC ISO 8601 with a fixed width, so text order is time order.
+
+    ``isoformat`` with microseconds always writes them (and a four-digit year), so the text of
+    a UTC time is ``YYYY-MM-DDTHH:MM:SS.ffffff+00:00``, at half the cost of ``strftime``. A
+    time already in UTC (every ``clock.utc_now``) skips the conversion.
+    """
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="microseconds")
 
 
 def from_db_time(text: str) -> datetime:

@@ -281,7 +281,7 @@ def hold_idempotency_key(conn: sqlite3.Connection, record: IdempotencyRecord) ->
     record that holds it afterwards (``record``'s order id, or the earlier claim's)."""
     # An expired record of the key is replaced in place, so an old key is free again
     # (the periodic sweep, ``sweep_idempotency_keys``, deletes the others).
-    conn.execute(
+    written = conn.execute(
         f"INSERT INTO idempotency_keys ({_KEY_COLUMNS}) VALUES ({_placeholders(6)}) "
         "ON CONFLICT (user_id, key) DO UPDATE SET request_hash = excluded.request_hash, "
         "order_id = excluded.order_id, created_at = excluded.created_at, "
@@ -295,7 +295,9 @@ def hold_idempotency_key(conn: sqlite3.Connection, record: IdempotencyRecord) ->
             to_db_time(record.claimed_at),
             to_db_time(record.created_at - IDEMPOTENCY_KEY_TTL),
         ),
-    )
+    ).rowcount
+    if written == 1:  # inserted, or an expired record replaced: the key is ``record`` now
+        return record
     row = conn.execute(
         f"SELECT {_KEY_COLUMNS} FROM idempotency_keys WHERE user_id = ? AND key = ?",
         (record.user_id, record.key),
