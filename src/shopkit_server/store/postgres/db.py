@@ -104,14 +104,18 @@ class Database:
         return await self._statement(in_transaction)
 
     async def _statement(self, use: Callable[[Connection], Awaitable[T]]) -> T:
-        """``use`` on a pooled connection, retried once on another if the first was stale."""
-        for attempt in range(2):
+        """``use`` on a pooled connection, retried on another while the one it got was stale.
+
+        After a restart every pooled connection may be stale: each one found so is closed, so
+        within one attempt more than the pool holds a fresh connection is opened."""
+        attempts = self._pool.get_max_size() + 1
+        for attempt in range(attempts):
             async with self._pool.acquire() as conn:
                 try:
                     return await use(conn)
                 except asyncpg.exceptions.InternalClientError:
                     conn.terminate()
-                    if attempt == 1:
+                    if attempt == attempts - 1:
                         raise
         raise AssertionError("unreachable")
 
