@@ -49,11 +49,14 @@ def main() -> None:
         "python -c 'import shopkit_cli.main'": [sys.executable, "-c", "import shopkit_cli.main"],
         "python -c pass": [sys.executable, "-c", "pass"],
     }
-    envs: dict[str, dict[str, str] | None] = dict.fromkeys(cases)
+    # Bytecode is cached as on a user's machine (this workplace's shell sets
+    # PYTHONDONTWRITEBYTECODE, which would make every run compile its imports).
+    plain = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    envs: dict[str, dict[str, str] | None] = dict.fromkeys(cases, plain)
     if args.before is not None:
         name = f"shopkit --help from {args.before}"
         cases[name] = [sys.executable, "-c", RUN, "--help"]
-        envs[name] = {**os.environ, "PYTHONPATH": str(args.before.resolve())}
+        envs[name] = {**plain, "PYTHONPATH": str(args.before.resolve())}
     for name, cmd in cases.items():  # warm the OS caches and the .pyc files
         once(cmd, envs.get(name))
     times: dict[str, list[float]] = {name: [] for name in cases}

@@ -15,8 +15,10 @@ a second run writes nothing and costs less than the first.
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -91,6 +93,27 @@ class Report:
         }
 
 
+@contextmanager
+def kept_to_the_end() -> Iterator[None]:
+    """Build data the command keeps until it exits (a parsed catalog, its plan) with the
+    cyclic collector off, then move it out of the collector's sight (``gc.freeze``).
+
+    Rows are dicts, lists and strings without cycles, freed by reference counting when the
+    process ends; but each full collection walks every live object, and reading 100,000 rows
+    set off enough of them to be a third of the read's time. The garbage already there is
+    collected first (a walk of what is not yet frozen), so that none of it is frozen with
+    the data."""
+    enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
 # -- planning -------------------------------------------------------------------------------
 
 
@@ -105,9 +128,9 @@ async def make_plan(
     products = None
     if compare:
         products = {p.sku: p for p in await read_products(client, progress) if p.sku}
-    return Plan(
-        categories=steps, rows=_row_plans(catalog.rows, products), existing_categories=existing
-    )
+    with kept_to_the_end():
+        rows = _row_plans(catalog.rows, products)
+    return Plan(categories=steps, rows=rows, existing_categories=existing)
 
 
 async def read_products(

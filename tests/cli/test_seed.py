@@ -509,3 +509,24 @@ async def test_seed_csv_with_variants_is_idempotent_by_variant_sku(
     shown = await cli("products", "get", tee["id"])
     assert shown.exit_code == 0, shown.output
     assert "TEE-M-NVY" in shown.stdout and "M / Navy" in shown.stdout
+
+
+def test_data_kept_to_the_end_is_built_without_the_collector_and_then_frozen() -> None:
+    import gc
+
+    from shopkit_cli.seeding import kept_to_the_end
+
+    frozen_before = gc.get_freeze_count()
+    try:
+        with kept_to_the_end():
+            assert not gc.isenabled()
+            kept = [{"row": n} for n in range(1000)]
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= frozen_before + len(kept)
+        gc.disable()  # a caller that had it off keeps it off
+        with kept_to_the_end():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.unfreeze()
+        gc.enable()

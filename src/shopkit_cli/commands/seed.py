@@ -82,7 +82,8 @@ async def seed(
     from shopkit_cli import catalog, seeding
 
     try:
-        parsed = catalog.read(file, format.value if format else None)
+        with seeding.kept_to_the_end():
+            parsed = catalog.read(file, format.value if format else None)
     except catalog.CatalogError as exc:
         fail(str(exc))
     if not parsed.rows and not parsed.categories:
