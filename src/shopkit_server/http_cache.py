@@ -165,8 +165,10 @@ class HttpCache:
                 return
             held, start = start, None
             body: bytes = message.get("body", b"")
-            if message.get("more_body", False):  # a stream: sent on as it comes
-                await send(held)
+            if message.get("more_body", False):
+                # A stream: sent on as it comes, never hashed, compressed or made public
+                # (its whole body is not known here), with the default Cache-Control.
+                await _private_by_default(send)(held)
                 await send(message)
                 return
             headers: Raw = list(held.get("headers", ()))

@@ -120,3 +120,35 @@ async def test_health_paths_under_the_catalog_are_never_cacheable(
         assert "etag" not in reply.headers, path
         again = await client.get(path, headers={"If-None-Match": "*"})
         assert again.status_code == 200, path
+
+
+@pytest.mark.parametrize("path", ["/products/streamed", "/orders/export"])
+async def test_a_streamed_reply_is_private_no_store_and_sent_as_it_comes(path: str) -> None:
+    from starlette.types import Message, Receive, Scope, Send
+
+    from shopkit_server.http_cache import PRIVATE, HttpCache
+
+    async def streaming(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/csv")]})
+        await send({"type": "http.response.body", "body": b"a" * GZIP_MIN_BYTES,
+                    "more_body": True})
+        await send({"type": "http.response.body", "body": b"b"})
+
+    app = HttpCache(streaming, catalog_prefixes=("/products",))
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": path, "root_path": "",
+             "query_string": b"", "headers": [(b"accept-encoding", b"gzip")]}
+    await app(scope, receive, send)
+    start, *bodies = sent
+    assert dict(start["headers"])[b"cache-control"] == PRIVATE.encode()
+    assert b"etag" not in dict(start["headers"])
+    assert b"content-encoding" not in dict(start["headers"])
+    assert [b["body"] for b in bodies] == [b"a" * GZIP_MIN_BYTES, b"b"]
