@@ -19,6 +19,9 @@ body first (a malformed one was a 422 before any credential was looked at).
   computes the same reply directly. Dependency solving was about a fifth of a catalog read.
   A listing's plain read also takes anonymous requests with a query string: it reads the
   parameters in one pass and leaves any it does not read as plainly valid to FastAPI.
+- Every other request is solved from the route's plan (:mod:`shopkit_server.solver`): the
+  same validation and dependency calls as FastAPI's general solver, worked out once per route;
+  a request the plan would not solve exactly as FastAPI does is left to FastAPI.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from shopkit_server.errors import (
     store_unavailable_response,
     validation_error_response,
 )
+from shopkit_server.solver import compile_route
 from shopkit_server.store.base import StoreUnreachable
 
 
@@ -136,6 +140,7 @@ class ShopRoute(APIRoute):
         plain, with_query = registered if registered is not None else (None, False)
         overrides = self.dependency_overrides_provider
         response_field, status_code = self.response_field, self.status_code or 200
+        solver = compile_route(self)
 
         async def plain_reply(request: Request, read: PlainRead, marks: wire.Marks) -> Response:
             answer = await read(request)
@@ -166,7 +171,9 @@ class ShopRoute(APIRoute):
                     ):
                         response = await plain_reply(request, plain, marks)
                     else:
-                        response = await handler(_ExactJSONRequest(request.scope, request.receive))
+                        exact_request = _ExactJSONRequest(request.scope, request.receive)
+                        solved = None if solver is None else await solver.respond(exact_request)
+                        response = await handler(exact_request) if solved is None else solved
             except ShopError as exc:
                 return shop_error_response(exc)
             except RequestValidationError as exc:

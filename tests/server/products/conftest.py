@@ -105,13 +105,23 @@ async def catalog(service: ProductService) -> Catalog:
 
 @pytest.fixture
 def solved(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
-    """One entry per request whose dependencies FastAPI solved."""
+    """One entry per request whose dependencies were solved: by FastAPI, or from the route's
+    plan (shopkit_server/solver.py), which calls them as FastAPI does."""
+    from shopkit_server.solver import Solver
+
     calls: list[int] = []
     original = fastapi.routing.solve_dependencies
+    planned = Solver._values
 
     async def counting(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
         return await original(*args, **kwargs)
 
+    async def counting_plan(self: Solver, node: Any, *args: Any) -> Any:
+        if node is self.root:  # once per request (the root's dependencies recurse)
+            calls.append(1)
+        return await planned(self, node, *args)
+
     monkeypatch.setattr(fastapi.routing, "solve_dependencies", counting)
+    monkeypatch.setattr(Solver, "_values", counting_plan)
     yield calls
