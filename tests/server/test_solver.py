@@ -151,7 +151,10 @@ async def test_a_request_fastapi_would_refuse_is_refused_by_fastapi_with_nothing
 ) -> None:
     import json
 
-    request = {"content": json.dumps(body), "headers": {"Content-Type": "application/json", **headers}}
+    request = {
+        "content": json.dumps(body),
+        "headers": {"Content-Type": "application/json", **headers},
+    }
     (planned, planned_calls), (unplanned, plain_calls) = await both(
         monkeypatch, "POST", "/things/t1", **request
     )
