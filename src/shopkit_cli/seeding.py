@@ -114,6 +114,17 @@ def kept_to_the_end() -> Iterator[None]:
             gc.enable()
 
 
+@contextmanager
+def released_at_the_end() -> Iterator[None]:
+    """A command's run, after which what :func:`kept_to_the_end` froze is handed back to the
+    collector (``gc.unfreeze``): a process that goes on after the command, a test's, keeps
+    collecting its cycles."""
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 # -- planning -------------------------------------------------------------------------------
 
 

@@ -161,6 +161,9 @@ class HttpCache:
                 start = message
                 return
             if message["type"] != "http.response.body" or start is None:
+                if start is not None:  # sent another way (a file by ``pathsend``): start first
+                    held, start = start, None
+                    await _private_by_default(send)(held)
                 await send(message)
                 return
             held, start = start, None

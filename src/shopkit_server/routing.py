@@ -47,7 +47,7 @@ from shopkit_server.errors import (
     store_unavailable_response,
     validation_error_response,
 )
-from shopkit_server.solver import compile_route
+from shopkit_server.solver import built_route, compile_route
 from shopkit_server.store.base import StoreUnreachable
 
 
@@ -135,11 +135,14 @@ class ShopRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        early = _auth_level(self.dependant) if self.body_field is not None else None
+        # As FastAPI builds the handler: an included route's effective route (its app's
+        # dependency overrides, the include's dependencies).
+        built = built_route(self)
+        early = _auth_level(built.dependant) if built.body_field is not None else None
         registered = _PLAIN_READS.get(self.endpoint) if self.methods == {"GET"} else None
         plain, with_query = registered if registered is not None else (None, False)
-        overrides = self.dependency_overrides_provider
-        response_field, status_code = self.response_field, self.status_code or 200
+        overrides = built.dependency_overrides_provider
+        response_field, status_code = built.response_field, built.status_code or 200
         solver = compile_route(self)
 
         async def plain_reply(request: Request, read: PlainRead, marks: wire.Marks) -> Response:

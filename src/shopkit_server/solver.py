@@ -16,10 +16,22 @@ cookie parameters, other dependencies and a JSON body. :meth:`Solver.respond` th
 
 A request it would not solve exactly as FastAPI does is left to FastAPI (``respond`` returns
 None) *before any dependency runs*: a validation error anywhere (FastAPI's 422 lists every
-error of the request), a body that is not ``application/json``, dependency overrides, FastAPI
-telemetry. Validation has no effects, so nothing is done twice. A route with any other kind of
-dependency (generators, sync functions, background tasks, a ``Response`` or security-scopes
-parameter, limited concurrency, forms, streams) gets no plan: FastAPI solves it, always.
+error of the request), a validator that raises instead of reporting an error, a body that is
+not ``application/json``, dependency overrides, FastAPI telemetry. Validation has no effects,
+so nothing is done twice (a request FastAPI answers with a 422 is validated twice: the price
+of an error). A route with any other kind of dependency (generators, sync functions,
+background tasks, a ``Response`` or security-scopes parameter, limited concurrency, forms,
+streams) gets no plan: FastAPI solves it, always.
+
+What the plan assumes, true of shopkit's routes (the only ones built as :class:`ShopRoute`):
+a parameter's validation does not depend on what a dependency did (parameters are validated
+before the first dependency runs, where FastAPI validates each node's just before calling it),
+and a dependency's callable is not swapped on the route after it is built. No plan is made
+under a FastAPI release it was not checked against (:data:`CHECKED_RELEASES`), nor when
+FastAPI's request handler is wrapped by instrumentation (``fastapi.routing.get_request_handler``,
+as Sentry's integration wraps it): those routes keep FastAPI's own path, wrappers included. A
+wrapper of ``fastapi.routing.serialize_response`` is called as FastAPI would call it; one of
+``solve_dependencies`` alone is not (the plan is what replaces it).
 """
 
 from __future__ import annotations
@@ -28,11 +40,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import fastapi
+import fastapi.routing
 from fastapi import params
 from fastapi._compat import ModelField
 from fastapi.datastructures import DefaultPlaceholder
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute, serialize_response
+from fastapi.routing import APIRoute
 from fastapi.utils import is_body_allowed_for_status_code
 from pydantic_core import PydanticUndefined as Undefined
 from starlette.exceptions import HTTPException
@@ -60,9 +74,14 @@ try:  # FastAPI >= 0.165: what a route included in a router is built from
     from fastapi.telemetry._api import get_telemetry_data
     from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 except ImportError:  # pragma: no cover - another FastAPI: every route is solved by FastAPI
-    _SUPPORTED = False
+    _IMPORTED = False
 else:
-    _SUPPORTED = True
+    _IMPORTED = True
+
+# The FastAPI releases (major.minor) whose dependency solving the plan was checked against
+# (tests/server/test_solver.py runs both paths side by side); under any other, FastAPI solves.
+CHECKED_RELEASES = frozenset({"0.165"})
+_SUPPORTED = _IMPORTED and ".".join(fastapi.__version__.split(".")[:2]) in CHECKED_RELEASES
 
 _UNDEFINED: Any = object()
 _MISSING: Any = Undefined  # a parameter not sent, as FastAPI marks it for validation
@@ -170,7 +189,7 @@ class Solver:
         raw = await self.root.call(**values)
         if isinstance(raw, Response):
             return raw
-        content = await serialize_response(
+        content = await fastapi.routing.serialize_response(  # as patched, if it is
             field=self.response_field,
             response_content=raw,
             is_coroutine=True,
@@ -191,7 +210,14 @@ class Solver:
         return response
 
     async def _validate(self, request: Request, body: Any) -> list[dict[str, Any]] | None:
-        """Every node's parameters, validated; None at the first error."""
+        """Every node's parameters, validated; None at the first error, or if a validator
+        raises (FastAPI then validates after the dependencies before it, as it always does)."""
+        try:
+            return await self._validated(request, body)
+        except Exception:
+            return None
+
+    async def _validated(self, request: Request, body: Any) -> list[dict[str, Any]] | None:
         validated: list[dict[str, Any]] = []
         for node in self.nodes:
             values: dict[str, Any] = {}
@@ -264,12 +290,28 @@ async def _json_body(request: Request) -> Any:
         return _UNDEFINED
 
 
+def built_route(route: APIRoute) -> Any:
+    """The route FastAPI builds ``route``'s handler for now: the effective route of an included
+    router's route (its app's dependency overrides, the include's dependencies), or itself."""
+    if not _IMPORTED:
+        return route  # pragma: no cover - another FastAPI
+    effective = _effective_route_context_var.get()
+    return effective if effective is not None and effective.original_route is route else route
+
+
+def _instrumented() -> bool:
+    """Whether FastAPI's request handler is wrapped (an error tracker's integration, say)."""
+    handler = fastapi.routing.get_request_handler
+    return getattr(handler, "__wrapped__", None) is not None or (
+        getattr(handler, "__module__", None) != "fastapi.routing"
+    )
+
+
 def compile_route(route: APIRoute) -> Solver | None:
     """The plan for ``route`` as FastAPI builds its handler now, or None (FastAPI solves it)."""
-    if not _SUPPORTED:
+    if not _SUPPORTED or _instrumented():
         return None
-    effective = _effective_route_context_var.get()
-    built: Any = effective if effective is not None and effective.original_route is route else route
+    built = built_route(route)
     if built.body_field is not None and isinstance(built.body_field.field_info, params.Form):
         return None
     if getattr(built, "stream_item_field", None) is not None or getattr(

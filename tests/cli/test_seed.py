@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -83,6 +84,7 @@ async def test_seed_json_twice_second_run_changes_nothing(
     path = write(tmp_path, "catalog.json", CATALOG)
     first = await cli("seed", str(path), "--json")
     assert first.exit_code == 0, first.output
+    assert gc.get_freeze_count() == 0  # the test process got its heap back
     report = json.loads(first.stdout)
     assert report["dry_run"] is False
     assert report["categories_created"] == ["Electronics", "Home", "Audio"]  # parents first
@@ -530,3 +532,16 @@ def test_data_kept_to_the_end_is_built_without_the_collector_and_then_frozen() -
     finally:
         gc.unfreeze()
         gc.enable()
+
+
+def test_what_a_seed_froze_is_handed_back_to_the_collector_when_it_ends() -> None:
+    import gc
+
+    from shopkit_cli.seeding import kept_to_the_end, released_at_the_end
+
+    gc.unfreeze()
+    with released_at_the_end():
+        with kept_to_the_end():
+            kept = [[i] for i in range(1000)]
+        assert gc.get_freeze_count() >= len(kept)
+    assert gc.get_freeze_count() == 0

@@ -152,3 +152,32 @@ async def test_a_streamed_reply_is_private_no_store_and_sent_as_it_comes(path: s
     assert b"etag" not in dict(start["headers"])
     assert b"content-encoding" not in dict(start["headers"])
     assert [b["body"] for b in bodies] == [b"a" * GZIP_MIN_BYTES, b"b"]
+
+
+@pytest.mark.parametrize("path", ["/products/x", "/orders"])
+async def test_a_file_sent_by_pathsend_gets_its_start_first(path: str) -> None:
+    # Servers that offer the pathsend extension get a FileResponse's file by path, no body.
+    from starlette.types import Message, Receive, Scope, Send
+
+    from shopkit_server.http_cache import PRIVATE, HttpCache
+
+    async def file_by_path(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/plain"), (b"content-length", b"3")]})
+        await send({"type": "http.response.pathsend", "path": "/srv/file.txt"})
+
+    app = HttpCache(file_by_path, catalog_prefixes=("/products",))
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": path, "root_path": "",
+             "query_string": b"", "headers": [(b"accept-encoding", b"gzip")]}
+    await app(scope, receive, send)
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.pathsend"]
+    assert dict(sent[0]["headers"])[b"cache-control"] == PRIVATE.encode()
+    assert dict(sent[0]["headers"])[b"content-length"] == b"3"

@@ -7,14 +7,16 @@ use is made visible by counting FastAPI's ``solve_dependencies`` calls.
 
 # No `from __future__ import annotations`: FastAPI must see the local dependencies the
 # test routes name in their annotations.
+import functools
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 
+import fastapi
 import httpx
 import pytest
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi import routing as fastapi_routing
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from shopkit_server import routing, solver
 from shopkit_server.routing import ShopRouter
@@ -223,3 +225,82 @@ async def test_dependency_overrides_are_left_to_fastapi(solve_calls: list[int]) 
     assert reply.status_code == 201
     assert reply.json()["again"] == 99
     assert len(solve_calls) == 1
+
+
+def build_checked_router(calls: list[str]) -> ShopRouter:
+    """A route whose body validator raises (not a validation error) and whose caller check
+    refuses a request without a token: FastAPI runs the check first."""
+
+    async def caller(authorization: Annotated[str | None, Header()] = None) -> str:
+        calls.append("caller")
+        if authorization is None:
+            raise HTTPException(401, "no token")
+        return authorization
+
+    class Strict(BaseModel):
+        name: str
+
+        @field_validator("name")
+        @classmethod
+        def refuse(cls, value: str) -> str:
+            raise HTTPException(400, "refused by a validator")
+
+    router = ShopRouter(prefix="/checked")
+
+    @router.post("/")
+    async def checked(body: Strict, who: Annotated[str, Depends(caller)]) -> dict[str, str]:
+        return {"who": who}
+
+    return router
+
+
+async def test_a_validator_that_raises_is_left_to_fastapi_after_the_dependencies_before_it(
+    monkeypatch: pytest.MonkeyPatch, solve_calls: list[int]
+) -> None:
+    replies = []
+    for planned in (True, False):
+        with monkeypatch.context() as patch:
+            if not planned:
+                patch.setattr(routing, "compile_route", lambda route: None)
+            calls: list[str] = []
+            app = FastAPI()
+            app.include_router(build_checked_router(calls))
+            reply = await send(app, "POST", "/checked/", json={"name": "x"})
+        replies.append((reply.status_code, reply.json(), calls))
+    # The caller check ran and refused, as FastAPI alone answers; the validator's 400 never
+    # got ahead of it.
+    assert replies[0] == replies[1]
+    assert replies[0][0] == 401 and replies[0][2] == ["caller"]
+    assert len(solve_calls) == 2
+
+
+async def test_no_plan_when_fastapis_request_handler_is_wrapped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[str] = []
+    original = fastapi_routing.get_request_handler
+
+    @functools.wraps(original)
+    def traced(*args: Any, **kwargs: Any) -> Any:  # as an error tracker's integration wraps it
+        inner = original(*args, **kwargs)
+
+        async def handler(request: Request) -> Any:
+            seen.append(request.url.path)
+            return await inner(request)
+
+        return handler
+
+    monkeypatch.setattr(fastapi_routing, "get_request_handler", traced)
+    routes = [r for r in build_router([]).routes if isinstance(r, fastapi_routing.APIRoute)]
+    assert all(solver.compile_route(r) is None for r in routes)
+    reply = await send(build_app([]), "GET", "/things/plain/7")
+    assert reply.json() == {"number": 7, "limit": 10}
+    assert seen == ["/things/plain/7"]  # the wrapper saw the request
+
+
+def test_the_installed_fastapi_is_a_release_the_plan_was_checked_against() -> None:
+    # Upgrading FastAPI turns the plans off (every route solved by FastAPI) until this suite
+    # has been run against the new release and it is added to CHECKED_RELEASES.
+    release = ".".join(fastapi.__version__.split(".")[:2])
+    assert release in solver.CHECKED_RELEASES
+    assert solver.compile_route(next(iter(build_router([]).routes))) is not None  # type: ignore[arg-type]

@@ -79,6 +79,15 @@ async def seed(
     as_json: JsonOption = False,
 ) -> None:
     """Create missing categories, then upsert products by sku (run it twice: no change)."""
+    from shopkit_cli import seeding
+
+    with seeding.released_at_the_end():
+        await _seed(file, dry_run=dry_run, format=format, batch_size=batch_size, as_json=as_json)
+
+
+async def _seed(
+    file: Path, *, dry_run: bool, format: FileFormat | None, batch_size: int, as_json: bool
+) -> None:
     from shopkit_cli import catalog, seeding
 
     try:

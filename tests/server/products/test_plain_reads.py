@@ -7,9 +7,14 @@ byte-identical replies, money exact, and the plain one must not run FastAPI's de
 
 from __future__ import annotations
 
-import httpx
+from typing import Annotated
 
-from shopkit_server.routing import _PLAIN_READS
+import httpx
+from fastapi import Depends, FastAPI, Request
+from starlette.types import Receive, Scope, Send
+
+from shopkit_server.deps import OWN_APP_SCOPE_KEY
+from shopkit_server.routing import _PLAIN_READS, ShopRouter, plain_read
 from tests.server.products.conftest import Catalog
 
 
@@ -64,3 +69,41 @@ def test_only_public_reads_are_registered() -> None:
         "list_products",
         "list_featured_products",
     }
+
+
+async def source() -> str:  # module level: the annotations below are strings
+    return "real"
+
+
+async def test_an_app_dependency_override_of_an_included_route_is_not_answered_plain() -> None:
+    # The app's overrides are those of the route FastAPI builds for the app (the included one).
+    router = ShopRouter(prefix="/p")
+
+    @router.get("/x", response_model=dict[str, str])
+    async def read(value: Annotated[str, Depends(source)]) -> dict[str, str]:
+        return {"value": value}
+
+    @plain_read(read)
+    async def _plain(request: Request) -> dict[str, str]:
+        return {"value": "plain"}
+
+    app = FastAPI()
+    app.include_router(router)
+
+    async def stand_in() -> str:
+        return "override"
+
+    app.dependency_overrides[source] = stand_in
+
+    async def own(scope: Scope, receive: Receive, send: Send) -> None:
+        scope[OWN_APP_SCOPE_KEY] = True  # as the shop's own app marks its requests
+        await app(scope, receive, send)
+
+    transport = httpx.ASGITransport(app=own)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        reply = await client.get("/p/x")
+    assert reply.json() == {"value": "override"}
+    app.dependency_overrides.clear()
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        reply = await client.get("/p/x")
+    assert reply.json() == {"value": "plain"}  # without one, the plain path answers
