@@ -6,8 +6,15 @@ import gzip
 
 import httpx
 import pytest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shopkit_server.http_cache import GZIP_MIN_BYTES, ITEM_MAX_AGE, LIST_MAX_AGE
+from shopkit_server.http_cache import (
+    GZIP_MIN_BYTES,
+    ITEM_MAX_AGE,
+    LIST_MAX_AGE,
+    PRIVATE,
+    HttpCache,
+)
 from tests.conftest import UserSession
 from tests.server.cart.shop import Shop, add
 
@@ -122,20 +129,10 @@ async def test_health_paths_under_the_catalog_are_never_cacheable(
         assert again.status_code == 200, path
 
 
-@pytest.mark.parametrize("path", ["/products/streamed", "/orders/export"])
-async def test_a_streamed_reply_is_private_no_store_and_sent_as_it_comes(path: str) -> None:
-    from starlette.types import Message, Receive, Scope, Send
-
-    from shopkit_server.http_cache import PRIVATE, HttpCache
-
-    async def streaming(scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"text/csv")]})
-        await send({"type": "http.response.body", "body": b"a" * GZIP_MIN_BYTES,
-                    "more_body": True})
-        await send({"type": "http.response.body", "body": b"b"})
-
-    app = HttpCache(streaming, catalog_prefixes=("/products",))
+async def through_http_cache(inner: ASGIApp, path: str) -> list[Message]:
+    """What HttpCache (catalog paths under /products) sends for ``inner``'s reply to a GET of
+    ``path`` from a client that accepts gzip, message by message."""
+    app = HttpCache(inner, catalog_prefixes=("/products",))
     sent: list[Message] = []
 
     async def receive() -> Message:
@@ -147,7 +144,19 @@ async def test_a_streamed_reply_is_private_no_store_and_sent_as_it_comes(path: s
     scope = {"type": "http", "method": "GET", "path": path, "root_path": "",
              "query_string": b"", "headers": [(b"accept-encoding", b"gzip")]}
     await app(scope, receive, send)
-    start, *bodies = sent
+    return sent
+
+
+@pytest.mark.parametrize("path", ["/products/streamed", "/orders/export"])
+async def test_a_streamed_reply_is_private_no_store_and_sent_as_it_comes(path: str) -> None:
+    async def streaming(scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/csv")]})
+        await send({"type": "http.response.body", "body": b"a" * GZIP_MIN_BYTES,
+                    "more_body": True})
+        await send({"type": "http.response.body", "body": b"b"})
+
+    start, *bodies = await through_http_cache(streaming, path)
     assert dict(start["headers"])[b"cache-control"] == PRIVATE.encode()
     assert b"etag" not in dict(start["headers"])
     assert b"content-encoding" not in dict(start["headers"])
@@ -157,27 +166,12 @@ async def test_a_streamed_reply_is_private_no_store_and_sent_as_it_comes(path: s
 @pytest.mark.parametrize("path", ["/products/x", "/orders"])
 async def test_a_file_sent_by_pathsend_gets_its_start_first(path: str) -> None:
     # Servers that offer the pathsend extension get a FileResponse's file by path, no body.
-    from starlette.types import Message, Receive, Scope, Send
-
-    from shopkit_server.http_cache import PRIVATE, HttpCache
-
     async def file_by_path(scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-type", b"text/plain"), (b"content-length", b"3")]})
         await send({"type": "http.response.pathsend", "path": "/srv/file.txt"})
 
-    app = HttpCache(file_by_path, catalog_prefixes=("/products",))
-    sent: list[Message] = []
-
-    async def receive() -> Message:
-        return {"type": "http.request", "body": b""}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    scope = {"type": "http", "method": "GET", "path": path, "root_path": "",
-             "query_string": b"", "headers": [(b"accept-encoding", b"gzip")]}
-    await app(scope, receive, send)
+    sent = await through_http_cache(file_by_path, path)
     assert [m["type"] for m in sent] == ["http.response.start", "http.response.pathsend"]
     assert dict(sent[0]["headers"])[b"cache-control"] == PRIVATE.encode()
     assert dict(sent[0]["headers"])[b"content-length"] == b"3"
