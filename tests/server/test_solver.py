@@ -304,3 +304,21 @@ def test_the_installed_fastapi_is_a_release_the_plan_was_checked_against() -> No
     release = ".".join(fastapi.__version__.split(".")[:2])
     assert release in solver.CHECKED_RELEASES
     assert solver.compile_route(next(iter(build_router([]).routes))) is not None  # type: ignore[arg-type]
+
+
+def test_every_field_of_fastapis_dependant_is_one_the_plan_reads_or_refuses() -> None:
+    # A release whose Dependant grows a field (a new kind of parameter or dependency) is to be
+    # looked at before it joins CHECKED_RELEASES: the plan would not know to refuse it.
+    import dataclasses
+
+    from fastapi.dependencies.models import Dependant
+
+    read = {"call", "name", "use_cache", "dependencies", "path_params", "query_params",
+            "header_params", "cookie_params", "body_params", "request_param_name",
+            "http_connection_param_name"}
+    refused = {"websocket_param_name", "response_param_name", "background_tasks_param_name",
+               "security_scopes_param_name", "concurrency"}
+    in_the_cache_key = {"own_oauth_scopes", "parent_oauth_scopes"}  # _get_cache_key's
+    not_for_these = {"path", "scope"}  # the route's path; the lifetime of a generator's cleanup
+    fields = {field.name for field in dataclasses.fields(Dependant)}
+    assert fields == read | refused | in_the_cache_key | not_for_these
