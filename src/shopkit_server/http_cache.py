@@ -160,20 +160,18 @@ class HttpCache:
             if message["type"] == "http.response.start":
                 start = message
                 return
-            if message["type"] != "http.response.body" or start is None:
-                if start is not None:  # sent another way (a file by ``pathsend``): start first
-                    held, start = start, None
-                    await _private_by_default(send)(held)
+            if start is None:
                 await send(message)
                 return
             held, start = start, None
-            body: bytes = message.get("body", b"")
-            if message.get("more_body", False):
-                # A stream: sent on as it comes, never hashed, compressed or made public
-                # (its whole body is not known here), with the default Cache-Control.
+            if message["type"] != "http.response.body" or message.get("more_body", False):
+                # A stream, or a file by ``pathsend``: sent on as it comes, never hashed,
+                # compressed or made public (its whole body is not known here), with the
+                # default Cache-Control.
                 await _private_by_default(send)(held)
                 await send(message)
                 return
+            body: bytes = message.get("body", b"")
             headers: Raw = list(held.get("headers", ()))
             await self._finish(
                 held, headers, body, send, max_age, with_token, gzip_ok, if_none_match

@@ -535,8 +535,6 @@ def test_data_kept_to_the_end_is_built_without_the_collector_and_then_frozen() -
 
 
 def test_what_a_seed_froze_is_handed_back_to_the_collector_when_it_ends() -> None:
-    import gc
-
     from shopkit_cli.seeding import kept_to_the_end, released_at_the_end
 
     gc.unfreeze()
