@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from shopkit_server.store.sqlite import db as db_module
 from shopkit_server.store.sqlite.db import Database
 
 
@@ -54,6 +55,9 @@ class _Locked:
     def __init__(self) -> None:
         self.tried: list[str] = []
 
+    def cursor(self) -> _Locked:
+        return self
+
     def execute(self, sql: str, params: Any = ()) -> Any:
         self.tried.append(sql)
         raise sqlite3.OperationalError("database is locked")
@@ -89,3 +93,99 @@ async def test_memory_database_reads_through_the_pool() -> None:
         assert rows[0][0] == 1
     finally:
         await db.close()
+
+
+# Statements that give way on the loop (read_bounded's budget). The sqlite3 module of CPython
+# 3.11 keeps a failed statement marked in use when sqlite3_reset reports the failure, and then
+# prepares that SQL afresh on every later run. SQLite calls the authorizer while it prepares a
+# statement, and only then: these tests count its calls to see whether a statement is reused.
+
+
+async def _numbers(db: Database, count: int) -> None:
+    await db.execute_script(
+        [
+            "CREATE TABLE n (k INTEGER PRIMARY KEY)",
+            "WITH RECURSIVE s(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM s "
+            f"WHERE k < {count}) INSERT INTO n (k) SELECT k FROM s",
+        ]
+    )
+
+
+def _count_prepares(db: Database) -> list[str]:
+    prepared: list[str] = []
+    loop_reader: Any = db._loop_reader
+
+    def authorizer(action: int, *args: Any) -> int:
+        prepared.append(str(args[:2]))
+        return sqlite3.SQLITE_OK
+
+    loop_reader.set_authorizer(authorizer)
+    return prepared
+
+
+async def test_a_read_stopped_before_its_first_row_keeps_its_statement(db: Database) -> None:
+    await _numbers(db, 5000)
+    prepared = _count_prepares(db)
+    counting = "SELECT COUNT(*) FROM n WHERE k % 7 = ? AND k <= ?"  # all its work in one step
+    assert (await db.read_bounded(counting, (0, 10), steps=1_000))[0][0] == 1
+    assert prepared  # prepared once, on the loop
+    assert (await db.read_bounded(counting, (0, 5000), steps=1_000))[0][0] == 714  # gave way
+    prepared.clear()
+    for _ in range(5):
+        assert (await db.read_bounded(counting, (0, 10), steps=1_000))[0][0] == 1
+    assert prepared == []  # the cached statement served every run after the interrupt
+
+
+async def test_a_read_stopped_after_its_first_row_renews_the_loop_connection(
+    db: Database,
+) -> None:
+    await _numbers(db, 5000)
+    walking = "SELECT k FROM n WHERE k % 7 = 0 AND k <= ?"  # rows come as the walk goes
+    before = db._loop_reader
+    assert len(await db.read_bounded(walking, (5000,), steps=1_000)) == 714  # gave way
+    if db._renewal is not None:  # under way on a worker thread (or done while the pool read)
+        await db._renewal
+    assert db._loop_reader is not before and db._loop_reader is not None
+    prepared = _count_prepares(db)
+    assert len(await db.read_bounded(walking, (100,))) == 14
+    assert prepared  # prepared once on the new connection...
+    prepared.clear()
+    for _ in range(5):
+        assert len(await db.read_bounded(walking, (100,))) == 14
+    assert prepared == []  # ...and reused from then on
+    # At most one renewal per interval: the next interrupt soon after renews nothing.
+    renewed = db._loop_reader
+    assert len(await db.read_bounded(walking, (4999,), steps=1_000)) == 714
+    assert db._renewal is None and db._loop_reader is renewed
+
+
+async def test_closing_waits_for_a_renewal_under_way(tmp_path: Path) -> None:
+    opened = await Database.open(tmp_path / "renew.db", readers=1)
+    opened._renew_loop_reader_soon()
+    renewal = opened._renewal
+    assert renewal is not None and not renewal.done()
+    await opened.close()  # waits for it; the connection it opened is closed, not kept
+    assert renewal.done() and opened._renewal is None and opened._loop_reader is None
+
+
+async def test_a_read_that_spent_its_budget_goes_to_the_pool_when_asked_again(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _numbers(db, 5000)
+    on_loop: list[str] = []
+    loop_reader: Any = db._loop_reader
+    loop_reader.set_trace_callback(on_loop.append)
+    counting = "SELECT COUNT(*) FROM n WHERE k <= ?"
+    assert (await db.read_bounded(counting, (5000,), steps=1_000))[0][0] == 5000  # gave way
+    assert on_loop == ["SELECT COUNT(*) FROM n WHERE k <= 5000"]  # the trace: values bound
+    on_loop.clear()
+    assert (await db.read_bounded(counting, (5000,), steps=1_000))[0][0] == 5000
+    assert on_loop == []  # straight to a pooled reader
+    assert (await db.read_bounded(counting, (10,), steps=1_000))[0][0] == 10
+    assert on_loop == ["SELECT COUNT(*) FROM n WHERE k <= 10"]  # tried on the loop: answered
+    # Remembered for LONG_READ_MEMORY seconds only: then tried on the loop once more.
+    on_loop.clear()
+    monkeypatch.setattr(db_module, "LONG_READ_MEMORY", 0.0)
+    assert (await db.read_bounded(counting, (4999,), steps=1_000))[0][0] == 4999  # gave way
+    assert (await db.read_bounded(counting, (4999,), steps=1_000))[0][0] == 4999
+    assert on_loop == ["SELECT COUNT(*) FROM n WHERE k <= 4999"] * 2

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -99,17 +100,80 @@ def _connect_on_loop(path: str) -> sqlite3.Connection:
 # reader. A 20-item page walking its index takes ~1,000; counting 10,000 rows ~80,000.
 LOOP_STEP_BUDGET = 20_000
 
+# How often (in VM steps) SQLite calls the budget's progress handler. SQLite counts a prepared
+# statement's steps over all its runs, not per run, and the sqlite3 module reuses prepared
+# statements: a handler that interrupted at its first call stopped a 900-step page on about
+# one run in 22, wherever that run's count crossed a multiple of the budget. The handler
+# counts its own calls from each run's start instead: a run is stopped after between
+# ``steps`` and ``steps + _STEP_GRAIN`` steps, never before.
+_STEP_GRAIN = 1_000
+
+
+# read_bounded: a read that spent its budget is sent straight to a pooled reader when asked
+# again with the same SQL and parameters within this many seconds (a small category's page
+# walks the newest-first index a long way, every time): no loop attempt wasted on it again,
+# and no statement spoiled again (see Database._on_loop). At most _LONG_READS remembered,
+# the least recently added dropped first.
+LONG_READ_MEMORY = 60.0
+_LONG_READS = 512
+
+
+class _LongReads:
+    """The reads (SQL and parameters) that spent read_bounded's budget lately."""
+
+    def __init__(self) -> None:
+        self._until: OrderedDict[tuple[Any, ...], float] = OrderedDict()
+
+    def known(self, key: tuple[Any, ...], now: float) -> bool:
+        until = self._until.get(key)
+        if until is None:
+            return False
+        if until <= now:
+            del self._until[key]
+            return False
+        return True
+
+    def add(self, key: tuple[Any, ...], now: float) -> None:
+        self._until[key] = now + LONG_READ_MEMORY
+        self._until.move_to_end(key)
+        while len(self._until) > _LONG_READS:
+            self._until.popitem(last=False)
+
+
+class _StepBudget:
+    """The progress handler of read_bounded: calls left before it interrupts the run."""
+
+    __slots__ = ("calls_left",)
+
+    def __init__(self, steps: int) -> None:
+        self.calls_left = steps // _STEP_GRAIN
+
+    def __call__(self) -> int:
+        self.calls_left -= 1
+        return 1 if self.calls_left < 0 else 0  # non-zero: SQLite interrupts the statement
+
+
+# A read on the loop that gives way after its first row (see _on_loop) leaves its statement
+# unusable in the sqlite3 module's cache; the loop connection is then renewed, at most this
+# often (seconds): opening one costs ~0.6 ms, done on a worker thread.
+LOOP_READER_RENEWAL_INTERVAL = 1.0
+
 
 class Database:
     def __init__(
         self,
         writer: aiosqlite.Connection,
         readers: list[aiosqlite.Connection],
-        loop_reader: sqlite3.Connection | None = None,
+        loop_path: str | None = None,
     ) -> None:
         self._writer = writer
         # None for a ":memory:" database (each connection would be a database of its own).
-        self._loop_reader = loop_reader
+        self._loop_path = loop_path
+        self._loop_reader = None if loop_path is None else _connect_on_loop(loop_path)
+        self._renewal: asyncio.Task[None] | None = None
+        self._renewable_at = 0.0
+        self._closed = False
+        self._long_reads = _LongReads()
         self._write_lock = asyncio.Lock()
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers = readers
@@ -122,8 +186,7 @@ class Database:
             path.parent.mkdir(parents=True, exist_ok=True)
         writer = await _connect(str(path))
         pool = [await _connect(str(path)) for _ in range(readers)]
-        loop_reader = None if str(path) == ":memory:" else _connect_on_loop(str(path))
-        return cls(writer, pool, loop_reader)
+        return cls(writer, pool, None if str(path) == ":memory:" else str(path))
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -214,7 +277,7 @@ class Database:
         database is locked past the short busy timeout (a WAL restart), or for a ``:memory:``
         database, the read goes to a pooled reader instead.
         """
-        rows = _on_loop(self._loop_reader, sql, params)
+        rows = self._on_loop(sql, params)
         return rows if rows is not None else await self.fetch_all(sql, params)
 
     async def read_bounded(
@@ -226,17 +289,28 @@ class Database:
         a deep offset), or when the database is locked, or for ``:memory:``.
 
         The loop is held for at most the budget, whatever the query's plan; a statement that
-        is interrupted has read nothing it returns, and the pooled reader runs it whole.
+        is interrupted has read nothing it returns, and the pooled reader runs it whole. The
+        same read (SQL and parameters) asked again soon after goes to the pooled reader at
+        once (:data:`LONG_READ_MEMORY`).
         """
         conn = self._loop_reader
-        rows = None
-        if conn is not None:
-            conn.set_progress_handler(_interrupt, steps)
-            try:
-                rows = _on_loop(conn, sql, params)
-            finally:
-                conn.set_progress_handler(None, 0)
-        return rows if rows is not None else await self.fetch_all(sql, params)
+        if conn is None:
+            return await self.fetch_all(sql, params)
+        key = None if isinstance(params, dict) else (sql, *params)
+        now = asyncio.get_running_loop().time()
+        if key is not None and self._long_reads.known(key, now):
+            return await self.fetch_all(sql, params)
+        budget = _StepBudget(steps)
+        conn.set_progress_handler(budget, _STEP_GRAIN)
+        try:
+            rows = self._on_loop(sql, params)
+        finally:
+            conn.set_progress_handler(None, 0)
+        if rows is not None:
+            return rows
+        if key is not None and budget.calls_left < 0:  # it spent the budget (not a lock)
+            self._long_reads.add(key, now)
+        return await self.fetch_all(sql, params)
 
     async def read_one_now(self, sql: str, params: Params = ()) -> Row | None:
         """:meth:`read_now` for at most one row."""
@@ -252,7 +326,68 @@ class Database:
         async with self.read() as conn:
             await conn.execute_fetchall("SELECT 1")
 
+    def _on_loop(self, sql: str, params: Params) -> list[Row] | None:
+        """The rows, read on the event-loop thread's connection; None when a pooled reader must
+        read them (no such connection, for ``:memory:``, or one of :data:`_GIVE_WAY`).
+
+        A statement that fails leaves the sqlite3 module's cached copy of it marked in use
+        when ``sqlite3_reset`` reports the failure (CPython 3.11): every later run of that SQL
+        then prepares it afresh (+50 us for a listing's page). Closing the cursor resets it
+        again, which clears the mark, but only while the cursor still holds the statement:
+        when it failed in ``execute``. A failure after the first row (the fetch drops the
+        statement) is healed by renewing the connection (:meth:`_renew_loop_reader_soon`).
+        """
+        conn = self._loop_reader
+        if conn is None:
+            return None
+        cursor = conn.cursor()
+        try:
+            cursor.execute(sql, params)
+        except sqlite3.OperationalError as exc:
+            cursor.close()
+            if not _gives_way(exc):
+                raise
+            return None
+        try:
+            return cursor.fetchall()
+        except sqlite3.OperationalError as exc:
+            self._renew_loop_reader_soon()
+            if not _gives_way(exc):
+                raise
+            return None
+
+    def _renew_loop_reader_soon(self) -> None:
+        """Replace the loop connection (and its statement cache) with a fresh one, opened on a
+        worker thread; at most once per :data:`LOOP_READER_RENEWAL_INTERVAL`. Meanwhile the
+        old one keeps serving: only the spoiled statement is slower."""
+        loop = asyncio.get_running_loop()
+        if self._renewal is not None or self._closed or loop.time() < self._renewable_at:
+            return
+        self._renewal = loop.create_task(self._renew_loop_reader())
+
+    async def _renew_loop_reader(self) -> None:
+        assert self._loop_path is not None
+        try:
+            fresh = await asyncio.to_thread(_connect_on_loop, self._loop_path)
+        except sqlite3.Error:
+            log.warning("sqlite_loop_reader_renewal_failed", exc_info=True)
+            fresh = None
+        finally:
+            self._renewal = None
+            self._renewable_at = asyncio.get_running_loop().time() + LOOP_READER_RENEWAL_INTERVAL
+        if fresh is None:
+            return
+        if self._closed:
+            fresh.close()
+            return
+        old, self._loop_reader = self._loop_reader, fresh
+        if old is not None:
+            old.close()
+
     async def close(self) -> None:
+        self._closed = True
+        if self._renewal is not None:
+            await asyncio.shield(self._renewal)  # a connection being opened is closed by it
         if self._loop_reader is not None:
             self._loop_reader.close()
             self._loop_reader = None
@@ -265,21 +400,8 @@ class Database:
 _GIVE_WAY = ("locked", "busy", "interrupted")
 
 
-def _on_loop(conn: sqlite3.Connection | None, sql: str, params: Params) -> list[Row] | None:
-    """The rows, read on the event-loop thread's connection; None when a pooled reader must
-    read them (no such connection, for ``:memory:``, or one of :data:`_GIVE_WAY`)."""
-    if conn is None:
-        return None
-    try:
-        return conn.execute(sql, params).fetchall()
-    except sqlite3.OperationalError as exc:
-        if not any(reason in str(exc) for reason in _GIVE_WAY):
-            raise
-        return None
-
-
-def _interrupt() -> int:
-    return 1  # non-zero: SQLite interrupts the statement (read_bounded's budget is spent)
+def _gives_way(exc: sqlite3.OperationalError) -> bool:
+    return any(reason in str(exc) for reason in _GIVE_WAY)
 
 
 def _in_transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
