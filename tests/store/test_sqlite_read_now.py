@@ -189,3 +189,13 @@ async def test_a_read_that_spent_its_budget_goes_to_the_pool_when_asked_again(
     assert (await db.read_bounded(counting, (4999,), steps=1_000))[0][0] == 4999  # gave way
     assert (await db.read_bounded(counting, (4999,), steps=1_000))[0][0] == 4999
     assert on_loop == ["SELECT COUNT(*) FROM n WHERE k <= 4999"] * 2
+
+
+def test_the_step_budget_interrupts_once_it_is_spent_and_never_before() -> None:
+    # SQLite calls the handler every _STEP_GRAIN steps of a statement's count over all its
+    # runs, so the first call of a run comes anywhere up to one grain in: the budget is
+    # rounded up to whole grains, and the call after them interrupts.
+    grain = db_module._STEP_GRAIN
+    for steps, calls in ((1, 1), (grain, 1), (grain + 1, 2), (20 * grain, 20)):
+        budget = db_module._StepBudget(steps)
+        assert [budget() for _ in range(calls + 1)] == [0] * calls + [1], steps

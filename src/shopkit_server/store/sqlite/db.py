@@ -104,8 +104,8 @@ LOOP_STEP_BUDGET = 20_000
 # statement's steps over all its runs, not per run, and the sqlite3 module reuses prepared
 # statements: a handler that interrupted at its first call stopped a 900-step page on about
 # one run in 22, wherever that run's count crossed a multiple of the budget. The handler
-# counts its own calls from each run's start instead: a run is stopped after between
-# ``steps`` and ``steps + _STEP_GRAIN`` steps, never before.
+# counts its own calls from each run's start instead (the first may come at any step up to
+# the grain): a run is stopped after at least ``steps`` steps and less than two grains more.
 _STEP_GRAIN = 1_000
 
 
@@ -146,7 +146,7 @@ class _StepBudget:
     __slots__ = ("calls_left",)
 
     def __init__(self, steps: int) -> None:
-        self.calls_left = steps // _STEP_GRAIN
+        self.calls_left = -(-steps // _STEP_GRAIN)  # rounded up
 
     def __call__(self) -> int:
         self.calls_left -= 1
