@@ -331,11 +331,12 @@ class Database:
         read them (no such connection, for ``:memory:``, or one of :data:`_GIVE_WAY`).
 
         A statement that fails leaves the sqlite3 module's cached copy of it marked in use
-        when ``sqlite3_reset`` reports the failure (CPython 3.11): every later run of that SQL
-        then prepares it afresh (+50 us for a listing's page). Closing the cursor resets it
-        again, which clears the mark, but only while the cursor still holds the statement:
-        when it failed in ``execute``. A failure after the first row (the fetch drops the
-        statement) is healed by renewing the connection (:meth:`_renew_loop_reader_soon`).
+        when ``sqlite3_reset`` reports the failure (seen with CPython 3.11.7): every later run
+        of that SQL then prepares it afresh (+50 us for a listing's page). Closing the cursor
+        resets it again, which clears the mark, but only while the cursor still holds the
+        statement: when it failed in ``execute``. A failure after the first row (the fetch
+        drops the statement) is healed by renewing the connection
+        (:meth:`_renew_loop_reader_soon`).
         """
         conn = self._loop_reader
         if conn is None:
