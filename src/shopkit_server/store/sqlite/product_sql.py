@@ -14,11 +14,13 @@ from shopkit_server.money import to_cents
 from shopkit_server.pagination import Key, check_key, count_limit
 from shopkit_server.products.models import ProductQuery, ProductSort
 from shopkit_server.store.sqlite.listing_counts import REVISION_SQL
+from shopkit_server.store.sqlite.variants import VARIANTS_JSON
 
+# A product's columns, its variants last (see variants.VARIANTS_JSON).
 PRODUCT_COLUMNS = (
     "p.id, p.sku, p.name, p.description, p.price_cents, p.category, p.tags, p.image_url, "
     "p.stock, p.is_active, p.is_featured, p.created_at, p.updated_at, p.base_price_cents, "
-    "p.options, p.images"
+    f"p.options, p.images, {VARIANTS_JSON}"
 )
 
 # A search matching more products than the count's cap ranks only this many of them, the most

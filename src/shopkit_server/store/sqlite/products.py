@@ -131,7 +131,7 @@ def to_db_time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _product(row: Row | tuple[Any, ...], found: list[Variant] | None = None) -> Product:
+def _product(row: Row | tuple[Any, ...]) -> Product:
     # Indexed access and scaleb (exact: 1999 -> 19.99) keep this cheap on the hot read path.
     return Product(
         id=row[0],
@@ -149,7 +149,7 @@ def _product(row: Row | tuple[Any, ...], found: list[Variant] | None = None) -> 
         updated_at=datetime.fromisoformat(row[12]),
         base_price=None if row[13] is None else Decimal(row[13]).scaleb(-2),
         options=variants.decode_options(row[14]),
-        variants=list(found or []),
+        variants=variants.variants_from_json(row[16]),
         images=variants.decode_images(row[15]),
     )
 
@@ -205,8 +205,7 @@ class SqliteProductRepository:
         )
         if row is None:
             return None
-        found = await variants.load(self._db, [product_id])
-        return _product(row, found.get(product_id))
+        return _product(row)
 
     async def get_many(self, product_ids: Sequence[str]) -> list[Product]:
         rows: list[Row] = []
@@ -218,8 +217,7 @@ class SqliteProductRepository:
                     f"SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.id IN ({marks})", chunk
                 )
             )
-        found = await variants.load(self._db, [row[0] for row in rows])
-        return [_product(row, found.get(row[0])) for row in rows]
+        return [_product(row) for row in rows]
 
     async def find(
         self, query: ProductQuery, *, offset: int, limit: int, after: Key | None = None
@@ -242,7 +240,6 @@ class SqliteProductRepository:
             next_key: Key | None = None
             if len(rows) > limit:
                 next_key = (page[-1][-2], int(page[-1][-1]))
-            found = await variants.load(self._db, [row[2] for row in page])
             revision, counted = int(rows[0][0]), int(rows[0][1])
             if counted < 0 and memo is not None:
                 counted = memo[1]
@@ -250,7 +247,7 @@ class SqliteProductRepository:
                 self._counts.put(key, revision, counted)
             total, exact = capped_total(counted)
             return PageResult(
-                items=[_product(row[2:-2], found.get(row[2])) for row in page],
+                items=[_product(row[2:-2]) for row in page],
                 total=total,
                 next_key=next_key,
                 total_exact=exact,
@@ -278,9 +275,8 @@ class SqliteProductRepository:
         next_key: Key | None = None
         if len(rows) > limit:
             next_key = (page[-1][-2], int(page[-1][-1]))
-        found = await variants.load(self._db, [row[0] for row in page])
         return PageResult(
-            items=[_product(row[:-2], found.get(row[0])) for row in page],
+            items=[_product(row[:-2]) for row in page],
             total=total,
             next_key=next_key,
             total_exact=exact,
@@ -482,8 +478,7 @@ async def _refreshed(conn: aiosqlite.Connection, product_id: str) -> Product | N
     row = next(iter(rows), None)
     if row is None:
         return None
-    found = await variants.load(conn, [product_id])
-    return _product(row, found.get(product_id))
+    return _product(row)
 
 
 _INSERT_HEAD = (
@@ -557,8 +552,7 @@ async def _by_sku(conn: aiosqlite.Connection, skus: list[str]) -> dict[str, Prod
                 f"SELECT {PRODUCT_COLUMNS} FROM products p WHERE p.sku IN ({marks})", chunk
             )
         )
-    found = await variants.load(conn, [row[0] for row in rows])
-    products = [_product(row, found.get(row[0])) for row in rows]
+    products = [_product(row) for row in rows]
     return {product.sku: product for product in products if product.sku is not None}
 
 

@@ -11,10 +11,10 @@ plain, indexed product columns.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from json.scanner import make_scanner
+from operator import itemgetter
 from typing import Any
 
 import aiosqlite
@@ -29,7 +29,6 @@ from shopkit_server.products.models import (
 )
 from shopkit_server.products.variants import option_keys_text
 from shopkit_server.store.sqlite import multirow
-from shopkit_server.store.sqlite.db import Database
 
 _FTS_ROW = "new.seq, new.name, new.description, new.tags || ' ' || new.option_words"
 _FTS_DELETE = (
@@ -95,8 +94,15 @@ REFRESH = (
     "WHERE id = ?"
 )
 
-VARIANT_COLUMNS = (
-    "v.product_id, v.id, v.sku, v.option_values, v.price_cents, v.stock, v.is_active, v.image_url"
+# The variants of the product a row reads, as one JSON array in that row (the last column of
+# product_sql.PRODUCT_COLUMNS): read by the statement that reads the product, so a product and
+# its variants are of one snapshot, and a page is one statement instead of two. Each entry is
+# [seq, id, sku, option_values, price_cents, stock, is_active, image_url]; json_group_array
+# promises no order, so variants_from_json orders them by seq (the order they were added).
+VARIANTS_JSON = (
+    "(SELECT json_group_array(json_array(v.seq, v.id, v.sku, json(v.option_values), "
+    "v.price_cents, v.stock, v.is_active, v.image_url)) "
+    "FROM product_variants v WHERE v.product_id = p.id)"
 )
 
 
@@ -116,16 +122,23 @@ def stored_json(text: str) -> Any:
     return value if end == len(text) else json.loads(text)
 
 
-def variant_from_row(row: Sequence[Any]) -> Variant:
-    return Variant(
-        id=row[1],
-        sku=row[2],
-        option_values={} if row[3] == "{}" else stored_json(row[3]),
-        price=None if row[4] is None else Decimal(row[4]).scaleb(-2),
-        stock=row[5],
-        is_active=bool(row[6]),
-        image_url=row[7],
-    )
+def variants_from_json(text: str) -> list[Variant]:
+    """The variants of a row's ``VARIANTS_JSON`` column, in the order they were added."""
+    entries = stored_json(text)
+    if len(entries) > 1:
+        entries.sort(key=itemgetter(0))
+    return [
+        Variant(
+            id=entry[1],
+            sku=entry[2],
+            option_values=entry[3],
+            price=None if entry[4] is None else Decimal(entry[4]).scaleb(-2),
+            stock=entry[5],
+            is_active=bool(entry[6]),
+            image_url=entry[7],
+        )
+        for entry in entries
+    ]
 
 
 def encode_options(options: Iterable[ProductOption]) -> str:
@@ -148,27 +161,6 @@ def decode_images(text: str) -> list[ProductImage]:
     if text == "[]":
         return []
     return [ProductImage(url=i["url"], alt=i.get("alt", "")) for i in stored_json(text)]
-
-
-async def load(
-    source: Database | aiosqlite.Connection, product_ids: Sequence[str]
-) -> dict[str, list[Variant]]:
-    """The variants of these products, in the order they were added (one query per 500)."""
-    found: dict[str, list[Variant]] = defaultdict(list)
-    ids = list(dict.fromkeys(product_ids))
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        sql = (
-            f"SELECT {VARIANT_COLUMNS} FROM product_variants v "
-            f"WHERE v.product_id IN ({', '.join('?' * len(chunk))}) ORDER BY v.seq"
-        )
-        if isinstance(source, Database):
-            rows: Iterable[Sequence[Any]] = await source.read_now(sql, chunk)
-        else:
-            rows = await source.execute_fetchall(sql, chunk)
-        for row in rows:
-            found[row[0]].append(variant_from_row(row))
-    return found
 
 
 def _values(product_id: str, variant: Variant) -> tuple[Any, ...]:
