@@ -18,8 +18,9 @@ kept for the refresh-token lifetime: after that no token of the family can still
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+
+from shopkit_server.expiring import ExpiringKeys
 
 
 class RevokedFamilies:
@@ -31,34 +32,22 @@ class RevokedFamilies:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.keep_for = keep_for
-        self._max_entries = max_entries
         self._clock = clock
-        self._until: OrderedDict[str, float] = OrderedDict()  # family -> forget after (epoch s)
+        # Family -> forget after (epoch s). Past max_entries the oldest goes: the store still
+        # refuses its refresh.
+        self._families: ExpiringKeys[str] = ExpiringKeys(max_entries)
         # Tells the other processes (set when replicas share a bus); never raises.
         self.announce: Callable[[str, float], Awaitable[object]] | None = None
 
     def __contains__(self, family: object) -> bool:
-        if not isinstance(family, str):
-            return False
-        until = self._until.get(family)
-        if until is None:
-            return False
-        if until <= self._clock():
-            del self._until[family]
-            return False
-        return True
+        return isinstance(family, str) and self._families.contains(family, self._clock())
 
     def __len__(self) -> int:
-        return len(self._until)
+        return len(self._families)
 
     def add(self, family: str, until: float) -> None:
         """Record a revocation (this process's or another's) until ``until`` (epoch seconds)."""
-        if until <= self._clock():
-            return
-        self._until[family] = max(until, self._until.get(family, until))
-        self._until.move_to_end(family)
-        while len(self._until) > self._max_entries:
-            self._until.popitem(last=False)  # the oldest: the store still refuses its refresh
+        self._families.add(family, until, self._clock())
 
     async def revoke(self, family: str) -> None:
         """A family this process revoked in the store: record it and tell the others."""

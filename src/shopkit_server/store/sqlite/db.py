@@ -29,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -40,6 +39,7 @@ from typing import Any, TypeVar
 import aiosqlite
 import structlog
 
+from shopkit_server.expiring import ExpiringKeys
 from shopkit_server.store._rows import RowCodec
 
 log = structlog.get_logger("shopkit.store.sqlite")
@@ -118,28 +118,6 @@ LONG_READ_MEMORY = 60.0
 _LONG_READS = 512
 
 
-class _LongReads:
-    """The reads (SQL and parameters) that spent read_bounded's budget lately."""
-
-    def __init__(self) -> None:
-        self._until: OrderedDict[tuple[Any, ...], float] = OrderedDict()
-
-    def known(self, key: tuple[Any, ...], now: float) -> bool:
-        until = self._until.get(key)
-        if until is None:
-            return False
-        if until <= now:
-            del self._until[key]
-            return False
-        return True
-
-    def add(self, key: tuple[Any, ...], now: float) -> None:
-        self._until[key] = now + LONG_READ_MEMORY
-        self._until.move_to_end(key)
-        while len(self._until) > _LONG_READS:
-            self._until.popitem(last=False)
-
-
 class _StepBudget:
     """The progress handler of read_bounded: calls left before it interrupts the run."""
 
@@ -173,7 +151,7 @@ class Database:
         self._renewal: asyncio.Task[None] | None = None
         self._renewable_at = 0.0
         self._closed = False
-        self._long_reads = _LongReads()
+        self._long_reads: ExpiringKeys[tuple[Any, ...]] = ExpiringKeys(_LONG_READS)
         self._write_lock = asyncio.Lock()
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers = readers
@@ -298,7 +276,7 @@ class Database:
             return await self.fetch_all(sql, params)
         key = None if isinstance(params, dict) else (sql, *params)
         now = asyncio.get_running_loop().time()
-        if key is not None and self._long_reads.known(key, now):
+        if key is not None and self._long_reads.contains(key, now):
             return await self.fetch_all(sql, params)
         budget = _StepBudget(steps)
         conn.set_progress_handler(budget, _STEP_GRAIN)
@@ -309,7 +287,7 @@ class Database:
         if rows is not None:
             return rows
         if key is not None and budget.calls_left < 0:  # it spent the budget (not a lock)
-            self._long_reads.add(key, now)
+            self._long_reads.add(key, now + LONG_READ_MEMORY, now)
         return await self.fetch_all(sql, params)
 
     async def read_one_now(self, sql: str, params: Params = ()) -> Row | None:
